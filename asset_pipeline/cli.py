@@ -1,0 +1,219 @@
+"""`asset-pipeline` (CONTRACT.md section 7).
+
+Exit status: 0 every deliverable published; 1 some rejected by checks;
+2 invalid input or set-up (one line per problem on stderr, no traceback
+unless --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+from asset_pipeline.home import Home
+from asset_pipeline.specs import InputError, Problem
+
+EXIT_OK, EXIT_REJECTED, EXIT_INVALID = 0, 1, 2
+
+
+class SetupError(Exception):
+    """The environment, not the input, is wrong (missing tesseract, a failed run...)."""
+
+
+def _prepare_environment(home: Home) -> None:
+    """Point Dagster at the home's instance; never reach for a model hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("DAGSTER_HOME", str(home.dagster))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _report(problems: list[Problem]) -> None:
+    for problem in _unique(problems):
+        print(problem, file=sys.stderr)
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_validate(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.validation import validate_home
+
+    files = [Path(f).resolve() for f in args.files] if args.files else None
+    problems = validate_home(home, files)
+    if problems:
+        _report(problems)
+        return EXIT_INVALID
+    checked = len(files) if files else len(home.campaign_ids())
+    print(f"ok: {checked} {'file(s)' if files else 'campaign(s)'} valid")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.orchestration.runner import run_campaigns
+    from asset_pipeline.validation import check_campaign, load_registry_checked
+
+    if args.all or not args.campaigns:
+        if not args.all:
+            print("error: name campaigns to run, or use --all", file=sys.stderr)
+            return EXIT_INVALID
+        campaigns = home.campaign_ids()
+        if not campaigns:
+            print(f"error: no briefs in {home.briefs}", file=sys.stderr)
+            return EXIT_INVALID
+    else:
+        campaigns = list(dict.fromkeys(args.campaigns))
+
+    registry, problems = load_registry_checked(home)
+    runnable = []
+    for campaign in campaigns:
+        found = check_campaign(home, campaign, registry)
+        problems += found
+        if not found:
+            runnable.append(campaign)
+    if problems:
+        _report(problems)
+    if registry is None:
+        return EXIT_INVALID
+
+    summaries = run_campaigns(home, runnable) if runnable else []
+    for summary in summaries:
+        print(summary.line())
+    if problems or any(s.failed for s in summaries):
+        return EXIT_INVALID
+    return EXIT_REJECTED if any(s.rejected for s in summaries) else EXIT_OK
+
+
+def _print_rows(columns: list[str], rows: list, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([dict(zip(columns, row)) for row in rows], indent=2, default=str, ensure_ascii=False))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        print(buffer.getvalue(), end="")
+    else:
+        cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in row] for row in rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+        for n, row in enumerate(cells):
+            print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+            if n == 0:
+                print("  ".join("-" * w for w in widths))
+
+
+def cmd_sql(args: argparse.Namespace, home: Home) -> int:
+    import duckdb
+
+    from asset_pipeline.storage.catalog import query
+
+    try:
+        columns, rows = query(home, args.query)
+    except duckdb.Error as exc:
+        print(f"sql: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_INVALID
+    _print_rows(columns, rows, args.format)
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.models.registry import load_registry
+
+    rows = load_registry(home.root).rows()
+    columns = ["id", "path", "pipeline_class", "tiers", "steps", "resolution", "present"]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        _print_rows(columns, [[", ".join(r[c]) if c == "tiers" else r[c] for c in columns] for r in rows], "table")
+    return EXIT_OK
+
+
+def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.lineage import LineageError, format_lineage, lineage
+
+    try:
+        chain = lineage(home, Path(args.path))
+    except LineageError as exc:
+        print(f"lineage: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(json.dumps(chain, indent=2, default=str, ensure_ascii=False) if args.format == "json" else format_lineage(chain))
+    return EXIT_OK
+
+
+def cmd_ui(args: argparse.Namespace, home: Home) -> int:
+    import subprocess
+
+    command = [
+        sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(args.port),
+        "-m", "asset_pipeline.orchestration.definitions",
+    ]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (instance {os.environ['DAGSTER_HOME']})")
+    return subprocess.call(command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asset-pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="materialize the whole graph for campaigns, as Dagster runs")
+    run.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
+    run.add_argument("--all", action="store_true", help="every brief under the home")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check briefs, brands and models.yaml without running")
+    validate.add_argument("files", nargs="*", metavar="FILE")
+    validate.set_defaults(func=cmd_validate)
+
+    sql = sub.add_parser("sql", help="query the catalog")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    sql.set_defaults(func=cmd_sql)
+
+    lin = sub.add_parser("lineage", help="the provenance chain of a published file")
+    lin.add_argument("path")
+    lin.add_argument("--format", choices=["text", "json"], default="text")
+    lin.set_defaults(func=cmd_lineage)
+
+    models = sub.add_parser("models", help="list the model registry")
+    models.add_argument("--format", choices=["table", "json"], default="table")
+    models.set_defaults(func=cmd_models)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    home = Home.from_env()
+    try:
+        _prepare_environment(home)
+        return args.func(args, home)
+    except InputError as exc:
+        if args.debug:
+            raise
+        _report(exc.problems)
+        return EXIT_INVALID
+    except (SetupError, OSError, RuntimeError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The home folder (CONTRACT.md section 2): where inputs live and outputs go.
+
+Every path built from a user-supplied id goes through `Home.inside`, so a
+campaign or asset id can never point outside the home.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = PACKAGE_ROOT / "data"
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> "Home":
+        return cls(Path(os.environ.get("ASSET_PIPELINE_HOME", DEFAULT_HOME)).expanduser().resolve())
+
+    def inside(self, *parts: str) -> Path:
+        path = self.root.joinpath(*parts).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise ValueError(f"path {'/'.join(parts)!r} escapes the home folder {self.root}")
+        return path
+
+    @property
+    def briefs(self) -> Path:
+        return self.root / "briefs"
+
+    @property
+    def brands(self) -> Path:
+        return self.root / "brands"
+
+    @property
+    def models_file(self) -> Path:
+        return self.root / "models.yaml"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def dagster(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def objects(self) -> Path:
+        return self.root / "objects"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / ".locks"
+
+    def brief_path(self, campaign: str) -> Path:
+        return self.inside("briefs", f"{campaign}.yaml")
+
+    def brand_path(self, brand: str) -> Path:
+        return self.inside("brands", f"{brand}.yaml")
+
+    def campaign_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.briefs.glob("*.yaml")) if self.briefs.is_dir() else []
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()

@@ -1,0 +1,90 @@
+"""`asset-pipeline lineage PATH`: where a published file came from, found by its hash.
+
+The chain is read from the publication history (which keeps every version),
+the file's own PNG text chunks, and the stage tables when they still describe
+the same render.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from asset_pipeline.home import Home
+from asset_pipeline.storage.catalog import connect_readonly
+from asset_pipeline.storage.objects import sha256_file
+
+
+class LineageError(Exception):
+    pass
+
+
+def _rows(home: Home, sql: str, params: list) -> list[dict]:
+    with connect_readonly(home) as con:
+        result = con.execute(sql, params)
+        columns = [d[0] for d in result.description]
+        return [dict(zip(columns, row)) for row in result.fetchall()]
+
+
+def lineage(home: Home, path: Path) -> dict:
+    candidates = [path, home.root / path] if not path.is_absolute() else [path]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise LineageError(f"{path}: no such file")
+    sha = sha256_file(found)
+    pubs = _rows(home, "SELECT * FROM publications WHERE sha256 = ? AND status = 'published' ORDER BY version", [sha])
+    if not pubs:
+        raise LineageError(f"{path}: sha256 {sha[:12]}… was never published by this pipeline (home {home.root})")
+    pub = pubs[0]
+    with Image.open(found) as image:
+        chunks = dict(getattr(image, "text", {}) or {})
+    key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"]]
+    where = "campaign = ? AND asset = ? AND variant = ? AND size = ?"
+    render = _rows(home, f"SELECT * FROM renders WHERE {where} AND image_sha256 = ?", key + [pub["render_sha256"]])
+    checks = _rows(home, f"SELECT \"check\", passed, value, detail FROM checks WHERE {where}", key) if render else []
+    brief = _rows(home, f"SELECT brief_file, brief_hash, brand FROM briefs WHERE {where}", key)
+    return {
+        "file": str(found),
+        "sha256": sha,
+        "publication": {k: pub[k] for k in ("campaign", "asset", "variant", "size", "version", "path", "published_at")},
+        "brief": {"file": f"briefs/{pub['campaign']}.yaml", "hash": pub["brief_hash"],
+                  "current": bool(brief and brief[0]["brief_hash"] == pub["brief_hash"])},
+        "brand": {"file": f"brands/{brief[0]['brand']}.yaml" if brief else None, "hash": pub["brand_hash"]},
+        "model": {"id": chunks.get("model", pub["model"]), "weights_hash": chunks.get("weights_hash"),
+                  "steps": chunks.get("steps"), "guidance": chunks.get("guidance")},
+        "seed": pub["seed"],
+        "prompt": chunks.get("prompt"),
+        "negative_prompt": chunks.get("negative_prompt"),
+        "draft": {"sha256": chunks.get("draft_sha256"),
+                  "path": f"objects/{chunks['draft_sha256'][:2]}/{chunks['draft_sha256']}.png" if chunks.get("draft_sha256") else None},
+        "render": {"sha256": pub["render_sha256"], "layout": render[0]["layout"] if render else None},
+        "checks": checks,
+        "pipeline_version": chunks.get("asset_pipeline:version"),
+    }
+
+
+def format_lineage(chain: dict) -> str:
+    pub = chain["publication"]
+    lines = [
+        f"file      {chain['file']}",
+        f"sha256    {chain['sha256']}",
+        f"published {pub['campaign']}/{pub['asset']} variant {pub['variant']} {pub['size']} "
+        f"version {pub['version']} at {pub['published_at']}",
+        f"brief     {chain['brief']['file']} hash {chain['brief']['hash']}"
+        + ("" if chain["brief"]["current"] else " (the brief has changed since)"),
+        f"brand     {chain['brand']['file']} hash {chain['brand']['hash']}",
+        f"model     {chain['model']['id']} weights {chain['model']['weights_hash']} "
+        f"steps {chain['model']['steps']} guidance {chain['model']['guidance']}",
+        f"seed      {chain['seed']}",
+        f"prompt    {chain['prompt']}",
+        f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",
+        f"render    {chain['render']['sha256']}",
+    ]
+    if chain["checks"]:
+        lines.append("checks")
+        lines += [f"  {'pass' if c['passed'] else 'FAIL'} {c['check']:<13} {'' if c['value'] is None else round(c['value'], 3)!s:<7} {c['detail']}"
+                  for c in chain["checks"]]
+    else:
+        lines.append("checks    (the current checks describe a newer render; this version passed them when published)")
+    return "\n".join(lines)

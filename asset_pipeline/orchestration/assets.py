@@ -1,0 +1,170 @@
+"""One software-defined asset per stage, partitioned by campaign.
+
+Each asset reads its inputs from the Parquet tables, calls the stage's plain
+function, writes its table and returns metadata. No IO manager: the data is in
+Parquet and content-addressed files, never pickled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import dagster as dg
+
+from asset_pipeline.orchestration.metadata import table, thumbnails
+from asset_pipeline.orchestration.resources import PipelineResource
+from asset_pipeline.specs import InputError, content_hash
+from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.cache import ResultCache
+from asset_pipeline.stages.drafts import generate_drafts
+from asset_pipeline.stages.publish import publish
+from asset_pipeline.stages.typeset import typeset
+from asset_pipeline.stages.upscale import upscale
+from asset_pipeline.storage.catalog import refresh_catalog
+from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.tables import read_rows, write_rows
+
+campaigns = dg.DynamicPartitionsDefinition(name="campaigns")
+
+GROUP = "campaign_pipeline"
+
+
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The brand rules file each campaign uses; its data version is the file's content hash.",
+)
+def brand_rules(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    home = pipeline.home_dir()
+    versions = {}
+    keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
+    for campaign in keys:
+        try:
+            versions[campaign] = dg.DataVersion(load_campaign(home, campaign).brand_hash)
+        except InputError:
+            continue  # reported by validation; an invalid brand has no version to show
+    return dg.DataVersionsByPartition(versions)
+
+
+def _started() -> float:
+    return time.perf_counter()
+
+
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[brand_rules],
+          description="The campaign brief, validated and expanded into one row per deliverable.")
+def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    started, home = _started(), pipeline.home_dir()
+    inputs = load_campaign(home, context.partition_key)
+    rows = expand_deliverables(inputs, home)
+    write_rows(home, "briefs", inputs.campaign, rows)
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(content_hash([inputs.brief_hash, inputs.brand_generation_hash])),
+        metadata={
+            "deliverables": len(rows),
+            "assets": len(inputs.brief.assets),
+            "brand": inputs.brand.brand,
+            "brief_hash": inputs.brief_hash,
+            "brand_hash": inputs.brand_hash,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[campaign_briefs],
+          pool="generation", description="Draft backgrounds from the routed diffusers model, cached by content key.")
+def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    started, home = _started(), pipeline.home_dir()
+    deliverables = read_rows(home, "briefs", context.partition_key)
+    rows = generate_drafts(deliverables, pipeline.registry(), pipeline.generator(), home)
+    write_rows(home, "drafts", context.partition_key, rows)
+    generated = [r for r in rows if not r["cache_hit"]]
+    fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] for r in rows))),
+        metadata={
+            "drafts": len(rows),
+            "generated": len(generated),
+            "cache_hits": len(rows) - len(generated),
+            "models": ", ".join(f"{m} ({n})" for m, n in sorted(Counter(r["model"] for r in rows).items())),
+            "fallbacks": dg.MetadataValue.json(fallbacks),
+            "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
+            "seconds": round(time.perf_counter() - started, 3),
+            "thumbnails": thumbnails(ObjectStore(home), [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows]),
+        },
+    )
+
+
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[draft_images, brand_rules],
+          description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.")
+def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    started, home = _started(), pipeline.home_dir()
+    inputs = load_campaign(home, context.partition_key)
+    deliverables = read_rows(home, "briefs", context.partition_key)
+    drafts = read_rows(home, "drafts", context.partition_key)
+    rows = typeset(deliverables, drafts, inputs.brand, inputs.brand_file.parent, ObjectStore(home))
+    write_rows(home, "layouts", context.partition_key, rows)
+    rejected = [r for r in rows if r["error"]]
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(content_hash(sorted((r["layout"] or r["error"]) for r in rows))),
+        metadata={
+            "deliverables": len(rows),
+            "laid_out": len(rows) - len(rejected),
+            "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
+            "typography_hash": inputs.brand_typography_hash,
+            "seconds": round(time.perf_counter() - started, 3),
+            "previews": thumbnails(ObjectStore(home), [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]]),
+        },
+    )
+
+
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[typeset_images],
+          description="Backgrounds scaled to each deliverable size (Lanczos), text drawn again at final resolution.")
+def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    started, home = _started(), pipeline.home_dir()
+    inputs = load_campaign(home, context.partition_key)
+    layouts = read_rows(home, "layouts", context.partition_key)
+    drafts = read_rows(home, "drafts", context.partition_key)
+    store = ObjectStore(home)
+    rows, reused = upscale(layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"))
+    write_rows(home, "renders", context.partition_key, rows)
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] or r["error"] for r in rows))),
+        metadata={
+            "renders": sum(1 for r in rows if r["image_sha256"]),
+            "reused": reused,
+            "engine": "lanczos",
+            "seconds": round(time.perf_counter() - started, 3),
+            "thumbnails": thumbnails(store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]),
+        },
+    )
+
+
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[upscaled_images],
+          description="Deliverables that passed every check, versioned under published/ with a manifest.")
+def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    started, home = _started(), pipeline.home_dir()
+    campaign = context.partition_key
+    store = ObjectStore(home)
+    manifest, new_versions = publish(
+        home,
+        read_rows(home, "briefs", campaign),
+        read_rows(home, "drafts", campaign),
+        read_rows(home, "renders", campaign),
+        read_rows(home, "checks", campaign),
+        store,
+    )
+    refresh_catalog(home)
+    entries = manifest["deliverables"]
+    published = [e for e in entries if e["status"] == "published"]
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(content_hash([(e["asset"], e["variant"], e["size"], e["sha256"]) for e in entries])),
+        metadata={
+            "published": len(published),
+            "new_versions": new_versions,
+            "rejected": len(entries) - len(published),
+            "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
+            "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )

@@ -1,0 +1,36 @@
+"""The code location: what `dagster dev -w workspace.yaml` and `asset-pipeline` load."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from asset_pipeline.orchestration.assets import (
+    brand_rules,
+    campaign_briefs,
+    campaigns,
+    draft_images,
+    published_assets,
+    typeset_images,
+    upscaled_images,
+)
+from asset_pipeline.orchestration.checks import quality_checks
+from asset_pipeline.orchestration.resources import PipelineResource
+
+STAGES = [campaign_briefs, draft_images, typeset_images, upscaled_images, published_assets]
+
+# In-process by default: one process per campaign run keeps loaded models warm
+# across steps; the multiprocess executor works too (see README).
+build_campaign = dg.define_asset_job(
+    "build_campaign",
+    selection=dg.AssetSelection.assets(*STAGES),
+    partitions_def=campaigns,
+    executor_def=dg.in_process_executor,
+    description="Brief to published assets for one campaign partition.",
+)
+
+defs = dg.Definitions(
+    assets=[brand_rules, *STAGES],
+    asset_checks=[quality_checks],
+    jobs=[build_campaign],
+    resources={"pipeline": PipelineResource()},
+)

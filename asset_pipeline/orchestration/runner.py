@@ -1,0 +1,99 @@
+"""Running campaigns as Dagster runs in the home's instance, and summarising them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from asset_pipeline.home import Home
+from asset_pipeline.storage.tables import read_rows
+
+
+@dataclass
+class CampaignSummary:
+    campaign: str
+    run_id: str
+    success: bool
+    published: int = 0
+    rejected: int = 0
+    new_versions: int = 0
+    drafts_generated: int = 0
+    drafts_reused: int = 0
+    error: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return not self.success
+
+    def line(self) -> str:
+        if not self.success:
+            return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
+        text = (f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
+                f"{self.rejected} rejected; drafts {self.drafts_generated} generated, "
+                f"{self.drafts_reused} reused; run {self.run_id[:8]}")
+        return "\n".join([text] + [f"  rejected {r}" for r in self.reasons])
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+                error = error.cause
+            return f"step {event.step_key}: {error.message.strip().splitlines()[-1] if error.message else error.cls_name}"
+    blocked = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and not e.event_specific_data.asset_check_evaluation.passed
+               and e.event_specific_data.asset_check_evaluation.severity == dg.AssetCheckSeverity.ERROR]
+    if blocked:
+        names = sorted({e.event_specific_data.asset_check_evaluation.check_name for e in blocked})
+        return f"blocked by systemic check failure: {', '.join(names)}"
+    return "run failed"
+
+
+def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> CampaignSummary:
+    summary = CampaignSummary(campaign=campaign, run_id=result.run_id, success=result.success)
+    manifest_path = home.inside("published", campaign, "manifest.json")
+    if not result.success or _metadata_value(result, "published_assets", "published") is None:
+        summary.success = False
+        summary.error = _failure_message(result)
+        return summary
+    manifest = json.loads(manifest_path.read_text())
+    drafts = read_rows(home, "drafts", campaign)
+    entries = manifest["deliverables"]
+    summary.published = sum(e["status"] == "published" for e in entries)
+    summary.rejected = len(entries) - summary.published
+    summary.reasons = [f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
+                       for e in entries if e["status"] == "rejected"]
+    summary.drafts_generated = sum(not d["cache_hit"] for d in drafts)
+    summary.drafts_reused = len(drafts) - summary.drafts_generated
+    summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
+    return summary
+
+
+def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str):
+    for event in result.get_asset_materialization_events():
+        materialization = event.asset_materialization
+        if materialization.asset_key.to_user_string() == asset and key in materialization.metadata:
+            return materialization.metadata[key].value
+    return None
+
+
+def run_campaigns(home: Home, campaigns: list[str]) -> list[CampaignSummary]:
+    """One Dagster run per campaign, in the home's instance, so the UI shows them."""
+    from asset_pipeline.orchestration.definitions import build_campaign, defs
+
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions("campaigns"))
+    missing = [c for c in campaigns if c not in known]
+    if missing:
+        instance.add_dynamic_partitions("campaigns", missing)
+    job = defs.resolve_job_def(build_campaign.name)
+    summaries = []
+    for campaign in campaigns:
+        result = job.execute_in_process(instance=instance, partition_key=campaign, raise_on_error=False,
+                                        tags={"asset_pipeline/trigger": "cli"})
+        summaries.append(summarize(home, campaign, result))
+    return summaries

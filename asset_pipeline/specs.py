@@ -1,0 +1,257 @@
+"""Brief and brand-rules schemas (CONTRACT.md sections 3 and 4), validated with pydantic.
+
+Loading never raises a bare exception for bad input: it raises `InputError`
+carrying one `Problem` (file, field, message) per thing that is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+MIN_SIDE, MAX_SIDE = 64, 4096
+MAX_INPUT_BYTES = 2_000_000  # a brief of 500 assets is far below this
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}"
+
+
+class InputError(Exception):
+    """Invalid user input: one or more problems, each naming file and field."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    match = SIZE_PATTERN.match(size)
+    if not match:
+        raise ValueError(f"{size!r} is not WxH (for example 1080x1080)")
+    width, height = int(match.group(1)), int(match.group(2))
+    for side in (width, height):
+        if not MIN_SIDE <= side <= MAX_SIDE:
+            raise ValueError(f"{size!r}: each side must be {MIN_SIDE}..{MAX_SIDE} px")
+    return width, height
+
+
+class AssetSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    prompt: str = Field(min_length=1, max_length=2000)
+    negative_prompt: str | None = Field(default=None, max_length=2000)
+    headline: str | None = Field(default=None, max_length=120)
+    body: str | None = Field(default=None, max_length=300)
+    cta: str | None = Field(default=None, max_length=40)
+    sizes: list[str] = Field(min_length=1, max_length=32)
+    tier: Literal["draft", "final"] = "draft"
+    model: str | None = Field(default=None, pattern=ID_PATTERN)
+    variants: int = Field(default=1, ge=1, le=16, strict=True)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1, strict=True)
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, sizes: list[str]) -> list[str]:
+        for size in sizes:
+            parse_size(size)
+        if len(set(sizes)) != len(sizes):
+            raise ValueError("sizes are listed twice")
+        return sizes
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, prompt: str) -> str:
+        if not prompt.strip():
+            raise ValueError("prompt is blank")
+        return prompt
+
+
+class Brief(_Strict):
+    campaign: str = Field(pattern=ID_PATTERN)
+    brand: str = Field(pattern=ID_PATTERN)
+    assets: list[AssetSpec] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Brief":
+        seen: set[str] = set()
+        for asset in self.assets:
+            if asset.id in seen:
+                raise ValueError(f"asset id {asset.id!r} is used twice")
+            seen.add(asset.id)
+        return self
+
+
+HEX_COLOR = r"^#[0-9A-Fa-f]{6}$"
+
+
+class BrandFonts(_Strict):
+    headline: str = Field(default="DejaVuSans-Bold.ttf", min_length=1, max_length=512)
+    body: str = Field(default="DejaVuSans.ttf", min_length=1, max_length=512)
+
+
+class BrandColors(_Strict):
+    text: list[str] = Field(default_factory=lambda: ["#FFFFFF", "#1A1A1A"], min_length=1)
+    accent: str = Field(default="#FF5A36", pattern=HEX_COLOR)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, colors: list[str]) -> list[str]:
+        for color in colors:
+            if not re.match(HEX_COLOR, color):
+                raise ValueError(f"{color!r} is not a #RRGGBB colour")
+        return colors
+
+
+class Brand(_Strict):
+    brand: str = Field(pattern=ID_PATTERN)
+    fonts: BrandFonts = Field(default_factory=BrandFonts)
+    colors: BrandColors = Field(default_factory=BrandColors)
+    style: str | None = Field(default=None, max_length=1000)
+    negative: str | None = Field(default=None, max_length=1000)
+    min_contrast: float = Field(default=4.5, ge=1.0, le=21.0)
+    min_font_px: int = Field(default=14, ge=6, le=400, strict=True)
+    safe_margin: float = Field(default=0.05, ge=0.0, lt=0.4)
+    max_headline_lines: int = Field(default=2, ge=1, le=10, strict=True)
+    disclaimer: str | None = Field(default=None, max_length=300)
+    banned_terms: list[str] = Field(default_factory=list)
+    ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
+
+    def generation_part(self) -> dict[str, Any]:
+        """The fields that change prompts, and so drafts."""
+        return {"style": self.style, "negative": self.negative}
+
+    def typography_part(self) -> dict[str, Any]:
+        """Everything else: re-running it never regenerates a draft."""
+        return self.model_dump(exclude={"style", "negative"})
+
+
+# ---------------------------------------------------------------- YAML loading
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader (no Python object tags) that also rejects duplicate keys."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def read_yaml(path: Path, label: str) -> Any:
+    """Parse a YAML file safely; every failure becomes a Problem naming the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(label, "", f"cannot read: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError([Problem(label, "", f"file is {len(raw)} bytes; the limit is {MAX_INPUT_BYTES}")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(label, "", f"not UTF-8 (byte {exc.start})")]) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError([Problem(label, "", f"invalid YAML{where}: {reason}")]) from None
+    if data is None:
+        raise InputError([Problem(label, "", "file is empty")])
+    if not isinstance(data, dict):
+        raise InputError([Problem(label, "", f"expected a mapping at the top level, got {type(data).__name__}")])
+    return data
+
+
+def _field_path(loc: tuple, data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            ident = node[item].get("id") if isinstance(node, list) and isinstance(node[item], dict) else None
+            parts[-1 if parts else 0:] = [f"{parts[-1] if parts else ''}[{item}]" + (f"(id={ident})" if ident else "")]
+        else:
+            parts.append(str(item))
+        try:
+            node = node[item]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts)
+
+
+def _problems(exc: ValidationError, label: str, data: Any) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (typo?)"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(err["input"], (dict, list)):
+            message += f" (got {err['input']!r})"
+        problems.append(Problem(label, _field_path(loc, data), message))
+    return problems
+
+
+def _validate(model: type[BaseModel], data: dict, label: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_problems(exc, label, data)) from None
+
+
+def content_hash(data: Any) -> str:
+    """sha256 of a canonical JSON rendering: stable across key order and formatting."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_brand(path: Path, label: str | None = None) -> Brand:
+    label = label or str(path)
+    data = read_yaml(path, label)
+    brand = _validate(Brand, data, label)
+    if brand.brand != path.stem:
+        raise InputError([Problem(label, "brand", f"{brand.brand!r} must equal the file's stem {path.stem!r}")])
+    return brand
+
+
+def load_brief(path: Path, label: str | None = None) -> Brief:
+    label = label or str(path)
+    data = read_yaml(path, label)
+    brief = _validate(Brief, data, label)
+    if brief.campaign != path.stem:
+        raise InputError([Problem(label, "campaign", f"{brief.campaign!r} must equal the file's stem {path.stem!r}")])
+    return brief

@@ -1,0 +1,1 @@
+"""Stage logic as plain functions over plain data; the Dagster layer only calls them."""

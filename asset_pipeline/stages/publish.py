@@ -1,0 +1,124 @@
+"""Publication: write the deliverables that passed, versioned, with provenance.
+
+Order of writes (each atomic): version files, `latest.png`, the history table,
+then the manifest. A run killed anywhere leaves the previous state readable,
+and a re-run converges (files are deterministic, so rewrites are identical).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from asset_pipeline import __version__
+from asset_pipeline.home import Home
+from asset_pipeline.specs import content_hash
+from asset_pipeline.stages.cache import ResultCache
+from asset_pipeline.stages.quality import failures_by_deliverable
+from asset_pipeline.storage.files import atomic_write_bytes, file_lock
+from asset_pipeline.storage.objects import ObjectStore, encode_png, sha256_bytes
+from asset_pipeline.storage.tables import read_rows, write_rows
+
+PUBLISHED_COMPRESS_LEVEL = 6  # files people download: smaller beats faster here
+
+
+def deliverable_dir(campaign: str, asset: str, variant: int, size: str) -> str:
+    return f"published/{campaign}/{asset}/variant{variant}/{size}"
+
+
+def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
+    """What goes into the PNG's text chunks: enough to say how the file was made."""
+    return {
+        "asset_pipeline:version": __version__,
+        "campaign": brief_row["campaign"], "asset": brief_row["asset"],
+        "variant": str(brief_row["variant"]), "size": brief_row["size"],
+        "prompt": draft["prompt"], "negative_prompt": draft["negative_prompt"] or "",
+        "model": draft["model"], "weights_hash": draft["weights_hash"], "seed": str(draft["seed"]),
+        "steps": str(draft["steps"]), "guidance": str(draft["guidance"]),
+        "brief_hash": brief_row["brief_hash"], "brand_hash": brief_row["brand_hash"],
+        "draft_sha256": draft["image_sha256"], "render_sha256": render["image_sha256"],
+    }
+
+
+def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
+    latest: dict[tuple, dict] = {}
+    for row in history:  # rows are appended in time order
+        latest[(row["asset"], row["variant"], row["size"])] = row
+    return latest
+
+
+def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: list[dict],
+            checks: list[dict], store: ObjectStore) -> tuple[dict, int]:
+    """Publish what passed; returns the manifest (also written to disk) and the count of new versions."""
+    campaign = deliverables[0]["campaign"]
+    served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
+    render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
+    reasons = failures_by_deliverable(checks)
+    encoded = ResultCache(home, "published")
+    now = datetime.now(timezone.utc)
+
+    with file_lock(home.locks / f"publish-{campaign}.lock"):
+        history = read_rows(home, "publications", campaign)
+        last_row = _latest_by_deliverable(history)
+        last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
+        new_rows, entries = [], []
+        for row in deliverables:
+            key = (row["asset"], row["variant"], row["size"])
+            draft, render = served[key], render_of[key]
+            why = reasons.get(key, ["checks: no check results"])
+            good = last_good.get(key)
+            base = dict(campaign=campaign, asset=row["asset"], variant=row["variant"], size=row["size"],
+                        model=draft["model"], seed=draft["seed"], brief_hash=row["brief_hash"],
+                        brand_hash=row["brand_hash"], render_sha256=render["image_sha256"])
+            entry = dict(asset=row["asset"], variant=row["variant"], size=row["size"], model=draft["model"],
+                         seed=draft["seed"], reasons=why)
+            if why:
+                entry.update(status="rejected", path=None, sha256=None,
+                             version=good["version"] if good else None,
+                             latest_path=good and deliverable_dir(campaign, *key) + "/latest.png")
+                previous = last_row.get(key)
+                repeated = previous and previous["status"] == "rejected" and list(previous["reasons"]) == why \
+                    and previous["render_sha256"] == render["image_sha256"]
+                if not repeated:  # history records changes of outcome, not every run
+                    new_rows.append(dict(base, status="rejected", path=None, sha256=None,
+                                         version=good["version"] if good else 0, published_at=now, reasons=why))
+                entries.append(entry)
+                continue
+
+            text = provenance(row, draft, render)
+            cache_key = content_hash({"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL})
+            data = None
+            sha = encoded.get(cache_key)
+            if sha is None or not good or good["sha256"] != sha:
+                data = encode_png(store.open(render["image_sha256"]), text, PUBLISHED_COMPRESS_LEVEL)
+                sha = sha256_bytes(data)
+                encoded.put(cache_key, sha)
+            folder = deliverable_dir(campaign, *key)
+            if good and good["sha256"] == sha:
+                version, path = good["version"], good["path"]
+            else:
+                version = (good["version"] if good else 0) + 1
+                path = f"{folder}/v{version}.png"
+                atomic_write_bytes(home.inside(path), data)
+                new_rows.append(dict(base, status="published", path=path, sha256=sha, version=version,
+                                     published_at=now, reasons=[]))
+            latest = home.inside(folder, "latest.png")
+            if data is not None or not latest.exists():
+                atomic_write_bytes(latest, data or home.inside(path).read_bytes())
+            entry.update(status="published", path=path, sha256=sha, version=version,
+                         latest_path=f"{folder}/latest.png")
+            entries.append(entry)
+
+        if new_rows:
+            write_rows(home, "publications", campaign, history + new_rows)
+        manifest = {
+            "campaign": campaign,
+            "brand": deliverables[0]["brand"],
+            "brand_hash": deliverables[0]["brand_hash"],
+            "brief_hash": deliverables[0]["brief_hash"],
+            "pipeline_version": __version__,
+            "deliverables": entries,
+        }
+        manifest_path = home.inside("published", campaign, "manifest.json")
+        atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+    return manifest, sum(r["status"] == "published" for r in new_rows)

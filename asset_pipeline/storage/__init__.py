@@ -1,0 +1,1 @@
+"""Storage: Parquet tables per (stage, campaign), content-addressed images, the DuckDB catalog."""

@@ -1,0 +1,98 @@
+"""The DuckDB catalog: views over the Parquet tables (CONTRACT.md section 5).
+
+DuckDB allows one writing process or many readers, so the catalog file is only
+opened for writing briefly, under a file lock, to (re)create view definitions.
+The views glob the table folders, so new campaigns need no catalog write.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from asset_pipeline.home import Home
+from asset_pipeline.storage.files import file_lock
+from asset_pipeline.storage.tables import SCHEMAS, table_dir
+
+VIEWS = ("briefs", "drafts", "layouts", "renders", "checks", "publications")
+
+_DUCK_TYPES = {
+    "string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN",
+    "list<item: string>": "VARCHAR[]", "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+}
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _view_sql(home: Home, table: str) -> str:
+    folder = table_dir(home, table)
+    schema = SCHEMAS[table]
+    if folder.is_dir() and any(folder.glob("*.parquet")):
+        columns = ", ".join(f'"{name}"' for name in schema.names)
+        glob = _sql_string(str(folder / "*.parquet"))
+        return f"SELECT {columns} FROM read_parquet({glob}, union_by_name = true)"
+    # No data yet: an empty view with the right columns, replaced once files exist.
+    columns = ", ".join(f'CAST(NULL AS {_DUCK_TYPES[str(f.type)]}) AS "{f.name}"' for f in schema)
+    return f"SELECT {columns} WHERE false"
+
+
+def _wanted(home: Home) -> dict[str, str]:
+    return {table: _view_sql(home, table) for table in VIEWS}
+
+
+def _current(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_view_definitions'"
+    ).fetchone()[0]
+    return dict(con.execute("SELECT name, definition FROM _view_definitions").fetchall()) if exists else {}
+
+
+def refresh_catalog(home: Home, attempts: int = 50) -> None:
+    """(Re)create the views whose definitions changed. Safe to call from many processes."""
+    wanted = _wanted(home)
+    home.root.mkdir(parents=True, exist_ok=True)
+    with file_lock(home.locks / "catalog.lock"):
+        for attempt in range(attempts):
+            try:
+                if home.catalog.exists():
+                    with duckdb.connect(str(home.catalog), read_only=True) as con:
+                        if _current(con) == wanted:
+                            return  # the common case: no write connection at all
+                with duckdb.connect(str(home.catalog)) as con:
+                    con.execute("CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)")
+                    current = _current(con)
+                    for table, sql in wanted.items():
+                        if current.get(table) != sql:
+                            con.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
+                            con.execute("INSERT OR REPLACE INTO _view_definitions VALUES (?, ?)", [table, sql])
+                return
+            except duckdb.IOException:
+                # A reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
+                time.sleep(0.1 * (attempt + 1))
+        raise RuntimeError(f"catalog {home.catalog} stayed locked by another process")
+
+
+def connect_readonly(home: Home, attempts: int = 50) -> duckdb.DuckDBPyConnection:
+    if not home.catalog.exists():
+        refresh_catalog(home)
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(str(home.catalog), read_only=True)
+        except duckdb.IOException:
+            time.sleep(0.1 * (attempt + 1))
+    raise RuntimeError(f"catalog {home.catalog} is locked by a writer")
+
+
+def query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:
+    with connect_readonly(home) as con:
+        result = con.execute(sql)
+        columns = [d[0] for d in result.description] if result.description else []
+        return columns, result.fetchall()
+
+
+def catalog_path(home: Home) -> Path:
+    return home.catalog
