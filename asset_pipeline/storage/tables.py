@@ -6,6 +6,7 @@ by rewriting the campaign's file with the old rows plus the new ones.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from asset_pipeline.home import Home
+from asset_pipeline.specs import ID_PATTERN
 from asset_pipeline.storage.files import atomic_path
 
 _str, _int, _f64, _bool = pa.string(), pa.int64(), pa.float64(), pa.bool_()
@@ -58,6 +60,8 @@ def table_dir(home: Home, table: str) -> Path:
 
 
 def table_path(home: Home, table: str, campaign: str) -> Path:
+    if table not in SCHEMAS or not re.match(ID_PATTERN, campaign):
+        raise ValueError(f"no table {table!r} for campaign {campaign!r}")
     return home.inside("tables", table, f"{campaign}.parquet")
 
 

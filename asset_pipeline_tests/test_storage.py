@@ -1,0 +1,79 @@
+"""Parquet tables, content-addressed objects and the DuckDB catalog."""
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from PIL import Image
+
+from asset_pipeline.home import Home
+from asset_pipeline.stages.framing import aspect_crop_box, crop_to_aspect
+from asset_pipeline.storage.catalog import VIEWS, query, refresh_catalog
+from asset_pipeline.storage.files import atomic_write_bytes
+from asset_pipeline.storage.objects import ObjectStore, sha256_file
+from asset_pipeline.storage.tables import read_rows, write_rows
+
+
+@pytest.fixture
+def home(tmp_path) -> Home:
+    return Home(tmp_path.resolve())
+
+
+def check_row(campaign: str, passed: bool) -> dict:
+    return dict(campaign=campaign, asset="hero", variant=1, size="1080x1080", check="ocr",
+                passed=passed, value=0.5, detail="x")
+
+
+def test_tables_round_trip_without_temporaries(home):
+    write_rows(home, "checks", "spring", [check_row("spring", True)])
+    write_rows(home, "checks", "spring", [check_row("spring", False)])  # replaces, never appends
+    assert [r["passed"] for r in read_rows(home, "checks", "spring")] == [False]
+    assert sorted(p.name for p in (home.tables / "checks").iterdir()) == ["spring.parquet"]
+
+
+def test_failed_write_keeps_the_old_file(home, monkeypatch):
+    target = home.root / "x.bin"
+    atomic_write_bytes(target, b"old")
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in home.root.iterdir()] == ["x.bin"]
+
+
+def test_ids_cannot_escape_the_home(home):
+    with pytest.raises(ValueError, match="escapes the home"):
+        home.brief_path("../../etc/passwd")
+    with pytest.raises(ValueError):
+        read_rows(home, "checks", "../evil")
+
+
+def test_objects_are_content_addressed(home):
+    store = ObjectStore(home)
+    sha = store.put_image(Image.new("RGB", (64, 64), "red"))
+    assert sha256_file(store.path(sha)) == sha
+    assert store.put_image(Image.new("RGB", (64, 64), "red")) == sha
+    assert store.open(sha).getpixel((0, 0)) == (255, 0, 0)
+
+
+def test_catalog_views_exist_before_and_after_data(home, tmp_path, monkeypatch):
+    refresh_catalog(home)
+    for view in VIEWS:
+        assert query(home, f"SELECT count(*) FROM {view}")[1] == [(0,)]
+    write_rows(home, "checks", "a", [check_row("a", True)])
+    write_rows(home, "checks", "b", [check_row("b", False)])
+    refresh_catalog(home)
+    # Read-only, from another working directory: the views use absolute paths.
+    monkeypatch.chdir(tmp_path.parent)
+    with duckdb.connect(str(home.catalog), read_only=True) as con:
+        rows = con.execute("SELECT campaign, passed FROM checks ORDER BY campaign").fetchall()
+    assert rows == [("a", True), ("b", False)]
+
+
+@pytest.mark.parametrize("src, dst", [((256, 256), (1200, 628)), ((256, 256), (1080, 1920)), ((512, 128), (728, 90))])
+def test_crop_keeps_aspect_and_never_stretches(src, dst):
+    left, top, right, bottom = aspect_crop_box(*src, *dst)
+    assert abs((right - left) / (bottom - top) - dst[0] / dst[1]) < 1e-9
+    assert left >= 0 and top >= 0 and right <= src[0] and bottom <= src[1]
+    assert crop_to_aspect(Image.new("RGB", src), *dst).size == dst
