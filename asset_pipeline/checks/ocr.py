@@ -1,0 +1,227 @@
+"""OCR each text box of a final image and compare it with the expected text.
+
+Tesseract runs as a subprocess. Starting it (loading the English model) costs
+about 60 ms, while reading one prepared line costs a few ms, so the crops are
+handed over in batches: tesseract reads a *file list* (one crop per line) in
+one process and separates the pages of its output with form feeds. One
+deliverable is one process; `quality.run_checks_parallel` batches several
+deliverables into one process per worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+from rapidfuzz.distance import Levenshtein
+
+from asset_pipeline.checks import CheckResult
+from asset_pipeline.typography.boxes import Layout, TextBox
+
+# Tesseract's OpenMP threads fight each other when several tesseracts run at
+# once (one per worker); one thread each is faster in total. Set before any
+# subprocess starts; an explicit setting by the user wins.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+TESSERACT = "tesseract"
+# Font size the crops are scaled to: DejaVu's cap height is ~0.73 em, so 40 px
+# gives ~29 px capitals, where tesseract's LSTM model reads best. Scaling big
+# headlines down to it also keeps the OCR fast.
+TARGET_FONT_PX = 40
+MAX_UPSCALE = 4.0       # tiny text gains nothing from more; it only gets slower
+BORDER_PX = 20          # tesseract wants a clean margin around the text
+TIMEOUT_S = 30.0        # per tesseract process, plus PAGE_TIMEOUT_S per crop
+PAGE_TIMEOUT_S = 2.0
+
+# Typographic characters mapped to what tesseract (and a typist) usually emits.
+_TYPOGRAPHIC = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2015": "-", "\u2212": "-",
+    "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
+})
+
+
+class OCRError(RuntimeError):
+    """Tesseract is missing, failed or timed out; the message says which."""
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, typographic quotes/dashes to ASCII, whitespace runs to one space.
+
+    Case is kept: brand text in the wrong case is wrong text.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHIC)
+    return " ".join(text.split())
+
+
+def text_similarity(expected: str, actual: str) -> float:
+    """1 - normalised Levenshtein distance of the normalised texts (case-sensitive).
+
+    1.0 means identical (two empty texts included), 0.0 nothing in common.
+    """
+    return 1.0 - Levenshtein.normalized_distance(normalize_text(expected), normalize_text(actual))
+
+
+@functools.cache
+def ocr_available() -> bool:
+    """Whether the tesseract binary runs and has the English model."""
+    if shutil.which(TESSERACT) is None:
+        return False
+    try:
+        done = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0 and "eng" in done.stdout.split()
+
+
+def _luma(hex_color: str) -> float:
+    """ITU-R 601 luma (0..255), the same weights as Pillow's RGB -> L conversion."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def psm_for(box: TextBox) -> int:
+    """Page segmentation mode: 7 (one line) or 6 (a uniform block of lines)."""
+    return 7 if len(box.lines) <= 1 else 6
+
+
+def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) -> Image.Image:
+    """The box's crop as tesseract reads it best: grey, dark text on light, ~40 px font.
+
+    `font_px` is the font size in this image's pixels (default `box.font_px`,
+    right when the image is at the layout's final size).
+    """
+    font_px = font_px or box.font_px
+    left, top, right, bottom = box.pixel_box(image.width, image.height)
+    # A few px of padding so anti-aliased edges and overhangs are not cut off.
+    # On a plate the padding is plate colour instead: a plate that ends at the
+    # box would otherwise leave its edge in the crop, read as "[" or "|".
+    pad = max(3, round(font_px / 10))
+    outer = 0 if box.plate else pad
+    crop = image.crop((
+        max(0, left - outer), max(0, top - outer),
+        min(image.width, right + outer), min(image.height, bottom + outer),
+    ))
+    if crop.mode not in ("L", "RGB"):
+        crop = crop.convert("RGB")
+    grey = crop.convert("L")
+    if grey.width == 0 or grey.height == 0:
+        return Image.new("L", (2 * BORDER_PX, 2 * BORDER_PX), 255)
+    if box.plate:
+        grey = ImageOps.expand(grey, border=pad, fill=round(_luma(box.plate)))
+
+    # Tesseract expects dark text on a light page, and binarises with one
+    # global threshold: a mid-grey background next to the white border ends up
+    # on the text's side of it. So stretch the levels: text colour -> black,
+    # background -> white, inverting light-on-dark text. The background is the
+    # plate when there is one, else the crop's median (text covers less of the
+    # box than what is behind it).
+    text = _luma(box.color)
+    background = _luma(box.plate) if box.plate else float(np.median(np.asarray(grey)))
+    if text > background:
+        grey = ImageOps.invert(grey)
+        text, background = 255 - text, 255 - background
+    if background - text >= 1:
+        gain = 255 / (background - text)
+        grey = grey.point([min(255, max(0, round((v - text) * gain))) for v in range(256)])
+
+    scale = min(TARGET_FONT_PX / max(font_px, 1.0), MAX_UPSCALE)
+    if abs(scale - 1.0) > 0.05:
+        size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+        grey = grey.resize(size, Image.Resampling.LANCZOS)
+    return ImageOps.expand(grey, border=BORDER_PX, fill=255)
+
+
+def _run_tesseract(crops: list[Image.Image], psm: int) -> list[str]:
+    """OCR several prepared crops in one tesseract process; one string per crop."""
+    if not crops:
+        return []
+    if not ocr_available():
+        raise OCRError(f"{TESSERACT!r} is not installed or has no 'eng' model")
+    with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
+        paths = []
+        for i, crop in enumerate(crops):
+            path = Path(tmp) / f"{i:04d}.png"
+            crop.save(path, compress_level=1)  # fast: the file lives for milliseconds
+            paths.append(str(path))
+        # A text file given as the input is a list of images, one per line.
+        listing = Path(tmp) / "pages.txt"
+        listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+        command = [TESSERACT, str(listing), "stdout", "-l", "eng", "--oem", "1", "--psm", str(psm)]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops),
+            )
+        except subprocess.TimeoutExpired:
+            raise OCRError(f"tesseract timed out on {len(crops)} crops") from None
+        except OSError as exc:
+            raise OCRError(f"tesseract did not start: {exc}") from None
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OCRError(f"tesseract exited {done.returncode}: {stderr[-1] if stderr else 'no message'}")
+    # Pages are separated (not terminated) by form feeds.
+    pages = done.stdout.decode("utf-8", "replace").split("\f")
+    if len(pages) != len(crops):
+        raise OCRError(f"tesseract returned {len(pages)} pages for {len(crops)} crops")
+    return [" ".join(page.split()) for page in pages]
+
+
+def read_crops(crops: list[Image.Image], psms: list[int]) -> list[str]:
+    """OCR prepared crops, one process per distinct psm; results in input order."""
+    texts = [""] * len(crops)
+    for psm in sorted(set(psms)):
+        indices = [i for i, p in enumerate(psms) if p == psm]
+        for i, text in zip(indices, _run_tesseract([crops[i] for i in indices], psm)):
+            texts[i] = text
+    return texts
+
+
+def read_boxes(image: Image.Image, boxes: list[TextBox], font_scale: float = 1.0) -> list[str]:
+    """The text tesseract reads in each box (lines joined by one space).
+
+    `font_scale` converts the boxes' `font_px` to this image's pixels when the
+    image is not at the layout's size (image height / layout height).
+    """
+    crops = [prepare_box(image, box, box.font_px * font_scale) for box in boxes]
+    return read_crops(crops, [psm_for(box) for box in boxes])
+
+
+def read_box(image: Image.Image, box: TextBox) -> str:
+    """The text tesseract reads in one box of an image at the layout's size."""
+    return read_boxes(image, [box])[0]
+
+
+def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult:
+    """The "ocr" result for one box, given what was read in it."""
+    similarity = text_similarity(box.text, actual)
+    passed = similarity >= min_similarity
+    if passed:
+        detail = f"{box.role}: read {actual!r}, similarity {similarity:.3f} >= {min_similarity:.3f}"
+    else:
+        detail = (f"{box.role}: read {actual!r} vs {normalize_text(box.text)!r}, "
+                  f"similarity {similarity:.3f} < {min_similarity:.3f}")
+    return CheckResult("ocr", passed, round(similarity, 4), detail)
+
+
+def ocr_failed(box: TextBox, error: Exception) -> CheckResult:
+    """A box that could not be read fails; it never passes by default."""
+    return CheckResult("ocr", False, None, f"{box.role}: could not OCR: {error}")
+
+
+def check_ocr(image: Image.Image, layout: Layout, min_similarity: float) -> list[CheckResult]:
+    """One "ocr" result per text box: does the image show the expected text?"""
+    try:
+        texts = read_boxes(image, layout.boxes, font_scale=image.height / layout.height)
+    except OCRError as exc:
+        return [ocr_failed(box, exc) for box in layout.boxes]
+    return [compare_box(box, text, min_similarity) for box, text in zip(layout.boxes, texts)]

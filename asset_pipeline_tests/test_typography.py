@@ -1,0 +1,247 @@
+"""Typography: fonts, line breaking, layout templates, colour choice, rendering."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from asset_pipeline.specs import Brand
+from asset_pipeline.typography import (
+    FontError,
+    Layout,
+    LayoutError,
+    background_luminance,
+    break_lines,
+    choose_colors,
+    contrast_ratio,
+    layout_text,
+    missing_glyphs,
+    render_layout,
+    resolve_font,
+    worst_case_contrast,
+)
+
+HERE = Path(__file__).parent
+TEXTS = {
+    "headline": "Spring Sale",
+    "body": "Up to 50% off mugs",
+    "cta": "Shop now",
+    "disclaimer": "Offer ends May 31.",
+}
+SIZES = [(1080, 1080), (1200, 628), (1080, 1920), (728, 90), (300, 250), (320, 50)]
+LONG = ("Our biggest spring sale ever: every handmade ceramic mug, plate and bowl "
+        "in the shop is now half price for one week only")
+
+
+def brand(**overrides) -> Brand:
+    return Brand(brand="acme", disclaimer="Offer ends May 31.", **overrides)
+
+
+def solid(width: int, height: int, value: int) -> Image.Image:
+    return Image.new("RGB", (width, height), (value, value, value))
+
+
+def noise(width: int, height: int, seed: int = 0) -> Image.Image:
+    """Busy grey noise: every allowed colour clashes with some of it."""
+    grey = np.random.default_rng(seed).integers(0, 256, (height, width), dtype=np.uint8)
+    return Image.fromarray(np.stack([grey] * 3, axis=-1))
+
+
+# ---------------------------------------------------------------- fonts
+
+
+def test_resolve_font_by_file_name_fontconfig_name_path_and_brand_dir(tmp_path):
+    bold = resolve_font("DejaVuSans-Bold.ttf", tmp_path)
+    assert bold.name == "DejaVuSans-Bold.ttf" and bold.is_absolute()
+    assert resolve_font("DejaVu Sans:bold", tmp_path) == bold
+    assert resolve_font("DejaVu Sans Bold", tmp_path) == bold
+    assert resolve_font(str(bold), tmp_path) == bold
+    shutil.copy(bold, tmp_path / "house.ttf")
+    assert resolve_font("house.ttf", tmp_path) == tmp_path / "house.ttf"
+
+
+@pytest.mark.parametrize("name", ["NoSuchFont-Regular.ttf", "Comic Nonexistent", "/nowhere/font.ttf"])
+def test_unknown_font_is_a_clear_error(tmp_path, name):
+    with pytest.raises(FontError, match="font"):
+        resolve_font(name, tmp_path)
+
+
+def test_missing_glyphs_finds_only_what_the_font_lacks():
+    font = resolve_font("DejaVuSans.ttf", HERE)
+    assert missing_glyphs(font, "Café – 50% off € « » \t\n") == []
+    assert missing_glyphs(font, "Sale 漢字 Sale 漢") == ["漢", "字"]
+
+
+def test_missing_glyph_rejects_layout_naming_the_character():
+    with pytest.raises(LayoutError, match="漢"):
+        layout_text(1080, 1080, {"headline": "Spring 漢 Sale"}, brand(), HERE)
+
+
+# ---------------------------------------------------------------- line breaking and fitting
+
+
+def test_break_lines_is_balanced():
+    words = "one two three four five six seven".split()
+    # greedy would give "one two three four five six" / "seven"
+    assert break_lines(words, len, 30) == ["one two three four", "five six seven"]
+    assert break_lines(["x" * 31], len, 30) is None  # words are never split
+
+
+def test_headline_breaks_without_a_lonely_last_word():
+    layout = layout_text(1080, 1080, {"headline": "Handmade ceramic mugs for every kitchen table"}, brand(), HERE)
+    (headline,) = layout.boxes
+    assert len(headline.lines) == 2
+    assert all(len(line.split()) > 1 for line in headline.lines)
+    assert " ".join(headline.lines) == headline.text
+
+
+def test_long_text_shrinks_but_stays_above_the_minimum():
+    short = layout_text(1080, 1080, {"headline": "Sale"}, brand(), HERE).boxes[0]
+    long = layout_text(1080, 1080, {"headline": LONG}, brand(), HERE).boxes[0]
+    assert long.font_px < short.font_px
+    assert long.font_px >= brand().min_font_px
+    assert len(long.lines) <= brand().max_headline_lines
+    assert " ".join(long.lines) == LONG  # nothing truncated
+
+
+def test_does_not_fit_reports_the_numbers():
+    with pytest.raises(LayoutError, match=r"needs \d+ px of width at 14 px.*\d+ px available in 728x90"):
+        layout_text(728, 90, {"headline": LONG}, brand(max_headline_lines=1), HERE)
+    with pytest.raises(LayoutError, match=r"needs \d+ px of height .*\d+ px available in 728x90"):
+        layout_text(728, 90, {**TEXTS, "body": " ".join([LONG] * 3)}, brand(), HERE)
+    with pytest.raises(LayoutError, match=r"headline needs [3-9] lines at 14 px \(max 2\) in 300x250"):
+        layout_text(300, 250, {"headline": LONG}, brand(), HERE)
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_typical_texts_fit_every_standard_size(width, height):
+    # 320x50 keeps body and disclaimer too, at the 14 px minimum; a longer body would be rejected there
+    layout = layout_text(width, height, TEXTS, brand(), HERE)
+    assert [box.role for box in layout.boxes] == ["headline", "body", "cta", "disclaimer"]
+    assert all(box.font_px >= 14 for box in layout.boxes)
+    assert all(" ".join(box.lines) == box.text for box in layout.boxes)
+    cta = layout.boxes[2]
+    assert cta.plate == brand().colors.accent
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_boxes_lie_inside_the_safe_margin_and_do_not_overlap(width, height):
+    layout = layout_text(width, height, TEXTS, brand(), HERE)
+    margin = 0.05 * min(width, height)
+    rects = [box.pixel_box(width, height) for box in layout.boxes]
+    for left, top, right, bottom in rects:
+        assert left >= margin and top >= margin
+        assert right <= width - margin and bottom <= height - margin
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
+def test_text_sits_in_the_lower_part_in_reading_order():
+    layout = layout_text(1080, 1080, TEXTS, brand(), HERE)
+    tops = [box.y for box in layout.boxes]
+    assert tops == sorted(tops) and tops[0] > 0.4
+    assert layout.family == "square"
+    assert layout_text(300, 250, TEXTS, brand(), HERE).family == "square"
+    assert layout_text(728, 90, TEXTS, brand(), HERE).family == "banner"
+
+
+def test_layout_round_trips_through_json():
+    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), noise(270, 270), brand())
+    assert Layout.from_json(layout.to_json()) == layout
+
+
+# ---------------------------------------------------------------- colour and contrast
+
+
+def test_contrast_ratio_matches_wcag():
+    assert contrast_ratio("#FFFFFF", "#000000") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+    assert worst_case_contrast("#FFFFFF", 0.0, 0.0) == pytest.approx(21.0)
+    assert worst_case_contrast("#808080", 0.0, 1.0) == 1.0  # text colour inside the range
+
+
+def test_dark_text_on_white_and_light_text_on_black():
+    layout = layout_text(1080, 1080, TEXTS, brand(), HERE)
+    on_white = choose_colors(layout, solid(1080, 1080, 255), brand())
+    on_black = choose_colors(layout, solid(540, 540, 0), brand())  # a draft-sized background
+    for box in on_white.boxes:
+        if box.role != "cta":
+            assert (box.color, box.scrim, box.plate) == ("#1A1A1A", None, None)
+            assert box.contrast >= 4.5
+    for box in on_black.boxes:
+        if box.role != "cta":
+            assert (box.color, box.scrim, box.plate) == ("#FFFFFF", None, None)
+    cta = on_white.boxes[2]
+    assert cta.color == "#1A1A1A" and cta.contrast == pytest.approx(contrast_ratio("#1A1A1A", "#FF5A36"))
+
+
+def test_busy_background_gets_a_scrim_and_the_render_reaches_min_contrast():
+    bg = noise(1080, 1080)
+    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), bg, brand())
+    # render scrims and plates only, then measure what the text would sit on
+    bare = dataclasses.replace(layout, boxes=[dataclasses.replace(b, lines=[]) for b in layout.boxes])
+    rendered = render_layout(bg, bare)
+    for box in layout.boxes:
+        assert box.scrim or box.plate
+        if box.scrim:
+            assert re.fullmatch(r"#[0-9A-F]{8}", box.scrim)
+        low, high = background_luminance(rendered, box)
+        assert worst_case_contrast(box.color, low, high) >= 4.5
+        assert box.contrast >= 4.5
+
+
+def test_when_no_scrim_is_enough_a_plate_is_used():
+    strict = brand(min_contrast=19.0)  # beyond what the strongest scrim (85 %) reaches on noise
+    layout = choose_colors(layout_text(1080, 1080, {"headline": "Spring Sale"}, strict, HERE), noise(1080, 1080), strict)
+    (box,) = layout.boxes
+    assert box.plate in ("#000000", "#FFFFFF") and box.scrim is None
+    assert box.contrast == pytest.approx(contrast_ratio(box.color, box.plate)) and box.contrast >= 19
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@pytest.mark.parametrize("size", [(1080, 1080), (512, 512), (300, 300)])
+def test_render_keeps_the_background_size_and_mode(size):
+    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), noise(*size), brand())
+    out = render_layout(noise(*size).convert("RGBA"), layout)
+    assert out.size == size and out.mode == "RGB"
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_rendered_glyphs_stay_inside_their_boxes(width, height, scale):
+    layout = layout_text(width, height, TEXTS, brand(), HERE)
+    layout = dataclasses.replace(layout, boxes=[dataclasses.replace(b, plate=None, color="#FFFFFF") for b in layout.boxes])
+    w, h = round(width * scale), round(height * scale)
+    ink = np.asarray(render_layout(solid(w, h, 0), layout).convert("L")) > 0
+    inside = np.zeros_like(ink)
+    slack = 0 if scale == 1.0 else 1  # fractional font sizes at preview scale may round a pixel over
+    for box in layout.boxes:
+        left, top, right, bottom = box.pixel_box(w, h)
+        inside[max(0, top - slack):bottom + slack, max(0, left - slack):right + slack] = True
+    assert ink.any()
+    assert not (ink & ~inside).any()
+
+
+def test_tesseract_reads_the_headline_back():
+    pytesseract = pytest.importorskip("pytesseract")
+    yy, xx = np.mgrid[0:1080, 0:1080]
+    photo = np.stack([xx * 255 // 1080, yy * 255 // 1080, np.full_like(xx, 140)], axis=-1).astype(np.uint8)
+    bg = Image.fromarray(photo)
+    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), bg, brand())
+    out = render_layout(bg, layout)
+    for box in layout.boxes:
+        crop = out.crop(box.pixel_box(*out.size))
+        read = pytesseract.image_to_string(crop, config="--psm 6")
+        if box.role == "headline":
+            assert " ".join(read.split()).lower() == "spring sale"
+        assert math.isfinite(box.contrast) and box.contrast >= 4.5
