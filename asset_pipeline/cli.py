@@ -29,6 +29,8 @@ def _prepare_environment(home: Home) -> None:
     """Point Dagster at the home's instance; never reach for a model hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # tokenizer-length chatter is not news
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("DAGSTER_HOME", str(home.dagster))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"

@@ -5,9 +5,8 @@ function, writes its table and returns metadata. No IO manager: the data is in
 Parquet and content-addressed files, never pickled.
 """
 
-from __future__ import annotations
-
 import time
+import warnings
 from collections import Counter
 
 import dagster as dg
@@ -24,6 +23,11 @@ from asset_pipeline.stages.upscale import upscale
 from asset_pipeline.storage.catalog import refresh_catalog
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows, write_rows
+
+# Observable source assets are "beta" and partitioned asset checks "preview" in
+# Dagster; the warnings say nothing a user of this pipeline can act on.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 campaigns = dg.DynamicPartitionsDefinition(name="campaigns")
 

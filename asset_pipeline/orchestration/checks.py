@@ -5,8 +5,6 @@ the rest publish. A check blocks the whole campaign (ERROR severity) only when
 something is systemically broken: OCR is unavailable, or most deliverables fail.
 """
 
-from __future__ import annotations
-
 import time
 from collections import defaultdict
 

@@ -75,10 +75,14 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
 
 def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str):
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
+        materialization = event.event_specific_data.materialization
         if materialization.asset_key.to_user_string() == asset and key in materialization.metadata:
             return materialization.metadata[key].value
     return None
+
+
+# The run's full event log is in the instance (and the UI); the terminal gets warnings only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def run_campaigns(home: Home, campaigns: list[str]) -> list[CampaignSummary]:
@@ -94,6 +98,6 @@ def run_campaigns(home: Home, campaigns: list[str]) -> list[CampaignSummary]:
     summaries = []
     for campaign in campaigns:
         result = job.execute_in_process(instance=instance, partition_key=campaign, raise_on_error=False,
-                                        tags={"asset_pipeline/trigger": "cli"})
+                                        tags={"asset_pipeline/trigger": "cli"}, run_config=QUIET)
         summaries.append(summarize(home, campaign, result))
     return summaries

@@ -1,0 +1,51 @@
+"""Shared fixtures: a throwaway home with the sample brand, and the tiny model built once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_BRAND = REPO / "data" / "brands" / "acme.yaml"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    from asset_pipeline.models.tiny import ensure_tiny_model
+
+    return ensure_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+def make_home(root: Path, tiny_model: Path) -> Path:
+    (root / "briefs").mkdir(parents=True)
+    (root / "brands").mkdir()
+    shutil.copy(SAMPLE_BRAND, root / "brands" / "acme.yaml")
+    (root / "models").mkdir()
+    # The registry's built-in `tiny` lives at <home>/models/tiny; share one build across tests.
+    (root / "models" / "tiny").symlink_to(tiny_model, target_is_directory=True)
+    return root
+
+
+@pytest.fixture
+def home(tmp_path, tiny_model) -> Path:
+    return make_home(tmp_path / "home", tiny_model)
+
+
+def write_brief(home: Path, campaign: str, text: str) -> Path:
+    path = home / "briefs" / f"{campaign}.yaml"
+    path.write_text(text)
+    return path
+
+
+def cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python -m asset_pipeline ARGS` against `home`, as a user would run it."""
+    env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    return subprocess.run([sys.executable, "-m", "asset_pipeline", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=home.parent)
