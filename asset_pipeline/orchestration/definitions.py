@@ -7,7 +7,6 @@ import dagster as dg
 from asset_pipeline.orchestration.assets import (
     brand_rules,
     campaign_briefs,
-    campaigns,
     draft_images,
     published_assets,
     typeset_images,
@@ -22,8 +21,7 @@ STAGES = [campaign_briefs, draft_images, typeset_images, upscaled_images, publis
 # across steps; the multiprocess executor works too (see README).
 build_campaign = dg.define_asset_job(
     "build_campaign",
-    selection=dg.AssetSelection.assets(*STAGES),
-    partitions_def=campaigns,
+    selection=dg.AssetSelection.assets(brand_rules.key, *STAGES),
     executor_def=dg.in_process_executor,
     description="Brief to published assets for one campaign partition.",
 )
