@@ -1,0 +1,243 @@
+"""Draft generation with diffusers: load a registry model, make images, fall back when it fails.
+
+One pipeline is kept loaded per process (loading is the slow part; holding two real
+checkpoints would not fit many GPUs). Seeds go through CPU `torch.Generator`s, one per
+image, so the same (model, prompt, negative, seed, size) gives the same pixels on CPU in
+any process. On CPU each image is its own pipeline call: batching changes float rounding,
+so an image's bytes would depend on which other images shared its batch (and batching
+buys nothing on CPU anyway). On CUDA the batch runs as one call, in the spec's dtype.
+
+"Same pixels" holds for the same machine and torch thread count: oneDNN convolutions
+split their sums by thread, so 1 and 2 threads can differ by one level in a few pixels.
+Turning oneDNN off removes that but makes CPU generation about 4x slower, so it stays on.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from asset_pipeline.models.registry import ModelSpec, Registry, draft_size, resolve_weights
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE failure mode)
+
+
+class GenerationError(RuntimeError):
+    """A model produced no usable image (NaN or black output, or it failed while running)."""
+
+
+@dataclass
+class _Loaded:
+    key: tuple
+    pipe: Any
+
+
+# Module-level so every DraftGenerator in the process shares the one loaded pipeline.
+_LOADED: _Loaded | None = None
+_LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not thread-safe
+LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
+
+
+def device_and_dtype(spec: ModelSpec) -> tuple[str, torch.dtype]:
+    """CUDA in the spec's dtype when there is a GPU; CPU always float32 (half precision is slow there)."""
+    if torch.cuda.is_available():
+        return "cuda", _DTYPES[spec.dtype]
+    return "cpu", torch.float32
+
+
+def _pipeline_class(name: str):
+    import diffusers
+
+    if name == "auto":
+        return diffusers.DiffusionPipeline
+    cls = getattr(diffusers, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, diffusers.DiffusionPipeline)):
+        raise ValueError(f"{name!r} is not a diffusers pipeline class")
+    return cls
+
+
+def _unload() -> None:
+    global _LOADED
+    if _LOADED is not None:
+        _LOADED = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _load(spec: ModelSpec, path: Path):
+    """The pipeline for `spec`, reusing the loaded one when nothing about it changed."""
+    global _LOADED, LOAD_COUNT
+    device, dtype = device_and_dtype(spec)
+    index = path / "model_index.json"
+    # The mtime catches a folder rebuilt in place at the same path.
+    key = (str(path.resolve()), index.stat().st_mtime_ns, spec.pipeline_class, spec.scheduler, device, str(dtype))
+    if _LOADED is not None and _LOADED.key == key:
+        return _LOADED.pipe
+    _unload()  # free the old model before loading the next: one in memory at a time
+
+    import diffusers
+    import transformers
+    from diffusers.utils import is_accelerate_available
+
+    # Loading bars would clutter the run's output on every model switch; warnings stay on.
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+    cls = _pipeline_class(spec.pipeline_class)
+    pipe = cls.from_pretrained(
+        path,
+        local_files_only=True,  # never download (CONTRACT.md section 1)
+        dtype=dtype,  # diffusers' current name for torch_dtype
+        # Low-memory loading needs accelerate; asking for it without warns on every load.
+        low_cpu_mem_usage=is_accelerate_available(),
+    )
+    if spec.scheduler:
+        scheduler_cls = getattr(diffusers, spec.scheduler, None)
+        if scheduler_cls is None or not hasattr(scheduler_cls, "from_config"):
+            raise ValueError(f"{spec.scheduler!r} is not a diffusers scheduler class")
+        pipe.scheduler = scheduler_cls.from_config(pipe.scheduler.config)
+    pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    _LOADED = _Loaded(key, pipe)
+    LOAD_COUNT += 1
+    return pipe
+
+
+def _to_images(batch: np.ndarray) -> list[Image.Image]:
+    """float [0, 1] NHWC -> PIL, refusing NaN or black output so the caller can fall back."""
+    if np.isnan(batch).any():
+        raise GenerationError("output has NaN pixels")
+    images = []
+    for array in batch:
+        if float(array.max()) < BLACK_LEVEL:
+            raise GenerationError("output is a black image")
+        # Same rounding as diffusers' numpy_to_pil.
+        images.append(Image.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)))
+    return images
+
+
+class DraftGenerator:
+    """Generates drafts with registry models. Cheap to create; the loaded pipeline is per process.
+
+    `registry` is optional: a spec that came from a registry already knows its home.
+    """
+
+    def __init__(self, registry: Registry | None = None):
+        self.registry = registry
+
+    def weights_path(self, spec: ModelSpec) -> Path | None:
+        if self.registry is not None:
+            return self.registry.resolve_path(spec)
+        home = spec._home
+        if home is None:
+            from asset_pipeline.home import Home
+
+            home = Home.from_env().root
+        return resolve_weights(spec, home)
+
+    def load(self, spec: ModelSpec):
+        """Load (or reuse) the spec's pipeline; FileNotFoundError when its weights are absent."""
+        path = self.weights_path(spec)
+        if path is None:
+            raise FileNotFoundError(f"weights not found for {spec.path!r} (local folder or local HF cache)")
+        with _LOCK:
+            return _load(spec, path)
+
+    def generate(
+        self,
+        spec: ModelSpec,
+        prompts: list[str],
+        negatives: list[str | None],
+        seeds: list[int],
+        width: int,
+        height: int,
+    ) -> list[Image.Image]:
+        """One image per (prompt, negative, seed), at exactly width x height."""
+        if not len(prompts) == len(negatives) == len(seeds):
+            raise ValueError("prompts, negatives and seeds must have the same length")
+        if width % spec.multiple or height % spec.multiple:
+            raise ValueError(f"{width}x{height} is not a multiple of {spec.multiple} (model {spec.id}); use draft_size")
+        if not prompts:
+            return []
+        with _LOCK:
+            pipe = self.load(spec)
+            device, _dtype = device_and_dtype(spec)
+            if device == "cpu":  # per image: bytes must not depend on batch neighbours
+                groups = [[i] for i in range(len(prompts))]
+            else:
+                groups = [list(range(len(prompts)))]
+            images: list[Image.Image] = []
+            for group in groups:
+                images += self._call(pipe, spec, [prompts[i] for i in group], [negatives[i] for i in group],
+                                     [seeds[i] for i in group], width, height)
+        return images
+
+    def _call(self, pipe, spec: ModelSpec, prompts, negatives, seeds, width, height) -> list[Image.Image]:
+        kwargs: dict[str, Any] = {}
+        if any(negatives):  # "" is what the pipelines use for "no negative" anyway
+            kwargs["negative_prompt"] = [n or "" for n in negatives]
+        try:
+            with torch.inference_mode():
+                out = pipe(
+                    prompt=prompts,
+                    num_inference_steps=spec.steps,
+                    guidance_scale=spec.guidance,
+                    width=width,
+                    height=height,
+                    generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
+                    output_type="np",  # checked for NaN before the uint8 conversion hides it
+                    **kwargs,
+                )
+        except Exception as exc:  # out of memory, or a checkpoint that loads but cannot run
+            raise GenerationError(f"generation failed: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+        return _to_images(np.asarray(out.images, dtype=np.float32))
+
+
+def _reason(spec: ModelSpec, exc: BaseException) -> str:
+    """One line for the fallback record: which model, and why it was passed over."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    what = first_line if isinstance(exc, GenerationError) else f"{type(exc).__name__}: {first_line}"
+    return f"model {spec.id}: {what}"[:300]
+
+
+def generate_with_fallback(
+    candidates: list[ModelSpec],
+    registry: Registry,
+    prompts: list[str],
+    negatives: list[str | None],
+    seeds: list[int],
+    width: int,
+    height: int,
+) -> tuple[list[Image.Image], ModelSpec, list[str]]:
+    """Try each candidate in order; return (images, the spec used, why earlier ones were skipped).
+
+    `width` x `height` is the deliverable's size: each candidate generates at its own
+    `draft_size`, so the images' size depends on the model that was used.
+    Absent weights, a failed load and a GenerationError move on to the next candidate.
+    """
+    generator = DraftGenerator(registry)
+    reasons: list[str] = []
+    for spec in candidates:
+        if not registry.weights_present(spec):
+            reasons.append(f"model {spec.id}: weights not present ({spec.path})")
+            continue
+        try:
+            generator.load(spec)
+        except Exception as exc:  # any load failure (bad config, missing file, wrong class) means "next"
+            reasons.append(_reason(spec, exc))
+            continue
+        try:
+            images = generator.generate(spec, prompts, negatives, seeds, *draft_size(spec, width, height))
+        except GenerationError as exc:
+            reasons.append(_reason(spec, exc))
+            continue
+        return images, spec, reasons
+    raise GenerationError("no model could generate: " + "; ".join(reasons) if reasons else "no candidate models")

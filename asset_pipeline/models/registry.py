@@ -1,0 +1,266 @@
+"""The model registry: which diffusers checkpoints exist, and in which order each tier tries them.
+
+Built in: `tiny` (made locally on first use, always works) and entries for common real
+checkpoints that show as absent until their weights are in a local folder or the local
+Hugging Face cache. `models.yaml` in the home extends it:
+
+```yaml
+models:
+  - id: my-sdxl
+    path: /models/my-sdxl          # local folder (relative: against the home) or a cached hub id
+    pipeline_class: StableDiffusionXLPipeline   # default auto
+    steps: 4
+    guidance: 0.0
+    dtype: float16                 # used on CUDA; CPU always runs float32
+    resolution: 1024
+    multiple: 8
+    tiers: [draft]
+routes:                            # optional: replaces the built-in route of that tier
+  final: [my-sdxl, tiny]
+```
+
+An entry whose id is built in replaces that entry. A new model that no given route
+names goes to the front of the built-in routes of its tiers: what a user adds is
+what they want used. Nothing here imports torch or diffusers, so listing and
+validating stay fast.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PrivateAttr, ValidationError
+
+from asset_pipeline.specs import ID_PATTERN, InputError, Problem, _problems, _Strict, read_yaml
+from asset_pipeline.models.tiny import ensure_tiny_model, weights_hash as folder_hash
+
+Tier = Literal["draft", "final"]
+TIERS: tuple[str, ...] = ("draft", "final")
+TINY_ID = "tiny"
+TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
+MAX_ASPECT = 4.0
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class ModelSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    path: str = Field(min_length=1, max_length=1000)
+    pipeline_class: str = Field(default="auto", pattern=r"^(auto|[A-Z][A-Za-z0-9]*Pipeline)$")
+    steps: int = Field(ge=1, le=200, strict=True)
+    guidance: float = Field(ge=0.0, le=50.0)
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    scheduler: str | None = Field(default=None, pattern=r"^[A-Z][A-Za-z0-9]*Scheduler$")
+    resolution: int = Field(default=512, ge=64, le=4096, strict=True)
+    multiple: int = Field(default=8, ge=1, le=256, strict=True)
+    tiers: list[Tier] = Field(default_factory=lambda: ["draft"], min_length=1)
+
+    # The home that relative paths resolve against, set by the registry that made this spec,
+    # so a generator handed only the spec can still find its weights.
+    _home: Path | None = PrivateAttr(default=None)
+
+
+class _Routes(_Strict):
+    draft: list[str] | None = Field(default=None, min_length=1)
+    final: list[str] | None = Field(default=None, min_length=1)
+
+
+class _ModelsFile(_Strict):
+    models: list[ModelSpec] = Field(default_factory=list)
+    routes: _Routes = Field(default_factory=_Routes)
+
+
+# Real checkpoints: present only when their weights are local. Steps and guidance follow
+# the model cards; dtype applies on CUDA only.
+BUILTIN_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(id="sd-turbo", path="stabilityai/sd-turbo", pipeline_class="StableDiffusionPipeline",
+              steps=1, guidance=0.0, dtype="float16", resolution=512, multiple=8, tiers=["draft"]),
+    ModelSpec(id="sdxl-turbo", path="stabilityai/sdxl-turbo", pipeline_class="StableDiffusionXLPipeline",
+              steps=1, guidance=0.0, dtype="float16", resolution=512, multiple=8, tiers=["draft", "final"]),
+    ModelSpec(id="sd35-medium", path="stabilityai/stable-diffusion-3.5-medium",
+              pipeline_class="StableDiffusion3Pipeline", steps=40, guidance=4.5, dtype="bfloat16",
+              resolution=1024, multiple=16, tiers=["final"]),
+    ModelSpec(id="sd35-large-turbo", path="stabilityai/stable-diffusion-3.5-large-turbo",
+              pipeline_class="StableDiffusion3Pipeline", steps=4, guidance=0.0, dtype="bfloat16",
+              resolution=1024, multiple=16, tiers=["final"]),
+    ModelSpec(id="flux-schnell", path="black-forest-labs/FLUX.1-schnell", pipeline_class="FluxPipeline",
+              steps=4, guidance=0.0, dtype="bfloat16", resolution=1024, multiple=16, tiers=["final"]),
+    # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
+    ModelSpec(id=TINY_ID, path=TINY_PATH, pipeline_class="StableDiffusionPipeline",
+              steps=2, guidance=0.0, resolution=256, multiple=16, tiers=["draft", "final"]),
+)
+
+BUILTIN_ROUTES: dict[str, list[str]] = {
+    "draft": ["sd-turbo", "sdxl-turbo", TINY_ID],
+    "final": ["sd35-medium", "sd35-large-turbo", "flux-schnell", "sdxl-turbo", TINY_ID],
+}
+
+
+class UnknownModelError(LookupError):
+    """A model id that the registry does not know."""
+
+
+def _is_builtin_tiny(spec: ModelSpec) -> bool:
+    return spec.path == TINY_PATH
+
+
+def resolve_weights(spec: ModelSpec, home: Path, create: bool = True) -> Path | None:
+    """The local folder holding the spec's pipeline (with model_index.json), or None if absent.
+
+    `path` is a local folder (relative paths resolve against `home`) or a hub id that is
+    already in the local Hugging Face cache; nothing is ever downloaded. The built-in tiny
+    folder is built on first use when `create` is true.
+    """
+    local = Path(spec.path).expanduser()
+    if not local.is_absolute():
+        local = home / local
+    if _is_builtin_tiny(spec) and create:
+        return ensure_tiny_model(local)
+    if (local / "model_index.json").is_file():
+        return local
+    if HUB_ID.match(spec.path) and not local.exists():
+        return _cached_snapshot(spec.path)
+    return None
+
+
+def _cached_snapshot(repo_id: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id, "model_index.json")
+    except Exception:  # an id the hub library rejects is simply not cached
+        return None
+    # A str is the cached file; None or a sentinel object means "not cached".
+    return Path(found).parent if isinstance(found, str) else None
+
+
+@dataclass
+class Registry:
+    home: Path
+    models: dict[str, ModelSpec]
+    routes: dict[str, list[str]]
+
+    def get(self, model_id: str) -> ModelSpec:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            raise UnknownModelError(f"unknown model {model_id!r}; known: {', '.join(sorted(self.models))}") from None
+
+    def candidates(self, tier: str, explicit: str | None = None) -> list[ModelSpec]:
+        """Models to try in order: the explicitly named one alone, else the tier's route."""
+        if explicit is not None:
+            return [self.get(explicit)]
+        if tier not in self.routes:
+            raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
+        return [self.models[model_id] for model_id in self.routes[tier]]
+
+    def resolve_path(self, spec: ModelSpec, create: bool = True) -> Path | None:
+        return resolve_weights(spec, self.home, create)
+
+    def weights_present(self, spec: ModelSpec) -> bool:
+        """Whether the weights are local. The built-in tiny model counts: it is built on first use."""
+        return _is_builtin_tiny(spec) or self.resolve_path(spec, create=False) is not None
+
+    def weights_hash(self, spec: ModelSpec) -> str:
+        """sha256 of the weights folder (cached per process on the files' mtimes)."""
+        path = self.resolve_path(spec)
+        if path is None:
+            raise FileNotFoundError(f"model {spec.id}: weights not found at {spec.path!r}")
+        return folder_hash(path)
+
+    def rows(self) -> list[dict]:
+        """One row per model for `asset-pipeline models`."""
+        return [
+            {
+                "id": spec.id,
+                "path": spec.path,
+                "pipeline_class": spec.pipeline_class,
+                "tiers": list(spec.tiers),
+                "steps": spec.steps,
+                "guidance": spec.guidance,
+                "dtype": spec.dtype,
+                "resolution": spec.resolution,
+                "present": self.weights_present(spec),
+                "routes": [tier for tier in TIERS if spec.id in self.routes.get(tier, [])],
+            }
+            for spec in self.models.values()
+        ]
+
+
+def load_registry(home: Path) -> Registry:
+    """The built-in registry extended by `models.yaml` in the home, if there is one."""
+    home = Path(home)
+    models = {spec.id: spec for spec in BUILTIN_MODELS}
+    routes = {tier: list(ids) for tier, ids in BUILTIN_ROUTES.items()}
+    models_file = home / "models.yaml"
+    if models_file.exists():
+        models, routes = _apply_models_file(models_file, models, routes)
+    # Copies that know their home, so a spec alone is enough to find its weights.
+    located = {}
+    for model_id, spec in models.items():
+        located[model_id] = spec.model_copy()
+        located[model_id]._home = home
+    return Registry(home=home, models=located, routes=routes)
+
+
+def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[str, list[str]]):
+    label = "models.yaml"
+    data = read_yaml(path, label)
+    try:
+        parsed = _ModelsFile.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_problems(exc, label, data)) from None
+
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    added: list[ModelSpec] = []
+    for index, spec in enumerate(parsed.models):
+        if spec.id in seen:
+            problems.append(Problem(label, f"models[{index}](id={spec.id}).id", f"model id {spec.id!r} is used twice"))
+        seen.add(spec.id)
+        if spec.id not in models:
+            added.append(spec)
+        models[spec.id] = spec
+
+    given = parsed.routes.model_dump(exclude_none=True)
+    for tier in TIERS:
+        if tier in given:
+            for index, model_id in enumerate(given[tier]):
+                field = f"routes.{tier}[{index}]"
+                if model_id not in models:
+                    problems.append(Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}"))
+                elif tier not in models[model_id].tiers:
+                    problems.append(Problem(label, field, f"model {model_id!r} is not for tier {tier!r} (its tiers: {', '.join(models[model_id].tiers)})"))
+                elif model_id in given[tier][:index]:
+                    problems.append(Problem(label, field, f"model {model_id!r} is listed twice"))
+            routes[tier] = list(given[tier])
+        else:
+            # Built-in route: the user's new models first, then built-ins still meant for this tier.
+            fronted = [spec.id for spec in added if tier in spec.tiers]
+            routes[tier] = fronted + [m for m in routes[tier] if m not in fronted and tier in models[m].tiers]
+            if not routes[tier]:
+                problems.append(Problem(label, "routes", f"no model is left for tier {tier!r}"))
+    if problems:
+        raise InputError(problems)
+    return models, routes
+
+
+def draft_size(spec: ModelSpec, width: int, height: int) -> tuple[int, int]:
+    """Generation size: the model's native area in the deliverable's aspect ratio.
+
+    Each side is rounded to the model's `multiple`; the aspect is clamped to 4:1 because
+    models fall apart beyond it (the caller crops to the deliverable; it never stretches).
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    aspect = min(max(width / height, 1 / MAX_ASPECT), MAX_ASPECT)
+    area = spec.resolution * spec.resolution
+    step = spec.multiple
+
+    def to_multiple(side: float) -> int:
+        return max(step, int(side / step + 0.5) * step)  # nearest multiple, halves up
+
+    return to_multiple(math.sqrt(area * aspect)), to_multiple(math.sqrt(area / aspect))
