@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
         print(summary.line())
     if problems or any(s.failed for s in summaries):
         return EXIT_INVALID
-    return EXIT_REJECTED if any(s.rejected for s in summaries) else EXIT_OK
+    return EXIT_REJECTED if any(s.rejected or s.blocked for s in summaries) else EXIT_OK
 
 
 def _print_rows(columns: list[str], rows: list, fmt: str) -> None:

@@ -22,13 +22,16 @@ class CampaignSummary:
     drafts_generated: int = 0
     drafts_reused: int = 0
     error: str | None = None
+    blocked: bool = False  # a systemic check failure stopped publication (exit 1, not 2)
     reasons: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return not self.success
+        return not self.success and not self.blocked
 
     def line(self) -> str:
+        if self.blocked:
+            return f"{self.campaign}: nothing published, {self.error}; run {self.run_id[:8]}"
         if not self.success:
             return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
         text = (f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
@@ -59,6 +62,7 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     if not result.success or _metadata_value(result, "published_assets", "published") is None:
         summary.success = False
         summary.error = _failure_message(result)
+        summary.blocked = summary.error.startswith("blocked")
         return summary
     manifest = json.loads(manifest_path.read_text())
     drafts = read_rows(home, "drafts", campaign)
