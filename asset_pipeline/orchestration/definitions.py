@@ -12,6 +12,7 @@ from asset_pipeline.orchestration.assets import (
     typeset_images,
     upscaled_images,
 )
+from asset_pipeline.orchestration.automation import build_automation
 from asset_pipeline.orchestration.checks import quality_checks
 from asset_pipeline.orchestration.resources import PipelineResource
 
@@ -26,9 +27,13 @@ build_campaign = dg.define_asset_job(
     description="Brief to published assets for one campaign partition.",
 )
 
+brief_sensor, nightly_rebuild = build_automation(build_campaign)
+
 defs = dg.Definitions(
     assets=[brand_rules, *STAGES],
     asset_checks=[quality_checks],
     jobs=[build_campaign],
+    schedules=[nightly_rebuild],
+    sensors=[brief_sensor],
     resources={"pipeline": PipelineResource()},
 )

@@ -1,0 +1,89 @@
+"""Automation: a nightly rebuild of every campaign, and a sensor on the home's briefs/.
+
+Both only *request* runs; the content-hash caches decide what work a run does,
+so a nightly rebuild with nothing changed costs no model call and no new version.
+"""
+
+import json
+import os
+
+import dagster as dg
+
+from asset_pipeline.home import Home
+from asset_pipeline.orchestration.assets import campaigns
+from asset_pipeline.specs import content_hash, read_yaml
+from asset_pipeline.validation import check_campaign, load_registry_checked
+
+NIGHTLY_CRON = os.environ.get("ASSET_PIPELINE_NIGHTLY_CRON", "0 2 * * *")
+
+
+def _input_fingerprint(home: Home, campaign: str) -> str:
+    """Hash of the brief file and the brand file it names (raw bytes: any edit counts)."""
+    parts = [home.brief_path(campaign).read_bytes()]
+    try:
+        brand = read_yaml(home.brief_path(campaign), campaign).get("brand")
+        if isinstance(brand, str):
+            brand_file = home.brand_path(brand)
+            parts.append(brand_file.read_bytes() if brand_file.exists() else b"")
+    except Exception:  # invalid briefs are reported by validation, not here
+        pass
+    return content_hash([p.hex() for p in parts])
+
+
+def plan_brief_changes(home: Home, seen: dict[str, str]) -> tuple[dict[str, str], list[str], list[str], dict[str, list[str]]]:
+    """(new cursor, campaigns to run, campaigns deleted, problems of invalid campaigns)."""
+    registry, registry_problems = load_registry_checked(home)
+    current, to_run, invalid = {}, [], {}
+    for campaign in home.campaign_ids():
+        fingerprint = _input_fingerprint(home, campaign)
+        current[campaign] = fingerprint
+        if seen.get(campaign) == fingerprint:
+            continue
+        problems = registry_problems + check_campaign(home, campaign, registry)
+        if problems:
+            invalid[campaign] = [str(p) for p in problems]
+        else:
+            to_run.append(campaign)
+    deleted = sorted(set(seen) - set(current))
+    return current, to_run, deleted, invalid
+
+
+def build_automation(job):
+    home = Home.from_env  # read at each tick, so the daemon follows $ASSET_PIPELINE_HOME
+
+    @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+               description="Adds a partition for each new brief and runs new or changed briefs.")
+    def brief_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        seen = json.loads(context.cursor) if context.cursor else {}
+        current, to_run, deleted, invalid = plan_brief_changes(home(), seen)
+        for campaign, problems in invalid.items():
+            context.log.warning(f"not launching {campaign}: " + " | ".join(problems))
+            current.pop(campaign)  # retried when the file changes again
+        known = set(context.instance.get_dynamic_partitions(campaigns.name))
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(partition_key=c, run_key=f"{c}:{current[c]}") for c in to_run],
+            dynamic_partitions_requests=[
+                campaigns.build_add_request([c for c in to_run if c not in known]),
+                # Removing a partition keeps published files and catalog history.
+                campaigns.build_delete_request([c for c in deleted if c in known]),
+            ],
+            cursor=json.dumps(current, sort_keys=True),
+        )
+
+    @dg.schedule(job=job, cron_schedule=NIGHTLY_CRON, default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="Rebuilds every campaign; cached stages make an unchanged campaign cost seconds.")
+    def nightly_rebuild(context: dg.ScheduleEvaluationContext):
+        registry, registry_problems = load_registry_checked(home())
+        valid = []
+        for campaign in home().campaign_ids():
+            problems = registry_problems + check_campaign(home(), campaign, registry)
+            if problems:
+                context.log.warning(f"skipping {campaign}: " + " | ".join(str(p) for p in problems))
+            else:
+                valid.append(campaign)
+        missing = [c for c in valid if not context.instance.has_dynamic_partition(campaigns.name, c)]
+        if missing:
+            context.instance.add_dynamic_partitions(campaigns.name, missing)
+        return [dg.RunRequest(partition_key=c, run_key=None, tags={"asset_pipeline/trigger": "nightly"}) for c in valid]
+
+    return brief_sensor, nightly_rebuild
