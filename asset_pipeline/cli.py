@@ -64,7 +64,6 @@ def cmd_validate(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.orchestration.runner import run_campaigns
     from asset_pipeline.validation import check_campaign, load_registry_checked
 
     if args.all or not args.campaigns:
@@ -90,7 +89,11 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
     if registry is None:
         return EXIT_INVALID
 
-    summaries = run_campaigns(home, runnable) if runnable else []
+    summaries = []
+    if runnable:  # Dagster is imported only when there is something to run
+        from asset_pipeline.orchestration.runner import run_campaigns
+
+        summaries = run_campaigns(home, runnable)
     for summary in summaries:
         print(summary.line())
     if problems or any(s.failed for s in summaries):

@@ -1,0 +1,110 @@
+"""The bad-input corpus: every broken brief or brand file gets exit 2 and one clear line
+naming file and field, with no traceback, nothing written, and no code executed."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from asset_pipeline_tests.conftest import cli, make_home, write_brief
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+PWNED = Path("/tmp/asset_pipeline_pwned")
+
+GOOD = """\
+campaign: good
+brand: acme
+assets:
+  - id: hero
+    prompt: "ceramic mug"
+    headline: "Spring Sale"
+    sizes: ["256x256"]
+"""
+
+# case file -> what its message must contain (besides the file's name)
+EXPECTED = {
+    "brief-yaml-syntax": "invalid YAML", "brief-tab-indent": "invalid YAML", "brief-empty": "file is empty",
+    "brief-only-comment": "file is empty", "brief-list-top": "expected a mapping", "brief-scalar-top": "expected a mapping",
+    "brief-non-utf8": "not UTF-8", "brief-utf16": "not UTF-8", "brief-python-tag": "could not determine a constructor",
+    "brief-python-name": "could not determine a constructor", "brief-custom-tag": "could not determine a constructor",
+    "brief-missing-campaign": "campaign: required field is missing", "brief-missing-brand": "brand: required field is missing",
+    "brief-missing-assets": "assets: required field is missing", "brief-empty-assets": "assets: List should have at least 1",
+    "brief-assets-not-list": "assets: Input should be a valid list", "brief-missing-prompt": ".prompt: required field is missing",
+    "brief-missing-sizes": ".sizes: required field is missing", "brief-unknown-top-key": "budget: unknown key",
+    "brief-unknown-asset-key": ".colour: unknown key", "brief-unknown-brand": "brand: brand 'nobody' has no file",
+    "brief-unknown-model": ".model: unknown model 'sd99'", "brief-wrong-campaign": "campaign: 'other' must equal",
+    "brief-id-dotdot": ".id: String should match pattern", "brief-id-slash": ".id: String should match pattern",
+    "brief-id-uppercase": ".id: String should match pattern", "brief-id-number": ".id: Input should be a valid string",
+    "brief-brand-dotdot": "brand: String should match pattern", "brief-duplicate-ids": "asset id 'hero' is used twice",
+    "brief-duplicate-key": "duplicate key 'brand'", "brief-size-huge": ".sizes: '100000x100000'",
+    "brief-size-zero": ".sizes: '0x0'", "brief-size-malformed": "is not WxH", "brief-size-negative": "is not WxH",
+    "brief-size-int": ".sizes[0]: Input should be a valid string", "brief-sizes-empty": ".sizes: List should have at least 1",
+    "brief-duplicate-size": "sizes are listed twice", "brief-headline-too-long": ".headline: String should have at most 120",
+    "brief-cta-too-long": ".cta: String should have at most 40", "brief-body-too-long": ".body: String should have at most 300",
+    "brief-prompt-blank": ".prompt: prompt is blank", "brief-prompt-too-long": ".prompt: String should have at most 2000",
+    "brief-variants-zero": ".variants: Input should be greater than or equal to 1",
+    "brief-variants-many": ".variants: Input should be less than or equal to 16",
+    "brief-variants-string": ".variants: Input should be a valid integer", "brief-variants-float": ".variants: Input should be a valid integer",
+    "brief-seed-negative": ".seed: Input should be greater than or equal to 0",
+    "brief-seed-huge": ".seed: Input should be less than or equal to 4294967295",
+    "brief-tier-unknown": ".tier: Input should be 'draft' or 'final'", "brief-headline-list": ".headline: Input should be a valid string",
+    "brief-prompt-null": ".prompt: Input should be a valid string", "brief-anchor-bomb": "",
+    "brand-yaml-syntax": "invalid YAML", "brand-unknown-key": "min_contrst: unknown key", "brand-wrong-name": "brand: 'other' must equal",
+    "brand-bad-color": "colors.text: 'white' is not a #RRGGBB colour", "brand-bad-accent": "colors.accent: String should match",
+    "brand-contrast-string": "min_contrast: Input should be a valid number", "brand-contrast-too-high": "min_contrast: Input should be less than or equal to 21",
+    "brand-margin-too-big": "safe_margin: Input should be less than 0.4", "brand-min-font-zero": "min_font_px: Input should be greater than or equal to 6",
+    "brand-similarity-over-one": "ocr_min_similarity: Input should be less than or equal to 1",
+    "brand-unknown-font": "fonts.headline: ", "brand-font-path-missing": "fonts.body: ", "brand-font-not-a-font": "fonts.body: ",
+    "brand-banned-not-list": "banned_terms: Input should be a valid list", "brand-empty": "file is empty",
+    "brand-python-tag": "could not determine a constructor", "brand-non-utf8": "not UTF-8",
+}
+
+
+def digest(folder: Path) -> dict[str, str]:
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory, tiny_model):
+    home = make_home(tmp_path_factory.mktemp("bad") / "home", tiny_model)
+    write_brief(home, "good", GOOD)
+    result = cli(home, "run", "good")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return home
+
+
+def test_corpus_is_complete():
+    cases = sorted(p.stem for p in CORPUS.glob("*.yaml"))
+    assert len(cases) >= 50 and set(cases) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_bad_input(published_home, case):
+    home = published_home
+    before = {name: digest(home / name) for name in ("published", "tables", "objects")}
+    brand = home / "brands" / "acme.yaml"
+    original_brand = brand.read_bytes()
+    if case.startswith("brief-"):
+        shutil.copy(CORPUS / f"{case}.yaml", home / "briefs" / "bad.yaml")
+        label, campaign = "briefs/bad.yaml", "bad"
+    else:
+        shutil.copy(CORPUS / f"{case}.yaml", brand)
+        label, campaign = "brands/acme.yaml", "good"
+    try:
+        for command in (["validate"], ["run", campaign]):
+            result = cli(home, *command)
+            assert result.returncode == 2, (command, result.stdout, result.stderr)
+            assert "Traceback" not in result.stderr
+            lines = result.stderr.strip().splitlines()
+            assert lines and any(line.startswith(label + ": ") and EXPECTED[case] in line for line in lines), lines
+        assert not PWNED.exists()
+        assert {name: digest(home / name) for name in ("published", "tables", "objects")} == before
+    finally:
+        (home / "briefs" / "bad.yaml").unlink(missing_ok=True)
+        brand.write_bytes(original_brand)
