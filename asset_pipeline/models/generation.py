@@ -95,6 +95,7 @@ def _load(spec: ModelSpec, path: Path):
     pipe = cls.from_pretrained(
         path,
         local_files_only=True,  # never download (CONTRACT.md section 1)
+        use_safetensors=True,  # never unpickle weights: a .bin checkpoint could run code (SECURITY.md)
         dtype=dtype,  # diffusers' current name for torch_dtype
         # Low-memory loading needs accelerate; asking for it without warns on every load.
         low_cpu_mem_usage=is_accelerate_available(),
