@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from asset_pipeline.home import Home
+from asset_pipeline.storage.files import remove_stale_temporaries
 from asset_pipeline.storage.tables import read_rows
 
 
@@ -93,6 +94,8 @@ def run_campaigns(home: Home, campaigns: list[str]) -> list[CampaignSummary]:
     """One Dagster run per campaign, in the home's instance, so the UI shows them."""
     from asset_pipeline.orchestration.definitions import build_campaign, defs
 
+    # Leftovers of a killed run are removed before anything reads the folders.
+    remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
     instance = dg.DagsterInstance.get()
     known = set(instance.get_dynamic_partitions("campaigns"))
     missing = [c for c in campaigns if c not in known]

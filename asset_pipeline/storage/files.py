@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temporary name beside the target, fsync, rename.
 
 A killed process leaves either the old file or the new one, never a torn one.
-Temporary names end in `.tmp` so no reader's glob (`*.parquet`, `*.png`) sees them.
+Temporary names end in `.tmp` so no reader's glob (`*.parquet`, `*.png`) sees them,
+and carry the writer's pid so leftovers of a killed writer can be told from live ones.
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
+def _prefix(path: Path) -> str:
+    return f".{path.name}.pid{os.getpid()}."
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -33,7 +39,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path to write; it replaces `path` only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
@@ -58,13 +64,28 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def remove_stale_temporaries(root: Path) -> int:
-    """Delete `.tmp` leftovers of killed writers under `root`; returns how many."""
+def _writer_alive(tmp: Path) -> bool:
+    match = re.search(r"\.pid(\d+)\.", tmp.name)
+    if not match:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(*roots: Path) -> int:
+    """Delete `.tmp` leftovers of writers that died (kill -9, power loss); returns how many."""
     removed = 0
-    if not root.is_dir():
-        return 0
-    for tmp in root.rglob(".*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-            removed += 1
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for tmp in root.rglob(".*.tmp"):
+            if not _writer_alive(tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed += 1
     return removed
