@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from asset_pipeline.checks.ocr import normalize_text, ocr_available, read_boxes
 from asset_pipeline.specs import Brand
+from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.typography import (
     FontError,
     Layout,
@@ -27,6 +29,7 @@ from asset_pipeline.typography import (
     resolve_font,
     worst_case_contrast,
 )
+from asset_pipeline.typography.contrast import background_texture, required_separation
 
 HERE = Path(__file__).parent
 TEXTS = {
@@ -52,6 +55,18 @@ def noise(width: int, height: int, seed: int = 0) -> Image.Image:
     """Busy grey noise: every allowed colour clashes with some of it."""
     grey = np.random.default_rng(seed).integers(0, 256, (height, width), dtype=np.uint8)
     return Image.fromarray(np.stack([grey] * 3, axis=-1))
+
+
+def draft_noise(side: int = 256, seed: int = 0) -> Image.Image:
+    """What the tiny test model draws: colourful per-pixel noise at its native 256 px."""
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8))
+
+
+def strength(box) -> float:
+    """How much a box screens its background: 0 bare, the scrim's alpha, 1 for a plate."""
+    if box.plate:
+        return 1.0
+    return int(box.scrim[7:9], 16) / 255 if box.scrim else 0.0
 
 
 # ---------------------------------------------------------------- fonts
@@ -204,6 +219,53 @@ def test_when_no_scrim_is_enough_a_plate_is_used():
     (box,) = layout.boxes
     assert box.plate in ("#000000", "#FFFFFF") and box.scrim is None
     assert box.contrast == pytest.approx(contrast_ratio(box.color, box.plate)) and box.contrast >= 19
+
+
+def test_texture_tells_busy_from_smooth_backgrounds():
+    yy, xx = np.mgrid[0:400, 0:400]
+    gradient = Image.fromarray(np.stack([xx * 255 // 400] * 3, axis=-1).astype(np.uint8))
+    busy = draft_noise().resize((400, 400), Image.Resampling.LANCZOS)
+    rect = (50, 150, 350, 250)
+    assert background_texture(solid(400, 400, 128), rect, 40) == pytest.approx(0.0, abs=1e-6)
+    assert background_texture(gradient, rect, 40) < 1.0       # shading is not texture
+    assert background_texture(busy, rect, 40) > 30.0
+    assert required_separation(14) > required_separation(29) > required_separation(48) == required_separation(97)
+
+
+def test_smooth_light_background_needs_no_scrim():
+    yy, xx = np.mgrid[0:1080, 0:1080]
+    light = Image.fromarray(np.stack([200 + xx * 55 // 1080] * 3, axis=-1).astype(np.uint8))
+    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), light, brand())
+    for box in layout.boxes:
+        if box.role != "cta":
+            assert (box.color, box.scrim, box.plate) == ("#1A1A1A", None, None), box
+
+
+def test_smaller_text_gets_a_stronger_scrim_on_the_same_busy_ground():
+    background = crop_to_aspect(draft_noise(), 1080, 1080)
+    (headline,) = layout_text(1080, 1080, {"headline": "Spring Sale"}, brand(), HERE).boxes
+    strengths = []
+    for px in (97, 48, 29, 20, 14):  # same box, same pixels behind it: only the text size differs
+        layout = Layout(1080, 1080, [dataclasses.replace(headline, font_px=px)])
+        strengths.append(strength(choose_colors(layout, background, brand()).boxes[0]))
+    assert strengths == sorted(strengths) and strengths[-1] > strengths[0], strengths
+    assert strengths[0] >= 0.5  # contrast alone was met by a 30 % scrim; texture needs more
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
+@pytest.mark.parametrize("width,height", [(1080, 1080), (1200, 628), (1080, 1920), (728, 90), (300, 250)])
+def test_text_on_busy_noise_gets_a_strong_scrim_or_plate_and_reads_back_exactly(width, height):
+    """The tiny model's drafts: colour noise, upscaled from 256 px. Colours are chosen on the
+    draft-sized crop and the text drawn at final size, as the typeset and upscale stages do."""
+    draft = draft_noise(seed=width + height)
+    layout = layout_text(width, height, TEXTS, brand(), HERE)
+    layout = choose_colors(layout, crop_to_aspect(draft, width, height, max_side=256), brand())
+    image = render_layout(crop_to_aspect(draft, width, height), layout)
+    for box in layout.boxes:
+        assert strength(box) >= 0.5, box  # the old choice, a 30-45 % scrim, was misread
+        assert box.contrast >= 4.5
+    reads = read_boxes(image, layout.boxes)
+    assert [normalize_text(r) for r in reads] == [box.text for box in layout.boxes]
 
 
 # ---------------------------------------------------------------- rendering

@@ -36,6 +36,7 @@ TESSERACT = "tesseract"
 # headlines down to it also keeps the OCR fast.
 TARGET_FONT_PX = 40
 MAX_UPSCALE = 4.0       # tiny text gains nothing from more; it only gets slower
+WHITE_POINT = 0.9       # share of the text -> background distance that already counts as background
 BORDER_PX = 20          # tesseract wants a clean margin around the text
 TIMEOUT_S = 30.0        # per tesseract process, plus PAGE_TIMEOUT_S per crop
 PAGE_TIMEOUT_S = 2.0
@@ -64,12 +65,24 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def fold_diacritics(text: str) -> str:
+    """The text without combining marks: "L'ÉTÉ EST LÀ" -> "L'ETE EST LA", "Crème" -> "Creme"."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def text_similarity(expected: str, actual: str) -> float:
-    """1 - normalised Levenshtein distance of the normalised texts (case-sensitive).
+    """1 - normalised Levenshtein distance of the normalised texts (case-sensitive, diacritics ignored).
 
     1.0 means identical (two empty texts included), 0.0 nothing in common.
+    Accents are compared as their base letters: tesseract's English model reads
+    É, È and À as E, E and A, and è as é, on any background, so an accented
+    headline ("L'ÉTÉ EST LÀ") could never pass. The text is drawn from the
+    brief's own characters (a font without one is rejected at layout), so a
+    render cannot drop an accent that the check would then miss.
     """
-    return 1.0 - Levenshtein.normalized_distance(normalize_text(expected), normalize_text(actual))
+    return 1.0 - Levenshtein.normalized_distance(
+        fold_diacritics(normalize_text(expected)), fold_diacritics(normalize_text(actual)))
 
 
 @functools.cache
@@ -95,44 +108,60 @@ def psm_for(box: TextBox) -> int:
     return 7 if len(box.lines) <= 1 else 6
 
 
+def _effective_background(grey: Image.Image, box: TextBox) -> float:
+    """The luma (0..255) of what the text sits on: the plate, else the crop's median.
+
+    Over a scrim the median is the scrim blended with what shows through it;
+    text covers less of a box than its background does, so the median is background.
+    """
+    if box.plate:
+        return _luma(box.plate)
+    return float(np.median(np.asarray(grey)))
+
+
 def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) -> Image.Image:
     """The box's crop as tesseract reads it best: grey, dark text on light, ~40 px font.
 
     `font_px` is the font size in this image's pixels (default `box.font_px`,
     right when the image is at the layout's final size).
+
+    Only the box itself is cropped: it is exactly the area a scrim or plate
+    covers (the layout pads it around the glyphs' ink), so no unscreened
+    background reaches tesseract, which reads noise or a scrim's edge at a
+    crop's border as stray "|", "[", "(" or quotes. The margin tesseract wants
+    around the text is added in the box's effective background colour.
     """
     font_px = font_px or box.font_px
     left, top, right, bottom = box.pixel_box(image.width, image.height)
-    # A few px of padding so anti-aliased edges and overhangs are not cut off.
-    # On a plate the padding is plate colour instead: a plate that ends at the
-    # box would otherwise leave its edge in the crop, read as "[" or "|".
-    pad = max(3, round(font_px / 10))
-    outer = 0 if box.plate else pad
     crop = image.crop((
-        max(0, left - outer), max(0, top - outer),
-        min(image.width, right + outer), min(image.height, bottom + outer),
+        max(0, left), max(0, top), min(image.width, right), min(image.height, bottom),
     ))
     if crop.mode not in ("L", "RGB"):
         crop = crop.convert("RGB")
     grey = crop.convert("L")
     if grey.width == 0 or grey.height == 0:
         return Image.new("L", (2 * BORDER_PX, 2 * BORDER_PX), 255)
-    if box.plate:
-        grey = ImageOps.expand(grey, border=pad, fill=round(_luma(box.plate)))
 
     # Tesseract expects dark text on a light page, and binarises with one
     # global threshold: a mid-grey background next to the white border ends up
     # on the text's side of it. So stretch the levels: text colour -> black,
-    # background -> white, inverting light-on-dark text. The background is the
-    # plate when there is one, else the crop's median (text covers less of the
-    # box than what is behind it).
+    # background -> white, inverting light-on-dark text.
     text = _luma(box.color)
-    background = _luma(box.plate) if box.plate else float(np.median(np.asarray(grey)))
+    background = _effective_background(grey, box)
+    # Room around the glyphs (anti-aliased edges, overhangs) in the background's
+    # effective colour, never in image pixels from outside the box.
+    pad = max(3, round(font_px / 10))
+    grey = ImageOps.expand(grey, border=pad, fill=round(background))
     if text > background:
         grey = ImageOps.invert(grey)
         text, background = 255 - text, 255 - background
     if background - text >= 1:
-        gain = 255 / (background - text)
+        # Off a plate, white is reached WHITE_POINT of the way to the background:
+        # faint shading and grain left under a scrim become paper, not smudges
+        # that the LSTM (which reads grey levels, not a binarised page) takes for
+        # marks. A plate is flat already; clipping would only thin the strokes.
+        white = 1.0 if box.plate else WHITE_POINT
+        gain = 255 / (white * (background - text))
         grey = grey.point([min(255, max(0, round((v - text) * gain))) for v in range(256)])
 
     scale = min(TARGET_FONT_PX / max(font_px, 1.0), MAX_UPSCALE)

@@ -45,10 +45,16 @@ def aspect_family(width: int, height: int) -> str:
 
 
 def box_padding(role: str, px: float) -> tuple[int, int]:
-    """(horizontal, vertical) padding inside a box: room for the CTA plate, a little air for scrims and OCR."""
+    """(horizontal, vertical) padding inside a box: room for the CTA plate, air for scrims and OCR.
+
+    A scrim or plate covers exactly the box, so this is how far it reaches
+    beyond the text; OCR crops exactly the box too. Vertically the line box
+    (ascent + descent) already leaves air around most glyphs, and 14 px banner
+    text has no height to spare.
+    """
     if role == "cta":
         return round(0.6 * px), round(0.35 * px)
-    return round(0.15 * px), round(0.1 * px)
+    return round(0.25 * px), round(0.1 * px)
 
 
 # ---------------------------------------------------------------- line metrics (shared with render)
