@@ -1,0 +1,177 @@
+"""Side-by-side model comparison: the same drafts through several models, on one contact sheet.
+
+For each asset of a campaign, its first variant at its first size is drafted with the
+brief's prompt (brand style and negative included, as the drafts stage builds them) and
+the same seed by every model named, each at its own `draft_size`. The sheet has one row
+per asset and one column per model; every cell shows the draft fitted into a fixed box
+and a label with the model id, the asset, the draft size and the seconds it took. A
+model that is absent, fails to load or fails to generate gets an error cell: the sheet
+is still made. Nothing is cached or recorded in the catalog: this is a look, not a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import textwrap
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from asset_pipeline.home import Home
+from asset_pipeline.models.generation import DraftGenerator
+from asset_pipeline.models.registry import draft_size, load_registry
+from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.storage.files import atomic_write_bytes
+
+BOX = 256            # each draft is fitted (never stretched) into a BOX x BOX square
+LABEL_HEIGHT = 40    # two lines of label under it
+CELL_WIDTH = BOX
+CELL_HEIGHT = BOX + LABEL_HEIGHT
+BACKGROUND = (48, 48, 48)      # letterbox around drafts of other aspects
+LABEL_BACKGROUND = (245, 245, 245)
+LABEL_COLOUR = (20, 20, 20)
+ERROR_BACKGROUND = (90, 20, 20)
+ERROR_COLOUR = (255, 220, 220)
+GRID_COLOUR = (255, 255, 255)
+FONT_NAME = "DejaVuSans.ttf"
+FONT_SIZE = 13
+
+
+def _font(size: int = FONT_SIZE) -> ImageFont.ImageFont:
+    from asset_pipeline.typography.fonts import FontError, load_font, resolve_font
+
+    try:
+        return load_font(resolve_font(FONT_NAME, Path(".")), size)
+    except FontError:  # a machine without DejaVu still gets a sheet
+        return ImageFont.load_default(size)
+
+
+def default_sheet_path(home: Path, campaign: str, model_ids: list[str]) -> Path:
+    """`<home>/published/<campaign>/compare/<a+b+...>.png` (ids cannot hold '+')."""
+    name = "+".join(model_ids)
+    if len(name) > 200:  # keep within file-name limits; the hash keeps long lists apart
+        name = name[:180] + "+" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return Home(Path(home)).published / campaign / "compare" / f"{name}.png"
+
+
+def _first_drafts(home: Home, campaign: str) -> list[dict]:
+    """Each asset's first variant at its first size, in brief order."""
+    rows = expand_deliverables(load_campaign(home, campaign), home)
+    firsts: dict[str, dict] = {}
+    for row in rows:  # rows come per asset, variant 1 first, sizes in brief order
+        if row["asset"] not in firsts and row["variant"] == 1:
+            firsts[row["asset"]] = row
+    return list(firsts.values())
+
+
+def _fit(image: Image.Image) -> Image.Image:
+    """The image scaled to fit BOX x BOX, centred on the letterbox colour."""
+    scale = min(BOX / image.width, BOX / image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    box = Image.new("RGB", (BOX, BOX), BACKGROUND)
+    box.paste(image.convert("RGB").resize(size, Image.Resampling.LANCZOS),
+              ((BOX - size[0]) // 2, (BOX - size[1]) // 2))
+    return box
+
+
+def _cell(row: dict, image: Image.Image | None, font) -> Image.Image:
+    cell = Image.new("RGB", (CELL_WIDTH, CELL_HEIGHT), LABEL_BACKGROUND)
+    draw = ImageDraw.Draw(cell)
+    if image is not None:
+        cell.paste(_fit(image), (0, 0))
+    else:
+        draw.rectangle((0, 0, BOX - 1, BOX - 1), fill=ERROR_BACKGROUND)
+        lines = textwrap.wrap(f"error: {row['error']}", width=34)[:12]
+        draw.multiline_text((8, 8), "\n".join(lines), font=font, fill=ERROR_COLOUR, spacing=3)
+    seconds = "failed" if row["seconds"] is None else f"{row['seconds']:.2f} s"
+    size = f"{row['width']}x{row['height']}" if row["width"] else "?"
+    draw.text((6, BOX + 3), f"{row['model']}  {seconds}", font=font, fill=LABEL_COLOUR)
+    draw.text((6, BOX + 21), f"{row['asset']}  {size}", font=font, fill=LABEL_COLOUR)
+    return cell
+
+
+def _one_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | None = None) -> dict:
+    """Draft each asset of `campaign` with every model in `model_ids` and save a contact sheet.
+
+    Returns {"sheet": path of the PNG, "campaign", "models": model_ids, "assets": asset ids,
+    "cell": [width, height], "size": [sheet width, sheet height], "load_seconds": {model: s or None},
+    "rows": [{asset, model, seconds, width, height, error}]} with rows in (asset, model) order.
+    `seconds` is generation time alone (the load is in load_seconds); `width` x `height`
+    is the model's draft size for the asset's first deliverable size. A model whose
+    weights are absent or that fails gets `error` set and seconds None; an unknown model
+    id raises UnknownModelError (and a bad campaign InputError) before anything runs.
+    """
+    home_obj = Home(Path(home).expanduser().resolve())
+    model_ids = list(model_ids)
+    if not model_ids:
+        raise ValueError("name at least one model to compare")
+    if len(set(model_ids)) != len(model_ids):
+        raise ValueError(f"a model is named twice: {', '.join(model_ids)}")
+    registry = load_registry(home_obj.root)
+    specs = [registry.get(model_id) for model_id in model_ids]  # unknown ids fail here
+    drafts = _first_drafts(home_obj, campaign)
+    generator = DraftGenerator(registry)
+
+    results: dict[tuple[str, str], tuple[dict, Image.Image | None]] = {}
+    load_seconds: dict[str, float | None] = {}
+    for spec in specs:  # model by model: one pipeline in memory at a time
+        load_error = None
+        started = time.perf_counter()
+        try:
+            if not registry.weights_present(spec):
+                raise FileNotFoundError(f"weights not present ({spec.path})")
+            generator.load(spec)
+            load_seconds[spec.id] = round(time.perf_counter() - started, 3)
+        except Exception as exc:  # any failure to load is this model's cell, not the sheet's
+            load_error = _one_line(exc)
+            load_seconds[spec.id] = None
+        for draft in drafts:
+            width, height = draft_size(spec, draft["width"], draft["height"])
+            row = {"asset": draft["asset"], "model": spec.id, "seconds": None,
+                   "width": width, "height": height, "error": load_error}
+            image = None
+            if load_error is None:
+                started = time.perf_counter()
+                try:
+                    image = generator.generate(spec, [draft["prompt"]], [draft["negative_prompt"]],
+                                               [draft["seed"]], width, height)[0]
+                    row["seconds"] = round(time.perf_counter() - started, 3)
+                except Exception as exc:
+                    row["error"] = _one_line(exc)
+            results[(draft["asset"], spec.id)] = (row, image)
+
+    font = _font()
+    sheet = Image.new("RGB", (CELL_WIDTH * len(specs), CELL_HEIGHT * max(1, len(drafts))), GRID_COLOUR)
+    rows = []
+    for r, draft in enumerate(drafts):
+        for c, spec in enumerate(specs):
+            row, image = results[(draft["asset"], spec.id)]
+            sheet.paste(_cell(row, image, font), (c * CELL_WIDTH, r * CELL_HEIGHT))
+            rows.append(row)
+    draw = ImageDraw.Draw(sheet)  # one-pixel grid lines between cells
+    for c in range(1, len(specs)):
+        draw.line((c * CELL_WIDTH, 0, c * CELL_WIDTH, sheet.height), fill=GRID_COLOUR)
+    for r in range(1, len(drafts)):
+        draw.line((0, r * CELL_HEIGHT, sheet.width, r * CELL_HEIGHT), fill=GRID_COLOUR)
+
+    path = Path(out) if out is not None else default_sheet_path(home_obj.root, campaign, model_ids)
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+    return {
+        "sheet": path,
+        "campaign": campaign,
+        "models": model_ids,
+        "assets": [draft["asset"] for draft in drafts],
+        "cell": [CELL_WIDTH, CELL_HEIGHT],
+        "size": [sheet.width, sheet.height],
+        "load_seconds": load_seconds,
+        "rows": rows,
+    }

@@ -1,0 +1,111 @@
+"""Model comparison: the same drafts through several models, on one contact sheet."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in these tests may reach a hub
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from asset_pipeline.home import Home
+from asset_pipeline.models.compare import BOX, CELL_HEIGHT, CELL_WIDTH, _fit, compare_models, default_sheet_path
+from asset_pipeline.models.families import build_family_model
+from asset_pipeline.models.generation import DraftGenerator
+from asset_pipeline.models.registry import UnknownModelError, load_registry
+from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline_tests.conftest import write_brief
+
+BRIEF = """\
+campaign: look
+brand: acme
+assets:
+  - id: hero
+    prompt: "ceramic mug on a wooden table"
+    negative_prompt: "blurry"
+    sizes: ["1200x628", "1080x1080"]
+    variants: 2
+  - id: story
+    prompt: "row of pastel ceramic mugs on a shelf"
+    sizes: ["1080x1920"]
+"""
+
+
+@pytest.fixture(scope="session")
+def sd_family(tmp_path_factory) -> Path:
+    return build_family_model("sd", tmp_path_factory.mktemp("family") / "sd")
+
+
+@pytest.fixture
+def compare_home(home, sd_family) -> Path:
+    write_brief(home, "look", BRIEF)
+    broken = home / "weights" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "model_index.json").write_text("{ not json")
+    # tiny-b: the sd family's folder at one step, so its drafts differ from tiny's (two steps).
+    (home / "models.yaml").write_text(textwrap.dedent(f"""\
+        models:
+          - {{id: tiny-b, path: {sd_family}, steps: 1, guidance: 0, resolution: 256, multiple: 16}}
+          - {{id: broken, path: weights/broken, steps: 1, guidance: 0}}
+    """))
+    return home
+
+
+def cell_box(sheet: Image.Image, row: int, column: int) -> np.ndarray:
+    x, y = column * CELL_WIDTH, row * CELL_HEIGHT
+    return np.asarray(sheet.crop((x, y, x + BOX, y + BOX)))
+
+
+def test_compare_renders_a_sheet_of_assets_by_models(compare_home):
+    models = ["tiny", "tiny-b", "broken"]
+    result = compare_models(compare_home, "look", models)
+
+    sheet_path = compare_home / "published" / "look" / "compare" / "tiny+tiny-b+broken.png"
+    assert result["sheet"] == sheet_path == default_sheet_path(compare_home, "look", models)
+    assert sorted(p.name for p in sheet_path.parent.iterdir()) == [sheet_path.name]  # no temp files left
+    sheet = Image.open(sheet_path)
+    assert sheet.size == (3 * CELL_WIDTH, 2 * CELL_HEIGHT) == tuple(result["size"])
+    assert result["cell"] == [CELL_WIDTH, CELL_HEIGHT]
+    assert result["assets"] == ["hero", "story"] and result["models"] == models
+
+    rows = result["rows"]
+    assert [(r["asset"], r["model"]) for r in rows] == [(a, m) for a in ("hero", "story") for m in models]
+    assert all(set(r) >= {"asset", "model", "seconds", "width", "height", "error"} for r in rows)
+    by = {(r["asset"], r["model"]): r for r in rows}
+    # Each model drafts the asset's first size (1200x628, 1080x1920) at its own draft_size.
+    assert (by["hero", "tiny"]["width"], by["hero", "tiny"]["height"]) == (352, 192)
+    assert (by["story", "tiny-b"]["width"], by["story", "tiny-b"]["height"]) == (192, 336)
+    for asset in ("hero", "story"):
+        for model in ("tiny", "tiny-b"):
+            assert by[asset, model]["error"] is None and by[asset, model]["seconds"] > 0
+        assert by[asset, "broken"]["seconds"] is None
+        assert by[asset, "broken"]["error"]  # a load failure is a cell, not a crash
+    assert result["load_seconds"]["broken"] is None and result["load_seconds"]["tiny"] >= 0
+
+    # The tiny cell is exactly the draft the pipeline makes from the brief's prompt (brand
+    # style and negative included) and variant 1's seed; the other model's cell differs.
+    home = Home(compare_home)
+    first = next(r for r in expand_deliverables(load_campaign(home, "look"), home)
+                 if r["asset"] == "hero" and r["variant"] == 1)
+    assert "soft daylight" in first["prompt"]  # the brand's style
+    registry = load_registry(compare_home)
+    draft = DraftGenerator(registry).generate(registry.get("tiny"), [first["prompt"]], [first["negative_prompt"]],
+                                              [first["seed"]], 352, 192)[0]
+    assert np.array_equal(cell_box(sheet, 0, 0), np.asarray(_fit(draft)))
+    assert not np.array_equal(cell_box(sheet, 0, 0), cell_box(sheet, 0, 1))
+    assert not np.array_equal(cell_box(sheet, 0, 0), cell_box(sheet, 1, 0))
+
+
+def test_compare_to_a_given_path_and_refusals(compare_home, tmp_path):
+    out = tmp_path / "sheet.png"
+    result = compare_models(compare_home, "look", ["tiny-b"], out=out)
+    assert result["sheet"] == out and Image.open(out).size == (CELL_WIDTH, 2 * CELL_HEIGHT)
+    assert not (compare_home / "published").exists()
+    with pytest.raises(UnknownModelError):
+        compare_models(compare_home, "look", ["tiny", "ghost"], out=out)
+    with pytest.raises(ValueError):
+        compare_models(compare_home, "look", [], out=out)
