@@ -17,6 +17,9 @@ Models:
   sd-turbo-arch   SD-Turbo's real architecture (SD 2.1 UNet, OpenCLIP ViT-H text encoder, SD VAE)
                   with random weights, 1 step, 512 px; built once into <cache>/sd-turbo-arch
                   (float16 safetensors, ~2.6 GB; building takes a minute or two)
+  sdxl-turbo-arch SDXL-Turbo's real architecture (SDXL UNet, CLIP ViT-L + OpenCLIP bigG, SDXL VAE)
+                  with random weights, 1 step, 512 px; built once into <cache>/sdxl-turbo-arch
+                  (float16 safetensors, ~7 GB)
   sd-tiny, sdxl-tiny, sd3-tiny, flux-tiny
                   the tiny random pipelines of each family (asset_pipeline.models.families)
   anything else   a model id of --home's registry (models.yaml, or a real checkpoint in the
@@ -59,8 +62,8 @@ RESULT_TAG = "BENCHMARK-RESULT "
 
 def _spec_for(name: str, cache: Path, home: Path | None):
     """(registry, spec, build_seconds) for a benchmark model name."""
-    from asset_pipeline.models.families import (FAMILIES, SD_TURBO_ENTRY, build_family_model,
-                                                build_sd_turbo_architecture)
+    from asset_pipeline.models.families import (FAMILIES, SD_TURBO_ENTRY, SDXL_TURBO_ENTRY, build_family_model,
+                                                build_sd_turbo_architecture, build_sdxl_turbo_architecture)
     from asset_pipeline.models.registry import ModelSpec, load_registry
 
     home = home or cache / "home"
@@ -71,6 +74,9 @@ def _spec_for(name: str, cache: Path, home: Path | None):
     if name == "sd-turbo-arch":
         folder = build_sd_turbo_architecture(cache / "sd-turbo-arch")
         spec = ModelSpec(id=name, path=str(folder), tiers=["draft"], **SD_TURBO_ENTRY)
+    elif name == "sdxl-turbo-arch":
+        folder = build_sdxl_turbo_architecture(cache / "sdxl-turbo-arch")
+        spec = ModelSpec(id=name, path=str(folder), tiers=["draft"], **SDXL_TURBO_ENTRY)
     elif name.endswith("-tiny") and name[: -len("-tiny")] in FAMILIES:
         family = FAMILIES[name[: -len("-tiny")]]
         folder = build_family_model(family.name, cache / "families" / family.name)

@@ -467,3 +467,76 @@ def build_sd_turbo_architecture(folder: Path) -> Path:
         _save(pipe, tmp, ("tokenizer",))
 
     return _ensure(Path(folder), build)
+
+
+# ---------------------------------------------------------------- SDXL-Turbo's architecture
+
+# From stabilityai/sdxl-turbo's published unet/, text_encoder/, text_encoder_2/, vae/ and
+# scheduler/ configs (the SDXL base architecture at 512 px), typed in here.
+SDXL_TURBO_UNET = dict(
+    SD_TURBO_UNET,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+    block_out_channels=(320, 640, 1280),
+    attention_head_dim=(5, 10, 20),
+    transformer_layers_per_block=(1, 2, 10),
+    cross_attention_dim=2048,  # CLIP ViT-L (768) + OpenCLIP bigG (1280) hidden states, concatenated
+    addition_embed_type="text_time",
+    addition_time_embed_dim=256,
+    projection_class_embeddings_input_dim=2816,  # 6 time ids x 256 + pooled bigG 1280
+)
+SDXL_TURBO_TEXT = dict(  # CLIP ViT-L/14 text tower
+    vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+    num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
+    layer_norm_eps=1e-5, projection_dim=768,
+)
+SDXL_TURBO_TEXT_2 = dict(  # OpenCLIP ViT-bigG/14 text tower, with its projection
+    vocab_size=49408, hidden_size=1280, intermediate_size=5120, num_hidden_layers=32,
+    num_attention_heads=20, max_position_embeddings=77, hidden_act="gelu",
+    layer_norm_eps=1e-5, projection_dim=1280,
+)
+SDXL_TURBO_SCHEDULER = {k: v for k, v in SD_TURBO_SCHEDULER.items()
+                        if k not in ("interpolation_type", "use_karras_sigmas")}  # Euler ancestral has neither
+SDXL_TURBO_VAE = dict(SD_TURBO_VAE, sample_size=512, scaling_factor=0.13025, force_upcast=True)
+SDXL_TURBO_ENTRY = dict(pipeline_class="StableDiffusionXLPipeline", steps=1, guidance=0.0, dtype="float16",
+                        resolution=512, multiple=8)
+
+
+def sdxl_turbo_architecture_pipeline(dtype=None):
+    """SDXL-Turbo's architecture with random weights (~3.5 G parameters), in memory."""
+    import torch
+    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    vocab = _tokenizer_vocab()
+    ids = dict(bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
+               pad_token_id=vocab["<|endoftext|>"])
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(**SDXL_TURBO_UNET)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**SDXL_TURBO_VAE)
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**ids, **SDXL_TURBO_TEXT)).eval()
+    torch.manual_seed(0)
+    text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(**ids, **SDXL_TURBO_TEXT_2)).eval()
+    pipe = StableDiffusionXLPipeline(
+        vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
+        tokenizer=_clip_tokenizer(), tokenizer_2=_clip_tokenizer(), unet=unet,
+        scheduler=EulerAncestralDiscreteScheduler(**SDXL_TURBO_SCHEDULER),
+        force_zeros_for_empty_prompt=True, add_watermarker=False,
+    )
+    if dtype is not None:
+        pipe.to(dtype=dtype)
+    return pipe
+
+
+def build_sdxl_turbo_architecture(folder: Path) -> Path:
+    """SDXL-Turbo's architecture with random weights, saved in float16 safetensors (~7 GB)
+    into `folder` (kept if already built); as build_sd_turbo_architecture."""
+    import torch
+
+    def build(tmp: Path) -> None:
+        pipe = sdxl_turbo_architecture_pipeline(torch.float16)
+        _save(pipe, tmp, ("tokenizer", "tokenizer_2"))
+
+    return _ensure(Path(folder), build)
