@@ -157,6 +157,28 @@ def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.models.compare import compare_models
+    from asset_pipeline.models.registry import UnknownModelError
+    from asset_pipeline.orchestration.observations import report_model_comparison
+
+    model_ids = [m.strip() for m in args.models.split(",") if m.strip()]
+    try:
+        result = compare_models(home.root, args.campaign, model_ids, Path(args.out) if args.out else None)
+    except UnknownModelError as exc:
+        print(f"compare: --models: {exc.args[0]}", file=sys.stderr)
+        return EXIT_INVALID
+    report_model_comparison(result)
+    if args.format == "json":
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        columns = ["asset", "model", "width", "height", "seconds", "error"]
+        _print_rows(columns, [[row[c] for c in columns] for row in result["rows"]], "table")
+        print(f"\ncontact sheet: {result['sheet']}")
+    # a model that could not draft is worth a non-zero exit: scripts comparing models notice
+    return EXIT_REJECTED if any(row["error"] for row in result["rows"]) else EXIT_OK
+
+
 def cmd_ui(args: argparse.Namespace, home: Home) -> int:
     import subprocess
 
@@ -195,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the model registry")
     models.add_argument("--format", choices=["table", "json"], default="table")
     models.set_defaults(func=cmd_models)
+
+    compare = sub.add_parser("compare", help="draft a campaign's assets with several models, side by side")
+    compare.add_argument("campaign", metavar="CAMPAIGN")
+    compare.add_argument("--models", required=True, help="comma-separated registry ids, e.g. tiny,sd-turbo")
+    compare.add_argument("--out", help="PNG path (default published/<campaign>/compare/<models>.png)")
+    compare.add_argument("--format", choices=["table", "json"], default="table")
+    compare.set_defaults(func=cmd_compare)
 
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

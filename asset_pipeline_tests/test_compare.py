@@ -109,3 +109,31 @@ def test_compare_to_a_given_path_and_refusals(compare_home, tmp_path):
         compare_models(compare_home, "look", ["tiny", "ghost"], out=out)
     with pytest.raises(ValueError):
         compare_models(compare_home, "look", [], out=out)
+
+
+def test_compare_command_prints_seconds_and_records_the_sheet_in_dagster(home):
+    from asset_pipeline_tests.conftest import cli
+
+    write_brief(home, "look", BRIEF)
+    result = cli(home, "compare", "look", "--models", "tiny,sd-turbo", "--format", "json")
+    assert result.returncode == 1, result.stderr  # sd-turbo's weights are absent here: its cells are errors
+    report = __import__("json").loads(result.stdout)
+    rows = {(r["asset"], r["model"]): r for r in report["rows"]}
+    assert rows[("hero", "tiny")]["seconds"] > 0 and rows[("hero", "tiny")]["error"] is None
+    assert "weights not present" in rows[("story", "sd-turbo")]["error"]
+    assert Image.open(report["sheet"]).size == (2 * CELL_WIDTH, 2 * CELL_HEIGHT)
+
+    import dagster as dg
+
+    from dagster._core.instance.ref import InstanceRef  # opening a given instance folder has no public name
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as instance:
+        records = instance.fetch_observations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("draft_images"), asset_partitions=["look"]), limit=1,
+        ).records
+    metadata = records[0].asset_observation.metadata
+    assert metadata["comparison_models"].value == "tiny, sd-turbo"
+    assert "data:image/png;base64," in metadata["comparison_sheet"].value
+
+    unknown = cli(home, "compare", "look", "--models", "tiny,nope")
+    assert unknown.returncode == 2 and "compare: --models: unknown model 'nope'" in unknown.stderr
