@@ -8,10 +8,13 @@ unless --debug).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -93,12 +96,41 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
     if runnable:  # Dagster is imported only when there is something to run
         from asset_pipeline.orchestration.runner import run_campaigns
 
-        summaries = run_campaigns(home, runnable)
+        with contextlib.redirect_stderr(_WithoutEventLogNoise(sys.stderr)):
+            summaries = run_campaigns(home, runnable)
     for summary in summaries:
         print(summary.line())
     if problems or any(s.failed for s in summaries):
         return EXIT_INVALID
     return EXIT_REJECTED if any(s.rejected or s.blocked for s in summaries) else EXIT_OK
+
+
+class _WithoutEventLogNoise(io.TextIOBase):
+    """stderr without Dagster's per-log-call complaints that its event log cannot be written.
+
+    When the instance's storage fails (a full disk), Dagster writes two lines to stderr for
+    every log call of the run; the cause is reported once, as one line, by `main`.
+    """
+
+    NOISE = ("Exception while writing logger call to event log", "(Background on this error at")
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        for line in lines:
+            if not line.startswith(self.NOISE):
+                self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending and not self.pending.startswith(self.NOISE):
+            self.stream.write(self.pending)
+        self.pending = ""
+        self.stream.flush()
 
 
 def _print_rows(columns: list[str], rows: list, fmt: str) -> None:
@@ -242,11 +274,33 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _report(exc.problems)
         return EXIT_INVALID
-    except (SetupError, OSError, RuntimeError, ValueError) as exc:
+    except Exception as exc:  # set-up or environment: one line, the traceback only with --debug
         if args.debug:
             raise
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(_environment_error(exc, home), file=sys.stderr)
         return EXIT_INVALID
+
+
+def _environment_error(exc: BaseException, home: Home) -> str:
+    """One line for a failure of the machine rather than the input; a full disk says so plainly.
+
+    A full disk surfaces in many forms (OSError ENOSPC from a file write, SQLite's "database
+    or disk is full" or "disk I/O error" from the Dagster instance), so the chain of causes is
+    searched. Every write is atomic, so what was published before is intact.
+    """
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 20:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for error in chain:
+        text = str(error)
+        if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in text or "disk I/O error" in text:
+            free = shutil.disk_usage(home.root).free if home.root.exists() else 0
+            return (f"error: no space left for the home {home.root} ({free // 1024} KiB free): "
+                    f"{type(error).__name__}: {text.strip().splitlines()[0]}. Nothing is half-written and "
+                    f"earlier publications are intact; free space and run again.")
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"error: {type(exc).__name__}: {first} (--debug shows the traceback)"
 
 
 if __name__ == "__main__":

@@ -86,8 +86,10 @@ def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str):
     return None
 
 
-# The run's full event log is in the instance (and the UI); the terminal gets warnings only.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The run's full event log is in the instance (and the UI). The terminal gets the summary,
+# whose failure line names the failed step and its error: Dagster's console copy of a step
+# failure is a traceback per step, which is noise there (and dozens of lines on a full disk).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_campaigns(home: Home, campaigns: list[str]) -> list[CampaignSummary]:

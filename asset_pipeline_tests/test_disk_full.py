@@ -1,0 +1,123 @@
+"""A full disk: the run fails cleanly (exit 2, one line, no traceback), nothing published before
+changes, nothing is left half-written, and the same run succeeds once there is room again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from asset_pipeline_tests.conftest import cli, make_home, write_brief
+
+BRIEF = """\
+campaign: roomy
+brand: acme
+assets:
+  - id: hero
+    prompt: "ceramic mug"
+    headline: "{headline}"
+    sizes: ["512x512", "1080x1080"]
+    seed: 5
+"""
+TMPFS_MB = 40
+TEMPORARY_MARKERS = (".tmp", ".partial", ".building-")
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def leftovers(home: Path) -> list[str]:
+    return [p.as_posix() for p in home.rglob("*")
+            if p.is_file() and any(marker in p.name for marker in TEMPORARY_MARKERS)]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A TMPFS_MB tmpfs (root can mount one); None where this machine does not allow it."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        yield None
+        return
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path, leave_bytes: int) -> Path:
+    filler = disk / f"filler-{uuid.uuid4().hex}"
+    free = shutil.disk_usage(disk).free
+    with open(filler, "wb") as out:
+        out.truncate(0)
+        remaining = max(0, free - leave_bytes)
+        chunk = b"\0" * (1 << 20)
+        while remaining > 0:  # real blocks (tmpfs does not count sparse files as used)
+            remaining -= out.write(chunk[: min(len(chunk), remaining)])
+    return filler
+
+
+def run_with_file_size_limit(home: Path, limit: int) -> subprocess.CompletedProcess:
+    """Where no small disk can be mounted: the same failure of a write half-way, by RLIMIT_FSIZE."""
+    def limit_writes():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    return subprocess.run([sys.executable, "-m", "asset_pipeline", "run", "roomy"], env=env, capture_output=True,
+                          text=True, timeout=600, cwd=home.parent, preexec_fn=limit_writes)
+
+
+@pytest.mark.slow
+def test_full_disk_fails_cleanly_and_keeps_what_was_published(small_disk, tmp_path, tiny_model):
+    home = make_home((small_disk or tmp_path) / "home", tiny_model)
+    write_brief(home, "roomy", BRIEF.format(headline="Spring Sale"))
+    first = cli(home, "run", "roomy")
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = snapshot(home / "published")
+    manifest_before = json.loads((home / "published" / "roomy" / "manifest.json").read_text())
+
+    # A changed headline: every deliverable would get a new version, but there is no room for it.
+    write_brief(home, "roomy", BRIEF.format(headline="Summer Sale"))
+    if small_disk is not None:
+        filler = fill(small_disk, leave_bytes=256 * 1024)
+        failed = cli(home, "run", "roomy")
+        assert "no space left" in failed.stderr
+    else:
+        filler = None
+        failed = run_with_file_size_limit(home, limit=64 * 1024)
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert len((failed.stdout + failed.stderr).strip().splitlines()) <= 2  # one clear line (and a summary)
+    assert snapshot(home / "published") == before  # earlier publications byte-identical
+    assert leftovers(home) == []
+
+    # Room again: the same run completes, with a new version of every deliverable.
+    if filler is not None:
+        filler.unlink()
+    again = cli(home, "run", "roomy")
+    assert again.returncode == 0, again.stdout + again.stderr
+    manifest = json.loads((home / "published" / "roomy" / "manifest.json").read_text())
+    assert [e["version"] for e in manifest["deliverables"]] == [e["version"] + 1 for e in manifest_before["deliverables"]]
+    for path, sha in before.items():  # old versions still readable at their own paths
+        if "/v" in path and path.endswith(".png") and not path.endswith("latest.png"):
+            assert hashlib.sha256((home / "published" / path).read_bytes()).hexdigest() == sha
+    with duckdb.connect(str(home / "catalog.duckdb"), read_only=True) as con:
+        dupes = con.execute("SELECT count(*) - count(DISTINCT (asset, variant, size, version)) "
+                            "FROM publications WHERE status = 'published'").fetchone()[0]
+    assert dupes == 0
+    assert leftovers(home) == []
