@@ -361,3 +361,14 @@ def test_accented_text_reads_back_with_its_accents():
     assert all(language_for(box) == LATIN_SCRIPT for box in layout.boxes), "no Latin-script tesseract model"
     for box, read in zip(layout.boxes, read_boxes(out, layout.boxes)):
         assert normalize_text(read) == normalize_text(box.text), (box.role, read)
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
+def test_small_text_keeps_the_gap_between_r_and_n():
+    # hinted 14 px DejaVu Sans closes the gap: "Learn" read as "Leam"; supersampled it stays open
+    bg = solid(300, 250, 128)
+    layout = choose_colors(layout_text(300, 250, {"headline": "Spring Sale", "cta": "Learn more"}, brand(), HERE),
+                           bg, brand())
+    cta = next(box for box in layout.boxes if box.role == "cta")
+    assert cta.font_px == 14
+    assert read_boxes(render_layout(bg, layout), [cta]) == ["Learn more"]

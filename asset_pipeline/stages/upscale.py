@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the upscaler pulls in torch; the Lanczos path never needs i
 
 LANCZOS = "lanczos"
 ENGINE = LANCZOS  # the default engine
-RENDER_CODE_VERSION = "1"  # bump when rendering changes pixels, to invalidate cached renders
+RENDER_CODE_VERSION = "2"  # bump when rendering changes pixels, to invalidate cached renders
 
 
 def needs_enlarging(draft: Image.Image, width: int, height: int) -> bool:
