@@ -90,29 +90,29 @@ DISCLAIMERS = ["Offer ends May 31.", "Terms apply. While stocks last.", "Prices 
 FEATURES = ("accents", "digits", "symbols", "apostrophes", "typographic", "ligatures", "all_caps", "long")
 
 
+# pool -> (weight, words, features a word from it brings)
+POOLS = {
+    "plain": (10, PLAIN, ()),
+    "accents": (3, ACCENTED, ("accents",)),
+    "numeric": (2, NUMERIC, ("digits",)),
+    "amp": (1, AMPERSAND, ("symbols",)),
+    "apos": (2, APOSTROPHES, ("apostrophes",)),
+    "typo": (1, TYPOGRAPHIC, ("typographic",)),
+    "liga": (2, LIGATURES, ("ligatures",)),
+}
+
+
 def _phrase(rng: random.Random, words: int) -> tuple[str, set[str]]:
-    """A phrase of about `words` words mixing the pools; which features it has."""
+    """A phrase of `words` picks from the pools (some picks are two words); which features it has."""
     parts, features = [], set()
+    names = list(POOLS)
     for _ in range(words):
-        pool = rng.choices(["plain", "accents", "numeric", "amp", "apos", "typo", "liga"],
-                           weights=[10, 3, 2, 1, 2, 1, 2])[0]
-        if pool == "plain":
-            parts.append(rng.choice(PLAIN))
-        elif pool == "accents":
-            parts.append(rng.choice(ACCENTED)), features.add("accents")
-        elif pool == "numeric":
-            word = rng.choice(NUMERIC)
-            parts.append(word), features.add("digits")
-            if any(c in word for c in "%$"):
-                features.add("symbols")
-        elif pool == "amp":
-            parts.append(rng.choice(AMPERSAND)), features.add("symbols")
-        elif pool == "apos":
-            parts.append(rng.choice(APOSTROPHES)), features.add("apostrophes")
-        elif pool == "typo":
-            parts.append(rng.choice(TYPOGRAPHIC)), features.add("typographic")
-        else:
-            parts.append(rng.choice(LIGATURES)), features.add("ligatures")
+        _, pool, brings = POOLS[rng.choices(names, weights=[POOLS[n][0] for n in names])[0]]
+        word = rng.choice(pool)
+        parts.append(word)
+        features.update(brings)
+        if any(c in word for c in "%$&"):
+            features.add("symbols")
     text = " ".join(parts)
     return text[0].upper() + text[1:], features
 
