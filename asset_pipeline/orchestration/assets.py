@@ -140,7 +140,7 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
         metadata={
             "renders": sum(1 for r in rows if r["image_sha256"]),
             "reused": reused,
-            "engines": ", ".join(f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())),
+            "engine": ", ".join(f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())),
             "upscaler_failures": dg.MetadataValue.json(sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})),
             "seconds": round(time.perf_counter() - started, 3),
             "thumbnails": thumbnails(store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]),
