@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from asset_pipeline.home import Home
-from asset_pipeline.models.registry import Registry, load_registry
+from asset_pipeline.models.registry import TIERS, Registry, load_registry
 from asset_pipeline.specs import InputError, Problem, load_brand, load_brief, read_yaml
 from asset_pipeline.stages.briefs import load_campaign
 from asset_pipeline.typography.fonts import FontError, resolve_font
@@ -42,6 +42,9 @@ def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list
             if asset.model is not None and asset.model not in registry.models:
                 problems.append(Problem(f"briefs/{campaign}.yaml", f"assets[{index}](id={asset.id}).model",
                                         f"unknown model {asset.model!r}; known: {', '.join(sorted(registry.models))}"))
+            elif asset.model is not None and not set(registry.models[asset.model].tiers) & set(TIERS):
+                problems.append(Problem(f"briefs/{campaign}.yaml", f"assets[{index}](id={asset.id}).model",
+                                        f"model {asset.model!r} is an upscaler, not a draft model"))
     return problems
 
 

@@ -307,3 +307,68 @@ def test_tesseract_reads_the_headline_back():
         if box.role == "headline":
             assert " ".join(read.split()).lower() == "spring sale"
         assert math.isfinite(box.contrast) and box.contrast >= 4.5
+
+
+# ---------------------------------------------------------------- ligatures, typographic punctuation, accents
+
+
+def gradient(width: int, height: int) -> Image.Image:
+    yy, xx = np.mgrid[0:height, 0:width]
+    photo = np.stack([xx * 255 // width, yy * 255 // height, np.full_like(xx, 140)], axis=-1)
+    return Image.fromarray(photo.astype(np.uint8))
+
+
+def test_text_is_shaped_with_ligatures_and_measured_as_drawn():
+    from asset_pipeline.typography.fonts import load_font
+
+    font_path = resolve_font("DejaVuSans-Bold.ttf", HERE)
+    font = load_font(str(font_path), 97)
+    # HarfBuzz (Pillow's raqm layout) substitutes the font's ffi/fl ligatures: other ink, other width
+    assert bytes(font.getmask("office")) != bytes(font.getmask("office", features=["-liga"]))
+    assert font.getlength("office") < font.getlength("office", features=["-liga"])
+    layout = layout_text(1080, 1080, {"headline": "Waffle office"}, brand(), HERE)
+    (box,) = layout.boxes
+    # the box is the shaped text's width plus padding: layout and render shape alike
+    pad = round(0.25 * box.font_px)
+    shaped = load_font(box.font, box.font_px).getlength(" ".join(box.lines))
+    assert abs(box.w * 1080 - 2 * pad - shaped) <= 3
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
+def test_ligatures_and_typographic_punctuation_render_and_read_back():
+    texts = {"headline": "Fluffy waffles, office coffee",
+             "body": "“Best mug ever” — it’s 9–5 and 50% off…",
+             "cta": "Let’s go"}
+    for role, text in texts.items():
+        assert missing_glyphs(resolve_font("DejaVuSans.ttf", HERE), text) == [], role
+    bg = gradient(1080, 1080)
+    layout = choose_colors(layout_text(1080, 1080, texts, brand(), HERE), bg, brand())
+    out = render_layout(bg, layout)
+    for box, read in zip(layout.boxes, read_boxes(out, layout.boxes)):
+        # typographic quotes and dashes compare as their ASCII forms, "…" as "..." (NFKC)
+        assert normalize_text(read) == normalize_text(box.text), (box.role, read)
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
+def test_accented_text_reads_back_with_its_accents():
+    from asset_pipeline.checks.ocr import LATIN_SCRIPT, language_for
+
+    texts = {"headline": "Crème brûlée à São Paulo", "body": "Smörgåsbord, jalapeño & Noël in Köln"}
+    bg = gradient(1200, 628)
+    layout = choose_colors(layout_text(1200, 628, texts, brand(), HERE), bg, brand())
+    out = render_layout(bg, layout)
+    # `make setup` installs it (tesseract-ocr-script-latn); English alone reads û as "i", ñ as "fi"
+    assert all(language_for(box) == LATIN_SCRIPT for box in layout.boxes), "no Latin-script tesseract model"
+    for box, read in zip(layout.boxes, read_boxes(out, layout.boxes)):
+        assert normalize_text(read) == normalize_text(box.text), (box.role, read)
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
+def test_small_text_keeps_the_gap_between_r_and_n():
+    # hinted 14 px DejaVu Sans closes the gap: "Learn" read as "Leam"; supersampled it stays open
+    bg = solid(300, 250, 128)
+    layout = choose_colors(layout_text(300, 250, {"headline": "Spring Sale", "cta": "Learn more"}, brand(), HERE),
+                           bg, brand())
+    cta = next(box for box in layout.boxes if box.role == "cta")
+    assert cta.font_px == 14
+    assert read_boxes(render_layout(bg, layout), [cta]) == ["Learn more"]

@@ -31,6 +31,11 @@ from asset_pipeline.typography.boxes import Layout, TextBox
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 TESSERACT = "tesseract"
+# Tesseract's English model reads accented letters as other letters (û as "i", ö as "é" or
+# "6", ñ as "fi"), so a box whose text has non-ASCII letters is read with the Latin-script
+# model (Debian: tesseract-ocr-script-latn) when it is installed. Only those boxes: the
+# Latin model is a little less sure of plain English ("Terms" read as "Tems").
+ENGLISH, LATIN_SCRIPT = "eng", "Latin"
 # Font size the crops are scaled to: DejaVu's cap height is ~0.73 em, so 40 px
 # gives ~29 px capitals, where tesseract's LSTM model reads best. Scaling big
 # headlines down to it also keeps the OCR fast.
@@ -86,15 +91,26 @@ def text_similarity(expected: str, actual: str) -> float:
 
 
 @functools.cache
-def ocr_available() -> bool:
-    """Whether the tesseract binary runs and has the English model."""
+def _installed_models() -> frozenset[str]:
     if shutil.which(TESSERACT) is None:
-        return False
+        return frozenset()
     try:
         done = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0 and "eng" in done.stdout.split()
+        return frozenset()
+    return frozenset(done.stdout.split()) if done.returncode == 0 else frozenset()
+
+
+def ocr_available() -> bool:
+    """Whether the tesseract binary runs and has the English model."""
+    return ENGLISH in _installed_models()
+
+
+def language_for(box: TextBox) -> str:
+    """The tesseract model to read a box with: English, or Latin script for accented text."""
+    if all(c.isascii() for c in box.text if c.isalpha()) or LATIN_SCRIPT not in _installed_models():
+        return ENGLISH
+    return LATIN_SCRIPT
 
 
 def _luma(hex_color: str) -> float:
@@ -171,7 +187,7 @@ def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) 
     return ImageOps.expand(grey, border=BORDER_PX, fill=255)
 
 
-def _run_tesseract(crops: list[Image.Image], psm: int) -> list[str]:
+def _run_tesseract(crops: list[Image.Image], psm: int, lang: str = ENGLISH) -> list[str]:
     """OCR several prepared crops in one tesseract process; one string per crop."""
     if not crops:
         return []
@@ -186,7 +202,7 @@ def _run_tesseract(crops: list[Image.Image], psm: int) -> list[str]:
         # A text file given as the input is a list of images, one per line.
         listing = Path(tmp) / "pages.txt"
         listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-        command = [TESSERACT, str(listing), "stdout", "-l", "eng", "--oem", "1", "--psm", str(psm)]
+        command = [TESSERACT, str(listing), "stdout", "-l", lang, "--oem", "1", "--psm", str(psm)]
         try:
             done = subprocess.run(
                 command, capture_output=True, timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops),
@@ -205,12 +221,13 @@ def _run_tesseract(crops: list[Image.Image], psm: int) -> list[str]:
     return [" ".join(page.split()) for page in pages]
 
 
-def read_crops(crops: list[Image.Image], psms: list[int]) -> list[str]:
-    """OCR prepared crops, one process per distinct psm; results in input order."""
+def read_crops(crops: list[Image.Image], psms: list[int], langs: list[str] | None = None) -> list[str]:
+    """OCR prepared crops, one process per distinct (psm, language); results in input order."""
+    langs = langs or [ENGLISH] * len(crops)
     texts = [""] * len(crops)
-    for psm in sorted(set(psms)):
-        indices = [i for i, p in enumerate(psms) if p == psm]
-        for i, text in zip(indices, _run_tesseract([crops[i] for i in indices], psm)):
+    for psm, lang in sorted(set(zip(psms, langs))):
+        indices = [i for i, (p, g) in enumerate(zip(psms, langs)) if (p, g) == (psm, lang)]
+        for i, text in zip(indices, _run_tesseract([crops[i] for i in indices], psm, lang)):
             texts[i] = text
     return texts
 
@@ -222,7 +239,7 @@ def read_boxes(image: Image.Image, boxes: list[TextBox], font_scale: float = 1.0
     image is not at the layout's size (image height / layout height).
     """
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in boxes]
-    return read_crops(crops, [psm_for(box) for box in boxes])
+    return read_crops(crops, [psm_for(box) for box in boxes], [language_for(box) for box in boxes])
 
 
 def read_box(image: Image.Image, box: TextBox) -> str:

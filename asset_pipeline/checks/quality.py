@@ -21,6 +21,7 @@ from asset_pipeline.checks import CheckResult
 from asset_pipeline.checks.ocr import (
     OCRError,
     compare_box,
+    language_for,
     normalize_text,
     ocr_failed,
     prepare_box,
@@ -238,6 +239,7 @@ class _Prepared:
     min_similarity: float
     crops: list[Image.Image]        # one prepared crop per box, for tesseract
     psms: list[int]
+    langs: list[str]
 
 
 def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height: int) -> _Prepared:
@@ -247,7 +249,7 @@ def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height
         image.load()  # decode now, in this worker, not lazily in another thread
     except (OSError, UnidentifiedImageError) as exc:
         failed = CheckResult("size", False, None, f"cannot open image: {exc}")
-        return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [], [])
+        return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [], [], [])
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     results.append(check_banned_terms(
@@ -259,7 +261,8 @@ def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height
 
     font_scale = image.height / layout.height
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]
-    return _Prepared(results, layout, brand.ocr_min_similarity, crops, [psm_for(box) for box in layout.boxes])
+    return _Prepared(results, layout, brand.ocr_min_similarity, crops, [psm_for(box) for box in layout.boxes],
+                     [language_for(box) for box in layout.boxes])
 
 
 def _check_batch(jobs: list[Job]) -> list[list[CheckResult]]:
@@ -267,8 +270,9 @@ def _check_batch(jobs: list[Job]) -> list[list[CheckResult]]:
     prepared = [_prepare(*job) for job in jobs]
     crops = [crop for p in prepared for crop in p.crops]
     psms = [psm for p in prepared for psm in p.psms]
+    langs = [lang for p in prepared for lang in p.langs]
     try:
-        texts: list[str] | None = read_crops(crops, psms)
+        texts: list[str] | None = read_crops(crops, psms, langs)
         error = None
     except OCRError as exc:
         texts, error = None, exc

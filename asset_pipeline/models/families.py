@@ -540,3 +540,81 @@ def build_sdxl_turbo_architecture(folder: Path) -> Path:
         _save(pipe, tmp, ("tokenizer", "tokenizer_2"))
 
     return _ensure(Path(folder), build)
+
+
+# ------------------------------------------------------------------ the SD x4 upscaler
+
+
+UPSCALER_MAX_NOISE_LEVEL = 350
+# Narrower than diffusers' test model (32, 32, 64): both run at the low-res input's full
+# size and the VAE decodes at 4x that, so width is what costs (a 1080 px deliverable
+# decodes at 1088 px). Three blocks still make the VAE's 4x.
+UPSCALER_WIDTHS = (8, 8, 16)
+# A models.yaml entry for a folder build_tiny_upscaler made (add id and path). The real
+# stabilityai/stable-diffusion-x4-upscaler: the same class and multiple, steps 20-75, guidance 9.
+TINY_UPSCALER_ENTRY = dict(pipeline_class="StableDiffusionUpscalePipeline", steps=2, guidance=0.0,
+                           resolution=256, multiple=8, tiers=["upscale"])
+
+
+def _build_sd_x4_upscaler(folder: Path) -> None:
+    """StableDiffusionUpscalePipeline with the x4 upscaler's architecture at tiny widths.
+
+    As diffusers' own fast tests build it (`dummy_cond_unet_upscale`, `dummy_vae`): a UNet
+    taking 7 channels (4 latent + the 3 noised low-res RGB channels), the noise level as a
+    class embedding, cross-attention only in the upper blocks; a 3-block VAE (scale factor
+    4, so it enlarges 4x like the real one) with the real checkpoint's scaling factor; DDPM
+    to noise the low-res image and DDIM with v-prediction to denoise, as the real one ships.
+    """
+    import torch
+    from diffusers import (AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionUpscalePipeline,
+                           UNet2DConditionModel)
+    from transformers import CLIPTextModel
+
+    hidden = 32
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=UPSCALER_WIDTHS,
+        norm_num_groups=UPSCALER_WIDTHS[0],
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=7,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=hidden,
+        attention_head_dim=8,
+        use_linear_projection=True,
+        only_cross_attention=(True, True, False),
+        num_class_embeds=UPSCALER_MAX_NOISE_LEVEL + 1,  # one embedding per noise level
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKL(
+        block_out_channels=list(UPSCALER_WIDTHS),
+        norm_num_groups=UPSCALER_WIDTHS[0],
+        layers_per_block=1,
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 3,
+        up_block_types=["UpDecoderBlock2D"] * 3,
+        latent_channels=4,
+        scaling_factor=0.08333,  # the x4 upscaler's; the pipeline warns about any other
+        # The real VAE has mid-block attention, over every latent pixel: at the low-res
+        # input's full size that is the slow part (minutes on CPU), so the tiny one has none.
+        mid_block_add_attention=False,
+    )
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(_clip_config(hidden, hidden)).eval()
+    pipe = StableDiffusionUpscalePipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=_clip_tokenizer(), unet=unet,
+        low_res_scheduler=DDPMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear",
+                                        beta_start=0.0001, beta_end=0.02),
+        scheduler=DDIMScheduler(prediction_type="v_prediction", beta_schedule="scaled_linear",
+                                beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False),
+        max_noise_level=UPSCALER_MAX_NOISE_LEVEL,
+    )
+    _save(pipe, folder, ("tokenizer",))
+
+
+def build_tiny_upscaler(folder: Path) -> Path:
+    """Build a tiny random SD x4 upscaler pipeline into `folder` (kept if already built); returns it."""
+    return _ensure(Path(folder), _build_sd_x4_upscaler)

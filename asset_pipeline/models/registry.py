@@ -17,7 +17,12 @@ models:
     tiers: [draft]
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
+  upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
 ```
+
+The `upscale` route lists diffusers upscalers (e.g. StableDiffusionUpscalePipeline, the SD
+x4 upscaler) for the upscale stage: the first whose weights are local enlarges the draft
+backgrounds; with none, the stage uses Lanczos. Upscalers are never draft models.
 
 An entry whose id is built in replaces that entry. A new model that no given route
 names goes to the front of the built-in routes of its tiers: what a user adds is
@@ -38,8 +43,10 @@ from pydantic import Field, PrivateAttr, ValidationError
 from asset_pipeline.specs import ID_PATTERN, InputError, Problem, _problems, _Strict, read_yaml
 from asset_pipeline.models.tiny import ensure_tiny_model, weights_hash as folder_hash
 
-Tier = Literal["draft", "final"]
-TIERS: tuple[str, ...] = ("draft", "final")
+Tier = Literal["draft", "final", "upscale"]
+TIERS: tuple[str, ...] = ("draft", "final")   # the draft tiers a brief can ask for
+UPSCALE = "upscale"                           # the upscaler role: not a draft tier
+ROUTES: tuple[str, ...] = (*TIERS, UPSCALE)
 TINY_ID = "tiny"
 TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
 MAX_ASPECT = 4.0
@@ -66,6 +73,7 @@ class ModelSpec(_Strict):
 class _Routes(_Strict):
     draft: list[str] | None = Field(default=None, min_length=1)
     final: list[str] | None = Field(default=None, min_length=1)
+    upscale: list[str] | None = None  # may be empty: no diffusion upscaler, Lanczos only
 
 
 class _ModelsFile(_Strict):
@@ -88,6 +96,10 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
               resolution=1024, multiple=16, tiers=["final"]),
     ModelSpec(id="flux-schnell", path="black-forest-labs/FLUX.1-schnell", pipeline_class="FluxPipeline",
               steps=4, guidance=0.0, dtype="bfloat16", resolution=1024, multiple=16, tiers=["final"]),
+    # The upscale stage's diffusers upscaler (4x); only used when its weights are local.
+    ModelSpec(id="sd-x4-upscaler", path="stabilityai/stable-diffusion-x4-upscaler",
+              pipeline_class="StableDiffusionUpscalePipeline", steps=20, guidance=9.0, dtype="float16",
+              resolution=512, multiple=8, tiers=[UPSCALE]),
     # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
     ModelSpec(id=TINY_ID, path=TINY_PATH, pipeline_class="StableDiffusionPipeline",
               steps=2, guidance=0.0, resolution=256, multiple=16, tiers=["draft", "final"]),
@@ -96,6 +108,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
 BUILTIN_ROUTES: dict[str, list[str]] = {
     "draft": ["sd-turbo", "sdxl-turbo", TINY_ID],
     "final": ["sd35-medium", "sd35-large-turbo", "flux-schnell", "sdxl-turbo", TINY_ID],
+    UPSCALE: ["sd-x4-upscaler"],
 }
 
 
@@ -152,8 +165,11 @@ class Registry:
     def candidates(self, tier: str, explicit: str | None = None) -> list[ModelSpec]:
         """Models to try in order: the explicitly named one alone, else the tier's route."""
         if explicit is not None:
-            return [self.get(explicit)]
-        if tier not in self.routes:
+            spec = self.get(explicit)
+            if not set(spec.tiers) & set(TIERS):
+                raise ValueError(f"model {explicit!r} is an upscaler (tiers: {', '.join(spec.tiers)}), not a draft model")
+            return [spec]
+        if tier not in TIERS:
             raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
         return [self.models[model_id] for model_id in self.routes[tier]]
 
@@ -184,7 +200,7 @@ class Registry:
                 "dtype": spec.dtype,
                 "resolution": spec.resolution,
                 "present": self.weights_present(spec),
-                "routes": [tier for tier in TIERS if spec.id in self.routes.get(tier, [])],
+                "routes": [tier for tier in ROUTES if spec.id in self.routes.get(tier, [])],
             }
             for spec in self.models.values()
         ]
@@ -226,7 +242,7 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
         models[spec.id] = spec
 
     given = parsed.routes.model_dump(exclude_none=True)
-    for tier in TIERS:
+    for tier in ROUTES:
         if tier in given:
             for index, model_id in enumerate(given[tier]):
                 field = f"routes.{tier}[{index}]"
@@ -241,7 +257,7 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
             # Built-in route: the user's new models first, then built-ins still meant for this tier.
             fronted = [spec.id for spec in added if tier in spec.tiers]
             routes[tier] = fronted + [m for m in routes[tier] if m not in fronted and tier in models[m].tiers]
-            if not routes[tier]:
+            if not routes[tier] and tier != UPSCALE:  # no upscaler is fine: Lanczos
                 problems.append(Problem(label, "routes", f"no model is left for tier {tier!r}"))
     if problems:
         raise InputError(problems)

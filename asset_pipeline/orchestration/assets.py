@@ -11,6 +11,7 @@ from collections import Counter
 
 import dagster as dg
 
+from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.orchestration.metadata import table, thumbnails
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
@@ -123,21 +124,24 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
 
 
 @dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[typeset_images],
-          description="Backgrounds scaled to each deliverable size (Lanczos), text drawn again at final resolution.")
+          description="Backgrounds scaled to each deliverable size (Lanczos, or the registry's diffusers upscaler), "
+                      "text drawn again at final resolution.")
 def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     inputs = load_campaign(home, context.partition_key)
     layouts = read_rows(home, "layouts", context.partition_key)
     drafts = read_rows(home, "drafts", context.partition_key)
     store = ObjectStore(home)
-    rows, reused = upscale(layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"))
+    rows, reused = upscale(layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"),
+                           find_upscaler(pipeline.registry()))
     write_rows(home, "renders", context.partition_key, rows)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] or r["error"] for r in rows))),
         metadata={
             "renders": sum(1 for r in rows if r["image_sha256"]),
             "reused": reused,
-            "engine": "lanczos",
+            "engine": ", ".join(f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())),
+            "upscaler_failures": dg.MetadataValue.json(sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})),
             "seconds": round(time.perf_counter() - started, 3),
             "thumbnails": thumbnails(store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]),
         },

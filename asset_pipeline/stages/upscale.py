@@ -1,7 +1,19 @@
 """Upscale: scale the draft background to each deliverable's size, then draw the text
-again at final resolution from the layout, so text is never an upscaled blur."""
+again at final resolution from the layout, so text is never an upscaled blur.
+
+The background is scaled with Lanczos, or enlarged by a diffusers upscaler when the
+registry's `upscale` route names one whose weights are local (`find_upscaler`). The
+upscaler is used only where the deliverable is larger than the draft's crop for it (a
+draft that already has the pixels is only scaled down); if it fails, that deliverable
+falls back to Lanczos and the row says why. Each row records the engine that made its
+background.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PIL import Image
 
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.cache import ResultCache
@@ -10,11 +22,36 @@ from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.render import render_layout
 
-ENGINE = "lanczos"
-RENDER_CODE_VERSION = "1"  # bump when rendering changes pixels, to invalidate cached renders
+if TYPE_CHECKING:  # the upscaler pulls in torch; the Lanczos path never needs it
+    from asset_pipeline.models.upscaler import DiffusionUpscaler
+
+LANCZOS = "lanczos"
+ENGINE = LANCZOS  # the default engine
+RENDER_CODE_VERSION = "2"  # bump when rendering changes pixels, to invalidate cached renders
 
 
-def upscale(layouts: list[dict], drafts: list[dict], brand_hash: str, store: ObjectStore, cache: ResultCache) -> tuple[list[dict], int]:
+def needs_enlarging(draft: Image.Image, width: int, height: int) -> bool:
+    """Whether the deliverable is larger than the draft's crop for its aspect (so pixels must be invented)."""
+    crop = crop_to_aspect(draft, width, height, max_side=max(draft.size))
+    return width > crop.width or height > crop.height
+
+
+def background_for(draft: Image.Image, width: int, height: int, upscaler: DiffusionUpscaler | None,
+                   prompt: str, seed: int) -> tuple[Image.Image, str, str | None]:
+    """(background at exactly width x height, engine used, why the upscaler was not used if it failed)."""
+    if upscaler is not None and needs_enlarging(draft, width, height):
+        from asset_pipeline.models.generation import GenerationError
+
+        crop = crop_to_aspect(draft, width, height, max_side=max(draft.size))
+        try:
+            return upscaler.enlarge(crop, width, height, prompt, seed), upscaler.engine, None
+        except (GenerationError, FileNotFoundError, OSError, ValueError) as exc:
+            return crop_to_aspect(draft, width, height), LANCZOS, f"{upscaler.engine}: {exc}"
+    return crop_to_aspect(draft, width, height), LANCZOS, None
+
+
+def upscale(layouts: list[dict], drafts: list[dict], brand_hash: str, store: ObjectStore, cache: ResultCache,
+            upscaler: DiffusionUpscaler | None = None) -> tuple[list[dict], int]:
     """Renders rows (one per deliverable) and how many were reused from the cache."""
     by_key = {d["draft_key"]: d for d in drafts}
     decoded = {}
@@ -23,20 +60,29 @@ def upscale(layouts: list[dict], drafts: list[dict], brand_hash: str, store: Obj
         draft = by_key[row["draft_key"]]
         out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
         out.update(brand_hash=brand_hash, draft_sha256=draft["image_sha256"], layout=row["layout"],
-                   engine=ENGINE, image_sha256=None, error=row["error"])
+                   engine=None, upscaler_error=None, image_sha256=None, error=row["error"])
         if row["error"] is None:
+            # The cache is keyed by the engine that would be tried; a hit also knows which one ran.
             key = content_hash({"draft": draft["image_sha256"], "layout": row["layout"],
-                                "engine": ENGINE, "code": RENDER_CODE_VERSION})
+                                "engine": upscaler.cache_part() if upscaler else ENGINE,
+                                "prompt": draft.get("prompt") if upscaler else None,
+                                "seed": draft.get("seed") if upscaler else None,
+                                "code": RENDER_CODE_VERSION})
             hit = cache.get(key)
-            if hit and store.exists(hit):
-                out["image_sha256"], reused = hit, reused + 1
+            if hit and isinstance(hit, dict) and store.exists(hit["image_sha256"]):
+                out.update(image_sha256=hit["image_sha256"], engine=hit["engine"],
+                           upscaler_error=hit.get("upscaler_error"))
+                reused += 1
             else:
                 layout = Layout.from_json(row["layout"])
                 sha = draft["image_sha256"]
                 if sha not in decoded:
                     decoded[sha] = store.open(sha)
-                background = crop_to_aspect(decoded[sha], layout.width, layout.height)
-                out["image_sha256"] = store.put_image(render_layout(background, layout))
-                cache.put(key, out["image_sha256"])
+                background, engine, failure = background_for(
+                    decoded[sha], layout.width, layout.height, upscaler, draft.get("prompt") or "",
+                    int(draft.get("seed") or 0))
+                out.update(image_sha256=store.put_image(render_layout(background, layout)),
+                           engine=engine, upscaler_error=failure)
+                cache.put(key, {k: out[k] for k in ("image_sha256", "engine", "upscaler_error")})
         rows.append(out)
     return rows, reused

@@ -42,7 +42,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
     "renders": pa.schema(DELIVERABLE + [
         ("image_sha256", _str), ("brand_hash", _str), ("draft_sha256", _str), ("layout", _str),
-        ("engine", _str), ("error", _str),
+        ("engine", _str), ("error", _str), ("upscaler_error", _str),
     ]),
     "checks": pa.schema(DELIVERABLE + [
         ("check", _str), ("passed", _bool), ("value", _f64), ("detail", _str),
