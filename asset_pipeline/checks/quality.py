@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks import CheckResult
+from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
     OCRError,
     compare_box,
@@ -225,6 +226,15 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
     return results
 
 
+def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
+    """The draft-level checks, whose failure a re-roll can fix: not blank or black,
+    and (with `ocr`) no hallucinated text anywhere in the draft."""
+    results = [check_not_blank(draft)]
+    if ocr:
+        results.append(check_hallucinated_text(draft))
+    return results
+
+
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
@@ -249,7 +259,8 @@ def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height
         failed = CheckResult("size", False, None, f"cannot open image: {exc}")
         return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [], [])
 
-    results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
+    results = [check_exact_size(image, width, height), check_not_blank(image, layout),
+               check_hallucinated_text(image, layout)]
     results.append(check_banned_terms(
         [box.text for box in layout.boxes], list(brand.banned_terms), [box.role for box in layout.boxes],
     ))
@@ -291,7 +302,7 @@ def run_deliverable_checks(
 ) -> list[CheckResult]:
     """Every check for one final image (a Pillow image or a file path).
 
-    Order: size, not_blank, banned_terms, then per box contrast, min_font,
+    Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
     safe_margin and ocr.
     """
     return _check_batch([(image, layout, brand, width, height)])[0]
