@@ -41,12 +41,12 @@ MIN_LETTERS = 3
 MIN_LETTER_SHARE = 0.75
 # The longer side, in px, at which images are read. Tesseract's page segmentation
 # finds a word at one scale and misses it at another (a clear 28 px "OPEN DAILY"
-# sign over the tiny model's noise: missed at 256 px, found at 512), so every
-# image is read twice. A draft is read at its own size and at double, capped at
-# DRAFT_MAX_SIDE. A final image is read at FINAL_MAX_SIDE and at half that:
-# outside the boxes its pixels are the draft's, upscaled, so reading it at a
-# draft's size loses nothing, while a full-size read of a busy 1080 px page was
-# both slower (1-2 s) and worse (tesseract's layout analysis gave up on it).
+# sign over the tiny model's noise: missed at 256 px, found at 512), so a draft
+# is read twice, at its own size and at double, capped at DRAFT_MAX_SIDE. A
+# final image is read once, at FINAL_MAX_SIDE: outside the boxes its pixels are
+# the draft's, upscaled, so reading it at about twice a draft's size loses
+# nothing, while a full-size read of a busy 1080 px page was both slower (1-2 s)
+# and worse (tesseract's layout analysis gave up on it).
 DRAFT_MAX_SIDE = 1024
 FINAL_MAX_SIDE = 512
 TIMEOUT_S = 30.0
@@ -137,7 +137,7 @@ def check_hallucinated_text(image: Image.Image, layout: Layout | None = None) ->
         sides = sorted({min(max(image.size), DRAFT_MAX_SIDE), min(2 * max(image.size), DRAFT_MAX_SIDE)})
     else:
         where, page = "image outside the text boxes", mask_text_boxes(image, layout)
-        sides = [FINAL_MAX_SIDE // 2, FINAL_MAX_SIDE]
+        sides = [FINAL_MAX_SIDE]
     try:
         words = [word for side in sides for word in read_words(page, side)]
     except OCRError as exc:
