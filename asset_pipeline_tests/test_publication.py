@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,9 @@ import duckdb
 import pytest
 from PIL import Image
 
-from asset_pipeline_tests.conftest import cli, make_home, write_brief
+from asset_pipeline_tests.conftest import REPO, cli, make_home, write_brief
+
+ARTIFACTS = REPO / "test-artifacts"
 
 BRIEF = """\
 campaign: versions
@@ -174,7 +175,7 @@ def chromium():
     driver.quit()
 
 
-def test_gallery_renders_in_chromium_with_visible_thumbnails(story, chromium, tmp_path):
+def test_gallery_renders_in_chromium_with_visible_thumbnails(story, chromium):
     from selenium.webdriver.common.by import By
 
     home, _ = story
@@ -194,12 +195,9 @@ def test_gallery_renders_in_chromium_with_visible_thumbnails(story, chromium, tm
     history = chromium.find_element(By.CSS_SELECTOR, "section#hero .history").text
     assert "v2" in history and "v1" in history
 
-    # The screenshot is the test's artifact (kept under pytest's tmp_path; ARTIFACTS_DIR copies it out).
-    shot = tmp_path / "gallery.png"
+    # The screenshot is the test's artifact: test-artifacts/ (git-ignored) in the checkout.
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "gallery.png"
     assert chromium.save_screenshot(str(shot))
     with Image.open(shot) as image:
         assert image.width >= 1000 and len(set(image.convert("L").getdata())) > 16  # not a blank page
-    if os.environ.get("ARTIFACTS_DIR"):
-        artifacts = Path(os.environ["ARTIFACTS_DIR"])
-        artifacts.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, artifacts / "gallery.png")
