@@ -82,6 +82,23 @@ def test_first_run_publishes_version_1_with_full_provenance(story):
     assert "text, letters, watermark" in chunks["negative_prompt"] and len(chunks["weights_hash"]) == 64
 
 
+def test_published_file_carries_signed_c2pa_credentials(story):
+    from asset_pipeline.stages import content_credentials
+
+    if not content_credentials.available():
+        pytest.skip("c2pa-python is not installed")
+    home, steps = story
+    store = content_credentials.read_manifest((home / steps["first"]["entry"]["path"]).read_bytes())
+    active = store["manifests"][store["active_manifest"]]
+    text = json.dumps(active)
+    assert content_credentials.DIGITAL_SOURCE_TYPE in text
+    provenance = next(a["data"] for a in active["assertions"] if a["label"] == "org.asset_pipeline.provenance")
+    assert provenance["seed"] == str(steps["first"]["entry"]["seed"])
+    assert active["signature_info"]["common_name"] == "asset_pipeline signer"
+    # Signed with the home's local test certificate, made once.
+    assert (home / "keys" / "c2pa-signer.pem").exists() and (home / "keys" / "c2pa-signer.key").stat().st_mode & 0o077 == 0
+
+
 def test_unchanged_content_publishes_no_new_version(story):
     _, steps = story
     unchanged = steps["unchanged"]

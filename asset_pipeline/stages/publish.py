@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.specs import content_hash
+from asset_pipeline.stages import content_credentials
 from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
@@ -62,6 +63,7 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
         judged.setdefault((check["asset"], check["variant"], check["size"]), []).append(
             {name: check[name] for name in ("check", "passed", "value", "detail")})
     encoded = ResultCache(home, "published")
+    sign = content_credentials.available()
     now = datetime.now(timezone.utc)
 
     with file_lock(home.locks / f"publish-{campaign}.lock"):
@@ -94,11 +96,14 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
                 continue
 
             text = provenance(row, draft, render)
-            cache_key = content_hash({"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL})
+            cache_key = content_hash({"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL,
+                                      "c2pa": sign})
             data = None
             sha = encoded.get(cache_key)
             if sha is None or not good or good["sha256"] != sha:
                 data = encode_png(store.open(render["image_sha256"]), text, PUBLISHED_COMPRESS_LEVEL)
+                if sign:  # C2PA content credentials, when c2pa-python is installed
+                    data = content_credentials.sign_png(home, data, f"{campaign}/{'/'.join(map(str, key))}", text)
                 sha = sha256_bytes(data)
                 encoded.put(cache_key, sha)
             folder = deliverable_dir(campaign, *key)
