@@ -27,6 +27,24 @@ def _rows(home: Home, sql: str, params: list) -> list[dict]:
         return [dict(zip(columns, row)) for row in result.fetchall()]
 
 
+def _content_credentials(data: bytes) -> dict | None:
+    """Who signed the file's C2PA manifest and what it declares; None when it has none."""
+    from asset_pipeline.stages import content_credentials
+
+    if not content_credentials.available():
+        return None
+    try:
+        store = content_credentials.read_manifest(data)
+    except Exception:  # c2pa raises its own error types for "no manifest here"
+        return None
+    active = store.get("manifests", {}).get(store.get("active_manifest"), {})
+    actions = [a for assertion in active.get("assertions", []) if assertion.get("label", "").startswith("c2pa.actions")
+               for a in assertion.get("data", {}).get("actions", [])]
+    return {"signer": active.get("signature_info", {}).get("common_name"),
+            "digital_source_type": next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
+            "validation_state": store.get("validation_state")}
+
+
 def lineage(home: Home, path: Path) -> dict:
     candidates = [path, home.root / path] if not path.is_absolute() else [path]
     found = next((p for p in candidates if p.is_file()), None)
@@ -68,6 +86,7 @@ def lineage(home: Home, path: Path) -> dict:
         "render": {"sha256": pub["render_sha256"], "layout": render[0]["layout"] if render else None},
         "checks": checks,
         "pipeline_version": chunks.get("asset_pipeline:version"),
+        "c2pa": _content_credentials(found.read_bytes()),
     }
 
 
@@ -90,6 +109,9 @@ def format_lineage(chain: dict) -> str:
           for i, a in enumerate(chain["draft"]["attempts"] or [], 1) if len(chain["draft"]["attempts"]) > 1],
         f"render    {chain['render']['sha256']}",
     ]
+    if chain.get("c2pa"):
+        lines.append(f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "
+                     f"{chain['c2pa']['digital_source_type']}")
     if chain["checks"]:
         lines.append("checks")
         lines += [f"  {'pass' if c['passed'] else 'FAIL'} {c['check']:<13} {'' if c['value'] is None else round(c['value'], 3)!s:<7} {c['detail']}"

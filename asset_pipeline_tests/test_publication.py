@@ -155,6 +155,11 @@ def test_lineage_of_an_old_version_found_by_file_hash(story, tmp_path):
     text = cli(home, "lineage", str(home / changed["path"]))
     assert text.returncode == 0 and "version 2" in text.stdout and "'Summer Sale'" in text.stdout
     assert "pass ocr" in text.stdout
+    from asset_pipeline.stages import content_credentials
+
+    if content_credentials.available():
+        assert chain["c2pa"]["signer"] == "asset_pipeline signer"
+        assert chain["c2pa"]["digital_source_type"] == content_credentials.DIGITAL_SOURCE_TYPE
 
 
 def test_lineage_of_a_file_never_published_is_a_clear_error(story, tmp_path):
