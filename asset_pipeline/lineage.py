@@ -1,8 +1,8 @@
 """`asset-pipeline lineage PATH`: where a published file came from, found by its hash.
 
-The chain is read from the publication history (which keeps every version),
-the file's own PNG text chunks, and the stage tables when they still describe
-the same render.
+The chain is read from the publication history (which keeps every version and
+the checks each version was judged by), the file's own PNG text chunks, and the
+stage tables when they still describe the same render or draft.
 """
 
 from __future__ import annotations
@@ -27,6 +27,24 @@ def _rows(home: Home, sql: str, params: list) -> list[dict]:
         return [dict(zip(columns, row)) for row in result.fetchall()]
 
 
+def _content_credentials(data: bytes) -> dict | None:
+    """Who signed the file's C2PA manifest and what it declares; None when it has none."""
+    from asset_pipeline.stages import content_credentials
+
+    if not content_credentials.available():
+        return None
+    try:
+        store = content_credentials.read_manifest(data)
+    except Exception:  # c2pa raises its own error types for "no manifest here"
+        return None
+    active = store.get("manifests", {}).get(store.get("active_manifest"), {})
+    actions = [a for assertion in active.get("assertions", []) if assertion.get("label", "").startswith("c2pa.actions")
+               for a in assertion.get("data", {}).get("actions", [])]
+    return {"signer": active.get("signature_info", {}).get("common_name"),
+            "digital_source_type": next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
+            "validation_state": store.get("validation_state")}
+
+
 def lineage(home: Home, path: Path) -> dict:
     candidates = [path, home.root / path] if not path.is_absolute() else [path]
     found = next((p for p in candidates if p.is_file()), None)
@@ -42,7 +60,13 @@ def lineage(home: Home, path: Path) -> dict:
     key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"]]
     where = "campaign = ? AND asset = ? AND variant = ? AND size = ?"
     render = _rows(home, f"SELECT * FROM renders WHERE {where} AND image_sha256 = ?", key + [pub["render_sha256"]])
-    checks = _rows(home, f"SELECT \"check\", passed, value, detail FROM checks WHERE {where}", key) if render else []
+    if pub.get("checks"):  # recorded with the version itself
+        checks = [dict(c) for c in pub["checks"]]
+    else:  # history written before checks were recorded per version
+        checks = _rows(home, f"SELECT \"check\", passed, value, detail FROM checks WHERE {where}", key) if render else []
+    draft_sha = chunks.get("draft_sha256")
+    drafts = _rows(home, "SELECT attempts FROM drafts WHERE campaign = ? AND asset = ? AND variant = ? "
+                         "AND image_sha256 = ?", key[:3] + [draft_sha]) if draft_sha else []
     brief = _rows(home, f"SELECT brief_file, brief_hash, brand FROM briefs WHERE {where}", key)
     return {
         "file": str(found),
@@ -57,10 +81,12 @@ def lineage(home: Home, path: Path) -> dict:
         "prompt": chunks.get("prompt"),
         "negative_prompt": chunks.get("negative_prompt"),
         "draft": {"sha256": chunks.get("draft_sha256"),
-                  "path": f"objects/{chunks['draft_sha256'][:2]}/{chunks['draft_sha256']}.png" if chunks.get("draft_sha256") else None},
+                  "path": f"objects/{chunks['draft_sha256'][:2]}/{chunks['draft_sha256']}.png" if chunks.get("draft_sha256") else None,
+                  "attempts": list(drafts[0]["attempts"] or []) if drafts else None},
         "render": {"sha256": pub["render_sha256"], "layout": render[0]["layout"] if render else None},
         "checks": checks,
         "pipeline_version": chunks.get("asset_pipeline:version"),
+        "c2pa": _content_credentials(found.read_bytes()),
     }
 
 
@@ -79,8 +105,13 @@ def format_lineage(chain: dict) -> str:
         f"seed      {chain['seed']}",
         f"prompt    {chain['prompt']}",
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",
+        *[f"  attempt {i} model {a['model']} seed {a['seed']}: {a['reason'] or 'passed'}"
+          for i, a in enumerate(chain["draft"]["attempts"] or [], 1) if len(chain["draft"]["attempts"]) > 1],
         f"render    {chain['render']['sha256']}",
     ]
+    if chain.get("c2pa"):
+        lines.append(f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "
+                     f"{chain['c2pa']['digital_source_type']}")
     if chain["checks"]:
         lines.append("checks")
         lines += [f"  {'pass' if c['passed'] else 'FAIL'} {c['check']:<13} {'' if c['value'] is None else round(c['value'], 3)!s:<7} {c['detail']}"

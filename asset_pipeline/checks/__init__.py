@@ -27,6 +27,7 @@ from asset_pipeline.checks.ocr import (  # noqa: E402
     read_boxes,
     text_similarity,
 )
+from asset_pipeline.checks.hallucination import check_hallucinated_text, read_words  # noqa: E402
 from asset_pipeline.checks.quality import (  # noqa: E402
     check_banned_terms,
     check_contrast,
@@ -36,6 +37,7 @@ from asset_pipeline.checks.quality import (  # noqa: E402
     check_safe_margin,
     run_checks_parallel,
     run_deliverable_checks,
+    run_draft_checks,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "check_banned_terms",
     "check_contrast",
     "check_exact_size",
+    "check_hallucinated_text",
     "check_min_font",
     "check_not_blank",
     "check_ocr",
@@ -51,7 +54,9 @@ __all__ = [
     "ocr_available",
     "read_box",
     "read_boxes",
+    "read_words",
     "run_checks_parallel",
     "run_deliverable_checks",
+    "run_draft_checks",
     "text_similarity",
 ]

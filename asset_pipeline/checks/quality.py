@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks import CheckResult
+from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
     OCRError,
     compare_box,
@@ -226,6 +227,15 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
     return results
 
 
+def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
+    """The draft-level checks, whose failure a re-roll can fix: not blank or black,
+    and (with `ocr`) no hallucinated text anywhere in the draft."""
+    results = [check_not_blank(draft)]
+    if ocr:
+        results.append(check_hallucinated_text(draft))
+    return results
+
+
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
@@ -242,8 +252,9 @@ class _Prepared:
     langs: list[str]
 
 
-def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height: int) -> _Prepared:
-    """Run the cheap checks and cut the OCR crops; OCR itself is batched by the caller."""
+def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height: int,
+             hallucination: bool = True) -> _Prepared:
+    """Run the per-image checks and cut the OCR crops; the boxes' OCR is batched by the caller."""
     try:
         image = _open(image)
         image.load()  # decode now, in this worker, not lazily in another thread
@@ -252,6 +263,8 @@ def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height
         return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [], [], [])
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
+    if hallucination:
+        results.append(check_hallucinated_text(image, layout))
     results.append(check_banned_terms(
         [box.text for box in layout.boxes], list(brand.banned_terms), [box.role for box in layout.boxes],
     ))
@@ -265,9 +278,9 @@ def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height
                      [language_for(box) for box in layout.boxes])
 
 
-def _check_batch(jobs: list[Job]) -> list[list[CheckResult]]:
+def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[CheckResult]]:
     """Check several deliverables with one tesseract process (per psm) for all their boxes."""
-    prepared = [_prepare(*job) for job in jobs]
+    prepared = [_prepare(*job, hallucination=hallucination) for job in jobs]
     crops = [crop for p in prepared for crop in p.crops]
     psms = [psm for p in prepared for psm in p.psms]
     langs = [lang for p in prepared for lang in p.langs]
@@ -295,19 +308,22 @@ def run_deliverable_checks(
 ) -> list[CheckResult]:
     """Every check for one final image (a Pillow image or a file path).
 
-    Order: size, not_blank, banned_terms, then per box contrast, min_font,
+    Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
     safe_margin and ocr.
     """
     return _check_batch([(image, layout, brand, width, height)])[0]
 
 
-def run_checks_parallel(jobs: list[Job], workers: int | None = None) -> list[list[CheckResult]]:
+def run_checks_parallel(jobs: list[Job], workers: int | None = None,
+                        hallucination: bool = True) -> list[list[CheckResult]]:
     """`run_deliverable_checks` for many (image, layout, brand, width, height) jobs.
 
     Results come back in input order. Threads suffice: tesseract runs as a
     subprocess and Pillow/numpy release the GIL. Jobs go out in batches (up to
     MAX_BATCH deliverables share one tesseract start-up), and the number of
     batches is a multiple of `workers` so the workers finish together.
+    `hallucination=False` leaves out the full-image read for hallucinated text
+    (the benchmark measures the boxes' OCR with and without it).
     """
     if not jobs:
         return []
@@ -317,4 +333,4 @@ def run_checks_parallel(jobs: list[Job], workers: int | None = None) -> list[lis
     size = math.ceil(len(jobs) / batches)
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checks") as pool:
-        return [result for chunk in pool.map(_check_batch, chunks) for result in chunk]
+        return [result for chunk in pool.map(lambda c: _check_batch(c, hallucination), chunks) for result in chunk]

@@ -81,7 +81,8 @@ def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
 def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     deliverables = read_rows(home, "briefs", context.partition_key)
-    rows = generate_drafts(deliverables, pipeline.registry(), pipeline.generator(), home)
+    rows = generate_drafts(deliverables, pipeline.registry(), pipeline.generator(), home,
+                           max_attempts=pipeline.draft_attempts)
     write_rows(home, "drafts", context.partition_key, rows)
     generated = [r for r in rows if not r["cache_hit"]]
     fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
@@ -93,6 +94,8 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
             "cache_hits": len(rows) - len(generated),
             "models": ", ".join(f"{m} ({n})" for m, n in sorted(Counter(r["model"] for r in rows).items())),
             "fallbacks": dg.MetadataValue.json(fallbacks),
+            "rerolled": sum(len(r["attempts"]) > 1 for r in rows),
+            "unusable": sum(not r["draft_passed"] for r in rows),
             "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
             "seconds": round(time.perf_counter() - started, 3),
             "thumbnails": thumbnails(ObjectStore(home), [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows]),

@@ -21,11 +21,13 @@ from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows, write_rows
 
 CHECKS = {
+    "draft": "The draft is not blank or black and shows no hallucinated text (after up to N re-rolls).",
     "layout": "The text fits the safe area at or above min_font_px, with every glyph in the font.",
     "ocr": "Tesseract reads each text box back at final size with similarity >= ocr_min_similarity.",
     "banned_terms": "No banned term appears in any typeset text.",
     "size": "The image has exactly the deliverable's size and format.",
     "not_blank": "The image is not blank, black or NaN (the fp16 VAE failure mode).",
+    "hallucinated_text": "No confident OCR words in the final image outside the layout's text boxes.",
     "contrast": "Each text box reaches min_contrast against what is behind it.",
     "min_font": "No text is set below min_font_px at final size.",
     "safe_margin": "All text lies inside the safe margin.",
@@ -51,7 +53,8 @@ def quality_checks(context: dg.AssetCheckExecutionContext, pipeline: PipelineRes
         return
     brand = load_campaign(home, campaign).brand
     renders = read_rows(home, "renders", campaign)
-    rows, cached = run_checks(renders, brand, ObjectStore(home), ResultCache(home, "checks"))
+    rows, cached = run_checks(renders, brand, ObjectStore(home), ResultCache(home, "checks"),
+                              drafts=read_rows(home, "drafts", campaign))
     write_rows(home, "checks", campaign, rows)
     seconds = round(time.perf_counter() - started, 3)
 

@@ -16,9 +16,11 @@ _GENERATOR: DraftGenerator | None = None
 
 
 class PipelineResource(dg.ConfigurableResource):
-    """The home folder; empty means $ASSET_PIPELINE_HOME or the checkout's data/."""
+    """The home folder (empty means $ASSET_PIPELINE_HOME or the checkout's data/), and
+    how many generation attempts a draft gets when it fails a draft-level check."""
 
     home: str = ""
+    draft_attempts: int = 3
 
     def home_dir(self) -> Home:
         return Home(Path(self.home).expanduser().resolve()) if self.home else Home.from_env()

@@ -4,6 +4,11 @@ A draft is one (asset, variant, generation size). Deliverables whose aspect
 ratios round to the same generation size share a draft; each is later cropped
 (never stretched) to its own size. The cache key covers everything that
 changes the pixels, so a cached key is never generated again.
+
+Each draft then passes the draft-level checks (not blank or black, no
+hallucinated text) or is re-rolled: the next seed, then the next model of its
+tier's route. Re-rolls are cached drafts like any other, so a re-run replays
+the same attempts from the cache without generating anything.
 """
 
 from __future__ import annotations
@@ -12,12 +17,20 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from asset_pipeline.checks.ocr import ocr_available
+from asset_pipeline.checks.quality import run_draft_checks
 from asset_pipeline.home import Home
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.cache import ResultCache
+from asset_pipeline.stages.quality import attempts_summary
 from asset_pipeline.storage.objects import ObjectStore
+
+
+DEFAULT_MAX_ATTEMPTS = 3      # attempts per draft, the first included
+REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
+DRAFT_CHECKS_VERSION = "1"    # bump when a draft-level check changes, to invalidate cached verdicts
 
 
 class DraftError(Exception):
@@ -71,8 +84,100 @@ def plan_jobs(deliverables: list[dict]) -> list[DraftJob]:
     return list(jobs.values())
 
 
-def _run_job(job: DraftJob, spec: ModelSpec, weights: str, generator: DraftGenerator,
-             cache: DraftCache, store: ObjectStore, campaign: str, fallbacks: list[str]) -> list[dict]:
+def reroll_plan(seed: int, models: list[ModelSpec], max_attempts: int) -> list[tuple[ModelSpec, int]]:
+    """The (model, seed) of every attempt after the first, in order.
+
+    First the next seed with the same model, then the next model in the tier's
+    route (with the brief's own seed), then that model's next seed, and so on;
+    with one model, seeds keep advancing. `models[0]` made the first attempt.
+    "Next seed" steps by REROLL_SEED_STEP, not 1: a brief's variants already use
+    consecutive seeds, so seed + 1 would repeat the next variant's picture.
+    """
+    def seed_at(step: int) -> int:
+        return (seed + step * REROLL_SEED_STEP) % 2**32
+
+    plan: list[tuple[ModelSpec, int]] = [(models[0], seed_at(1))]
+    for spec in models[1:]:
+        plan += [(spec, seed), (spec, seed_at(1))]
+    step = 2
+    while len(plan) < max_attempts - 1:
+        plan.append((models[-1], seed_at(step)))
+        step += 1
+    return plan[:max(0, max_attempts - 1)]
+
+
+def _generate(spec: ModelSpec, weights: str, job: DraftJob, seeds: list[int], gw: int, gh: int,
+              generator: DraftGenerator, cache: DraftCache, store: ObjectStore) -> list[tuple[str, bool, float]]:
+    """(image_sha256, cache_hit, seconds) per seed: cached keys are reused, the rest generated as one batch."""
+    keys = [cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh) for seed in seeds]
+    out: list[tuple[str, bool, float] | None] = []
+    misses = []
+    for index, key in enumerate(keys):
+        hit = cache.get(key)
+        out.append((hit["image_sha256"], True, 0.0) if hit else None)
+        if not hit:
+            misses.append(index)
+    if misses:
+        started = time.perf_counter()
+        images = generator.generate(spec, [job.prompt] * len(misses), [job.negative_prompt] * len(misses),
+                                    [seeds[i] for i in misses], gw, gh)
+        per_image = (time.perf_counter() - started) / len(misses)
+        for index, image in zip(misses, images):
+            sha = store.put_image(image)
+            cache.put(keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image})
+            out[index] = (sha, False, per_image)
+    return out  # type: ignore[return-value]
+
+
+class DraftChecker:
+    """Draft-level checks (blank/black, hallucinated text), cached by the draft's sha256."""
+
+    def __init__(self, home: Home, store: ObjectStore):
+        self.cache = ResultCache(home, "draft_checks")
+        self.store = store
+        # Without tesseract the blocking OCR check stops the run anyway; blankness is still judged.
+        self.ocr = ocr_available()
+
+    def problems(self, sha: str) -> list[str]:
+        """Why the draft is unusable; empty when it passed."""
+        key = content_hash({"draft": sha, "ocr": self.ocr, "code": DRAFT_CHECKS_VERSION})
+        cached = self.cache.get(key)
+        if cached is None:
+            results = run_draft_checks(self.store.open(sha), ocr=self.ocr)
+            cached = [f"{r.check}: {r.detail}" for r in results if not r.passed]
+            self.cache.put(key, cached)
+        return cached
+
+
+def _attempt(spec: ModelSpec, seed: int, sha: str | None, reason: str | None) -> dict:
+    return {"model": spec.id, "seed": seed, "image_sha256": sha, "passed": reason is None, "reason": reason}
+
+
+def _repair(row: dict, job: DraftJob, route: list[ModelSpec], registry: Registry, generator: DraftGenerator,
+            cache: DraftCache, store: ObjectStore, checker: DraftChecker, max_attempts: int) -> None:
+    """Re-roll a draft that failed its draft checks, in place, recording every attempt."""
+    first_size = next(s for s in job.sizes[row["variant"]] if s[0] == row["sizes"][0])
+    for spec, seed in reroll_plan(job.seeds[row["variant"]], route, max_attempts):
+        try:
+            weights = registry.weights_hash(spec)
+            gw, gh = draft_size(spec, first_size[1], first_size[2])
+            (sha, hit, seconds), = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
+        except Exception as exc:  # a model that cannot run is one more failed attempt, not a crash
+            row["attempts"].append(_attempt(spec, seed, None, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]))
+            continue
+        problems = checker.problems(sha)
+        row["attempts"].append(_attempt(spec, seed, sha, "; ".join(problems) or None))
+        row.update(model=spec.id, seed=seed, width=gw, height=gh, aspect=f"{gw}x{gh}", image_sha256=sha,
+                   cache_hit=hit, seconds=row["seconds"] + seconds, steps=spec.steps, guidance=spec.guidance,
+                   weights_hash=weights,
+                   draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh))
+        if not problems:
+            return
+
+
+def _run_job(job: DraftJob, spec: ModelSpec, weights: str, route: list[ModelSpec], registry: Registry,
+             generator: DraftGenerator, cache: DraftCache, store: ObjectStore, checker: DraftChecker,
+             campaign: str, fallbacks: list[str], max_attempts: int) -> list[dict]:
     # Every (variant, generation size) this job needs from this model.
     wanted: dict[tuple[int, int, int], list[str]] = defaultdict(list)
     for variant, sizes in job.sizes.items():
@@ -80,43 +185,50 @@ def _run_job(job: DraftJob, spec: ModelSpec, weights: str, generator: DraftGener
             gw, gh = draft_size(spec, width, height)
             wanted[(variant, gw, gh)].append(size)
 
-    rows, misses = [], defaultdict(list)
+    rows = []
+    by_size: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for (variant, gw, gh), sizes in sorted(wanted.items()):
         seed = job.seeds[variant]
-        key = cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh)
         row = {
             "campaign": campaign, "asset": job.asset, "variant": variant, "model": spec.id, "seed": seed,
-            "width": gw, "height": gh, "draft_key": key, "aspect": f"{gw}x{gh}", "prompt": job.prompt,
+            "width": gw, "height": gh, "aspect": f"{gw}x{gh}", "prompt": job.prompt,
             "negative_prompt": job.negative_prompt, "steps": spec.steps, "guidance": spec.guidance,
             "weights_hash": weights, "fallbacks": list(fallbacks), "sizes": sorted(sizes),
+            "draft_key": cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
         }
-        hit = cache.get(key)
-        if hit:
-            row.update(image_sha256=hit["image_sha256"], cache_hit=True, seconds=0.0)
-        else:
-            misses[(gw, gh)].append(row)
         rows.append(row)
-
+        by_size[(gw, gh)].append(row)
     # Variants of one size go through the pipeline as one batch.
-    for (gw, gh), batch in misses.items():
-        started = time.perf_counter()
-        images = generator.generate(
-            spec, [job.prompt] * len(batch), [job.negative_prompt] * len(batch),
-            [r["seed"] for r in batch], gw, gh,
-        )
-        per_image = (time.perf_counter() - started) / len(batch)
-        for row, image in zip(batch, images):
-            sha = store.put_image(image)
-            cache.put(row["draft_key"], {"image_sha256": sha, "model": spec.id, "seconds": per_image})
-            row.update(image_sha256=sha, cache_hit=False, seconds=per_image)
+    for (gw, gh), batch in by_size.items():
+        made = _generate(spec, weights, job, [r["seed"] for r in batch], gw, gh, generator, cache, store)
+        for row, (sha, hit, seconds) in zip(batch, made):
+            row.update(image_sha256=sha, cache_hit=hit, seconds=seconds)
+
+    for row in rows:
+        problems = checker.problems(row["image_sha256"])
+        row["attempts"] = [_attempt(spec, row["seed"], row["image_sha256"], "; ".join(problems) or None)]
+        if problems:
+            _repair(row, job, route, registry, generator, cache, store, checker, max_attempts)
+        row["draft_passed"] = row["attempts"][-1]["passed"]
+        row["draft_reason"] = None if row["draft_passed"] else attempts_summary(row["attempts"])
     return rows
 
 
 def generate_drafts(deliverables: list[dict], registry: Registry, generator: DraftGenerator,
-                    home: Home) -> list[dict]:
-    """Drafts rows (CONTRACT.md `drafts`), plus `sizes`: the deliverable sizes each draft serves."""
+                    home: Home, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[dict]:
+    """Drafts rows (CONTRACT.md `drafts`), plus `sizes`: the deliverable sizes each draft serves.
+
+    A draft failing a draft-level check is re-rolled (`reroll_plan`) up to
+    `max_attempts` attempts in all; `attempts` records each (model, seed,
+    reason), and `draft_passed` / `draft_reason` say how it ended. A draft that
+    never passed keeps its last attempt's image so the later stages still run;
+    the quality stage rejects it with the whole history.
+    """
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
     store = ObjectStore(home)
     cache = DraftCache(home, store)
+    checker = DraftChecker(home, store)
     campaign = deliverables[0]["campaign"] if deliverables else ""
     jobs = plan_jobs(deliverables)
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
@@ -126,13 +238,16 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
     rows: list[dict] = []
     for job, candidates in routed:
         fallbacks: list[str] = []
-        for spec in candidates:
+        for index, spec in enumerate(candidates):
             if not registry.weights_present(spec):
                 fallbacks.append(f"{spec.id}: weights not present")
                 continue
+            # Re-rolls go on down the route from the model that worked.
+            route = [spec] + [s for s in candidates[index + 1:] if registry.weights_present(s)]
             try:
                 weights = registry.weights_hash(spec)
-                rows.extend(_run_job(job, spec, weights, generator, cache, store, campaign, fallbacks))
+                rows.extend(_run_job(job, spec, weights, route, registry, generator, cache, store, checker,
+                                     campaign, fallbacks, max_attempts))
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])

@@ -1,7 +1,7 @@
 """Publication: write the deliverables that passed, versioned, with provenance.
 
 Order of writes (each atomic): version files, `latest.png`, the history table,
-then the manifest. A run killed anywhere leaves the previous state readable,
+the manifest, then the review gallery (`index.html`, see gallery.py). A run killed anywhere leaves the previous state readable,
 and a re-run converges (files are deterministic, so rewrites are identical).
 """
 
@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.specs import content_hash
+from asset_pipeline.stages import content_credentials
 from asset_pipeline.stages.cache import ResultCache
+from asset_pipeline.stages.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.files import atomic_write_bytes, file_lock
 from asset_pipeline.storage.objects import ObjectStore, encode_png, sha256_bytes
@@ -54,7 +56,14 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
     render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
     reasons = failures_by_deliverable(checks)
+    # Each history row keeps the checks it was judged by, so the lineage of an
+    # old version still shows them after later runs replaced the checks table.
+    judged: dict[tuple, list[dict]] = {}
+    for check in checks:
+        judged.setdefault((check["asset"], check["variant"], check["size"]), []).append(
+            {name: check[name] for name in ("check", "passed", "value", "detail")})
     encoded = ResultCache(home, "published")
+    sign = content_credentials.available()
     now = datetime.now(timezone.utc)
 
     with file_lock(home.locks / f"publish-{campaign}.lock"):
@@ -69,7 +78,8 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
             good = last_good.get(key)
             base = dict(campaign=campaign, asset=row["asset"], variant=row["variant"], size=row["size"],
                         model=draft["model"], seed=draft["seed"], brief_hash=row["brief_hash"],
-                        brand_hash=row["brand_hash"], render_sha256=render["image_sha256"])
+                        brand_hash=row["brand_hash"], render_sha256=render["image_sha256"],
+                        checks=judged.get(key, []))
             entry = dict(asset=row["asset"], variant=row["variant"], size=row["size"], model=draft["model"],
                          seed=draft["seed"], reasons=why)
             if why:
@@ -86,11 +96,14 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
                 continue
 
             text = provenance(row, draft, render)
-            cache_key = content_hash({"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL})
+            cache_key = content_hash({"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL,
+                                      "c2pa": sign})
             data = None
             sha = encoded.get(cache_key)
             if sha is None or not good or good["sha256"] != sha:
                 data = encode_png(store.open(render["image_sha256"]), text, PUBLISHED_COMPRESS_LEVEL)
+                if sign:  # C2PA content credentials, when c2pa-python is installed
+                    data = content_credentials.sign_png(home, data, f"{campaign}/{'/'.join(map(str, key))}", text)
                 sha = sha256_bytes(data)
                 encoded.put(cache_key, sha)
             folder = deliverable_dir(campaign, *key)
@@ -121,4 +134,5 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
         }
         manifest_path = home.inside("published", campaign, "manifest.json")
         atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+        write_gallery(home, manifest, history + new_rows, {k: r["image_sha256"] for k, r in render_of.items()}, store)
     return manifest, sum(r["status"] == "published" for r in new_rows)

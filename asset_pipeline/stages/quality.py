@@ -15,7 +15,7 @@ from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import Layout
 
-CHECKS_CODE_VERSION = "1"  # bump when a check changes, to invalidate cached results
+CHECKS_CODE_VERSION = "2"  # bump when a check changes, to invalidate cached results
 CHECK_RULES = ("banned_terms", "ocr_min_similarity", "min_contrast", "min_font_px", "safe_margin")
 
 
@@ -29,9 +29,38 @@ def _cache_key(render: dict, brand: Brand) -> str:
                          "code": CHECKS_CODE_VERSION})
 
 
+def draft_row(draft: dict | None) -> dict:
+    """The "draft" check: did the deliverable's draft pass the draft-level checks, re-rolls included?
+
+    value = attempts made; a draft that never passed carries every attempt as its reason.
+    """
+    if draft is None:
+        return {"check": "draft", "passed": False, "value": None, "detail": "no draft serves this deliverable"}
+    attempts = draft.get("attempts") or []
+    if draft.get("draft_passed") is False:
+        return {"check": "draft", "passed": False, "value": float(len(attempts)),
+                "detail": f"no usable draft after {len(attempts)} attempts: {draft['draft_reason']}"}
+    last = attempts[-1] if attempts else {"model": draft["model"], "seed": draft["seed"]}
+    detail = f"model {last['model']}, seed {last['seed']}"
+    if len(attempts) > 1:
+        detail += f", after {len(attempts) - 1} re-roll(s): {attempts_summary(attempts)}"
+    return {"check": "draft", "passed": True, "value": float(len(attempts) or 1), "detail": detail}
+
+
+def attempts_summary(attempts: list[dict]) -> str:
+    """The draft's generation attempts in one line, each with its model, seed and outcome."""
+    return " | ".join(f"attempt {i} (model {a['model']}, seed {a['seed']}): {a['reason'] or 'passed'}"
+                      for i, a in enumerate(attempts, 1))
+
+
 def run_checks(renders: list[dict], brand: Brand, store: ObjectStore, cache: ResultCache,
-               workers: int | None = None) -> tuple[list[dict], int]:
-    """Check rows (one per deliverable and check) and how many deliverables were cache hits."""
+               workers: int | None = None, drafts: list[dict] | None = None) -> tuple[list[dict], int]:
+    """Check rows (one per deliverable and check) and how many deliverables were cache hits.
+
+    With `drafts` (the drafts table), each deliverable also gets its "draft"
+    row: the draft-level checks and re-rolls made in the drafts stage.
+    """
+    served = {(d["asset"], d["variant"], size): d for d in drafts or [] for size in d["sizes"]}
     results: list[list[dict] | None] = []
     misses: list[int] = []
     for index, render in enumerate(renders):
@@ -54,6 +83,9 @@ def run_checks(renders: list[dict], brand: Brand, store: ObjectStore, cache: Res
         cache.put(_cache_key(renders[index], brand), rows)
         results[index] = rows
 
+    if drafts is not None:
+        results = [[draft_row(served.get((r["asset"], r["variant"], r["size"])))] + checked
+                   for r, checked in zip(renders, results)]
     rows = [dict(_identity(render), **result) for render, checked in zip(renders, results) for result in checked]
     hits = sum(1 for r in renders if r["error"] is None) - len(misses)
     return rows, hits

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.files import file_lock
@@ -22,6 +23,16 @@ _DUCK_TYPES = {
     "string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN",
     "list<item: string>": "VARCHAR[]", "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
 }
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    """DuckDB's name for an Arrow type of the table schemas (lists and structs included)."""
+    if pa.types.is_list(arrow_type):
+        return _duck_type(arrow_type.value_type) + "[]"
+    if pa.types.is_struct(arrow_type):
+        fields = ", ".join(f'"{f.name}" {_duck_type(f.type)}' for f in arrow_type)
+        return f"STRUCT({fields})"
+    return _DUCK_TYPES[str(arrow_type)]
 
 
 def _sql_string(value: str) -> str:
@@ -36,7 +47,7 @@ def _view_sql(home: Home, table: str) -> str:
         glob = _sql_string(str(folder / "*.parquet"))
         return f"SELECT {columns} FROM read_parquet({glob}, union_by_name = true)"
     # No data yet: an empty view with the right columns, replaced once files exist.
-    columns = ", ".join(f'CAST(NULL AS {_DUCK_TYPES[str(f.type)]}) AS "{f.name}"' for f in schema)
+    columns = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in schema)
     return f"SELECT {columns} WHERE false"
 
 

@@ -35,6 +35,10 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("seconds", _f64), ("draft_key", _str), ("aspect", _str), ("prompt", _str),
         ("negative_prompt", _str), ("steps", _int), ("guidance", _f64), ("weights_hash", _str),
         ("fallbacks", _strs), ("sizes", _strs),
+        # Every generation attempt (re-rolls of drafts that failed a draft-level check).
+        ("attempts", pa.list_(pa.struct([("model", _str), ("seed", _int), ("image_sha256", _str),
+                                          ("passed", _bool), ("reason", _str)]))),
+        ("draft_passed", _bool), ("draft_reason", _str),
     ]),
     "layouts": pa.schema(DELIVERABLE + [
         ("draft_key", _str), ("layout", _str), ("preview_sha256", _str), ("typography_hash", _str),
@@ -51,6 +55,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("status", _str), ("path", _str), ("sha256", _str), ("version", _int),
         ("published_at", pa.timestamp("us", tz="UTC")), ("model", _str), ("seed", _int),
         ("brief_hash", _str), ("brand_hash", _str), ("render_sha256", _str), ("reasons", _strs),
+        # The checks this version was judged by (the `checks` table keeps only the latest run's).
+        ("checks", pa.list_(pa.struct([("check", _str), ("passed", _bool), ("value", _f64), ("detail", _str)]))),
     ]),
 }
 

@@ -1,0 +1,156 @@
+"""Hallucinated text: words a model painted into the picture that nobody asked for.
+
+Diffusion models like to add signage, fake logos and gibberish captions. Two
+places are checked: the draft (before any typesetting, so every confident word
+is unwanted), and the final image outside the layout's text boxes (the boxes
+are painted over with their surroundings' median colour first, so the brand's
+own text is never read).
+
+Tesseract reads the whole (downscaled) image in sparse-text mode and reports a
+confidence per word. Only words that look like real words count, so that the
+colour noise of the random `tiny` model, on which tesseract finds a few short
+blobs of "text" at low confidence, never rejects a draft. The thresholds:
+
+- MIN_CONFIDENCE 85: tesseract's LSTM gives clearly painted words 94-97, while
+  on the tiny model's noise no fragment of three or more letters went above 70
+  (72 drafts: 12 seeds x 6 sizes from 64 to 256 px, each read at 1x and 2x);
+  85 sits between, with room on both sides.
+- MIN_LETTERS 3: one- and two-letter "words" ("a", "Il", "=") are what
+  tesseract makes of edges and texture; real hallucinated signage ("SALE",
+  "OPEN", "COFFEE") is longer.
+- MIN_LETTER_SHARE 0.75: at least three quarters of the characters are
+  letters, so runs of punctuation and digits from texture ("|/-1", "1111")
+  are not words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from asset_pipeline.checks import CheckResult
+from asset_pipeline.checks.ocr import TESSERACT, OCRError, ocr_available
+from asset_pipeline.typography.boxes import Layout
+
+MIN_CONFIDENCE = 85.0
+MIN_LETTERS = 3
+MIN_LETTER_SHARE = 0.75
+# The longer side, in px, at which images are read. Tesseract's page segmentation
+# finds a word at one scale and misses it at another (a clear 28 px "OPEN DAILY"
+# sign over the tiny model's noise: missed at 256 px, found at 512), so a draft
+# is read twice, at its own size and at double, capped at DRAFT_MAX_SIDE. A
+# final image is read once, at FINAL_MAX_SIDE: outside the boxes its pixels are
+# the draft's, upscaled, so reading it at about twice a draft's size loses
+# nothing, while a full-size read of a busy 1080 px page was both slower (1-2 s)
+# and worse (tesseract's layout analysis gave up on it).
+DRAFT_MAX_SIDE = 1024
+FINAL_MAX_SIDE = 512
+TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in the checked image's pixels
+
+    def where(self) -> str:
+        left, top, right, bottom = self.box
+        return f"{self.text!r} ({self.confidence:.0f}%) at ({left}, {top})-({right}, {bottom})"
+
+
+def is_confident_word(text: str, confidence: float) -> bool:
+    """Whether one OCR word is confident and word-like enough to count as painted text."""
+    letters = sum(c.isalpha() for c in text)
+    return (confidence >= MIN_CONFIDENCE and letters >= MIN_LETTERS
+            and letters / max(1, len(text)) >= MIN_LETTER_SHARE)
+
+
+def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
+    """Every word tesseract finds anywhere in the image, with its confidence and box.
+
+    The image is read scaled to a longer side of `side` px (default: as it is);
+    boxes are in the given image's pixels (the scaling is undone).
+    """
+    if not ocr_available():
+        raise OCRError(f"{TESSERACT!r} is not installed or has no 'eng' model")
+    scale = side / max(image.size) if side else 1.0
+    page = image.convert("L")
+    if abs(scale - 1.0) > 0.01:
+        page = page.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                           Image.Resampling.LANCZOS)
+    with tempfile.TemporaryDirectory(prefix="words-") as tmp:
+        path = Path(tmp) / "page.png"
+        page.save(path, compress_level=1)
+        # psm 11: sparse text, find as much text as possible in no particular order.
+        command = [TESSERACT, str(path), "stdout", "-l", "eng", "--oem", "1", "--psm", "11", "tsv"]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise OCRError("tesseract timed out reading the whole image") from None
+        except OSError as exc:
+            raise OCRError(f"tesseract did not start: {exc}") from None
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OCRError(f"tesseract exited {done.returncode}: {stderr[-1] if stderr else 'no message'}")
+    words = []
+    for line in done.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        fields = line.split("\t")
+        if len(fields) != 12 or fields[0] != "5" or not fields[11].strip():  # level 5 = word
+            continue
+        left, top, width, height = (int(v) for v in fields[6:10])
+        box = tuple(round(v / scale) for v in (left, top, left + width, top + height))
+        words.append(Word(fields[11].strip(), float(fields[10]), box))
+    return words
+
+
+def mask_text_boxes(image: Image.Image, layout: Layout) -> Image.Image:
+    """A copy with each layout box (and a margin for plates and scrims) painted flat.
+
+    The fill is the median colour of the image, so no edge is left for
+    tesseract to read as a letter.
+    """
+    masked = image.convert("RGB")
+    fill = tuple(int(v) for v in np.median(np.asarray(masked).reshape(-1, 3), axis=0))
+    draw = ImageDraw.Draw(masked)
+    scale = image.height / layout.height
+    for box in layout.boxes:
+        left, top, right, bottom = box.pixel_box(image.width, image.height)
+        grow = round(box.font_px * scale / 2) + 2  # plates and scrims reach past the glyphs' box
+        draw.rectangle((left - grow, top - grow, right + grow, bottom + grow), fill=fill)
+    return masked
+
+
+def check_hallucinated_text(image: Image.Image, layout: Layout | None = None) -> CheckResult:
+    """Fails when the image shows confident words of its own; value = how many.
+
+    Without `layout` the image is a draft and any confident word fails it; with
+    one, the layout's boxes are left out. The detail quotes each word with its
+    confidence and position.
+    """
+    if layout is None:
+        where, page = "draft", image
+        sides = sorted({min(max(image.size), DRAFT_MAX_SIDE), min(2 * max(image.size), DRAFT_MAX_SIDE)})
+    else:
+        where, page = "image outside the text boxes", mask_text_boxes(image, layout)
+        sides = [FINAL_MAX_SIDE]
+    try:
+        words = [word for side in sides for word in read_words(page, side)]
+    except OCRError as exc:
+        return CheckResult("hallucinated_text", False, None, f"could not OCR the {where}: {exc}")
+    found, seen = [], set()
+    for word in words:  # the same word read at two scales counts once
+        if is_confident_word(word.text, word.confidence) and word.text not in seen:
+            seen.add(word.text)
+            found.append(word)
+    if found:
+        quoted = ", ".join(w.where() for w in found[:10]) + (" ..." if len(found) > 10 else "")
+        return CheckResult("hallucinated_text", False, float(len(found)),
+                           f"{len(found)} word(s) painted into the {where}: {quoted}")
+    return CheckResult("hallucinated_text", True, 0.0,
+                       f"no confident words in the {where} ({len(words)} OCR fragments below the thresholds)")
