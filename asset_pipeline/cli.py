@@ -93,7 +93,7 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
     if runnable:  # Dagster is imported only when there is something to run
         from asset_pipeline.orchestration.runner import run_campaigns
 
-        summaries = run_campaigns(home, runnable)
+        summaries = run_campaigns(home, runnable, executor=args.executor, dask_scheduler=args.dask_scheduler)
     for summary in summaries:
         print(summary.line())
     if problems or any(s.failed for s in summaries):
@@ -176,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize the whole graph for campaigns, as Dagster runs")
     run.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
     run.add_argument("--all", action="store_true", help="every brief under the home")
+    run.add_argument("--executor", choices=["in_process", "multiprocess", "dask"], default="in_process",
+                     help="where steps run: this process (default), a process per step, or a Dask cluster")
+    run.add_argument("--dask-scheduler", metavar="ADDRESS", default=None,
+                     help="with --executor dask: an existing scheduler (tcp://host:port); "
+                          "default: a local cluster on 127.0.0.1 for the run")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check briefs, brands and models.yaml without running")

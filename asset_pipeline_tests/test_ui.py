@@ -57,7 +57,8 @@ def test_ui_serves_the_asset_graph_on_loopback(home):
         edges = {(dep["path"][0], node["assetKey"]["path"][0]) for node in nodes for dep in node["dependencyKeys"]}
         assert {("campaign_briefs", "draft_images"), ("draft_images", "typeset_images"),
                 ("typeset_images", "upscaled_images"), ("upscaled_images", "published_assets"),
-                ("brand_rules", "typeset_images")} <= edges
+                ("brand_typography", "typeset_images"), ("brand_style", "campaign_briefs"),
+                ("brief_file", "campaign_briefs")} <= edges
         address = non_loopback_address()
         if address:  # bound to 127.0.0.1 only: another interface of this machine is refused
             with pytest.raises(OSError):

@@ -34,28 +34,61 @@ campaigns = dg.DynamicPartitionsDefinition(name="campaigns")
 GROUP = "campaign_pipeline"
 
 
-@dg.observable_source_asset(
-    partitions_def=campaigns,
-    group_name=GROUP,
-    description="The brand rules file each campaign uses; its data version is the file's content hash.",
-)
-def brand_rules(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource, version_of) -> dg.DataVersionsByPartition:
+    """One data version per requested campaign: `version_of(CampaignInputs)`, a content hash."""
     home = pipeline.home_dir()
     versions = {}
     keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
     for campaign in keys:
         try:
-            versions[campaign] = dg.DataVersion(load_campaign(home, campaign).brand_hash)
+            versions[campaign] = dg.DataVersion(version_of(load_campaign(home, campaign)))
         except InputError:
-            continue  # reported by validation; an invalid brand has no version to show
+            continue  # reported by validation; invalid input has no version to show
     return dg.DataVersionsByPartition(versions)
+
+
+# The brand file has two parts with different consumers (Brand.generation_part and
+# Brand.typography_part), observed as two sources so the graph itself says what a brand
+# edit invalidates: `style`/`negative` change prompts (campaign_briefs, then drafts);
+# everything else re-runs typesetting onwards and never reaches draft_images.
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The brand's generation part (style, negative): it changes prompts, and so drafts. "
+                "Data version: its content hash.",
+)
+def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    return _observe(context, pipeline, lambda inputs: inputs.brand_generation_hash)
+
+
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The brand's typography part (fonts, colours, margins, disclaimer, banned terms, check "
+                "thresholds): it re-runs typesetting and later stages, never drafts. Data version: its content hash.",
+)
+def brand_typography(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    return _observe(context, pipeline, lambda inputs: inputs.brand_typography_hash)
+
+
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The campaign's brief file (briefs/<campaign>.yaml). Data version: the validated brief's content hash.",
+)
+def brief_file(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    return _observe(context, pipeline, lambda inputs: inputs.brief_hash)
+
+
+# Observed inputs: their data versions let the UI mark what an edit made stale.
+INPUT_SOURCES = [brief_file, brand_style, brand_typography]
 
 
 def _started() -> float:
     return time.perf_counter()
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[brand_rules],
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[brief_file, brand_style],
           description="The campaign brief, validated and expanded into one row per deliverable.")
 def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
@@ -99,7 +132,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     )
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[draft_images, brand_rules],
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[draft_images, brand_typography],
           description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.")
 def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
