@@ -14,7 +14,7 @@ import dagster as dg
 from asset_pipeline.orchestration.metadata import table, thumbnails
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
-from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.briefs import CampaignInputs, expand_deliverables, load_campaign
 from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.drafts import generate_drafts
 from asset_pipeline.stages.publish import publish
@@ -34,14 +34,23 @@ campaigns = dg.DynamicPartitionsDefinition(name="campaigns")
 GROUP = "campaign_pipeline"
 
 
-def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource, version_of) -> dg.DataVersionsByPartition:
-    """One data version per requested campaign: `version_of(CampaignInputs)`, a content hash."""
-    home = pipeline.home_dir()
+def input_versions(inputs: CampaignInputs) -> dict[str, str]:
+    """The data version of each observed input source: content hashes of what it covers."""
+    return {
+        "brief_file": inputs.brief_hash,
+        "brand_style": inputs.brand_generation_hash,
+        "brand_typography": inputs.brand_typography_hash,
+    }
+
+
+def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    """One data version per requested campaign, for the source being observed."""
+    home, source = pipeline.home_dir(), context.asset_key.to_user_string()
     versions = {}
     keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
     for campaign in keys:
         try:
-            versions[campaign] = dg.DataVersion(version_of(load_campaign(home, campaign)))
+            versions[campaign] = dg.DataVersion(input_versions(load_campaign(home, campaign))[source])
         except InputError:
             continue  # reported by validation; invalid input has no version to show
     return dg.DataVersionsByPartition(versions)
@@ -58,7 +67,7 @@ def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource, vers
                 "Data version: its content hash.",
 )
 def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
-    return _observe(context, pipeline, lambda inputs: inputs.brand_generation_hash)
+    return _observe(context, pipeline)
 
 
 @dg.observable_source_asset(
@@ -68,7 +77,7 @@ def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
                 "thresholds): it re-runs typesetting and later stages, never drafts. Data version: its content hash.",
 )
 def brand_typography(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
-    return _observe(context, pipeline, lambda inputs: inputs.brand_typography_hash)
+    return _observe(context, pipeline)
 
 
 @dg.observable_source_asset(
@@ -77,7 +86,7 @@ def brand_typography(context: dg.AssetExecutionContext, pipeline: PipelineResour
     description="The campaign's brief file (briefs/<campaign>.yaml). Data version: the validated brief's content hash.",
 )
 def brief_file(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
-    return _observe(context, pipeline, lambda inputs: inputs.brief_hash)
+    return _observe(context, pipeline)
 
 
 # Observed inputs: their data versions let the UI mark what an edit made stale.
