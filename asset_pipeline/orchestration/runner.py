@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from asset_pipeline.home import Home
-from asset_pipeline.storage.files import remove_stale_temporaries
+from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.tables import read_rows
 
 
@@ -110,32 +110,43 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def run_campaigns(home: Home, campaigns: list[str], executor: str = "in_process",
-                  dask_scheduler: str | None = None) -> list[CampaignSummary]:
+                  broker: str | None = None) -> list[CampaignSummary]:
     """One Dagster run per campaign, in the home's instance, so the UI shows them.
 
-    `executor`: in_process (default), multiprocess (a process per step) or dask
-    (steps on a Dask cluster: `dask_scheduler`, or a local one on loopback).
+    `executor`: in_process (default), multiprocess (a process per step) or celery
+    (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
-    from asset_pipeline.orchestration.executors import dask_run_config, reconstructable_job
+    from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
 
     # Leftovers of a killed run are removed before anything reads the folders.
     remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
-    instance = dg.DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions("campaigns"))
-    missing = [c for c in campaigns if c not in known]
-    if missing:
-        instance.add_dynamic_partitions("campaigns", missing)
+    # Opening the instance creates its SQLite schema the first time; two `run` processes
+    # starting together would both try (`table ... already exists`), so they take turns.
+    with file_lock(home.locks / "instance.lock"):
+        instance = dg.DagsterInstance.get()
+        known = set(instance.get_dynamic_partitions("campaigns"))
+        missing = [c for c in campaigns if c not in known]
+        if missing:
+            instance.add_dynamic_partitions("campaigns", missing)
     job = defs.resolve_job_def(build_campaign.name)
+    # The home travels in the run's config: step processes and Dask workers need not share our environment.
+    run_config = {**QUIET, "resources": {"pipeline": {"config": {"home": str(home.root)}}}}
+    if executor == "celery":
+        if not broker:
+            raise ValueError("the celery executor needs a broker URL (--broker or $ASSET_PIPELINE_CELERY_BROKER)")
+        run_config.update(celery_run_config(broker))
+    elif executor == "multiprocess":
+        run_config.update(multiprocess_run_config())
     summaries = []
     for campaign in campaigns:
         tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor}
         if executor == "in_process":
             result = job.execute_in_process(instance=instance, partition_key=campaign, raise_on_error=False,
-                                            tags=tags, run_config=QUIET)
+                                            tags=tags, run_config=run_config)
             summaries.append(summarize(home, campaign, result))
             continue
-        run_config = dict(QUIET, **(dask_run_config(dask_scheduler) if executor == "dask" else {}))
+        # Out-of-process executors rebuild the job by name in each step's process.
         with dg.execute_job(reconstructable_job(executor), instance, run_config=run_config,
                             tags={**tags, "dagster/partition": campaign}) as result:
             summaries.append(summarize(home, campaign, result))
