@@ -11,7 +11,7 @@ from collections import Counter
 
 import dagster as dg
 
-from asset_pipeline.orchestration.metadata import table, thumbnails
+from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
 from asset_pipeline.stages.briefs import CampaignInputs, expand_deliverables, load_campaign
@@ -159,7 +159,7 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
             "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
             "typography_hash": inputs.brand_typography_hash,
             "seconds": round(time.perf_counter() - started, 3),
-            "previews": thumbnails(ObjectStore(home), [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]]),
+            "thumbnails": thumbnails(ObjectStore(home), [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]]),
         },
     )
 
@@ -178,7 +178,7 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
         data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] or r["error"] for r in rows))),
         metadata={
             "renders": sum(1 for r in rows if r["image_sha256"]),
-            "reused": reused,
+            "cache_hits": reused,
             "engine": "lanczos",
             "seconds": round(time.perf_counter() - started, 3),
             "thumbnails": thumbnails(store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]),
@@ -208,9 +208,12 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
         metadata={
             "published": len(published),
             "new_versions": new_versions,
+            "unchanged": len(published) - new_versions,  # same content as the latest version: no new file
             "rejected": len(entries) - len(published),
             "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
             "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
             "seconds": round(time.perf_counter() - started, 3),
+            "thumbnails": thumbnails_of_files([(f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}", home.inside(*e["path"].split("/")))
+                                               for e in published]),
         },
     )

@@ -81,7 +81,7 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     summary.drafts_reused = len(drafts) - summary.drafts_generated
     summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
     renders = _metadata_value(result, "upscaled_images", "renders") or 0
-    summary.renders_reused = _metadata_value(result, "upscaled_images", "reused") or 0
+    summary.renders_reused = _metadata_value(result, "upscaled_images", "cache_hits") or 0
     summary.renders_made = renders - summary.renders_reused
     summary.checks_reused = _check_metadata_value(result, "cached_deliverables") or 0
     summary.checks_run = renders - summary.checks_reused
