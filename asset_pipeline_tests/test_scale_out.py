@@ -196,3 +196,11 @@ def test_postgres_as_the_instance_storage(home):
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", str(data / "db"), "-m", "fast", "-w", "stop"], capture_output=True, timeout=120)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def test_celery_executor_without_a_broker_is_a_clear_error(home):
+    write_brief(home, "north", BRIEF.format(c="north"))
+    result = cli(home, "run", "north", "--executor", "celery")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --executor celery needs --broker URL (or $ASSET_PIPELINE_CELERY_BROKER)"
+    assert not (home / "published").exists()
