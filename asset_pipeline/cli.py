@@ -69,6 +69,10 @@ def cmd_validate(args: argparse.Namespace, home: Home) -> int:
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
     from asset_pipeline.validation import check_campaign, load_registry_checked
 
+    if args.executor == "celery" and not args.broker:
+        print("error: --executor celery needs --broker URL (or $ASSET_PIPELINE_CELERY_BROKER)", file=sys.stderr)
+        return EXIT_INVALID
+
     if args.all or not args.campaigns:
         if not args.all:
             print("error: name campaigns to run, or use --all", file=sys.stderr)
@@ -97,7 +101,7 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
         from asset_pipeline.orchestration.runner import run_campaigns
 
         with contextlib.redirect_stderr(_WithoutEventLogNoise(sys.stderr)):
-            summaries = run_campaigns(home, runnable)
+            summaries = run_campaigns(home, runnable, executor=args.executor, broker=args.broker)
     for summary in summaries:
         print(summary.line())
     if problems or any(s.failed for s in summaries):
@@ -230,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize the whole graph for campaigns, as Dagster runs")
     run.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
     run.add_argument("--all", action="store_true", help="every brief under the home")
+    run.add_argument("--executor", choices=["in_process", "multiprocess", "celery"], default="in_process",
+                     help="where steps run: this process (default), a process per step, or Celery workers")
+    run.add_argument("--broker", metavar="URL", default=os.environ.get("ASSET_PIPELINE_CELERY_BROKER"),
+                     help="with --executor celery: the broker the workers listen to, e.g. redis://127.0.0.1:6379/0 "
+                          "(default: $ASSET_PIPELINE_CELERY_BROKER)")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check briefs, brands and models.yaml without running")

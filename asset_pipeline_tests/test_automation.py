@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
 
+from asset_pipeline.home import Home
+from asset_pipeline.orchestration.automation import nightly_cron
 from asset_pipeline.orchestration.definitions import brief_sensor, nightly_rebuild
+from asset_pipeline.stages.briefs import load_campaign
 from asset_pipeline_tests.conftest import write_brief
 
 BRIEF = "campaign: {c}\nbrand: acme\nassets:\n  - id: a\n    prompt: p\n    headline: Hi\n    sizes: ['256x256']\n"
@@ -63,6 +69,12 @@ def test_brand_change_retriggers_its_campaigns(home, instance):
     brand.write_text(brand.read_text().replace("#FF5A36", "#2255CC"))
     result, _ = tick(instance, cursor)
     assert [r.partition_key for r in result.run_requests] == ["one"]
+    # The edit is observed at once, so the UI can mark typesetting stale before the run.
+    inputs = load_campaign(Home(home.resolve()), "one")
+    observed = {(e.asset_key.to_user_string(), e.partition): e.tags["dagster/data_version"] for e in result.asset_events}
+    assert observed == {("brand_typography", "one"): inputs.brand_typography_hash,
+                        ("brand_style", "one"): inputs.brand_generation_hash,
+                        ("brief_file", "one"): inputs.brief_hash}
 
 
 def test_nightly_schedule_requests_every_valid_campaign(home, instance):
@@ -71,3 +83,17 @@ def test_nightly_schedule_requests_every_valid_campaign(home, instance):
     requests = nightly_rebuild(dg.build_schedule_context(instance=instance))
     assert [r.partition_key for r in requests] == ["one"]
     assert instance.get_dynamic_partitions("campaigns") == ["one"]
+
+
+def test_nightly_cron_is_configurable_and_checked(monkeypatch):
+    monkeypatch.delenv("ASSET_PIPELINE_NIGHTLY_CRON", raising=False)
+    assert nightly_cron() == "0 2 * * *"
+    monkeypatch.setenv("ASSET_PIPELINE_NIGHTLY_CRON", "every night")
+    with pytest.raises(ValueError, match="ASSET_PIPELINE_NIGHTLY_CRON: 'every night' is not a cron schedule"):
+        nightly_cron()
+    # The code location reads it when it loads, as the daemon and the UI load it.
+    env = dict(os.environ, ASSET_PIPELINE_NIGHTLY_CRON="30 4 * * 1-5")
+    loaded = subprocess.run([sys.executable, "-c", "from asset_pipeline.orchestration.definitions import "
+                             "nightly_rebuild; print(nightly_rebuild.cron_schedule)"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert loaded.stdout.strip() == "30 4 * * 1-5", loaded.stderr

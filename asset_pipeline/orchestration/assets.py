@@ -12,10 +12,10 @@ from collections import Counter
 import dagster as dg
 
 from asset_pipeline.models.upscaler import find_upscaler
-from asset_pipeline.orchestration.metadata import table, thumbnails
+from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
-from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.briefs import CampaignInputs, expand_deliverables, load_campaign
 from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.drafts import generate_drafts
 from asset_pipeline.stages.publish import publish
@@ -35,28 +35,70 @@ campaigns = dg.DynamicPartitionsDefinition(name="campaigns")
 GROUP = "campaign_pipeline"
 
 
-@dg.observable_source_asset(
-    partitions_def=campaigns,
-    group_name=GROUP,
-    description="The brand rules file each campaign uses; its data version is the file's content hash.",
-)
-def brand_rules(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
-    home = pipeline.home_dir()
+def input_versions(inputs: CampaignInputs) -> dict[str, str]:
+    """The data version of each observed input source: content hashes of what it covers."""
+    return {
+        "brief_file": inputs.brief_hash,
+        "brand_style": inputs.brand_generation_hash,
+        "brand_typography": inputs.brand_typography_hash,
+    }
+
+
+def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    """One data version per requested campaign, for the source being observed."""
+    home, source = pipeline.home_dir(), context.asset_key.to_user_string()
     versions = {}
     keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
     for campaign in keys:
         try:
-            versions[campaign] = dg.DataVersion(load_campaign(home, campaign).brand_hash)
+            versions[campaign] = dg.DataVersion(input_versions(load_campaign(home, campaign))[source])
         except InputError:
-            continue  # reported by validation; an invalid brand has no version to show
+            continue  # reported by validation; invalid input has no version to show
     return dg.DataVersionsByPartition(versions)
+
+
+# The brand file has two parts with different consumers (Brand.generation_part and
+# Brand.typography_part), observed as two sources so the graph itself says what a brand
+# edit invalidates: `style`/`negative` change prompts (campaign_briefs, then drafts);
+# everything else re-runs typesetting onwards and never reaches draft_images.
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The brand's generation part (style, negative): it changes prompts, and so drafts. "
+                "Data version: its content hash.",
+)
+def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    return _observe(context, pipeline)
+
+
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The brand's typography part (fonts, colours, margins, disclaimer, banned terms, check "
+                "thresholds): it re-runs typesetting and later stages, never drafts. Data version: its content hash.",
+)
+def brand_typography(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    return _observe(context, pipeline)
+
+
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The campaign's brief file (briefs/<campaign>.yaml). Data version: the validated brief's content hash.",
+)
+def brief_file(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    return _observe(context, pipeline)
+
+
+# Observed inputs: their data versions let the UI mark what an edit made stale.
+INPUT_SOURCES = [brief_file, brand_style, brand_typography]
 
 
 def _started() -> float:
     return time.perf_counter()
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[brand_rules],
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[brief_file, brand_style],
           description="The campaign brief, validated and expanded into one row per deliverable.")
 def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
@@ -103,7 +145,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     )
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[draft_images, brand_rules],
+@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[draft_images, brand_typography],
           description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.")
 def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
@@ -121,7 +163,7 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
             "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
             "typography_hash": inputs.brand_typography_hash,
             "seconds": round(time.perf_counter() - started, 3),
-            "previews": thumbnails(ObjectStore(home), [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]]),
+            "thumbnails": thumbnails(ObjectStore(home), [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]]),
         },
     )
 
@@ -142,7 +184,7 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
         data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] or r["error"] for r in rows))),
         metadata={
             "renders": sum(1 for r in rows if r["image_sha256"]),
-            "reused": reused,
+            "cache_hits": reused,
             "engine": ", ".join(f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())),
             "upscaler_failures": dg.MetadataValue.json(sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})),
             "seconds": round(time.perf_counter() - started, 3),
@@ -173,9 +215,12 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
         metadata={
             "published": len(published),
             "new_versions": new_versions,
+            "unchanged": len(published) - new_versions,  # same content as the latest version: no new file
             "rejected": len(entries) - len(published),
             "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
             "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
             "seconds": round(time.perf_counter() - started, 3),
+            "thumbnails": thumbnails_of_files([(f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}", home.inside(*e["path"].split("/")))
+                                               for e in published]),
         },
     )

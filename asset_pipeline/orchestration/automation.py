@@ -8,13 +8,35 @@ import json
 import os
 
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._utils.schedules import is_valid_cron_string
 
 from asset_pipeline.home import Home
-from asset_pipeline.orchestration.assets import campaigns
-from asset_pipeline.specs import content_hash, read_yaml
+from asset_pipeline.orchestration.assets import campaigns, input_versions
+from asset_pipeline.specs import InputError, content_hash, read_yaml
+from asset_pipeline.stages.briefs import load_campaign
 from asset_pipeline.validation import check_campaign, load_registry_checked
 
-NIGHTLY_CRON = os.environ.get("ASSET_PIPELINE_NIGHTLY_CRON", "0 2 * * *")
+CRON_VARIABLE, DEFAULT_CRON = "ASSET_PIPELINE_NIGHTLY_CRON", "0 2 * * *"
+
+
+def nightly_cron() -> str:
+    """The nightly rebuild's cron, from $ASSET_PIPELINE_NIGHTLY_CRON (read when the code location loads)."""
+    cron = os.environ.get(CRON_VARIABLE, "").strip() or DEFAULT_CRON
+    if not is_valid_cron_string(cron):
+        raise ValueError(f"{CRON_VARIABLE}: {cron!r} is not a cron schedule (e.g. {DEFAULT_CRON!r})")
+    return cron
+
+
+def input_observations(home: Home, campaign: str) -> list[dg.AssetObservation]:
+    """Observations of a campaign's brief and brand parts, so the UI marks what an edit made
+    stale as soon as the sensor sees it, before the requested run starts."""
+    try:
+        versions = input_versions(load_campaign(home, campaign))
+    except InputError:
+        return []
+    return [dg.AssetObservation(asset_key=source, partition=campaign, tags={DATA_VERSION_TAG: version})
+            for source, version in versions.items()]
 
 
 def _input_fingerprint(home: Home, campaign: str) -> str:
@@ -61,7 +83,10 @@ def build_automation(job):
             current.pop(campaign)  # retried when the file changes again
         known = set(context.instance.get_dynamic_partitions(campaigns.name))
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(partition_key=c, run_key=f"{c}:{current[c]}") for c in to_run],
+            run_requests=[dg.RunRequest(partition_key=c, run_key=f"{c}:{current[c]}",
+                                        tags={"asset_pipeline/trigger": "sensor"}) for c in to_run],
+            # A new campaign's partition does not exist yet, and it has nothing to be stale.
+            asset_events=[o for c in to_run if c in known for o in input_observations(home(), c)],
             dynamic_partitions_requests=[
                 campaigns.build_add_request([c for c in to_run if c not in known]),
                 # Removing a partition keeps published files and catalog history.
@@ -70,7 +95,7 @@ def build_automation(job):
             cursor=json.dumps(current, sort_keys=True),
         )
 
-    @dg.schedule(job=job, cron_schedule=NIGHTLY_CRON, default_status=dg.DefaultScheduleStatus.STOPPED,
+    @dg.schedule(job=job, cron_schedule=nightly_cron(), default_status=dg.DefaultScheduleStatus.STOPPED,
                  description="Rebuilds every campaign; cached stages make an unchanged campaign cost seconds.")
     def nightly_rebuild(context: dg.ScheduleEvaluationContext):
         registry, registry_problems = load_registry_checked(home())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from asset_pipeline.orchestration.assets import (
-    brand_rules,
+    INPUT_SOURCES,
     campaign_briefs,
     draft_images,
     published_assets,
@@ -22,7 +22,7 @@ STAGES = [campaign_briefs, draft_images, typeset_images, upscaled_images, publis
 # across steps; the multiprocess executor works too (see README).
 build_campaign = dg.define_asset_job(
     "build_campaign",
-    selection=dg.AssetSelection.assets(brand_rules.key, *STAGES),
+    selection=dg.AssetSelection.assets(*(s.key for s in INPUT_SOURCES), *STAGES),
     executor_def=dg.in_process_executor,
     description="Brief to published assets for one campaign partition.",
 )
@@ -30,7 +30,7 @@ build_campaign = dg.define_asset_job(
 brief_sensor, nightly_rebuild = build_automation(build_campaign)
 
 defs = dg.Definitions(
-    assets=[brand_rules, *STAGES],
+    assets=[*INPUT_SOURCES, *STAGES],
     asset_checks=[quality_checks],
     jobs=[build_campaign],
     schedules=[nightly_rebuild],

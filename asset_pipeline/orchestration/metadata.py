@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import dagster as dg
 from PIL import Image
@@ -16,9 +17,14 @@ MAX_THUMBS = 8
 
 def thumbnails(store: ObjectStore, items: list[tuple[str, str]]) -> dg.MetadataValue:
     """Markdown with up to MAX_THUMBS (label, image sha) thumbnails, inlined as base64 PNG."""
+    return thumbnails_of_files([(label, store.path(sha)) for label, sha in items])
+
+
+def thumbnails_of_files(items: list[tuple[str, Path]]) -> dg.MetadataValue:
+    """Markdown with up to MAX_THUMBS (label, image file) thumbnails, inlined as base64 PNG."""
     cells = []
-    for label, sha in items[:MAX_THUMBS]:
-        with Image.open(store.path(sha)) as image:
+    for label, path in items[:MAX_THUMBS]:
+        with Image.open(path) as image:
             image.thumbnail((THUMB_SIDE, THUMB_SIDE))
             buffer = io.BytesIO()
             image.convert("RGB").save(buffer, format="PNG")

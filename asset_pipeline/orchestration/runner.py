@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from asset_pipeline.home import Home
-from asset_pipeline.storage.files import remove_stale_temporaries
+from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.tables import read_rows
 
 
@@ -22,6 +22,10 @@ class CampaignSummary:
     new_versions: int = 0
     drafts_generated: int = 0
     drafts_reused: int = 0
+    renders_made: int = 0
+    renders_reused: int = 0
+    checks_run: int = 0  # deliverables checked afresh; the rest reused cached results
+    checks_reused: int = 0
     error: str | None = None
     blocked: bool = False  # a systemic check failure stopped publication (exit 1, not 2)
     reasons: list[str] = field(default_factory=list)
@@ -37,7 +41,8 @@ class CampaignSummary:
             return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
         text = (f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
                 f"{self.rejected} rejected; drafts {self.drafts_generated} generated, "
-                f"{self.drafts_reused} reused; run {self.run_id[:8]}")
+                f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
+                f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}")
         return "\n".join([text] + [f"  rejected {r}" for r in self.reasons])
 
 
@@ -49,10 +54,10 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
                 error = error.cause
             return f"step {event.step_key}: {error.message.strip().splitlines()[-1] if error.message else error.cls_name}"
     blocked = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-               and not e.event_specific_data.asset_check_evaluation.passed
-               and e.event_specific_data.asset_check_evaluation.severity == dg.AssetCheckSeverity.ERROR]
+               and not e.event_specific_data.passed
+               and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR]
     if blocked:
-        names = sorted({e.event_specific_data.asset_check_evaluation.check_name for e in blocked})
+        names = sorted({e.event_specific_data.check_name for e in blocked})
         return f"blocked by systemic check failure: {', '.join(names)}"
     return "run failed"
 
@@ -75,6 +80,11 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     summary.drafts_generated = sum(not d["cache_hit"] for d in drafts)
     summary.drafts_reused = len(drafts) - summary.drafts_generated
     summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
+    renders = _metadata_value(result, "upscaled_images", "renders") or 0
+    summary.renders_reused = _metadata_value(result, "upscaled_images", "cache_hits") or 0
+    summary.renders_made = renders - summary.renders_reused
+    summary.checks_reused = _check_metadata_value(result, "cached_deliverables") or 0
+    summary.checks_run = renders - summary.checks_reused
     return summary
 
 
@@ -86,27 +96,60 @@ def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str):
     return None
 
 
+def _check_metadata_value(result: dg.ExecuteInProcessResult, key: str):
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if key in evaluation.metadata:
+                return evaluation.metadata[key].value
+    return None
+
+
 # The run's full event log is in the instance (and the UI). The terminal gets the summary,
 # whose failure line names the failed step and its error: Dagster's console copy of a step
 # failure is a traceback per step, which is noise there (and dozens of lines on a full disk).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_campaigns(home: Home, campaigns: list[str]) -> list[CampaignSummary]:
-    """One Dagster run per campaign, in the home's instance, so the UI shows them."""
+def run_campaigns(home: Home, campaigns: list[str], executor: str = "in_process",
+                  broker: str | None = None) -> list[CampaignSummary]:
+    """One Dagster run per campaign, in the home's instance, so the UI shows them.
+
+    `executor`: in_process (default), multiprocess (a process per step) or celery
+    (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
+    """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
+    from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
 
     # Leftovers of a killed run are removed before anything reads the folders.
     remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
-    instance = dg.DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions("campaigns"))
-    missing = [c for c in campaigns if c not in known]
-    if missing:
-        instance.add_dynamic_partitions("campaigns", missing)
+    # Opening the instance creates its SQLite schema the first time; two `run` processes
+    # starting together would both try (`table ... already exists`), so they take turns.
+    with file_lock(home.locks / "instance.lock"):
+        instance = dg.DagsterInstance.get()
+        known = set(instance.get_dynamic_partitions("campaigns"))
+        missing = [c for c in campaigns if c not in known]
+        if missing:
+            instance.add_dynamic_partitions("campaigns", missing)
     job = defs.resolve_job_def(build_campaign.name)
+    # The home travels in the run's config: step processes and Dask workers need not share our environment.
+    run_config = {**QUIET, "resources": {"pipeline": {"config": {"home": str(home.root)}}}}
+    if executor == "celery":
+        if not broker:
+            raise ValueError("the celery executor needs a broker URL (--broker or $ASSET_PIPELINE_CELERY_BROKER)")
+        run_config.update(celery_run_config(broker))
+    elif executor == "multiprocess":
+        run_config.update(multiprocess_run_config())
     summaries = []
     for campaign in campaigns:
-        result = job.execute_in_process(instance=instance, partition_key=campaign, raise_on_error=False,
-                                        tags={"asset_pipeline/trigger": "cli"}, run_config=QUIET)
-        summaries.append(summarize(home, campaign, result))
+        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor}
+        if executor == "in_process":
+            result = job.execute_in_process(instance=instance, partition_key=campaign, raise_on_error=False,
+                                            tags=tags, run_config=run_config)
+            summaries.append(summarize(home, campaign, result))
+            continue
+        # Out-of-process executors rebuild the job by name in each step's process.
+        with dg.execute_job(reconstructable_job(executor), instance, run_config=run_config,
+                            tags={**tags, "dagster/partition": campaign}) as result:
+            summaries.append(summarize(home, campaign, result))
     return summaries

@@ -1,0 +1,206 @@
+"""Several campaigns at once, steps on Celery workers, Postgres as the instance storage.
+
+Everything real and on loopback: `asset-pipeline run` processes, Dagster's multiprocess
+executor, a Debian redis-server and a Celery worker, a Debian PostgreSQL server, each
+started (and stopped) by the test.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from asset_pipeline_tests.conftest import cli, write_brief
+
+CAMPAIGNS = ["north", "south", "west"]
+BRIEF = """\
+campaign: {c}
+brand: acme
+assets:
+  - id: banner
+    prompt: "a mug, {c} edition"
+    headline: "Spring Sale"
+    sizes: ["256x256", "320x256"]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            assert time.time() < deadline, f"nothing listens on {port}: {log.read_text()}"
+            time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def env_for(home: Path, **extra: str) -> dict:
+    return dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), **extra)
+
+
+def catalog(home: Path, query: str) -> list[tuple]:
+    with duckdb.connect(str(home / "catalog.duckdb"), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def assert_catalog_consistent(home: Path, campaigns: list[str]) -> None:
+    """Every deliverable published once, at version 1, with its checks; no duplicate rows."""
+    expected = {(c, "banner", 1, size) for c in campaigns for size in ("256x256", "320x256")}
+    published = catalog(home, "SELECT campaign, asset, variant, size, status, version FROM publications")
+    assert sorted(published) == sorted((*d, "published", 1) for d in expected)
+    for view in ("briefs", "renders"):
+        rows = catalog(home, f"SELECT campaign, asset, variant, size FROM {view}")
+        assert sorted(rows) == sorted(expected), view
+    checked = catalog(home, "SELECT DISTINCT campaign, asset, variant, size FROM checks WHERE \"check\" = 'ocr'")
+    assert sorted(checked) == sorted(expected)
+    duplicates = catalog(home, "SELECT campaign, asset, variant, size, \"check\", detail, count(*) FROM checks "
+                               "GROUP BY ALL HAVING count(*) > 1")
+    assert duplicates == []
+    assert sorted(catalog(home, "SELECT campaign, count(*) FROM drafts GROUP BY ALL")) == [(c, 2) for c in sorted(campaigns)]  # one per aspect
+
+
+def successful_runs(home: Path) -> dict[str, dg.DagsterRunStatus]:
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        return {run.tags["dagster/partition"]: run.status for run in instance.get_runs()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
+def test_three_campaigns_at_once(home, executor):
+    """Three `asset-pipeline run` processes at the same time, in one home and one instance."""
+    for campaign in CAMPAIGNS:
+        write_brief(home, campaign, BRIEF.format(c=campaign))
+    assert cli(home, "validate").returncode == 0  # creates the instance folder, as a first user would
+    processes = {
+        campaign: subprocess.Popen([sys.executable, "-m", "asset_pipeline", "run", campaign, "--executor", executor],
+                                   env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for campaign in CAMPAIGNS
+    }
+    for campaign, process in processes.items():
+        out, err = process.communicate(timeout=900)
+        assert process.returncode == 0, out + err
+        assert f"{campaign}: 2 published (2 new versions)" in out
+        assert "lock" not in err.lower(), err  # neither DuckDB's nor SQLite's
+    assert successful_runs(home) == {c: dg.DagsterRunStatus.SUCCESS for c in CAMPAIGNS}
+    assert_catalog_consistent(home, CAMPAIGNS)
+
+
+@pytest.mark.slow
+def test_a_campaign_runs_on_celery_workers_over_redis(home, tmp_path):
+    """The distributed executor: each step is a Celery task, run by a worker process."""
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is missing: `make system-packages` installs it")
+    write_brief(home, "north", BRIEF.format(c="north"))
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    redis_log, worker_log = tmp_path / "redis.log", tmp_path / "worker.log"
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=redis_log.open("w"), stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    worker = None
+    try:
+        wait_for_port(port, redis, redis_log)
+        # A worker of a fresh interpreter: it shares only the broker, the home and the instance.
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "dagster_celery.app", "-b", broker,
+                                   "--result-backend", broker, "worker", "-Q", "dagster", "--pool", "solo",
+                                   "--loglevel", "INFO", "-n", "asset-pipeline-test@%h"],
+                                  env=env_for(home), stdout=worker_log.open("w"), stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        result = cli(home, "run", "north", "--executor", "celery", "--broker", broker)
+        assert result.returncode == 0, result.stdout + result.stderr + worker_log.read_text()
+        assert "north: 2 published (2 new versions)" in result.stdout
+        with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+            (run,) = instance.get_runs()
+            assert run.tags["asset_pipeline/executor"] == "celery"
+            step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+        assert step_pids == {worker.pid}, "every step ran in the Celery worker"
+        assert_catalog_consistent(home, ["north"])
+    finally:
+        if worker:
+            stop(worker)
+        stop(redis)
+
+
+def _postgres_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@pytest.mark.slow
+def test_postgres_as_the_instance_storage(home):
+    """Runs, events and schedules in PostgreSQL instead of the home's SQLite files."""
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.fail("PostgreSQL is missing: `make system-packages` installs it")
+    # The server refuses to run as root: as root, it runs as the `postgres` user.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = Path(tempfile.mkdtemp(prefix="asset-pipeline-pg-"))
+    if as_user:
+        shutil.chown(data, "postgres")
+    port = free_port()
+    try:
+        subprocess.run([*as_user, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True, timeout=120)
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
+        subprocess.run([*as_user, pg_ctl, "-D", str(data / "db"), "-o", options, "-l", str(data / "log"), "-w", "start"],
+                       check=True, capture_output=True, timeout=120)
+        (home / "dagster").mkdir()
+        (home / "dagster" / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\n"
+            f"storage:\n  postgres:\n    postgres_url: postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres\n")
+        write_brief(home, "north", BRIEF.format(c="north"))
+        result = cli(home, "run", "north")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "north: 2 published (2 new versions)" in result.stdout
+
+        import psycopg2
+
+        with psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as con:
+            with con.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'")
+                assert cursor.fetchone() == (1,)
+                cursor.execute("SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")
+                assert cursor.fetchone()[0] >= 5  # one per stage
+        assert not list((home / "dagster").rglob("*.db")), "nothing went to SQLite"
+        assert_catalog_consistent(home, ["north"])
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data / "db"), "-m", "fast", "-w", "stop"], capture_output=True, timeout=120)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_celery_executor_without_a_broker_is_a_clear_error(home):
+    write_brief(home, "north", BRIEF.format(c="north"))
+    result = cli(home, "run", "north", "--executor", "celery")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --executor celery needs --broker URL (or $ASSET_PIPELINE_CELERY_BROKER)"
+    assert not (home / "published").exists()
