@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     brand_file = args.home / "brands" / f"{brief['brand']}.yaml"
     brand = yaml.safe_load(brand_file.read_text())
     fonts = {k: font_path(v, brand_file.parent) for k, v in brand["fonts"].items()}
-    pipe = DiffusionPipeline.from_pretrained(args.model, local_files_only=True, use_safetensors=True)
+    # float32 on CPU: a checkpoint saved in float16 would otherwise run (and fail) in half precision
+    pipe = DiffusionPipeline.from_pretrained(args.model, local_files_only=True, use_safetensors=True,
+                                             dtype=torch.float32)
     pipe.set_progress_bar_config(disable=True)
     args.out.mkdir(parents=True, exist_ok=True)
 

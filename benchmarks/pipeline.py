@@ -140,6 +140,8 @@ def measure(model: str, counts: list[int], cache: Path) -> dict:
                             str(Path(tmp) / "script-out"), "--resolution", str(entry["resolution"]),
                             "--multiple", str(entry["multiple"]), "--steps", str(entry["steps"]),
                             "--guidance", str(entry["guidance"])])
+            if script["exit"] != 0:
+                raise SystemExit(f"obvious_script.py failed: {script['output']}")
             rows.append({"deliverables": count, "pipeline": full, "script": script,
                          "pipeline_over_script": round(full["seconds"] / script["seconds"], 3)})
             if count == max(counts):
