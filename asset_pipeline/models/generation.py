@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+# torch is imported where a model runs, not here: a nothing-changed rebuild never needs it,
+# and importing it costs about 2 s of every `asset-pipeline run`.
 from PIL import Image
 
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size, resolve_weights
 
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE failure mode)
 
 
@@ -46,10 +46,12 @@ _LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not
 LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
 
 
-def device_and_dtype(spec: ModelSpec) -> tuple[str, torch.dtype]:
+def device_and_dtype(spec: ModelSpec) -> tuple[str, "torch.dtype"]:
     """CUDA in the spec's dtype when there is a GPU; CPU always float32 (half precision is slow there)."""
+    import torch
+
     if torch.cuda.is_available():
-        return "cuda", _DTYPES[spec.dtype]
+        return "cuda", getattr(torch, spec.dtype)
     return "cpu", torch.float32
 
 
@@ -69,6 +71,8 @@ def _unload() -> None:
     if _LOADED is not None:
         _LOADED = None
         gc.collect()
+        import torch
+
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
@@ -182,6 +186,8 @@ class DraftGenerator:
         return images
 
     def _call(self, pipe, spec: ModelSpec, prompts, negatives, seeds, width, height) -> list[Image.Image]:
+        import torch
+
         kwargs: dict[str, Any] = {}
         if any(negatives):  # "" is what the pipelines use for "no negative" anyway
             kwargs["negative_prompt"] = [n or "" for n in negatives]

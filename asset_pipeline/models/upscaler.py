@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from PIL import Image
 
 from asset_pipeline.models import generation
@@ -51,6 +50,8 @@ class DiffusionUpscaler:
 
         GenerationError when the model fails or makes NaN or black pixels: the caller falls back.
         """
+        import torch  # only when a diffusion upscaler runs (see generation.py)
+
         with generation._LOCK:  # a pipeline is not thread-safe; one load or call at a time
             pipe = self.generator.load(self.spec)
             factor = int(getattr(pipe, "vae_scale_factor", 4))
