@@ -6,7 +6,7 @@ useful backgrounds with nothing downloaded. `make train-embedded` rebuilds them
 (asset_pipeline/training/). The model knows the colour names below, and hex codes, from
 its training captions; a brand's colours are put in front of the prompt in those words.
 
-Light to import: no torch, no diffusers.
+Light to import: no torch, no diffusers (naming a colour imports scikit-image).
 """
 
 from __future__ import annotations
@@ -62,28 +62,15 @@ def hex_to_rgb(hex_code: str) -> tuple[int, int, int]:
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
-def _to_lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
-    """sRGB (D65) -> CIELAB, the standard formulas (kept here so prompts need no numpy)."""
-    def linear(c: float) -> float:
-        c /= 255.0
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in rgb)
-    x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047
-    y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b
-    z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * b) / 1.08883
-
-    def f(t: float) -> float:
-        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
-
-    fx, fy, fz = f(x), f(y), f(z)
-    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
-
-
 def colour_name(hex_code: str) -> str:
-    """The caption name nearest to `hex_code` (Euclidean in CIELAB: plenty for naming)."""
-    lab = _to_lab(hex_to_rgb(hex_code))
-    return min(COLOURS, key=lambda name: sum((a - b) ** 2 for a, b in zip(lab, _to_lab(hex_to_rgb(COLOURS[name])))))
+    """The caption name nearest to `hex_code` by CIEDE2000 (plain Lab distance calls #ff5a36 red, not coral)."""
+    import numpy as np
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    names = list(COLOURS)
+    rgb = np.array([hex_to_rgb(hex_code)] + [hex_to_rgb(COLOURS[n]) for n in names], dtype=np.float64) / 255.0
+    lab = rgb2lab(rgb.reshape(-1, 1, 3)).reshape(-1, 3)
+    return names[int(np.argmin(deltaE_ciede2000(np.repeat(lab[:1], len(names), 0), lab[1:])))]
 
 
 def palette_phrase(hex_codes: list[str]) -> str:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from asset_pipeline.home import Home
+from asset_pipeline.models.embedded import steer_job
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
@@ -132,7 +133,8 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
                 continue
             try:
                 weights = registry.weights_hash(spec)
-                rows.extend(_run_job(job, spec, weights, generator, cache, store, campaign, fallbacks))
+                steered = steer_job(job, spec, home, deliverables[0].get("brand"))  # brand palette, embedded model only
+                rows.extend(_run_job(steered, spec, weights, generator, cache, store, campaign, fallbacks))
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
