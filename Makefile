@@ -44,7 +44,8 @@ test-fast: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
 # Retrain the embedded draft model into its package folder (seed 0; CUDA when present, else CPU).
-# The committed weights came from these two runs on one H100 (about 6.5 + 3 minutes); the
+# The committed weights came from these two runs on one H100 (6.7 + 3.3 minutes; about 31 h
+# extrapolated on the shared 2-core CPU); the
 # first stopped at 2380 of a 2600-step schedule, a time cap, which --stop-at repeats here.
 EMBEDDED := asset_pipeline/models/embedded_weights
 train-embedded: setup
