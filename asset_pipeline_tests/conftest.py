@@ -30,6 +30,8 @@ def make_home(root: Path, tiny_model: Path) -> Path:
     (root / "models").mkdir()
     # The registry's built-in `tiny` lives at <home>/models/tiny; share one build across tests.
     (root / "models" / "tiny").symlink_to(tiny_model, target_is_directory=True)
+    # Tests route to the random tiny model (fast); the embedded default has its own tests.
+    (root / "models.yaml").write_text("routes:\n  draft: [tiny]\n  final: [tiny]\n", encoding="utf-8")
     return root
 
 

@@ -269,7 +269,7 @@ def test_models_yaml_extends_and_overrides(tmp_path):
           final: [tiny]
     """)
     registry = load_registry(tmp_path)
-    assert [s.id for s in registry.candidates("draft")] == ["mine", "sd-turbo", "sdxl-turbo", "tiny"]
+    assert [s.id for s in registry.candidates("draft")] == ["mine", "sd-turbo", "sdxl-turbo", "embedded", "tiny"]
     assert [s.id for s in registry.candidates("final")] == ["tiny"]
     assert registry.get("sdxl-turbo").steps == 2
 
@@ -287,6 +287,8 @@ def test_broken_model_first_in_route_falls_back_to_tiny(tiny_model, tmp_path):
     write_models_yaml(home, """
         models:
           - {id: broken, path: weights/broken, steps: 1, guidance: 0, tiers: [draft]}
+        routes:
+          draft: [broken, sd-turbo, tiny]
     """)
     registry = load_registry(home)
     candidates = registry.candidates("draft")

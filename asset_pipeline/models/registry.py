@@ -1,6 +1,7 @@
 """The model registry: which diffusers checkpoints exist, and in which order each tier tries them.
 
-Built in: `tiny` (made locally on first use, always works) and entries for common real
+Built in: `embedded` (trained weights shipped in the package, the default draft model),
+`tiny` (random, made locally on first use, always works) and entries for common real
 checkpoints that show as absent until their weights are in a local folder or the local
 Hugging Face cache. `models.yaml` in the home extends it:
 
@@ -41,6 +42,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, ValidationError
 
 from asset_pipeline.specs import ID_PATTERN, InputError, Problem, _problems, _Strict, read_yaml
+from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH
 from asset_pipeline.models.tiny import ensure_tiny_model, weights_hash as folder_hash
 
 Tier = Literal["draft", "final", "upscale"]
@@ -100,14 +102,18 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(id="sd-x4-upscaler", path="stabilityai/stable-diffusion-x4-upscaler",
               pipeline_class="StableDiffusionUpscalePipeline", steps=20, guidance=9.0, dtype="float16",
               resolution=512, multiple=8, tiers=[UPSCALE]),
+    # Trained on procedural backgrounds (asset_pipeline/training/), shipped in the package:
+    # useful drafts with nothing downloaded. Zero-terminal-SNR Euler: 6 steps with guidance.
+    ModelSpec(id=EMBEDDED_ID, path=EMBEDDED_PATH, pipeline_class="StableDiffusionPipeline",
+              steps=6, guidance=3.0, resolution=512, multiple=16, tiers=["draft", "final"]),
     # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
     ModelSpec(id=TINY_ID, path=TINY_PATH, pipeline_class="StableDiffusionPipeline",
               steps=2, guidance=0.0, resolution=256, multiple=16, tiers=["draft", "final"]),
 )
 
 BUILTIN_ROUTES: dict[str, list[str]] = {
-    "draft": ["sd-turbo", "sdxl-turbo", TINY_ID],
-    "final": ["sd35-medium", "sd35-large-turbo", "flux-schnell", "sdxl-turbo", TINY_ID],
+    "draft": ["sd-turbo", "sdxl-turbo", EMBEDDED_ID, TINY_ID],
+    "final": ["sd35-medium", "sd35-large-turbo", "flux-schnell", "sdxl-turbo", EMBEDDED_ID, TINY_ID],
     UPSCALE: ["sd-x4-upscaler"],
 }
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from asset_pipeline.checks.ocr import ocr_available
 from asset_pipeline.checks.quality import run_draft_checks
 from asset_pipeline.home import Home
+from asset_pipeline.models.embedded import steer_job
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
@@ -246,7 +247,8 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
             route = [spec] + [s for s in candidates[index + 1:] if registry.weights_present(s)]
             try:
                 weights = registry.weights_hash(spec)
-                rows.extend(_run_job(job, spec, weights, route, registry, generator, cache, store, checker,
+                steered = steer_job(job, spec, home, deliverables[0].get("brand"))  # brand palette, embedded model only
+                rows.extend(_run_job(steered, spec, weights, route, registry, generator, cache, store, checker,
                                      campaign, fallbacks, max_attempts))
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next

@@ -1,0 +1,1 @@
+"""Training code for the embedded draft model: the procedural corpus and the training script."""
