@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,10 @@ def cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProce
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
     return subprocess.run([sys.executable, "-m", "asset_pipeline", *args], env=env, capture_output=True,
                           text=True, timeout=timeout, cwd=home.parent)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on loopback (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

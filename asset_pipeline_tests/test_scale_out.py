@@ -22,7 +22,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from asset_pipeline_tests.conftest import cli, write_brief
+from asset_pipeline_tests.conftest import cli, free_port, write_brief
 
 CAMPAIGNS = ["north", "south", "west"]
 BRIEF = """\
@@ -34,12 +34,6 @@ assets:
     headline: "Spring Sale"
     sizes: ["256x256", "320x256"]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from asset_pipeline_tests.conftest import REPO, cli, make_home, write_brief
+from asset_pipeline_tests.conftest import REPO, cli, free_port, make_home, write_brief
 
 ARTIFACTS = REPO / "test-artifacts"
 STAGES = ["campaign_briefs", "draft_images", "typeset_images", "upscaled_images", "published_assets"]
@@ -33,12 +33,6 @@ assets:
     headline: "Spring Sale"
     sizes: ["256x256", "512x256"]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def non_loopback_address() -> str | None:
