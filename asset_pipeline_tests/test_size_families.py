@@ -70,8 +70,10 @@ def test_every_size_family_is_published_at_its_exact_size_and_reads_back(tmp_pat
 def test_a_registered_diffusers_upscaler_makes_the_backgrounds(tmp_path, tiny_model):
     upscaler = build_tiny_upscaler(tmp_path / "x4-tiny")
     home = make_home(tmp_path / "home", tiny_model)
-    (home / "models.yaml").write_text(json.dumps({"models": [
-        {"id": "x4-tiny", "path": str(upscaler), **TINY_UPSCALER_ENTRY}]}), encoding="utf-8")
+    # Drafts from tiny (256 px), so every deliverable is larger than its draft and is upscaled.
+    (home / "models.yaml").write_text(json.dumps({
+        "models": [{"id": "x4-tiny", "path": str(upscaler), **TINY_UPSCALER_ENTRY}],
+        "routes": {"draft": ["tiny"], "final": ["tiny"]}}), encoding="utf-8")
     sizes = ["300x250", "728x90", "160x600"]
     write_brief(home, "families", BRIEF.format(sizes=json.dumps(sizes)))
     result = cli(home, "run", "families")
