@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from asset_pipeline.checks import CheckResult
-from asset_pipeline.checks.ocr import TESSERACT, OCRError, ocr_available
+from asset_pipeline.checks.ocr import TESSERACT, OCRError, ocr_available, tesseract_env
 from asset_pipeline.typography.boxes import Layout
 
 MIN_CONFIDENCE = 85.0
@@ -90,7 +90,7 @@ def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
         # psm 11: sparse text, find as much text as possible in no particular order.
         command = [TESSERACT, str(path), "stdout", "-l", "eng", "--oem", "1", "--psm", "11", "tsv"]
         try:
-            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S)
+            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, env=tesseract_env())
         except subprocess.TimeoutExpired:
             raise OCRError("tesseract timed out reading the whole image") from None
         except OSError as exc:

@@ -25,10 +25,18 @@ from rapidfuzz.distance import Levenshtein
 from asset_pipeline.checks import CheckResult
 from asset_pipeline.typography.boxes import Layout, TextBox
 
-# Tesseract's OpenMP threads fight each other when several tesseracts run at
-# once (one per worker); one thread each is faster in total. Set before any
-# subprocess starts; an explicit setting by the user wins.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def tesseract_env() -> dict[str, str]:
+    """The environment for a tesseract process: one OpenMP thread.
+
+    Tesseract's OpenMP threads fight each other when several tesseracts run at once (one
+    per worker); one thread each is faster in total. It is set for tesseract only, never
+    in this process's environment: torch, imported later, would read it and generate
+    drafts on one thread. An explicit setting by the user wins.
+    """
+    return {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1")}
+
 
 TESSERACT = "tesseract"
 # Tesseract's English model reads accented letters as other letters (û as "i", ö as "é" or
@@ -205,7 +213,7 @@ def _run_tesseract(crops: list[Image.Image], psm: int, lang: str = ENGLISH) -> l
         command = [TESSERACT, str(listing), "stdout", "-l", lang, "--oem", "1", "--psm", str(psm)]
         try:
             done = subprocess.run(
-                command, capture_output=True, timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops),
+                command, capture_output=True, timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops), env=tesseract_env(),
             )
         except subprocess.TimeoutExpired:
             raise OCRError(f"tesseract timed out on {len(crops)} crops") from None
