@@ -58,21 +58,21 @@ def _published_key(render: dict, text: dict[str, str], sign: bool) -> str:
                          "c2pa": sign})
 
 
-def _files_to_encode(deliverables: list[dict], served: dict, render_of: dict, reasons: dict, last_good: dict,
-                     encoded: ResultCache, sign: bool) -> list[tuple[tuple, str, dict[str, str]]]:
-    """(key, render sha, provenance) of every passing deliverable whose published file must be
-    written anew, in deliverable order: the ones whose signed bytes are not known yet."""
-    todo = []
+def _plan_files(deliverables: list[dict], served: dict, render_of: dict, reasons: dict, last_good: dict,
+                encoded: ResultCache, sign: bool) -> dict[tuple, tuple[dict[str, str], str, str | None, bool]]:
+    """Per passing deliverable, in deliverable order: (provenance, cache key, signed sha if
+    known, whether its published file must be encoded anew)."""
+    plans = {}
     for row in deliverables:
         key = (row["asset"], row["variant"], row["size"])
         if reasons.get(key, ["checks: no check results"]):
             continue  # rejected: nothing to write
         render = render_of[key]
         text = provenance(row, served[key], render)
-        sha, good = encoded.get(_published_key(render, text, sign)), last_good.get(key)
-        if sha is None or not good or good["sha256"] != sha:
-            todo.append((key, render["image_sha256"], text))
-    return todo
+        cache_key = _published_key(render, text, sign)
+        sha, good = encoded.get(cache_key), last_good.get(key)
+        plans[key] = (text, cache_key, sha, sha is None or not good or good["sha256"] != sha)
+    return plans
 
 
 def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tuple, bytes]]:
@@ -121,8 +121,9 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
         history = read_rows(home, "publications", campaign)
         last_row = _latest_by_deliverable(history)
         last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
-        todo = _files_to_encode(deliverables, served, render_of, reasons, last_good, encoded, sign)
-        to_write, fresh = {job[0] for job in todo}, _encode_in_order(todo, store)
+        plans = _plan_files(deliverables, served, render_of, reasons, last_good, encoded, sign)
+        fresh = _encode_in_order([(key, render_of[key]["image_sha256"], text)
+                                  for key, (text, _, _, new) in plans.items() if new], store)
         new_rows, entries = [], []
         for row in deliverables:
             key = (row["asset"], row["variant"], row["size"])
@@ -148,11 +149,9 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
                 entries.append(entry)
                 continue
 
-            text = provenance(row, draft, render)
-            cache_key = _published_key(render, text, sign)
+            text, cache_key, sha, new = plans[key]
             data = None
-            sha = encoded.get(cache_key)
-            if key in to_write:
+            if new:
                 encoded_key, data = next(fresh)  # same order as the deliverables
                 assert encoded_key == key
                 if sign:  # C2PA content credentials, when c2pa-python is installed
