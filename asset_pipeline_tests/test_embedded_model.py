@@ -90,6 +90,19 @@ def test_drafts_stage_steers_only_the_embedded_model(registry, home):
     assert tiny[0]["prompt"] == "a mug"
 
 
+def test_brand_steering_prefixes_only_the_embedded_model(registry, home):
+    from asset_pipeline.models.embedded import brand_steering
+    from asset_pipeline.stages.drafts import DraftJob
+
+    job = DraftJob(asset="hero", tier="draft", model=None, prompt="a mug", negative_prompt=None, seeds={1: 3})
+    steer = brand_steering(Home(home), "acme")
+    embedded, tiny = registry.get(EMBEDDED_ID), registry.get("tiny")
+    assert steer(job, embedded).prompt == "coral (#ff5a36), white (#ffffff) and black (#1a1a1a) palette, a mug"
+    # A re-roll on the next model starts from the brief's prompt again, not the steered one.
+    assert steer(job, tiny) is job and job.prompt == "a mug"
+    assert brand_steering(Home(home), None)(job, embedded) is job
+
+
 def test_corpus_is_deterministic_and_keeps_held_out_prompts_out():
     a, b = sample(123, 64), sample(123, 64)
     assert a.caption == b.caption and np.array_equal(a.image, b.image)

@@ -1,7 +1,7 @@
 """Evaluation of the embedded draft model on held-out prompts.
 
     .venv/bin/python benchmarks/embedded_model.py [--prompts 100] [--out benchmarks/results/embedded_model.json]
-                                                  [--sheet docs/embedded-model.png]
+                                                  [--sheet docs/embedded-model.png] [--weights FOLDER]
 
 100 prompts naming colours (name and hex, as brand steering writes them) and a pattern,
 from the (colour pair, pattern) combinations the training corpus never draws
@@ -74,10 +74,14 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=100)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "embedded_model.json")
     parser.add_argument("--sheet", type=Path, default=REPO / "docs" / "embedded-model.png")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="evaluate this pipeline folder (a training run's output) instead of the committed weights")
     args = parser.parse_args()
 
     registry = load_registry(Path(tempfile.mkdtemp(prefix="embedded-bench-")))
     spec = registry.get(EMBEDDED_ID)
+    if args.weights:
+        spec = spec.model_copy(update={"path": str(args.weights.resolve())})
     generator = DraftGenerator(registry)
     started = time.perf_counter()
     generator.load(spec)

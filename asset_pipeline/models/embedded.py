@@ -93,16 +93,23 @@ def steered_prompt(prompt: str, hex_codes: list[str]) -> str:
     return f"{palette_phrase(hex_codes)}, {prompt}" if prompt else palette_phrase(hex_codes)
 
 
-def steer_job(job, spec, home, brand_id: str | None):
-    """The draft job with the brand's palette in its prompt when `spec` is the embedded model.
+def brand_steering(home, brand_id: str | None):
+    """A function (job, spec) -> job that puts the brand's palette in the prompt when `spec` is the embedded model.
 
     Other models get the job unchanged: their prompts (and so their cached drafts) stay as they were.
+    The brand file is read once, here, not per draft.
     """
-    if spec.path != EMBEDDED_PATH or not brand_id:
-        return job
     import dataclasses
 
-    from asset_pipeline.specs import load_brand
+    palette: list[str] = []
+    if brand_id:
+        from asset_pipeline.specs import load_brand
 
-    brand = load_brand(home.brand_path(brand_id))
-    return dataclasses.replace(job, prompt=steered_prompt(job.prompt, brand_palette(brand)))
+        palette = brand_palette(load_brand(home.brand_path(brand_id)))
+
+    def steer(job, spec):
+        if spec.path != EMBEDDED_PATH or not palette:
+            return job
+        return dataclasses.replace(job, prompt=steered_prompt(job.prompt, palette))
+
+    return steer

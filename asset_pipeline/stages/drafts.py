@@ -16,11 +16,12 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 from asset_pipeline.checks.ocr import ocr_available
 from asset_pipeline.checks.quality import run_draft_checks
 from asset_pipeline.home import Home
-from asset_pipeline.models.embedded import steer_job
+from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
@@ -49,6 +50,10 @@ class DraftJob:
     negative_prompt: str | None
     seeds: dict[int, int]                                             # variant -> seed
     sizes: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # variant -> deliverable sizes
+
+
+# The prompt a model is given for a job: the brand's palette in front for the embedded model, else as written.
+Steer = Callable[[DraftJob, ModelSpec], DraftJob]
 
 
 def cache_key(spec: ModelSpec, weights: str, prompt: str, negative: str | None, seed: int, width: int, height: int) -> str:
@@ -154,11 +159,13 @@ def _attempt(spec: ModelSpec, seed: int, sha: str | None, reason: str | None) ->
     return {"model": spec.id, "seed": seed, "image_sha256": sha, "passed": reason is None, "reason": reason}
 
 
-def _repair(row: dict, job: DraftJob, route: list[ModelSpec], registry: Registry, generator: DraftGenerator,
-            cache: DraftCache, store: ObjectStore, checker: DraftChecker, max_attempts: int) -> None:
+def _repair(row: dict, base: DraftJob, steer: Steer, route: list[ModelSpec], registry: Registry,
+            generator: DraftGenerator, cache: DraftCache, store: ObjectStore, checker: DraftChecker,
+            max_attempts: int) -> None:
     """Re-roll a draft that failed its draft checks, in place, recording every attempt."""
-    first_size = next(s for s in job.sizes[row["variant"]] if s[0] == row["sizes"][0])
-    for spec, seed in reroll_plan(job.seeds[row["variant"]], route, max_attempts):
+    first_size = next(s for s in base.sizes[row["variant"]] if s[0] == row["sizes"][0])
+    for spec, seed in reroll_plan(base.seeds[row["variant"]], route, max_attempts):
+        job = steer(base, spec)  # each model gets its own prompt: only the embedded one carries the palette
         try:
             weights = registry.weights_hash(spec)
             gw, gh = draft_size(spec, first_size[1], first_size[2])
@@ -168,7 +175,7 @@ def _repair(row: dict, job: DraftJob, route: list[ModelSpec], registry: Registry
             continue
         problems = checker.problems(sha)
         row["attempts"].append(_attempt(spec, seed, sha, "; ".join(problems) or None))
-        row.update(model=spec.id, seed=seed, width=gw, height=gh, aspect=f"{gw}x{gh}", image_sha256=sha,
+        row.update(model=spec.id, seed=seed, width=gw, height=gh, aspect=f"{gw}x{gh}", image_sha256=sha, prompt=job.prompt,
                    cache_hit=hit, seconds=row["seconds"] + seconds, steps=spec.steps, guidance=spec.guidance,
                    weights_hash=weights,
                    draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh))
@@ -176,9 +183,10 @@ def _repair(row: dict, job: DraftJob, route: list[ModelSpec], registry: Registry
             return
 
 
-def _run_job(job: DraftJob, spec: ModelSpec, weights: str, route: list[ModelSpec], registry: Registry,
+def _run_job(base: DraftJob, steer: Steer, spec: ModelSpec, weights: str, route: list[ModelSpec], registry: Registry,
              generator: DraftGenerator, cache: DraftCache, store: ObjectStore, checker: DraftChecker,
              campaign: str, fallbacks: list[str], max_attempts: int) -> list[dict]:
+    job = steer(base, spec)
     # Every (variant, generation size) this job needs from this model.
     wanted: dict[tuple[int, int, int], list[str]] = defaultdict(list)
     for variant, sizes in job.sizes.items():
@@ -209,7 +217,7 @@ def _run_job(job: DraftJob, spec: ModelSpec, weights: str, route: list[ModelSpec
         problems = checker.problems(row["image_sha256"])
         row["attempts"] = [_attempt(spec, row["seed"], row["image_sha256"], "; ".join(problems) or None)]
         if problems:
-            _repair(row, job, route, registry, generator, cache, store, checker, max_attempts)
+            _repair(row, base, steer, route, registry, generator, cache, store, checker, max_attempts)
         row["draft_passed"] = row["attempts"][-1]["passed"]
         row["draft_reason"] = None if row["draft_passed"] else attempts_summary(row["attempts"])
     return rows
@@ -233,6 +241,7 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
     campaign = deliverables[0]["campaign"] if deliverables else ""
     jobs = plan_jobs(deliverables)
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
+    steer = brand_steering(home, deliverables[0].get("brand") if deliverables else None)
     # Group jobs by their first choice so each pipeline is loaded once per step.
     routed.sort(key=lambda item: [spec.id for spec in item[1]])
 
@@ -247,8 +256,7 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
             route = [spec] + [s for s in candidates[index + 1:] if registry.weights_present(s)]
             try:
                 weights = registry.weights_hash(spec)
-                steered = steer_job(job, spec, home, deliverables[0].get("brand"))  # brand palette, embedded model only
-                rows.extend(_run_job(steered, spec, weights, route, registry, generator, cache, store, checker,
+                rows.extend(_run_job(job, steer, spec, weights, route, registry, generator, cache, store, checker,
                                      campaign, fallbacks, max_attempts))
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next

@@ -35,7 +35,7 @@ from asset_pipeline.models.tiny import _bytes_to_unicode
 from asset_pipeline.training.corpus import sample
 
 CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
-PHASE_SEEDS = {"tokenizer": 0, "vae": 10_000_000, "unet": 20_000_000}
+PHASE_SEEDS = {"tokenizer": 0, "vae": 10_000_000, "unet": 20_000_000, "decoder": 30_000_000}
 
 
 class CorpusImages(Dataset):
@@ -148,6 +148,42 @@ def train_vae(vae, args, device, deadline: float, log: list) -> int:
     return done
 
 
+def train_vae_decoder(vae, args, device, deadline: float, log: list) -> int:
+    """Fine-tune only the decoder on the frozen encoder's latents: the latent space the UNet learnt stays valid.
+
+    The loss adds an L1 on 16x average-pooled images to the pixel L1: a background's colour is its low
+    frequencies, and a colour shift there is what takes a draft off-palette.
+    """
+    vae.requires_grad_(False).train().to(device)
+    params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(params, lr=args.vae_lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 + 0.5 * math.cos(math.pi * min(s, args.decoder_steps) / args.decoder_steps))
+    gen = torch.Generator(device).manual_seed(args.seed)
+    pool = torch.nn.AvgPool2d(16)
+    done = 0
+    first = PHASE_SEEDS["decoder"] + args.seed
+    for step, (pixels, _captions) in enumerate(_loader(first, 256, args.vae_batch, args.decoder_steps, args.workers)):
+        pixels = pixels.to(device, non_blocking=True)
+        with torch.no_grad():
+            latents = vae.encode(pixels).latent_dist.sample(generator=gen)
+        recon = vae.decode(latents).sample.float()
+        loss = (recon - pixels).abs().mean() + (pool(recon) - pool(pixels)).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        done = step + 1
+        if step % 100 == 0 or done == args.decoder_steps:
+            log.append({"phase": "decoder", "step": done, "loss": round(float(loss.detach()), 5)})
+            print(log[-1], flush=True)
+        if time.time() > deadline:
+            break
+    vae.requires_grad_(False).eval()
+    return done
+
+
 @torch.no_grad()
 def latent_scale(vae, args, device) -> float:
     """1 / std of the latents, diffusers' `scaling_factor`: the UNet then sees unit-variance latents."""
@@ -179,7 +215,11 @@ def train_unet(unet, text_encoder, tokenizer, vae, args, device, deadline: float
         with torch.no_grad(), autocast:
             latents = vae.encode(pixels).latent_dist.sample(generator=gen).float() * scale
         noise = torch.randn(latents.shape, generator=gen, device=device)
-        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(latents),), generator=gen, device=device)
+        steps_total = noise_scheduler.config.num_train_timesteps
+        t = torch.randint(0, steps_total, (len(latents),), generator=gen, device=device)
+        # Colour and layout are settled in the noisiest steps: a fine-tune may spend more of its batch there.
+        high = torch.rand(len(latents), generator=gen, device=device) < args.high_noise_share
+        t = torch.where(high, steps_total // 2 + t // 2, t)
         a = alphas[t].sqrt().view(-1, 1, 1, 1)
         s = (1 - alphas[t]).sqrt().view(-1, 1, 1, 1)
         noisy, target = a * latents + s * noise, a * noise - s * latents  # v-prediction
@@ -229,11 +269,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vae-steps", type=int, default=1700)
     parser.add_argument("--vae-batch", type=int, default=32)
     parser.add_argument("--vae-lr", type=float, default=5e-4)
+    parser.add_argument("--decoder-steps", type=int, default=0,
+                        help="with --resume: fine-tune the VAE decoder this many steps first (encoder frozen)")
     parser.add_argument("--steps", type=int, default=2600)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=4e-4)
     parser.add_argument("--ema", type=float, default=0.995)
+    parser.add_argument("--high-noise-share", type=float, default=0.0,
+                        help="share of each batch whose timesteps are drawn from the noisier half (where colour is decided)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--stop-at", type=int, default=None, help="end the UNet phase after this many of --steps (the schedule still spans --steps)")
     parser.add_argument("--resume", type=Path, default=None, help="continue the UNet/text phase from this pipeline folder (VAE and tokenizer kept)")
@@ -254,16 +298,20 @@ def main(argv: list[str] | None = None) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
     log: list[dict] = []
+    decoder_done = 0
     if args.resume:
         tokenizer, vocab, merges, vae, unet, text_encoder = _load(args.resume)
         vae_done, vae_seconds = 0, 0.0
+        if args.decoder_steps:
+            decoder_done = train_vae_decoder(vae, args, device, started + 0.95 * budget, log)
+            vae_seconds = time.time() - started
     else:
         tokenizer, vocab, merges = build_tokenizer(PHASE_SEEDS["tokenizer"] + args.seed)
         vae, unet, text_encoder = build_components(vocab)
         vae_done = train_vae(vae, args, device, started + 0.2 * budget, log)
         vae_seconds = time.time() - started
         vae.register_to_config(scaling_factor=latent_scale(vae, args, device))
-    unet_done = train_unet(unet, text_encoder, tokenizer, vae, args, device, started + 0.95 * budget, log)
+    unet_done = train_unet(unet, text_encoder, tokenizer, vae, args, device, started + 0.95 * budget, log) if args.steps else 0
 
     _, scheduler = _schedulers()
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder.eval(), tokenizer=tokenizer, unet=unet.eval(),
@@ -277,8 +325,8 @@ def main(argv: list[str] | None = None) -> None:
         "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
     summary = {
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "vae_batch": args.vae_batch, "unet_steps": unet_done,
-        "batch": args.batch, "size": args.size, "seconds_vae": round(vae_seconds, 1),
+        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "decoder_steps": decoder_done, "vae_batch": args.vae_batch, "unet_steps": unet_done,
+        "high_noise_share": args.high_noise_share, "lr": args.lr, "batch": args.batch, "size": args.size, "seconds_vae": round(vae_seconds, 1),
         "seconds_total": round(time.time() - started, 1),
         "params": {name: sum(p.numel() for p in m.parameters()) for name, m in
                    (("vae", vae), ("unet", unet), ("text_encoder", text_encoder))},
