@@ -136,12 +136,17 @@ class Brand(_Strict):
     banned_terms: list[str] = Field(default_factory=list)
     ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
 
+    def palette(self) -> list[str]:
+        """The brand's colours, accent first: what steers the embedded model's backgrounds."""
+        return [self.colors.accent, *self.colors.text]
+
     def generation_part(self) -> dict[str, Any]:
-        """The fields that change prompts, and so drafts."""
+        """The fields that change every model's prompts, and so drafts (the palette too, for
+        campaigns the embedded model draws: CampaignInputs.steering_palette)."""
         return {"style": self.style, "negative": self.negative}
 
     def typography_part(self) -> dict[str, Any]:
-        """Everything else: re-running it never regenerates a draft."""
+        """The fields typesetting and later stages read; alone, they never regenerate a draft."""
         return self.model_dump(exclude={"style", "negative"})
 
 

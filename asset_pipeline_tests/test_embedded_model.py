@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from asset_pipeline.home import Home
+from asset_pipeline_tests.conftest import write_brief
 from asset_pipeline.models import DraftGenerator, draft_size, load_registry
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH, colour_name, palette_phrase, steered_prompt
 from asset_pipeline.training.corpus import held_out_prompts, is_held_out, sample
@@ -83,24 +84,25 @@ def test_drafts_stage_steers_only_the_embedded_model(registry, home):
     from asset_pipeline.stages.drafts import generate_drafts
 
     row = {"campaign": "c", "asset": "hero", "variant": 1, "size": "256x256", "width": 256, "height": 256,
-           "prompt": "a mug", "negative_prompt": None, "tier": "draft", "model": None, "seed": 3, "brand": "acme"}
+           "prompt": "a mug", "negative_prompt": None, "tier": "draft", "model": None, "seed": 3, "brand": "acme",
+           "palette": ["#FF5A36", "#FFFFFF", "#1A1A1A"]}
     embedded = generate_drafts([dict(row, model=EMBEDDED_ID)], load_registry(home), DraftGenerator(), Home(home))
     assert embedded[0]["prompt"].startswith("coral (#ff5a36), white (#ffffff) and black (#1a1a1a) palette, a mug")
     tiny = generate_drafts([dict(row, model="tiny")], load_registry(home), DraftGenerator(), Home(home))
     assert tiny[0]["prompt"] == "a mug"
 
 
-def test_brand_steering_prefixes_only_the_embedded_model(registry, home):
+def test_brand_steering_prefixes_only_the_embedded_model(registry):
     from asset_pipeline.models.embedded import brand_steering
     from asset_pipeline.stages.drafts import DraftJob
 
     job = DraftJob(asset="hero", tier="draft", model=None, prompt="a mug", negative_prompt=None, seeds={1: 3})
-    steer = brand_steering(Home(home), "acme")
+    steer = brand_steering(["#FF5A36", "#FFFFFF", "#1A1A1A"])
     embedded, tiny = registry.get(EMBEDDED_ID), registry.get("tiny")
     assert steer(job, embedded).prompt == "coral (#ff5a36), white (#ffffff) and black (#1a1a1a) palette, a mug"
     # A re-roll on the next model starts from the brief's prompt again, not the steered one.
     assert steer(job, tiny) is job and job.prompt == "a mug"
-    assert brand_steering(Home(home), None)(job, embedded) is job
+    assert brand_steering(None)(job, embedded) is job and brand_steering([])(job, embedded) is job
 
 
 def test_corpus_is_deterministic_and_keeps_held_out_prompts_out():
@@ -112,3 +114,33 @@ def test_corpus_is_deterministic_and_keeps_held_out_prompts_out():
     held = held_out_prompts(20)
     assert len({p for p, _, _ in held}) == 20
     assert all(is_held_out(colours, pattern) for _, pattern, colours in held)
+
+
+BRIEF = """campaign: {campaign}
+brand: acme
+assets:
+  - id: hero
+    prompt: soft gradient
+    headline: Spring Sale
+    sizes: ["256x256"]
+{model}"""
+
+
+def test_a_colour_edit_changes_prompts_only_for_campaigns_the_embedded_model_draws(home):
+    from asset_pipeline.orchestration.assets import input_versions
+    from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+
+    write_brief(home, "steered", BRIEF.format(campaign="steered", model="    model: embedded\n"))
+    write_brief(home, "plain", BRIEF.format(campaign="plain", model=""))  # routed to tiny by the test home
+    before = {c: input_versions(load_campaign(Home(home), c)) for c in ("steered", "plain")}
+    steered = load_campaign(Home(home), "steered")
+    assert expand_deliverables(steered, Home(home))[0]["palette"] == ["#FF5A36", "#FFFFFF", "#1A1A1A"]
+    assert expand_deliverables(load_campaign(Home(home), "plain"), Home(home))[0]["palette"] == []
+
+    brand = home / "brands" / "acme.yaml"
+    brand.write_text(brand.read_text().replace('accent: "#FF5A36"', 'accent: "#2255CC"'))
+    after = {c: input_versions(load_campaign(Home(home), c)) for c in ("steered", "plain")}
+    # Both re-typeset; only the embedded campaign's prompts (brand_style) change.
+    assert all(after[c]["brand_typography"] != before[c]["brand_typography"] for c in after)
+    assert after["steered"]["brand_style"] != before["steered"]["brand_style"]
+    assert after["plain"]["brand_style"] == before["plain"]["brand_style"]

@@ -81,11 +81,6 @@ def palette_phrase(hex_codes: list[str]) -> str:
     return f"{listed} palette"
 
 
-def brand_palette(brand) -> list[str]:
-    """A brand's background colours: its accent first, then its text colours."""
-    return [brand.colors.accent, *brand.colors.text]
-
-
 def steered_prompt(prompt: str, hex_codes: list[str]) -> str:
     """The palette goes first: the text encoder reads 77 tokens, and a long brief must not cut it off."""
     if not hex_codes:
@@ -93,19 +88,12 @@ def steered_prompt(prompt: str, hex_codes: list[str]) -> str:
     return f"{palette_phrase(hex_codes)}, {prompt}" if prompt else palette_phrase(hex_codes)
 
 
-def brand_steering(home, brand_id: str | None):
-    """A function (job, spec) -> job that puts the brand's palette in the prompt when `spec` is the embedded model.
+def brand_steering(palette: list[str] | None):
+    """A function (job, spec) -> job that puts `palette` (hex codes) in the prompt when `spec` is the embedded model.
 
     Other models get the job unchanged: their prompts (and so their cached drafts) stay as they were.
-    The brand file is read once, here, not per draft.
     """
     import dataclasses
-
-    palette: list[str] = []
-    if brand_id:
-        from asset_pipeline.specs import load_brand
-
-        palette = brand_palette(load_brand(home.brand_path(brand_id)))
 
     def steer(job, spec):
         if spec.path != EMBEDDED_PATH or not palette:

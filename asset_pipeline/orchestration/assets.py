@@ -59,13 +59,14 @@ def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> d
 
 # The brand file has two parts with different consumers (Brand.generation_part and
 # Brand.typography_part), observed as two sources so the graph itself says what a brand
-# edit invalidates: `style`/`negative` change prompts (campaign_briefs, then drafts);
+# edit invalidates: `style`/`negative` change prompts (campaign_briefs, then drafts), and so
+# does the palette in a campaign the embedded model draws (it steers that model's prompts);
 # everything else re-runs typesetting onwards and never reaches draft_images.
 @dg.observable_source_asset(
     partitions_def=campaigns,
     group_name=GROUP,
-    description="The brand's generation part (style, negative): it changes prompts, and so drafts. "
-                "Data version: its content hash.",
+    description="The brand's generation part (style, negative, and the palette where the embedded model "
+                "draws the campaign): it changes prompts, and so drafts. Data version: its content hash.",
 )
 def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
     return _observe(context, pipeline)

@@ -18,6 +18,9 @@ class CampaignInputs:
     brand_file: Path
     brief_hash: str
     brand_hash: str
+    # The brand palette when the embedded model would draw one of this campaign's drafts (it is
+    # steered by it), else empty: only then does a colour edit change prompts.
+    steering_palette: tuple[str, ...] = ()
 
     @property
     def campaign(self) -> str:
@@ -25,8 +28,9 @@ class CampaignInputs:
 
     @property
     def brand_generation_hash(self) -> str:
-        """Hash of the brand fields that change prompts (and so drafts)."""
-        return content_hash(self.brand.generation_part())
+        """Hash of the brand fields that change this campaign's prompts (and so drafts)."""
+        part = self.brand.generation_part()
+        return content_hash({**part, "palette": list(self.steering_palette)} if self.steering_palette else part)
 
     @property
     def brand_typography_hash(self) -> str:
@@ -55,7 +59,27 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
         brand_file=brand_file,
         brief_hash=content_hash(brief.model_dump(mode="json")),
         brand_hash=content_hash(brand.model_dump(mode="json")),
+        steering_palette=tuple(brand.palette()) if _embedded_draws(home, brief) else (),
     )
+
+
+def _embedded_draws(home: Home, brief: Brief) -> bool:
+    """Whether the embedded model is the first model with local weights on some asset's route."""
+    from asset_pipeline.models.embedded import EMBEDDED_PATH
+    from asset_pipeline.models.registry import UnknownModelError, load_registry
+
+    try:
+        registry = load_registry(home.root)
+    except InputError:
+        return False  # a broken models.yaml is reported by the drafts stage, which needs it
+    for asset in brief.assets:
+        try:
+            present = [s for s in registry.candidates(asset.tier, asset.model) if registry.weights_present(s)]
+        except (UnknownModelError, ValueError):
+            continue  # reported by validation
+        if present and present[0].path == EMBEDDED_PATH:
+            return True
+    return False
 
 
 def default_seed(campaign: str, asset: str) -> int:
@@ -95,6 +119,7 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                     "seed": (base_seed + variant - 1) % 2**32,
                     "brief_hash": inputs.brief_hash,
                     "brand": brand.brand,
+                    "palette": list(inputs.steering_palette),
                     "brand_hash": inputs.brand_hash,
                     "brief_file": home.relative(inputs.brief_file),
                 })

@@ -241,7 +241,8 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
     campaign = deliverables[0]["campaign"] if deliverables else ""
     jobs = plan_jobs(deliverables)
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
-    steer = brand_steering(home, deliverables[0].get("brand") if deliverables else None)
+    # The palette comes with the brief's rows (campaign_briefs), so the drafts' lineage covers it.
+    steer = brand_steering(deliverables[0].get("palette") if deliverables else None)
     # Group jobs by their first choice so each pipeline is loaded once per step.
     routed.sort(key=lambda item: [spec.id for spec in item[1]])
 

@@ -27,7 +27,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("width", _int), ("height", _int), ("prompt", _str), ("negative_prompt", _str),
         ("headline", _str), ("body", _str), ("cta", _str), ("disclaimer", _str),
         ("tier", _str), ("model", _str), ("seed", _int), ("brief_hash", _str),
-        ("brand", _str), ("brand_hash", _str), ("brief_file", _str),
+        ("brand", _str), ("brand_hash", _str), ("brief_file", _str), ("palette", _strs),
     ]),
     "drafts": pa.schema([
         ("campaign", _str), ("asset", _str), ("variant", _int), ("model", _str), ("seed", _int),
