@@ -14,6 +14,13 @@ Three phases, all seeded (`--seed`), each over corpus images drawn in index orde
    that starts from pure noise can reach any mean colour, which is what on-palette
    backgrounds need; 10% of captions are dropped for classifier-free guidance.
 
+`--resume FOLDER` continues from a saved pipeline instead (tokenizer and encoder kept):
+the UNet phase again, at any `--size` (the UNet is convolutional; 256 px is a quarter of
+the work per image), optionally with `--high-noise-share` of each batch drawn from the
+noisier half of the schedule, where colour is decided; and `--decoder-steps` of decoder
+fine-tuning on the frozen encoder's latents (so the UNet's latent space stays valid),
+with a low-frequency term in the loss, because colour shifts there take drafts off-palette.
+
 Uses CUDA when there is one (bf16 autocast); the CPU path is the same code, only slower.
 `--max-minutes` is a safety net for a time-boxed machine: when it trips, the phase stops
 early and the log says how many steps ran.
@@ -169,7 +176,7 @@ def train_vae_decoder(vae, args, device, deadline: float, log: list) -> int:
         with torch.no_grad():
             latents = vae.encode(pixels).latent_dist.sample(generator=gen)
         recon = vae.decode(latents).sample.float()
-        loss = (recon - pixels).abs().mean() + (pool(recon) - pool(pixels)).abs().mean()
+        loss = (recon - pixels).abs().mean() + args.colour_weight * (pool(recon) - pool(pixels)).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -178,7 +185,7 @@ def train_vae_decoder(vae, args, device, deadline: float, log: list) -> int:
         if step % 100 == 0 or done == args.decoder_steps:
             log.append({"phase": "decoder", "step": done, "loss": round(float(loss.detach()), 5)})
             print(log[-1], flush=True)
-        if time.time() > deadline:
+        if time.time() > deadline or done == args.decoder_stop_at:
             break
     vae.requires_grad_(False).eval()
     return done
@@ -271,6 +278,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vae-lr", type=float, default=5e-4)
     parser.add_argument("--decoder-steps", type=int, default=0,
                         help="with --resume: fine-tune the VAE decoder this many steps first (encoder frozen)")
+    parser.add_argument("--colour-weight", type=float, default=1.0, help="weight of the decoder loss's low-frequency (colour) term")
+    parser.add_argument("--decoder-stop-at", type=int, default=None, help="end the decoder phase after this many of --decoder-steps")
     parser.add_argument("--steps", type=int, default=2600)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=512)
@@ -325,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
     summary = {
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "decoder_steps": decoder_done, "vae_batch": args.vae_batch, "unet_steps": unet_done,
+        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "decoder_steps": decoder_done, "colour_weight": args.colour_weight, "vae_lr": args.vae_lr, "vae_batch": args.vae_batch, "unet_steps": unet_done,
         "high_noise_share": args.high_noise_share, "lr": args.lr, "batch": args.batch, "size": args.size, "seconds_vae": round(vae_seconds, 1),
         "seconds_total": round(time.time() - started, 1),
         "params": {name: sum(p.numel() for p in m.parameters()) for name, m in
