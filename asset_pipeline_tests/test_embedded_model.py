@@ -144,3 +144,13 @@ def test_a_colour_edit_changes_prompts_only_for_campaigns_the_embedded_model_dra
     assert all(after[c]["brand_typography"] != before[c]["brand_typography"] for c in after)
     assert after["steered"]["brand_style"] != before["steered"]["brand_style"]
     assert after["plain"]["brand_style"] == before["plain"]["brand_style"]
+
+
+def test_vae_round_trip_keeps_corpus_colours_close(registry):
+    """A regression guard on the VAE, the part that limits colour: its round trip alone."""
+    from asset_pipeline.training.evaluate import vae_round_trip
+
+    vae = DraftGenerator(registry).load(registry.get(EMBEDDED_ID)).vae
+    measured = vae_round_trip(vae, count=4, size=256)
+    assert measured["images"] == 4 and 0 <= measured["adherent_after"] <= 1
+    assert measured["mean_pixel_delta_e"] < 16  # 11.5 for the committed weights at 512 px, 30 images

@@ -15,7 +15,8 @@ asset_pipeline/training/evaluate.py):
   renders; the same classifier's accuracy on the corpus's own renders of the same held-out
   prompts is the ceiling;
 - diversity: mean pixelwise ΔE between 4 seeds of the first 16 prompts;
-- seconds per 512 px draft (wall clock, this machine, its current load shown).
+- seconds per 512 px draft (wall clock, this machine, its current load shown);
+- the VAE's ceiling: colour adherence of 30 corpus images after a VAE round trip alone.
 
 Also saves the contact sheet of those 16 prompts x 4 seeds. Markdown on stdout, JSON at --out.
 """
@@ -38,7 +39,7 @@ from PIL import Image, ImageDraw, ImageFont
 from asset_pipeline.models import DraftGenerator, load_registry
 from asset_pipeline.models.embedded import EMBEDDED_ID
 from asset_pipeline.training.corpus import held_out_prompts, render
-from asset_pipeline.training.evaluate import PatternClassifier, colour_check, diversity
+from asset_pipeline.training.evaluate import PatternClassifier, colour_check, diversity, vae_round_trip
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -112,6 +113,7 @@ def main() -> None:
             sheet_rows.append((prompt, images))
         print(f"{index + 1}/{len(prompts)} {prompt}: {colour} {results[-1]['predicted_pattern']}", flush=True)
 
+    vae = vae_round_trip(generator.load(spec).vae)
     n = len(results)
     summary = {
         "prompts": n,
@@ -123,6 +125,7 @@ def main() -> None:
         "diversity_delta_e": statistics.mean(r["diversity"] for r in results if r["diversity"] is not None),
         "seconds_per_512_draft_median": statistics.median(seconds),
         "seconds_per_512_draft_min": min(seconds),
+        "vae_round_trip": vae,
         "load_s": load_s,
         "steps": spec.steps, "guidance": spec.guidance,
     }
@@ -140,6 +143,8 @@ def main() -> None:
     print(f"| diversity across 4 seeds (mean ΔE) | {summary['diversity_delta_e']:.1f} | |")
     print(f"| s per 512 px draft (median / min; {spec.steps} steps, guidance {spec.guidance}) | "
           f"{summary['seconds_per_512_draft_median']:.2f} / {summary['seconds_per_512_draft_min']:.2f} | |")
+    print(f"| VAE round trip alone: corpus images colour-adherent (before -> after) | "
+          f"{vae['adherent_before']:.0%} -> {vae['adherent_after']:.0%} (mean pixel ΔE {vae['mean_pixel_delta_e']:.1f}) | |")
     print(f"\nload average during the run: {machine['load_average']}; JSON: {args.out}; sheet: {args.sheet}")
 
 

@@ -11,6 +11,8 @@
   the ceiling to read the model's figure against.
 - Diversity: mean CIEDE2000 ΔE between the same prompt's images for different seeds,
   pixel by pixel on 64 px thumbnails.
+- VAE ceiling: the colour adherence of corpus images after a VAE round trip alone; no UNet
+  can beat it, so it says whether the VAE or the UNet limits colour.
 """
 
 from __future__ import annotations
@@ -109,3 +111,25 @@ def diversity(images: list[Image.Image]) -> float:
             for im in images]
     pairs = [float(deltaE_ciede2000(a, b).mean()) for a, b in itertools.combinations(labs, 2)]
     return float(np.mean(pairs)) if pairs else 0.0
+
+
+def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_000) -> dict:
+    """Colour adherence of `count` training-corpus images before and after `vae` encodes and decodes them."""
+    import torch
+    from skimage.color import deltaE_ciede2000 as delta_e
+
+    from asset_pipeline.training.corpus import sample
+
+    before = after = 0
+    errors = []
+    for index in range(count):
+        item = sample(first_seed + index, size)
+        pixels = torch.from_numpy(item.image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        with torch.no_grad():
+            decoded = vae.decode(vae.encode(pixels.to(vae.dtype)).latent_dist.mode()).sample.float()
+        back = ((decoded[0].permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+        before += colour_check(Image.fromarray(item.image), item.colours)["adherent"]
+        after += colour_check(Image.fromarray(back), item.colours)["adherent"]
+        errors.append(float(delta_e(rgb2lab(item.image / 255.0), rgb2lab(back / 255.0)).mean()))
+    return {"images": count, "adherent_before": before / count, "adherent_after": after / count,
+            "mean_pixel_delta_e": float(np.mean(errors))}
