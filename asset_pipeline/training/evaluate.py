@@ -116,7 +116,6 @@ def diversity(images: list[Image.Image]) -> float:
 def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_000) -> dict:
     """Colour adherence of `count` training-corpus images before and after `vae` encodes and decodes them."""
     import torch
-    from skimage.color import deltaE_ciede2000 as delta_e
 
     from asset_pipeline.training.corpus import sample
 
@@ -130,6 +129,6 @@ def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_
         back = ((decoded[0].permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
         before += colour_check(Image.fromarray(item.image), item.colours)["adherent"]
         after += colour_check(Image.fromarray(back), item.colours)["adherent"]
-        errors.append(float(delta_e(rgb2lab(item.image / 255.0), rgb2lab(back / 255.0)).mean()))
+        errors.append(float(deltaE_ciede2000(rgb2lab(item.image / 255.0), rgb2lab(back / 255.0)).mean()))
     return {"images": count, "adherent_before": before / count, "adherent_after": after / count,
             "mean_pixel_delta_e": float(np.mean(errors))}

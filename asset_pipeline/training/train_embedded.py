@@ -131,6 +131,13 @@ def _loader(first_seed: int, size: int, batch: int, steps: int, workers: int) ->
                       prefetch_factor=4 if workers else None, pin_memory=torch.cuda.is_available())
 
 
+def _log_step(log: list, phase: str, done: int, total: int, **values) -> None:
+    """Record (and print) the first step, every hundredth after it, and the last of the schedule."""
+    if done % 100 == 1 or done == total:
+        log.append({"phase": phase, "step": done, **values})
+        print(log[-1], flush=True)
+
+
 def train_vae(vae, args, device, deadline: float, log: list) -> int:
     vae.train().to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
@@ -147,9 +154,7 @@ def train_vae(vae, args, device, deadline: float, log: list) -> int:
         loss.backward()
         opt.step()
         done = step + 1
-        if step % 100 == 0 or done == args.vae_steps:
-            log.append({"phase": "vae", "step": done, "l1": round(float(loss.detach()), 5)})
-            print(log[-1], flush=True)
+        _log_step(log, "vae", done, args.vae_steps, l1=round(float(loss.detach()), 5))
         if time.time() > deadline:
             break
     return done
@@ -182,9 +187,7 @@ def train_vae_decoder(vae, args, device, deadline: float, log: list) -> int:
         opt.step()
         sched.step()
         done = step + 1
-        if step % 100 == 0 or done == args.decoder_steps:
-            log.append({"phase": "decoder", "step": done, "loss": round(float(loss.detach()), 5)})
-            print(log[-1], flush=True)
+        _log_step(log, "decoder", done, args.decoder_steps, loss=round(float(loss.detach()), 5))
         if time.time() > deadline or done == args.decoder_stop_at:
             break
     vae.requires_grad_(False).eval()
@@ -243,9 +246,7 @@ def train_unet(unet, text_encoder, tokenizer, vae, args, device, deadline: float
         with torch.no_grad():
             torch._foreach_lerp_(ema, [p.detach() for p in params], 1 - decay)
         done = step + 1
-        if step % 100 == 0 or done == args.steps:
-            log.append({"phase": "unet", "step": done, "loss": round(float(loss), 5), "lr": sched.get_last_lr()[0]})
-            print(log[-1], flush=True)
+        _log_step(log, "unet", done, args.steps, loss=round(float(loss.detach()), 5), lr=sched.get_last_lr()[0])
         if time.time() > deadline or done == args.stop_at:
             break
     with torch.no_grad():
