@@ -76,7 +76,8 @@ def lineage(home: Home, path: Path) -> dict:
                   "current": bool(brief and brief[0]["brief_hash"] == pub["brief_hash"])},
         "brand": {"file": f"brands/{brief[0]['brand']}.yaml" if brief else None, "hash": pub["brand_hash"]},
         "model": {"id": chunks.get("model", pub["model"]), "weights_hash": chunks.get("weights_hash"),
-                  "steps": chunks.get("steps"), "guidance": chunks.get("guidance")},
+                  "steps": chunks.get("steps"), "guidance": chunks.get("guidance"),
+                  "palette_grade": chunks.get("palette_grade")},
         "seed": pub["seed"],
         "prompt": chunks.get("prompt"),
         "negative_prompt": chunks.get("negative_prompt"),
@@ -101,7 +102,8 @@ def format_lineage(chain: dict) -> str:
         + ("" if chain["brief"]["current"] else " (the brief has changed since)"),
         f"brand     {chain['brand']['file']} hash {chain['brand']['hash']}",
         f"model     {chain['model']['id']} weights {chain['model']['weights_hash']} "
-        f"steps {chain['model']['steps']} guidance {chain['model']['guidance']}",
+        f"steps {chain['model']['steps']} guidance {chain['model']['guidance']}"
+        + (f" palette grade {grade}" if float(grade := chain["model"].get("palette_grade") or 0) else ""),
         f"seed      {chain['seed']}",
         f"prompt    {chain['prompt']}",
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",

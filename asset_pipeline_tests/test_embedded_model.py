@@ -58,6 +58,26 @@ def test_drafts_have_the_size_and_named_colours(registry):
     assert np.abs(np.asarray(other, float) - np.asarray(images[1], float)).mean() > 2
 
 
+def test_palette_grade_brings_drafts_to_the_named_colours(registry):
+    from asset_pipeline.stages.drafts import cache_key
+
+    graded = registry.get(EMBEDDED_ID)
+    raw = graded.model_copy(update={"palette_grade": 0.0})
+    assert graded.palette_grade > 0
+    prompts = held_out_prompts(40)[::10]  # four held-out prompts, spread over patterns
+    generator = DraftGenerator(registry)
+    worst = {}
+    for spec in (raw, graded):
+        images = generator.generate(spec, [p for p, _, _ in prompts], [None] * 4, [0] * 4, 256, 256)
+        worst[spec.palette_grade] = [colour_check(im, colours)["worst_delta_e"] for im, (_, _, colours) in zip(images, prompts)]
+    # Never off-palette where the raw draft was on it (ΔE 20), and much nearer in all.
+    assert all(g <= max(r, 20) for g, r in zip(worst[graded.palette_grade], worst[0.0])), worst
+    assert sum(worst[graded.palette_grade]) < sum(worst[0.0]) - 10, worst
+    # A grade is part of what made the pixels: another strength is another cached draft.
+    key = lambda spec: cache_key(spec, "w", "p", None, 0, 256, 256)
+    assert key(raw) != key(graded) != key(graded.model_copy(update={"palette_grade": 0.5}))
+
+
 def test_brand_colours_are_named_and_put_first():
     assert colour_name("#FF5A36") == "coral"
     assert colour_name("#1a1a1a") == "black"  # nearer #111111 than charcoal #2e3033

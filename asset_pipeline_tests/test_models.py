@@ -242,6 +242,10 @@ def test_models_yaml_errors_name_file_and_field(tmp_path):
      models:
        - {id: a, path: x, steps: 1, guidance: 0, dtype: float64}
      """, "models[0](id=a).dtype", "float32"),
+    ("""
+     models:
+       - {id: a, path: x, steps: 1, guidance: 0, palette_grade: 1.5}
+     """, "models[0](id=a).palette_grade", "less than or equal to 1"),
 ])
 def test_models_yaml_rejects(tmp_path, text, field, words):
     write_models_yaml(tmp_path, text)

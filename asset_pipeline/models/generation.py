@@ -205,7 +205,12 @@ class DraftGenerator:
                 )
         except Exception as exc:  # out of memory, or a checkpoint that loads but cannot run
             raise GenerationError(f"generation failed: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-        return _to_images(np.asarray(out.images, dtype=np.float32))
+        images = _to_images(np.asarray(out.images, dtype=np.float32))
+        if spec.palette_grade:
+            from asset_pipeline.models.grading import grade, named_colours
+
+            images = [grade(image, named_colours(prompt), spec.palette_grade) for image, prompt in zip(images, prompts)]
+        return images
 
 
 def _reason(spec: ModelSpec, exc: BaseException) -> str:

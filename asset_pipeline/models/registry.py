@@ -66,6 +66,9 @@ class ModelSpec(_Strict):
     resolution: int = Field(default=512, ge=64, le=4096, strict=True)
     multiple: int = Field(default=8, ge=1, le=256, strict=True)
     tiers: list[Tier] = Field(default_factory=lambda: ["draft"], min_length=1)
+    # 0 to 1: how far each draft's dominant colours are pulled to the colours its prompt names
+    # (models/grading.py). 0, the default, leaves the pipeline's pixels as they are.
+    palette_grade: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # The home that relative paths resolve against, set by the registry that made this spec,
     # so a generator handed only the spec can still find its weights.
@@ -105,7 +108,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     # Trained on procedural backgrounds (asset_pipeline/training/), shipped in the package:
     # useful drafts with nothing downloaded. Zero-terminal-SNR Euler: 6 steps with guidance.
     ModelSpec(id=EMBEDDED_ID, path=EMBEDDED_PATH, pipeline_class="StableDiffusionPipeline",
-              steps=6, guidance=3.0, resolution=512, multiple=16, tiers=["draft", "final"]),
+              steps=6, guidance=3.0, resolution=512, multiple=16, tiers=["draft", "final"], palette_grade=0.8),
     # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
     ModelSpec(id=TINY_ID, path=TINY_PATH, pipeline_class="StableDiffusionPipeline",
               steps=2, guidance=0.0, resolution=256, multiple=16, tiers=["draft", "final"]),
@@ -203,6 +206,7 @@ class Registry:
                 "tiers": list(spec.tiers),
                 "steps": spec.steps,
                 "guidance": spec.guidance,
+                "palette_grade": spec.palette_grade,
                 "dtype": spec.dtype,
                 "resolution": spec.resolution,
                 "present": self.weights_present(spec),

@@ -61,6 +61,8 @@ def cache_key(spec: ModelSpec, weights: str, prompt: str, negative: str | None, 
         "model": spec.id, "weights": weights, "pipeline": spec.pipeline_class, "prompt": prompt,
         "negative": negative, "seed": seed, "width": width, "height": height, "steps": spec.steps,
         "guidance": spec.guidance, "scheduler": spec.scheduler, "dtype": spec.dtype,
+        # Only when set, so the keys (and caches) of models that never grade stay as they were.
+        **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
     })
 
 
@@ -177,7 +179,7 @@ def _repair(row: dict, base: DraftJob, steer: Steer, route: list[ModelSpec], reg
         row["attempts"].append(_attempt(spec, seed, sha, "; ".join(problems) or None))
         row.update(model=spec.id, seed=seed, width=gw, height=gh, aspect=f"{gw}x{gh}", image_sha256=sha, prompt=job.prompt,
                    cache_hit=hit, seconds=row["seconds"] + seconds, steps=spec.steps, guidance=spec.guidance,
-                   weights_hash=weights,
+                   palette_grade=spec.palette_grade, weights_hash=weights,
                    draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh))
         if not problems:
             return
@@ -202,7 +204,7 @@ def _run_job(base: DraftJob, steer: Steer, spec: ModelSpec, weights: str, route:
             "campaign": campaign, "asset": job.asset, "variant": variant, "model": spec.id, "seed": seed,
             "width": gw, "height": gh, "aspect": f"{gw}x{gh}", "prompt": job.prompt,
             "negative_prompt": job.negative_prompt, "steps": spec.steps, "guidance": spec.guidance,
-            "weights_hash": weights, "fallbacks": list(fallbacks), "sizes": sorted(sizes),
+            "palette_grade": spec.palette_grade, "weights_hash": weights, "fallbacks": list(fallbacks), "sizes": sorted(sizes),
             "draft_key": cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
         }
         rows.append(row)

@@ -41,6 +41,7 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "prompt": draft["prompt"], "negative_prompt": draft["negative_prompt"] or "",
         "model": draft["model"], "weights_hash": draft["weights_hash"], "seed": str(draft["seed"]),
         "steps": str(draft["steps"]), "guidance": str(draft["guidance"]),
+        "palette_grade": str(draft.get("palette_grade") or 0.0),
         "brief_hash": brief_row["brief_hash"], "brand_hash": brief_row["brand_hash"],
         "draft_sha256": draft["image_sha256"], "render_sha256": render["image_sha256"],
     }

@@ -34,7 +34,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("width", _int), ("height", _int), ("image_sha256", _str), ("cache_hit", _bool),
         ("seconds", _f64), ("draft_key", _str), ("aspect", _str), ("prompt", _str),
         ("negative_prompt", _str), ("steps", _int), ("guidance", _f64), ("weights_hash", _str),
-        ("fallbacks", _strs), ("sizes", _strs),
+        ("fallbacks", _strs), ("sizes", _strs), ("palette_grade", _f64),
         # Every generation attempt (re-rolls of drafts that failed a draft-level check).
         ("attempts", pa.list_(pa.struct([("model", _str), ("seed", _int), ("image_sha256", _str),
                                           ("passed", _bool), ("reason", _str)]))),

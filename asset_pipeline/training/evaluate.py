@@ -24,6 +24,7 @@ from PIL import Image
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
+from asset_pipeline.models.grading import dominant_colours
 
 DELTA_E = 20.0
 DOMINANT_SHARE = 0.15
@@ -36,13 +37,8 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 def palette(image: Image.Image, colours: int = 6) -> list[tuple[np.ndarray, float]]:
     """[(Lab colour, share of pixels)], largest first."""
-    thumb = image.convert("RGB").resize((64, 64), Image.BILINEAR)
-    quantised = thumb.quantize(colours, method=Image.Quantize.MEDIANCUT)
-    pal = np.array(quantised.getpalette()[: colours * 3], dtype=np.float64).reshape(-1, 3)
-    counts = np.bincount(np.asarray(quantised).ravel(), minlength=colours)[:colours]
-    shares = counts / counts.sum()
-    labs = _lab(pal)
-    return sorted(((labs[i], float(shares[i])) for i in range(colours) if shares[i] > 0), key=lambda x: -x[1])
+    labs, shares = dominant_colours(image, colours, thumbnail=64)
+    return sorted(((lab, float(share)) for lab, share in zip(labs, shares)), key=lambda x: -x[1])
 
 
 def colour_check(image: Image.Image, names_or_hex: list[str]) -> dict:
