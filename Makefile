@@ -59,7 +59,7 @@ train-embedded: setup
 	$(TRAIN) --out $(EMBEDDED).stage3 --resume $(EMBEDDED).stage2 --seed 3000000 --size 256 --steps 1600 \
 		--lr 2e-4 --batch 32 --high-noise-share 0.5 --workers 0
 	$(TRAIN) --out $(EMBEDDED).stage4 --resume $(EMBEDDED).stage3 --seed 0 --steps 0 \
-		--decoder-steps 800 --vae-batch 16 --vae-lr 2e-4 --workers 0
+		--decoder-steps 800 --colour-weight 1 --vae-batch 16 --vae-lr 2e-4 --workers 0
 	$(TRAIN) --out $(EMBEDDED) --resume $(EMBEDDED).stage4 --seed 100000 --steps 0 \
 		--decoder-steps 1000 --decoder-stop-at 583 --colour-weight 3 --vae-batch 16 --vae-lr 3e-4 --workers 0
 	for stage in 1 2 3 4; do mv $(EMBEDDED).stage$$stage.training.json asset_pipeline/training/embedded_weights.stage$$stage.training.json; \

@@ -10,7 +10,9 @@ from the (colour pair, pattern) combinations the training corpus never draws
 asset_pipeline/training/evaluate.py):
 
 - colour adherence: share of images whose dominant colours are all within CIEDE2000 ΔE 20
-  of the named colours; coverage: share where every named colour is present;
+  of the named colours; coverage: share where every named colour is present. Both for the
+  model as shipped (with its palette grade, models/grading.py) and for the diffusion
+  pipeline alone (`palette_grade` 0), so each part's share is plain;
 - pattern adherence: a nearest-centroid classifier over spectral features, fitted on corpus
   renders; the same classifier's accuracy on the corpus's own renders of the same held-out
   prompts is the ceiling;
@@ -83,6 +85,7 @@ def main() -> None:
     spec = registry.get(EMBEDDED_ID)
     if args.weights:
         spec = spec.model_copy(update={"path": str(args.weights.resolve())})
+    raw_spec = spec.model_copy(update={"palette_grade": 0.0})  # the diffusion pipeline alone
     generator = DraftGenerator(registry)
     started = time.perf_counter()
     generator.load(spec)
@@ -102,9 +105,13 @@ def main() -> None:
         reference = render(pattern, colours, 256, np.random.default_rng(index))[0]
         reference = Image.fromarray((reference * 255 + 0.5).astype(np.uint8))
         colour = colour_check(images[0], colours)
+        raw = generator.generate(raw_spec, [prompt], [None], [0], 512, 512)[0]
+        raw_colour = colour_check(raw, colours)
         results.append({
             "prompt": prompt, "pattern": pattern, "colours": colours, **colour,
             "predicted_pattern": classifier.predict(images[0]),
+            "raw_adherent": raw_colour["adherent"], "raw_covered": raw_colour["covered"],
+            "raw_worst_delta_e": raw_colour["worst_delta_e"], "raw_predicted_pattern": classifier.predict(raw),
             "corpus_colour_adherent": colour_check(reference, colours)["adherent"],
             "corpus_predicted_pattern": classifier.predict(reference),
             "diversity": round(diversity(images), 2) if len(images) > 1 else None,
@@ -120,6 +127,9 @@ def main() -> None:
         "colour_adherence": sum(r["adherent"] for r in results) / n,
         "colour_coverage": sum(r["covered"] for r in results) / n,
         "pattern_adherence": sum(r["predicted_pattern"] == r["pattern"] for r in results) / n,
+        "raw_colour_adherence": sum(r["raw_adherent"] for r in results) / n,
+        "raw_colour_coverage": sum(r["raw_covered"] for r in results) / n,
+        "raw_pattern_adherence": sum(r["raw_predicted_pattern"] == r["pattern"] for r in results) / n,
         "corpus_colour_adherence": sum(r["corpus_colour_adherent"] for r in results) / n,
         "corpus_pattern_accuracy": sum(r["corpus_predicted_pattern"] == r["pattern"] for r in results) / n,
         "diversity_delta_e": statistics.mean(r["diversity"] for r in results if r["diversity"] is not None),
@@ -127,7 +137,7 @@ def main() -> None:
         "seconds_per_512_draft_min": min(seconds),
         "vae_round_trip": vae,
         "load_s": load_s,
-        "steps": spec.steps, "guidance": spec.guidance,
+        "steps": spec.steps, "guidance": spec.guidance, "palette_grade": spec.palette_grade,
     }
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                "load_average": os.getloadavg(), "device": "cuda" if torch.cuda.is_available() else "cpu"}
@@ -136,15 +146,19 @@ def main() -> None:
     args.sheet.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(sheet_rows).save(args.sheet, optimize=True)
 
-    print(f"\n| measure | embedded model | corpus renders (ceiling) |\n|---|---|---|")
-    print(f"| colour adherence (dominant colours within ΔE 20) | {summary['colour_adherence']:.0%} | {summary['corpus_colour_adherence']:.0%} |")
-    print(f"| colour coverage (every named colour present) | {summary['colour_coverage']:.0%} | |")
-    print(f"| pattern adherence (classifier) | {summary['pattern_adherence']:.0%} | {summary['corpus_pattern_accuracy']:.0%} |")
-    print(f"| diversity across 4 seeds (mean ΔE) | {summary['diversity_delta_e']:.1f} | |")
+    print(f"\n| measure | embedded model (palette grade {spec.palette_grade}) | diffusion alone (no grade) | corpus renders (ceiling) |")
+    print("|---|---|---|---|")
+    print(f"| colour adherence (dominant colours within ΔE 20) | {summary['colour_adherence']:.0%} | "
+          f"{summary['raw_colour_adherence']:.0%} | {summary['corpus_colour_adherence']:.0%} |")
+    print(f"| colour coverage (every named colour present) | {summary['colour_coverage']:.0%} | "
+          f"{summary['raw_colour_coverage']:.0%} | |")
+    print(f"| pattern adherence (classifier) | {summary['pattern_adherence']:.0%} | "
+          f"{summary['raw_pattern_adherence']:.0%} | {summary['corpus_pattern_accuracy']:.0%} |")
+    print(f"| diversity across 4 seeds (mean ΔE) | {summary['diversity_delta_e']:.1f} | | |")
     print(f"| s per 512 px draft (median / min; {spec.steps} steps, guidance {spec.guidance}) | "
-          f"{summary['seconds_per_512_draft_median']:.2f} / {summary['seconds_per_512_draft_min']:.2f} | |")
+          f"{summary['seconds_per_512_draft_median']:.2f} / {summary['seconds_per_512_draft_min']:.2f} | | |")
     print(f"| VAE round trip alone: corpus images colour-adherent (before -> after) | "
-          f"{vae['adherent_before']:.0%} -> {vae['adherent_after']:.0%} (mean pixel ΔE {vae['mean_pixel_delta_e']:.1f}) | |")
+          f"{vae['adherent_before']:.0%} -> {vae['adherent_after']:.0%} (mean pixel ΔE {vae['mean_pixel_delta_e']:.1f}) | | |")
     print(f"\nload average during the run: {machine['load_average']}; JSON: {args.out}; sheet: {args.sheet}")
 
 

@@ -142,14 +142,17 @@ def train_vae(vae, args, device, deadline: float, log: list) -> int:
     vae.train().to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    pool = torch.nn.AvgPool2d(16)
     done = 0
-    for step, (pixels, _captions) in enumerate(_loader(PHASE_SEEDS["vae"] + args.seed, 256, args.vae_batch, args.vae_steps, args.workers)):
+    for step, (pixels, _captions) in enumerate(_loader(PHASE_SEEDS["vae"] + args.seed, args.vae_size, args.vae_batch, args.vae_steps, args.workers)):
         pixels = pixels.to(device, non_blocking=True)
         with autocast:
             posterior = vae.encode(pixels).latent_dist
             recon = vae.decode(posterior.sample()).sample
         recon = recon.float()
         loss = (recon - pixels).abs().mean() + 1e-6 * posterior.kl().mean()
+        if args.colour_weight:
+            loss = loss + args.colour_weight * (pool(recon) - pool(pixels)).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -277,9 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vae-steps", type=int, default=1700)
     parser.add_argument("--vae-batch", type=int, default=32)
     parser.add_argument("--vae-lr", type=float, default=5e-4)
+    parser.add_argument("--vae-size", type=int, default=256, help="side of the VAE phase's images (it is convolutional: 128 is a quarter of the work)")
     parser.add_argument("--decoder-steps", type=int, default=0,
                         help="with --resume: fine-tune the VAE decoder this many steps first (encoder frozen)")
-    parser.add_argument("--colour-weight", type=float, default=1.0, help="weight of the decoder loss's low-frequency (colour) term")
+    parser.add_argument("--colour-weight", type=float, default=0.0,
+                        help="weight of a low-frequency (colour) term in the VAE and decoder losses: L1 on 16x-pooled images")
     parser.add_argument("--decoder-stop-at", type=int, default=None, help="end the decoder phase after this many of --decoder-steps")
     parser.add_argument("--steps", type=int, default=2600)
     parser.add_argument("--batch", type=int, default=32)
@@ -335,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
     summary = {
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "decoder_steps": decoder_done, "colour_weight": args.colour_weight, "vae_lr": args.vae_lr, "vae_batch": args.vae_batch, "unet_steps": unet_done,
+        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "vae_size": args.vae_size, "decoder_steps": decoder_done, "colour_weight": args.colour_weight, "vae_lr": args.vae_lr, "vae_batch": args.vae_batch, "unet_steps": unet_done,
         "high_noise_share": args.high_noise_share, "lr": args.lr, "batch": args.batch, "size": args.size, "seconds_vae": round(vae_seconds, 1),
         "seconds_total": round(time.time() - started, 1),
         "params": {name: sum(p.numel() for p in m.parameters()) for name, m in
