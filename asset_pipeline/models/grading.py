@@ -76,7 +76,8 @@ def grade(image: Image.Image, targets: list[tuple[int, int, int]], strength: flo
     moves[:, 0] *= lightness
     # Each pixel takes a softmax-weighted mix of the clusters' moves, by its Lab distance to each.
     flat = lab.reshape(-1, 3)
-    d2 = ((flat[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+    # |p - c|^2 expanded, so memory is pixels x clusters, not pixels x clusters x 3.
+    d2 = (flat**2).sum(1, keepdims=True) - 2 * flat @ centres.T + (centres**2).sum(1)[None, :]
     logits = -d2 / (2 * SOFTNESS**2) + np.log(shares)[None, :]
     weights = np.exp(logits - logits.max(1, keepdims=True))
     weights /= weights.sum(1, keepdims=True)
