@@ -84,7 +84,8 @@ def lineage(home: Home, path: Path) -> dict:
         "draft": {"sha256": chunks.get("draft_sha256"),
                   "path": f"objects/{chunks['draft_sha256'][:2]}/{chunks['draft_sha256']}.png" if chunks.get("draft_sha256") else None,
                   "attempts": list(drafts[0]["attempts"] or []) if drafts else None},
-        "render": {"sha256": pub["render_sha256"], "layout": render[0]["layout"] if render else None},
+        "render": {"sha256": pub["render_sha256"], "layout": render[0]["layout"] if render else None,
+                   "upscale": chunks.get("upscale") or None},
         "checks": checks,
         "pipeline_version": chunks.get("asset_pipeline:version"),
         "c2pa": _content_credentials(found.read_bytes()),
@@ -109,7 +110,7 @@ def format_lineage(chain: dict) -> str:
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",
         *[f"  attempt {i} model {a['model']} seed {a['seed']}: {a['reason'] or 'passed'}"
           for i, a in enumerate(chain["draft"]["attempts"] or [], 1) if len(chain["draft"]["attempts"]) > 1],
-        f"render    {chain['render']['sha256']}",
+        f"render    {chain['render']['sha256']}" + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
     ]
     if chain.get("c2pa"):
         lines.append(f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "

@@ -32,7 +32,7 @@ assets:
 """
 HERO = ("hero", 1, "512x512")
 PROVENANCE_KEYS = {"prompt", "negative_prompt", "model", "weights_hash", "seed", "steps", "guidance",
-                   "brief_hash", "brand_hash", "asset_pipeline:version"}
+                   "palette_grade", "upscale", "brief_hash", "brand_hash", "asset_pipeline:version"}
 
 
 def manifest_entry(home: Path, key=HERO) -> dict:
@@ -79,6 +79,7 @@ def test_first_run_publishes_version_1_with_full_provenance(story):
     assert PROVENANCE_KEYS <= set(chunks), PROVENANCE_KEYS - set(chunks)
     assert chunks["seed"] == str(entry["seed"]) and chunks["model"] == "tiny"
     assert int(chunks["steps"]) == 2 and float(chunks["guidance"]) == 0.0
+    assert float(chunks["palette_grade"]) == 0.0 and chunks["upscale"] == "lanczos"  # tiny grades nothing; no upscaler here
     assert "text, letters, watermark" in chunks["negative_prompt"] and len(chunks["weights_hash"]) == 64
 
 
@@ -146,6 +147,7 @@ def test_lineage_of_an_old_version_found_by_file_hash(story, tmp_path):
     assert chain["brief"]["current"] is False  # the brief has changed twice since
     assert chain["model"]["id"] == "tiny" and len(chain["model"]["weights_hash"]) == 64
     assert chain["seed"] == first["seed"] and chain["draft"]["sha256"]
+    assert chain["render"]["upscale"] == "lanczos"
     # The checks v1 was judged by, with their values, though later runs replaced the checks table.
     ocr = [c for c in chain["checks"] if c["check"] == "ocr"]
     assert ocr and all(c["passed"] and c["value"] >= 0.9 for c in ocr)
@@ -154,7 +156,7 @@ def test_lineage_of_an_old_version_found_by_file_hash(story, tmp_path):
 
     text = cli(home, "lineage", str(home / changed["path"]))
     assert text.returncode == 0 and "version 2" in text.stdout and "'Summer Sale'" in text.stdout
-    assert "pass ocr" in text.stdout
+    assert "pass ocr" in text.stdout and "(upscale lanczos)" in text.stdout
     from asset_pipeline.stages import content_credentials
 
     if content_credentials.available():

@@ -44,6 +44,7 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "palette_grade": str(draft.get("palette_grade") or 0.0),
         "brief_hash": brief_row["brief_hash"], "brand_hash": brief_row["brand_hash"],
         "draft_sha256": draft["image_sha256"], "render_sha256": render["image_sha256"],
+        "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
     }
 
 
