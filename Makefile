@@ -69,8 +69,9 @@ train-embedded: setup
 # The same architecture from scratch on a CPU: VAE on 128 px images with the colour term, UNet at
 # 256 px, then a short pass at 512 px. Measured on this project's 2-core VM: 12 + 74 min, then
 # 12 min (logs: asset_pipeline/training/embedded_cpu.stage*.training.json). Writes
-# $(EMBEDDED_CPU) (evaluate it with benchmarks/embedded_model.py --weights); pass
-# EMBEDDED_CPU=$(EMBEDDED) to replace the shipped weights, which brand steering follows.
+# $(EMBEDDED_CPU) (evaluate it with benchmarks/embedded_model.py --weights; register it in
+# data/models.yaml with brand_steering and palette_grade as `embedded` has them), or pass
+# EMBEDDED_CPU=$(EMBEDDED) to replace the shipped weights.
 EMBEDDED_CPU ?= data/models/embedded-cpu
 train-embedded-cpu: setup
 	$(TRAIN) --out $(EMBEDDED_CPU).stage1 --seed 0 --vae-size 128 --vae-steps 1500 --vae-batch 16 --colour-weight 3 \

@@ -112,7 +112,7 @@ def test_drafts_stage_steers_only_the_embedded_model(registry, home):
     assert tiny[0]["prompt"] == "a mug"
 
 
-def test_brand_steering_prefixes_only_the_embedded_model(registry):
+def test_brand_steering_prefixes_only_models_that_opt_in(registry):
     from asset_pipeline.models.embedded import brand_steering
     from asset_pipeline.stages.drafts import DraftJob
 
@@ -123,6 +123,9 @@ def test_brand_steering_prefixes_only_the_embedded_model(registry):
     # A re-roll on the next model starts from the brief's prompt again, not the steered one.
     assert steer(job, tiny) is job and job.prompt == "a mug"
     assert brand_steering(None)(job, embedded) is job and brand_steering([])(job, embedded) is job
+    # Any model may opt in (models.yaml `brand_steering: true`), a retrained embedded model say.
+    retrained = tiny.model_copy(update={"brand_steering": True})
+    assert steer(job, retrained).prompt.startswith("coral (#ff5a36)")
 
 
 def test_corpus_is_deterministic_and_keeps_held_out_prompts_out():

@@ -264,6 +264,8 @@ def test_models_yaml_extends_and_overrides(tmp_path):
             steps: 3
             guidance: 1.0
             tiers: [draft]
+            palette_grade: 0.5
+            brand_steering: true
           - id: sdxl-turbo
             path: stabilityai/sdxl-turbo
             steps: 2
@@ -276,6 +278,8 @@ def test_models_yaml_extends_and_overrides(tmp_path):
     assert [s.id for s in registry.candidates("draft")] == ["mine", "sd-turbo", "sdxl-turbo", "embedded", "tiny"]
     assert [s.id for s in registry.candidates("final")] == ["tiny"]
     assert registry.get("sdxl-turbo").steps == 2
+    mine = registry.get("mine")
+    assert mine.palette_grade == 0.5 and mine.brand_steering and not registry.get("sdxl-turbo").brand_steering
 
 
 # --------------------------------------------------------- routing and fallback

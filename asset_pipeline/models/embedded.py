@@ -89,14 +89,15 @@ def steered_prompt(prompt: str, hex_codes: list[str]) -> str:
 
 
 def brand_steering(palette: list[str] | None):
-    """A function (job, spec) -> job that puts `palette` (hex codes) in the prompt when `spec` is the embedded model.
+    """A function (job, spec) -> job that puts `palette` (hex codes) in the prompt when `spec.brand_steering`.
 
-    Other models get the job unchanged: their prompts (and so their cached drafts) stay as they were.
+    Other models (all but `embedded`, unless models.yaml says otherwise) get the job unchanged:
+    their prompts, and so their cached drafts, stay as they were.
     """
     import dataclasses
 
     def steer(job, spec):
-        if spec.path != EMBEDDED_PATH or not palette:
+        if not spec.brand_steering or not palette:
             return job
         return dataclasses.replace(job, prompt=steered_prompt(job.prompt, palette))
 

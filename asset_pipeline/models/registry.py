@@ -16,6 +16,8 @@ models:
     resolution: 1024
     multiple: 8
     tiers: [draft]
+    palette_grade: 0.0             # 0-1: pull drafts' colours to those the prompt names (models/grading.py)
+    brand_steering: false          # true: the brand's palette goes in front of the prompt (as for embedded)
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
   upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
@@ -69,6 +71,9 @@ class ModelSpec(_Strict):
     # 0 to 1: how far each draft's dominant colours are pulled to the colours its prompt names
     # (models/grading.py). 0, the default, leaves the pipeline's pixels as they are.
     palette_grade: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Whether the brand's palette goes in front of this model's prompts (models/embedded.py):
+    # for models trained on captions that name colours that way, such as `embedded`.
+    brand_steering: bool = False
 
     # The home that relative paths resolve against, set by the registry that made this spec,
     # so a generator handed only the spec can still find its weights.
@@ -108,7 +113,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     # Trained on procedural backgrounds (asset_pipeline/training/), shipped in the package:
     # useful drafts with nothing downloaded. Zero-terminal-SNR Euler: 6 steps with guidance.
     ModelSpec(id=EMBEDDED_ID, path=EMBEDDED_PATH, pipeline_class="StableDiffusionPipeline",
-              steps=6, guidance=3.0, resolution=512, multiple=16, tiers=["draft", "final"], palette_grade=0.8),
+              steps=6, guidance=3.0, resolution=512, multiple=16, tiers=["draft", "final"], palette_grade=0.8, brand_steering=True),
     # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
     ModelSpec(id=TINY_ID, path=TINY_PATH, pipeline_class="StableDiffusionPipeline",
               steps=2, guidance=0.0, resolution=256, multiple=16, tiers=["draft", "final"]),
@@ -207,6 +212,7 @@ class Registry:
                 "steps": spec.steps,
                 "guidance": spec.guidance,
                 "palette_grade": spec.palette_grade,
+                "brand_steering": spec.brand_steering,
                 "dtype": spec.dtype,
                 "resolution": spec.resolution,
                 "present": self.weights_present(spec),

@@ -59,13 +59,12 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
         brand_file=brand_file,
         brief_hash=content_hash(brief.model_dump(mode="json")),
         brand_hash=content_hash(brand.model_dump(mode="json")),
-        steering_palette=tuple(brand.palette()) if _embedded_draws(home, brief) else (),
+        steering_palette=tuple(brand.palette()) if _steered_model_draws(home, brief) else (),
     )
 
 
-def _embedded_draws(home: Home, brief: Brief) -> bool:
-    """Whether the embedded model is the first model with local weights on some asset's route."""
-    from asset_pipeline.models.embedded import EMBEDDED_PATH
+def _steered_model_draws(home: Home, brief: Brief) -> bool:
+    """Whether a brand-steered model (`embedded`) is the first model with local weights on some asset's route."""
     from asset_pipeline.models.registry import UnknownModelError, load_registry
 
     try:
@@ -77,7 +76,7 @@ def _embedded_draws(home: Home, brief: Brief) -> bool:
             present = [s for s in registry.candidates(asset.tier, asset.model) if registry.weights_present(s)]
         except (UnknownModelError, ValueError):
             continue  # reported by validation
-        if present and present[0].path == EMBEDDED_PATH:
+        if present and present[0].brand_steering:
             return True
     return False
 
