@@ -104,7 +104,7 @@ def format_lineage(chain: dict) -> str:
         f"brand     {chain['brand']['file']} hash {chain['brand']['hash']}",
         f"model     {chain['model']['id']} weights {chain['model']['weights_hash']} "
         f"steps {chain['model']['steps']} guidance {chain['model']['guidance']}"
-        + (f" palette grade {grade}" if float(grade := chain["model"].get("palette_grade") or 0) else ""),
+        + (f" palette grade {chain['model']['palette_grade']}" if float(chain["model"].get("palette_grade") or 0) else ""),
         f"seed      {chain['seed']}",
         f"prompt    {chain['prompt']}",
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",

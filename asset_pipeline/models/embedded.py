@@ -65,11 +65,12 @@ def hex_to_rgb(hex_code: str) -> tuple[int, int, int]:
 def colour_name(hex_code: str) -> str:
     """The caption name nearest to `hex_code` by CIEDE2000 (plain Lab distance calls #ff5a36 red, not coral)."""
     import numpy as np
-    from skimage.color import deltaE_ciede2000, rgb2lab
+    from skimage.color import deltaE_ciede2000
+
+    from asset_pipeline.models.grading import colours_lab
 
     names = list(COLOURS)
-    rgb = np.array([hex_to_rgb(hex_code)] + [hex_to_rgb(COLOURS[n]) for n in names], dtype=np.float64) / 255.0
-    lab = rgb2lab(rgb.reshape(-1, 1, 3)).reshape(-1, 3)
+    lab = colours_lab([hex_to_rgb(hex_code)] + [hex_to_rgb(COLOURS[n]) for n in names])
     return names[int(np.argmin(deltaE_ciede2000(np.repeat(lab[:1], len(names), 0), lab[1:])))]
 
 

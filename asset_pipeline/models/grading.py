@@ -40,10 +40,11 @@ def named_colours(prompt: str) -> list[tuple[int, int, int]]:
     return list(dict.fromkeys(found))
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
+def colours_lab(rgb) -> np.ndarray:
+    """CIELAB (n x 3) of n sRGB colours (0-255)."""
     from skimage.color import rgb2lab
 
-    return rgb2lab(np.asarray(rgb, dtype=np.float64) / 255.0)
+    return rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
 
 
 def dominant_colours(image: Image.Image, clusters: int = CLUSTERS, thumbnail: int = THUMBNAIL) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +55,7 @@ def dominant_colours(image: Image.Image, clusters: int = CLUSTERS, thumbnail: in
     counts = np.bincount(np.asarray(quantised).ravel(), minlength=len(rgb))[: len(rgb)]
     used = counts > 0
     rgb = rgb[used]
-    return _lab(rgb.reshape(-1, 1, 3)).reshape(-1, 3), counts[used] / counts.sum()
+    return colours_lab(rgb), counts[used] / counts.sum()
 
 
 def grade(image: Image.Image, targets: list[tuple[int, int, int]], strength: float,
@@ -63,14 +64,13 @@ def grade(image: Image.Image, targets: list[tuple[int, int, int]], strength: flo
 
     Lightness moves `lightness` times as far as hue and chroma. No targets or no strength: unchanged.
     """
-    from skimage.color import deltaE_ciede2000, lab2rgb
+    from skimage.color import deltaE_ciede2000, lab2rgb, rgb2lab
 
     if not targets or strength <= 0:
         return image
-    rgb = np.asarray(image.convert("RGB"))
-    lab = _lab(rgb)
+    lab = rgb2lab(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)
     centres, shares = dominant_colours(image)
-    goals = _lab(np.array(targets, dtype=np.float64).reshape(-1, 1, 3)).reshape(-1, 3)
+    goals = colours_lab(targets)
     distance = deltaE_ciede2000(centres[:, None, :], goals[None, :, :])   # clusters x targets
     moves = goals[distance.argmin(1)] - centres
     moves[:, 0] *= lightness

@@ -24,15 +24,11 @@ from PIL import Image
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
-from asset_pipeline.models.grading import dominant_colours
+from asset_pipeline.models.grading import colours_lab, dominant_colours
 
 DELTA_E = 20.0
 DOMINANT_SHARE = 0.15
 PRESENT_SHARE = 0.05
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
 
 
 def palette(image: Image.Image, colours: int = 6) -> list[tuple[np.ndarray, float]]:
@@ -43,7 +39,7 @@ def palette(image: Image.Image, colours: int = 6) -> list[tuple[np.ndarray, floa
 
 def colour_check(image: Image.Image, names_or_hex: list[str]) -> dict:
     """{'adherent': bool, 'covered': bool, 'worst_delta_e': float} for the named colours."""
-    targets = _lab(np.array([hex_to_rgb(COLOURS.get(c, c)) for c in names_or_hex], dtype=np.float64))
+    targets = colours_lab([hex_to_rgb(COLOURS.get(c, c)) for c in names_or_hex])
     found = palette(image)
     worst, covered = 0.0, True
     for lab, share in found:
