@@ -189,7 +189,9 @@ def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
     except LineageError as exc:
         print(f"lineage: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(json.dumps(chain, indent=2, default=str, ensure_ascii=False) if args.format == "json" else format_lineage(chain))
+    print(
+        json.dumps(chain, indent=2, default=str, ensure_ascii=False) if args.format == "json" else format_lineage(chain)
+    )
     return EXIT_OK
 
 
@@ -219,8 +221,15 @@ def cmd_ui(args: argparse.Namespace, home: Home) -> int:
     import subprocess
 
     command = [
-        sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(args.port),
-        "-m", "asset_pipeline.orchestration.definitions",
+        sys.executable,
+        "-m",
+        "dagster_webserver",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(args.port),
+        "-m",
+        "asset_pipeline.orchestration.definitions",
     ]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (instance {os.environ['DAGSTER_HOME']})")
     return subprocess.call(command)
@@ -234,11 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize the whole graph for campaigns, as Dagster runs")
     run.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
     run.add_argument("--all", action="store_true", help="every brief under the home")
-    run.add_argument("--executor", choices=["in_process", "multiprocess", "celery"], default="in_process",
-                     help="where steps run: this process (default), a process per step, or Celery workers")
-    run.add_argument("--broker", metavar="URL", default=os.environ.get("ASSET_PIPELINE_CELERY_BROKER"),
-                     help="with --executor celery: the broker the workers listen to, e.g. redis://127.0.0.1:6379/0 "
-                          "(default: $ASSET_PIPELINE_CELERY_BROKER)")
+    run.add_argument(
+        "--executor",
+        choices=["in_process", "multiprocess", "celery"],
+        default="in_process",
+        help="where steps run: this process (default), a process per step, or Celery workers",
+    )
+    run.add_argument(
+        "--broker",
+        metavar="URL",
+        default=os.environ.get("ASSET_PIPELINE_CELERY_BROKER"),
+        help="with --executor celery: the broker the workers listen to, e.g. redis://127.0.0.1:6379/0 "
+        "(default: $ASSET_PIPELINE_CELERY_BROKER)",
+    )
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check briefs, brands and models.yaml without running")
@@ -305,9 +322,11 @@ def _environment_error(exc: BaseException, home: Home) -> str:
         text = str(error)
         if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in text or "disk I/O error" in text:
             free = shutil.disk_usage(home.root).free if home.root.exists() else 0
-            return (f"error: no space left for the home {home.root} ({free // 1024} KiB free): "
-                    f"{type(error).__name__}: {text.strip().splitlines()[0]}. Nothing is half-written and "
-                    f"earlier publications are intact; free space and run again.")
+            return (
+                f"error: no space left for the home {home.root} ({free // 1024} KiB free): "
+                f"{type(error).__name__}: {text.strip().splitlines()[0]}. Nothing is half-written and "
+                f"earlier publications are intact; free space and run again."
+            )
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"error: {type(exc).__name__}: {first} (--debug shows the traceback)"
 

@@ -19,7 +19,7 @@ class Home:
     root: Path
 
     @classmethod
-    def from_env(cls) -> "Home":
+    def from_env(cls) -> Home:
         return cls(Path(os.environ.get("ASSET_PIPELINE_HOME", DEFAULT_HOME)).expanduser().resolve())
 
     def inside(self, *parts: str) -> Path:

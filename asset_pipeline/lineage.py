@@ -38,11 +38,17 @@ def _content_credentials(data: bytes) -> dict | None:
     except Exception:  # c2pa raises its own error types for "no manifest here"
         return None
     active = store.get("manifests", {}).get(store.get("active_manifest"), {})
-    actions = [a for assertion in active.get("assertions", []) if assertion.get("label", "").startswith("c2pa.actions")
-               for a in assertion.get("data", {}).get("actions", [])]
-    return {"signer": active.get("signature_info", {}).get("common_name"),
-            "digital_source_type": next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
-            "validation_state": store.get("validation_state")}
+    actions = [
+        a
+        for assertion in active.get("assertions", [])
+        if assertion.get("label", "").startswith("c2pa.actions")
+        for a in assertion.get("data", {}).get("actions", [])
+    ]
+    return {
+        "signer": active.get("signature_info", {}).get("common_name"),
+        "digital_source_type": next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
+        "validation_state": store.get("validation_state"),
+    }
 
 
 def lineage(home: Home, path: Path) -> dict:
@@ -63,29 +69,50 @@ def lineage(home: Home, path: Path) -> dict:
     if pub.get("checks"):  # recorded with the version itself
         checks = [dict(c) for c in pub["checks"]]
     else:  # history written before checks were recorded per version
-        checks = _rows(home, f"SELECT \"check\", passed, value, detail FROM checks WHERE {where}", key) if render else []
+        checks = _rows(home, f'SELECT "check", passed, value, detail FROM checks WHERE {where}', key) if render else []
     draft_sha = chunks.get("draft_sha256")
-    drafts = _rows(home, "SELECT attempts FROM drafts WHERE campaign = ? AND asset = ? AND variant = ? "
-                         "AND image_sha256 = ?", key[:3] + [draft_sha]) if draft_sha else []
+    drafts = (
+        _rows(
+            home,
+            "SELECT attempts FROM drafts WHERE campaign = ? AND asset = ? AND variant = ? AND image_sha256 = ?",
+            key[:3] + [draft_sha],
+        )
+        if draft_sha
+        else []
+    )
     brief = _rows(home, f"SELECT brief_file, brief_hash, brand FROM briefs WHERE {where}", key)
     return {
         "file": str(found),
         "sha256": sha,
         "publication": {k: pub[k] for k in ("campaign", "asset", "variant", "size", "version", "path", "published_at")},
-        "brief": {"file": f"briefs/{pub['campaign']}.yaml", "hash": pub["brief_hash"],
-                  "current": bool(brief and brief[0]["brief_hash"] == pub["brief_hash"])},
+        "brief": {
+            "file": f"briefs/{pub['campaign']}.yaml",
+            "hash": pub["brief_hash"],
+            "current": bool(brief and brief[0]["brief_hash"] == pub["brief_hash"]),
+        },
         "brand": {"file": f"brands/{brief[0]['brand']}.yaml" if brief else None, "hash": pub["brand_hash"]},
-        "model": {"id": chunks.get("model", pub["model"]), "weights_hash": chunks.get("weights_hash"),
-                  "steps": chunks.get("steps"), "guidance": chunks.get("guidance"),
-                  "palette_grade": chunks.get("palette_grade")},
+        "model": {
+            "id": chunks.get("model", pub["model"]),
+            "weights_hash": chunks.get("weights_hash"),
+            "steps": chunks.get("steps"),
+            "guidance": chunks.get("guidance"),
+            "palette_grade": chunks.get("palette_grade"),
+        },
         "seed": pub["seed"],
         "prompt": chunks.get("prompt"),
         "negative_prompt": chunks.get("negative_prompt"),
-        "draft": {"sha256": chunks.get("draft_sha256"),
-                  "path": f"objects/{chunks['draft_sha256'][:2]}/{chunks['draft_sha256']}.png" if chunks.get("draft_sha256") else None,
-                  "attempts": list(drafts[0]["attempts"] or []) if drafts else None},
-        "render": {"sha256": pub["render_sha256"], "layout": render[0]["layout"] if render else None,
-                   "upscale": chunks.get("upscale") or None},
+        "draft": {
+            "sha256": chunks.get("draft_sha256"),
+            "path": f"objects/{chunks['draft_sha256'][:2]}/{chunks['draft_sha256']}.png"
+            if chunks.get("draft_sha256")
+            else None,
+            "attempts": list(drafts[0]["attempts"] or []) if drafts else None,
+        },
+        "render": {
+            "sha256": pub["render_sha256"],
+            "layout": render[0]["layout"] if render else None,
+            "upscale": chunks.get("upscale") or None,
+        },
         "checks": checks,
         "pipeline_version": chunks.get("asset_pipeline:version"),
         "c2pa": _content_credentials(found.read_bytes()),
@@ -104,21 +131,33 @@ def format_lineage(chain: dict) -> str:
         f"brand     {chain['brand']['file']} hash {chain['brand']['hash']}",
         f"model     {chain['model']['id']} weights {chain['model']['weights_hash']} "
         f"steps {chain['model']['steps']} guidance {chain['model']['guidance']}"
-        + (f" palette grade {chain['model']['palette_grade']}" if float(chain["model"].get("palette_grade") or 0) else ""),
+        + (
+            f" palette grade {chain['model']['palette_grade']}"
+            if float(chain["model"].get("palette_grade") or 0)
+            else ""
+        ),
         f"seed      {chain['seed']}",
         f"prompt    {chain['prompt']}",
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",
-        *[f"  attempt {i} model {a['model']} seed {a['seed']}: {a['reason'] or 'passed'}"
-          for i, a in enumerate(chain["draft"]["attempts"] or [], 1) if len(chain["draft"]["attempts"]) > 1],
-        f"render    {chain['render']['sha256']}" + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
+        *[
+            f"  attempt {i} model {a['model']} seed {a['seed']}: {a['reason'] or 'passed'}"
+            for i, a in enumerate(chain["draft"]["attempts"] or [], 1)
+            if len(chain["draft"]["attempts"]) > 1
+        ],
+        f"render    {chain['render']['sha256']}"
+        + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
     ]
     if chain.get("c2pa"):
-        lines.append(f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "
-                     f"{chain['c2pa']['digital_source_type']}")
+        lines.append(
+            f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "
+            f"{chain['c2pa']['digital_source_type']}"
+        )
     if chain["checks"]:
         lines.append("checks")
-        lines += [f"  {'pass' if c['passed'] else 'FAIL'} {c['check']:<13} {'' if c['value'] is None else round(c['value'], 3)!s:<7} {c['detail']}"
-                  for c in chain["checks"]]
+        lines += [
+            f"  {'pass' if c['passed'] else 'FAIL'} {c['check']:<13} {'' if c['value'] is None else round(c['value'], 3)!s:<7} {c['detail']}"
+            for c in chain["checks"]
+        ]
     else:
         lines.append("checks    (the current checks describe a newer render; this version passed them when published)")
     return "\n".join(lines)

@@ -92,7 +92,7 @@ class Brief(_Strict):
     assets: list[AssetSpec] = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "Brief":
+    def _unique_ids(self) -> Brief:
         seen: set[str] = set()
         for asset in self.assets:
             if asset.id in seen:
@@ -162,16 +162,12 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def read_yaml(path: Path, label: str) -> Any:
@@ -206,7 +202,7 @@ def _field_path(loc: tuple, data: Any) -> str:
     for item in loc:
         if isinstance(item, int):
             ident = node[item].get("id") if isinstance(node, list) and isinstance(node[item], dict) else None
-            parts[-1 if parts else 0:] = [f"{parts[-1] if parts else ''}[{item}]" + (f"(id={ident})" if ident else "")]
+            parts[-1 if parts else 0 :] = [f"{parts[-1] if parts else ''}[{item}]" + (f"(id={ident})" if ident else "")]
         else:
             parts.append(str(item))
         try:
@@ -225,7 +221,11 @@ def _problems(exc: ValidationError, label: str, data: Any) -> list[Problem]:
             message = "unknown key (typo?)"
         elif err["type"] == "missing":
             message = "required field is missing"
-        if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(err["input"], (dict, list)):
+        if (
+            "input" in err
+            and err["type"] not in ("missing", "extra_forbidden")
+            and not isinstance(err["input"], (dict, list))
+        ):
             message += f" (got {err['input']!r})"
         problems.append(Problem(label, _field_path(loc, data), message))
     return problems

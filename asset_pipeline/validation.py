@@ -40,11 +40,21 @@ def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list
     if registry is not None:
         for index, asset in enumerate(inputs.brief.assets):
             if asset.model is not None and asset.model not in registry.models:
-                problems.append(Problem(f"briefs/{campaign}.yaml", f"assets[{index}](id={asset.id}).model",
-                                        f"unknown model {asset.model!r}; known: {', '.join(sorted(registry.models))}"))
+                problems.append(
+                    Problem(
+                        f"briefs/{campaign}.yaml",
+                        f"assets[{index}](id={asset.id}).model",
+                        f"unknown model {asset.model!r}; known: {', '.join(sorted(registry.models))}",
+                    )
+                )
             elif asset.model is not None and not set(registry.models[asset.model].tiers) & set(TIERS):
-                problems.append(Problem(f"briefs/{campaign}.yaml", f"assets[{index}](id={asset.id}).model",
-                                        f"model {asset.model!r} is an upscaler, not a draft model"))
+                problems.append(
+                    Problem(
+                        f"briefs/{campaign}.yaml",
+                        f"assets[{index}](id={asset.id}).model",
+                        f"model {asset.model!r} is an upscaler, not a draft model",
+                    )
+                )
     return problems
 
 

@@ -50,8 +50,14 @@ def write_brief(home: Path, campaign: str, text: str) -> Path:
 def cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """`python -m asset_pipeline ARGS` against `home`, as a user would run it."""
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
-    return subprocess.run([sys.executable, "-m", "asset_pipeline", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=home.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "asset_pipeline", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=home.parent,
+    )
 
 
 def free_port() -> int:

@@ -71,10 +71,14 @@ def test_brand_change_retriggers_its_campaigns(home, instance):
     assert [r.partition_key for r in result.run_requests] == ["one"]
     # The edit is observed at once, so the UI can mark typesetting stale before the run.
     inputs = load_campaign(Home(home.resolve()), "one")
-    observed = {(e.asset_key.to_user_string(), e.partition): e.tags["dagster/data_version"] for e in result.asset_events}
-    assert observed == {("brand_typography", "one"): inputs.brand_typography_hash,
-                        ("brand_style", "one"): inputs.brand_generation_hash,
-                        ("brief_file", "one"): inputs.brief_hash}
+    observed = {
+        (e.asset_key.to_user_string(), e.partition): e.tags["dagster/data_version"] for e in result.asset_events
+    }
+    assert observed == {
+        ("brand_typography", "one"): inputs.brand_typography_hash,
+        ("brand_style", "one"): inputs.brand_generation_hash,
+        ("brief_file", "one"): inputs.brief_hash,
+    }
 
 
 def test_nightly_schedule_requests_every_valid_campaign(home, instance):
@@ -93,7 +97,16 @@ def test_nightly_cron_is_configurable_and_checked(monkeypatch):
         nightly_cron()
     # The code location reads it when it loads, as the daemon and the UI load it.
     env = dict(os.environ, ASSET_PIPELINE_NIGHTLY_CRON="30 4 * * 1-5")
-    loaded = subprocess.run([sys.executable, "-c", "from asset_pipeline.orchestration.definitions import "
-                             "nightly_rebuild; print(nightly_rebuild.cron_schedule)"],
-                            env=env, capture_output=True, text=True, timeout=300)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from asset_pipeline.orchestration.definitions import "
+            "nightly_rebuild; print(nightly_rebuild.cron_schedule)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert loaded.stdout.strip() == "30 4 * * 1-5", loaded.stderr

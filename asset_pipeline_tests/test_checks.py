@@ -49,9 +49,20 @@ def photo(width: int, height: int, seed: int = 0) -> Image.Image:
 
 
 def draw_box(
-    image: Image.Image, role: str, lines: list[str], x: float, y: float, *,
-    font: str = BOLD, font_px: int = 48, color: str = "#1A1A1A", plate: str | None = None,
-    plate_pad: float = 0.3, scrim: str | None = None, text: str | None = None, contrast: float = 7.0,
+    image: Image.Image,
+    role: str,
+    lines: list[str],
+    x: float,
+    y: float,
+    *,
+    font: str = BOLD,
+    font_px: int = 48,
+    color: str = "#1A1A1A",
+    plate: str | None = None,
+    plate_pad: float = 0.3,
+    scrim: str | None = None,
+    text: str | None = None,
+    contrast: float = 7.0,
 ) -> TextBox:
     """Draw lines at (x, y) (fractions) and return the TextBox that describes them.
 
@@ -69,14 +80,24 @@ def draw_box(
     if plate:
         draw.rectangle((left - pad, top - pad, left + box_w + pad, top + box_h + pad), fill=plate)
     if scrim:
-        rgb = tuple(int(scrim[i:i + 2], 16) for i in (1, 3, 5))
+        rgb = tuple(int(scrim[i : i + 2], 16) for i in (1, 3, 5))
         draw.rectangle((left - pad, top - pad, left + box_w + pad, top + box_h + pad), fill=(*rgb, 170))
     for i, line in enumerate(lines):
         draw.text((left, top + i * step), line, font=face, fill=color)
     return TextBox(
-        role=role, text=" ".join(lines) if text is None else text, lines=list(lines),
-        x=left / width, y=top / height, w=box_w / width, h=box_h / height,
-        font=font, font_px=font_px, color=color, plate=plate, scrim=scrim, contrast=contrast,
+        role=role,
+        text=" ".join(lines) if text is None else text,
+        lines=list(lines),
+        x=left / width,
+        y=top / height,
+        w=box_w / width,
+        h=box_h / height,
+        font=font,
+        font_px=font_px,
+        color=color,
+        plate=plate,
+        scrim=scrim,
+        contrast=contrast,
     )
 
 
@@ -92,12 +113,27 @@ def deliverable(seed: int = 0, headline: str = "Spring Sale", size: int = 1080) 
     image = photo(size, size, seed)
     px = size / 1080  # font sizes scale with the deliverable
     boxes = [
-        draw_box(image, "headline", [headline, "30% off everything"], 0.08, 0.08, font_px=round(72 * px),
-                 color="#FFFFFF", scrim="#000000"),
-        draw_box(image, "body", ["Fresh styles for sunny days,", "made to last all season."], 0.08, 0.45,
-                 font=SANS, font_px=round(34 * px), plate="#FFFFFF"),
-        draw_box(image, "cta", ["Shop now"], 0.08, 0.75, font_px=round(40 * px), color="#FFFFFF",
-                 plate="#FF5A36"),
+        draw_box(
+            image,
+            "headline",
+            [headline, "30% off everything"],
+            0.08,
+            0.08,
+            font_px=round(72 * px),
+            color="#FFFFFF",
+            scrim="#000000",
+        ),
+        draw_box(
+            image,
+            "body",
+            ["Fresh styles for sunny days,", "made to last all season."],
+            0.08,
+            0.45,
+            font=SANS,
+            font_px=round(34 * px),
+            plate="#FFFFFF",
+        ),
+        draw_box(image, "cta", ["Shop now"], 0.08, 0.75, font_px=round(40 * px), color="#FFFFFF", plate="#FF5A36"),
     ]
     return image, Layout(size, size, boxes)
 
@@ -117,9 +153,9 @@ def test_similarity_identical_and_empty():
 
 def test_similarity_normalises_whitespace_and_unicode():
     assert text_similarity("Spring  Sale\n30% off ", " Spring Sale 30% off") == 1.0
-    assert text_similarity("Don\u2019t wait \u2014 \u201cnow\u201d", "Don't wait - \"now\"") == 1.0
-    assert text_similarity("\ufb01ne print", "fine print") == 1.0          # NFKC: ligature
-    assert text_similarity("\uff33ale", "Sale") == 1.0                     # NFKC: full-width
+    assert text_similarity("Don\u2019t wait \u2014 \u201cnow\u201d", 'Don\'t wait - "now"') == 1.0
+    assert text_similarity("\ufb01ne print", "fine print") == 1.0  # NFKC: ligature
+    assert text_similarity("\uff33ale", "Sale") == 1.0  # NFKC: full-width
     assert text_similarity("price\u00a0\u2212\u00a020%", "price - 20%") == 1.0
 
 
@@ -142,12 +178,23 @@ def test_similarity_is_case_sensitive_and_graded():
 @needs_tesseract
 def test_ocr_reads_text_on_plain_background():
     image = Image.new("RGB", (1080, 1080), "#F4F1EA")
-    layout = Layout(1080, 1080, [
-        draw_box(image, "headline", ["Spring Sale", "30% off everything"], 0.08, 0.08, font_px=80),
-        draw_box(image, "body", ["Fresh styles for sunny days,", "made to last all season."], 0.08, 0.4,
-                 font=SANS, font_px=32),
-        draw_box(image, "disclaimer", ["Offer ends May 31. Terms apply."], 0.08, 0.9, font=SANS, font_px=14),
-    ])
+    layout = Layout(
+        1080,
+        1080,
+        [
+            draw_box(image, "headline", ["Spring Sale", "30% off everything"], 0.08, 0.08, font_px=80),
+            draw_box(
+                image,
+                "body",
+                ["Fresh styles for sunny days,", "made to last all season."],
+                0.08,
+                0.4,
+                font=SANS,
+                font_px=32,
+            ),
+            draw_box(image, "disclaimer", ["Offer ends May 31. Terms apply."], 0.08, 0.9, font=SANS, font_px=14),
+        ],
+    )
     results = check_ocr(image, layout, min_similarity=0.9)
     assert [r.check for r in results] == ["ocr"] * 3
     assert all(r.passed for r in results), [r.detail for r in results]
@@ -159,8 +206,20 @@ def test_ocr_reads_text_on_plain_background():
 def test_ocr_reads_light_text_on_plates_and_scrim_over_a_photo():
     image, layout = deliverable(seed=3)
     # A plate that ends exactly at the box: its edge must not be read as "|" or "[".
-    layout.boxes.append(draw_box(image, "disclaimer", ["Offer ends May 31."], 0.55, 0.9, font=SANS,
-                                 font_px=16, color="#FFFFFF", plate="#1A1A1A", plate_pad=0))
+    layout.boxes.append(
+        draw_box(
+            image,
+            "disclaimer",
+            ["Offer ends May 31."],
+            0.55,
+            0.9,
+            font=SANS,
+            font_px=16,
+            color="#FFFFFF",
+            plate="#1A1A1A",
+            plate_pad=0,
+        )
+    )
     results = check_ocr(image, layout, min_similarity=0.9)
     assert all(r.passed for r in results), [r.detail for r in results]
     assert read_box(image, layout.boxes[-1]) == "Offer ends May 31."
@@ -186,13 +245,21 @@ def test_prepared_crop_shows_nothing_from_outside_the_box():
     prepared = np.asarray(ocr.prepare_box(image, box))
     # the border tesseract gets is the scrim's colour stretched to white, not the noise around the box
     margin = ocr.BORDER_PX + 3
-    ring = np.concatenate([prepared[:margin].ravel(), prepared[-margin:].ravel(),
-                           prepared[:, :margin].ravel(), prepared[:, -margin:].ravel()])
+    ring = np.concatenate(
+        [
+            prepared[:margin].ravel(),
+            prepared[-margin:].ravel(),
+            prepared[:, :margin].ravel(),
+            prepared[:, -margin:].ravel(),
+        ]
+    )
     assert (ring == 255).all()
 
 
 @needs_tesseract
-@pytest.mark.parametrize("seed,text", list(enumerate(["Offer ends May 31.", "Spring Sale", "Shop now", "Up to 50% off mugs"])))
+@pytest.mark.parametrize(
+    "seed,text", list(enumerate(["Offer ends May 31.", "Spring Sale", "Shop now", "Up to 50% off mugs"]))
+)
 def test_ocr_reads_a_scrim_over_noise_without_stray_edge_characters(seed, text):
     # cropping a few px of the noise around the scrim read as "[Offer ends May 31.)", "|Spring Sale|"
     image = busy_noise(1024, 256, seed)
@@ -203,8 +270,7 @@ def test_ocr_reads_a_scrim_over_noise_without_stray_edge_characters(seed, text):
 @needs_tesseract
 def test_ocr_fails_when_the_image_shows_other_text():
     image = Image.new("RGB", (1080, 1080), "#203040")
-    box = draw_box(image, "headline", ["Summer Sale"], 0.1, 0.1, font_px=64, color="#FFFFFF",
-                   text="Spring Sale")
+    box = draw_box(image, "headline", ["Summer Sale"], 0.1, 0.1, font_px=64, color="#FFFFFF", text="Spring Sale")
     [result] = check_ocr(image, Layout(1080, 1080, [box]), min_similarity=0.95)
     assert not result.passed
     assert result.value < 0.95
@@ -242,7 +308,7 @@ def test_banned_terms_whole_words_any_case():
     result = check_banned_terms(["Spring Sale", "FREE shipping today"], ["free"], labels=["headline", "body"])
     assert not result.passed and result.value == 1.0
     assert result.detail == "banned term 'free' in body: 'FREE shipping today'"
-    assert not check_banned_terms(["Sugar-free!"], ["free"]).passed      # hyphen separates words
+    assert not check_banned_terms(["Sugar-free!"], ["free"]).passed  # hyphen separates words
     assert check_banned_terms(["Freedom for the carefree"], ["free"]).passed
 
 
@@ -251,7 +317,7 @@ def test_banned_terms_multi_word_and_typographic():
     assert check_banned_terms(["money talks, come back"], ["money back"]).passed
     result = check_banned_terms(["Don\u2019t miss it", "Results guaranteed"], ["don't", "Guaranteed"])
     assert result.value == 2.0
-    assert "banned term \"don't\" in text 1" in result.detail
+    assert 'banned term "don\'t" in text 1' in result.detail
     assert "banned term 'Guaranteed' in text 2" in result.detail
 
 
@@ -307,8 +373,8 @@ def test_noise_passes():
     noise = rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)
     result = check_not_blank(Image.fromarray(noise))
     assert result.passed and result.value > 20
-    assert check_not_blank(noise).passed                                          # uint8 HWC array
-    assert check_not_blank(rng.random((3, 64, 64), dtype=np.float32)).passed      # float CHW array
+    assert check_not_blank(noise).passed  # uint8 HWC array
+    assert check_not_blank(rng.random((3, 64, 64), dtype=np.float32)).passed  # float CHW array
     assert check_not_blank(photo(1080, 1080)).passed
 
 
@@ -316,11 +382,15 @@ def test_noise_passes():
 
 
 def test_contrast():
-    layout = Layout(1000, 1000, [
-        box_at(0.1, 0.1, 0.5, 0.1, contrast=7.1),
-        box_at(0.1, 0.3, 0.5, 0.1, role="cta", contrast=3.2),
-        box_at(0.1, 0.5, 0.5, 0.1, role="body", contrast=None),
-    ])
+    layout = Layout(
+        1000,
+        1000,
+        [
+            box_at(0.1, 0.1, 0.5, 0.1, contrast=7.1),
+            box_at(0.1, 0.3, 0.5, 0.1, role="cta", contrast=3.2),
+            box_at(0.1, 0.5, 0.5, 0.1, role="body", contrast=None),
+        ],
+    )
     passed, low, missing = check_contrast(layout, 4.5)
     assert passed.passed and passed.value == 7.1
     assert not low.passed and low.detail == "cta: contrast 3.20:1 < 4.50:1"
@@ -328,8 +398,9 @@ def test_contrast():
 
 
 def test_min_font():
-    layout = Layout(1000, 1000, [box_at(0.1, 0.1, 0.5, 0.1, font_px=14),
-                                 box_at(0.1, 0.3, 0.5, 0.1, role="disclaimer", font_px=12)])
+    layout = Layout(
+        1000, 1000, [box_at(0.1, 0.1, 0.5, 0.1, font_px=14), box_at(0.1, 0.3, 0.5, 0.1, role="disclaimer", font_px=12)]
+    )
     ok, small = check_min_font(layout, 14)
     assert ok.passed and ok.value == 14.0
     assert not small.passed and small.detail == "disclaimer: font 12 px < 14 px"
@@ -337,7 +408,7 @@ def test_min_font():
 
 def test_safe_margin():
     # 1080x1350: margin = 0.05 * 1080 = 54 px.
-    inside = box_at(0.05, 0.1, 0.9, 0.2)                 # 54 px from left and right
+    inside = box_at(0.05, 0.1, 0.9, 0.2)  # 54 px from left and right
     near_bottom = box_at(0.1, 0.9, 0.5, 0.08, role="cta")  # ends at 1323 px: 27 px from the bottom
     ok, bad = check_safe_margin(Layout(1080, 1350, [inside, near_bottom]), 0.05)
     assert ok.passed and ok.value == 54.0
@@ -354,8 +425,11 @@ def test_run_deliverable_checks_passes_a_good_image(tmp_path):
     image.save(tmp_path / "final.png")
     results = run_deliverable_checks(tmp_path / "final.png", layout, BRAND, 1080, 1080)
     assert [r.check for r in results] == (
-        ["size", "not_blank", "hallucinated_text", "banned_terms"] + ["contrast"] * 3 + ["min_font"] * 3
-        + ["safe_margin"] * 3 + ["ocr"] * 3
+        ["size", "not_blank", "hallucinated_text", "banned_terms"]
+        + ["contrast"] * 3
+        + ["min_font"] * 3
+        + ["safe_margin"] * 3
+        + ["ocr"] * 3
     )
     assert all(r.passed for r in results), [r.detail for r in results if not r.passed]
 
@@ -365,7 +439,7 @@ def test_run_deliverable_checks_reports_each_problem():
     image, layout = deliverable(headline="Results guaranteed")
     results = run_deliverable_checks(image.resize((1000, 1000)), layout, BRAND, 1080, 1080)
     failed = {r.check: r.detail for r in results if not r.passed}
-    assert set(failed) == {"size", "banned_terms"}, failed   # OCR still reads the resized image
+    assert set(failed) == {"size", "banned_terms"}, failed  # OCR still reads the resized image
     assert "'guaranteed' in headline" in failed["banned_terms"]
 
 

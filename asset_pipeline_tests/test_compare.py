@@ -47,11 +47,13 @@ def compare_home(home, sd_family) -> Path:
     broken.mkdir(parents=True)
     (broken / "model_index.json").write_text("{ not json")
     # tiny-b: the sd family's folder at one step, so its drafts differ from tiny's (two steps).
-    (home / "models.yaml").write_text(textwrap.dedent(f"""\
+    (home / "models.yaml").write_text(
+        textwrap.dedent(f"""\
         models:
           - {{id: tiny-b, path: {sd_family}, steps: 1, guidance: 0, resolution: 256, multiple: 16}}
           - {{id: broken, path: weights/broken, steps: 1, guidance: 0}}
-    """))
+    """)
+    )
     return home
 
 
@@ -89,12 +91,14 @@ def test_compare_renders_a_sheet_of_assets_by_models(compare_home):
     # The tiny cell is exactly the draft the pipeline makes from the brief's prompt (brand
     # style and negative included) and variant 1's seed; the other model's cell differs.
     home = Home(compare_home)
-    first = next(r for r in expand_deliverables(load_campaign(home, "look"), home)
-                 if r["asset"] == "hero" and r["variant"] == 1)
+    first = next(
+        r for r in expand_deliverables(load_campaign(home, "look"), home) if r["asset"] == "hero" and r["variant"] == 1
+    )
     assert "soft daylight" in first["prompt"]  # the brand's style
     registry = load_registry(compare_home)
-    draft = DraftGenerator(registry).generate(registry.get("tiny"), [first["prompt"]], [first["negative_prompt"]],
-                                              [first["seed"]], 352, 192)[0]
+    draft = DraftGenerator(registry).generate(
+        registry.get("tiny"), [first["prompt"]], [first["negative_prompt"]], [first["seed"]], 352, 192
+    )[0]
     assert np.array_equal(cell_box(sheet, 0, 0), np.asarray(_fit(draft)))
     assert not np.array_equal(cell_box(sheet, 0, 0), cell_box(sheet, 0, 1))
     assert not np.array_equal(cell_box(sheet, 0, 0), cell_box(sheet, 1, 0))
@@ -124,12 +128,12 @@ def test_compare_command_prints_seconds_and_records_the_sheet_in_dagster(home):
     assert Image.open(report["sheet"]).size == (2 * CELL_WIDTH, 2 * CELL_HEIGHT)
 
     import dagster as dg
-
     from dagster._core.instance.ref import InstanceRef  # opening a given instance folder has no public name
 
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as instance:
         records = instance.fetch_observations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("draft_images"), asset_partitions=["look"]), limit=1,
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("draft_images"), asset_partitions=["look"]),
+            limit=1,
         ).records
     metadata = records[0].asset_observation.metadata
     assert metadata["comparison_models"].value == "tiny, sd-turbo"

@@ -35,17 +35,25 @@ ACCENTS = ["#FF5A36", "#2255CC", "#118833", "#AA22AA"]
 
 def start_run(home: Path) -> subprocess.Popen:
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
-    return subprocess.Popen([sys.executable, "-m", "asset_pipeline", "run", "crashy"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "asset_pipeline", "run", "crashy"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def assert_consistent(home: Path) -> None:
     manifest = json.loads((home / "published" / "crashy" / "manifest.json").read_text())
     with duckdb.connect(str(home / "catalog.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT asset, variant, size, status, path, sha256, version FROM publications "
-                           "WHERE status = 'published'").fetchall()
-        dupes = con.execute("SELECT count(*) - count(DISTINCT (asset, variant, size, version)) FROM publications "
-                            "WHERE status = 'published'").fetchone()[0]
+        rows = con.execute(
+            "SELECT asset, variant, size, status, path, sha256, version FROM publications WHERE status = 'published'"
+        ).fetchall()
+        dupes = con.execute(
+            "SELECT count(*) - count(DISTINCT (asset, variant, size, version)) FROM publications "
+            "WHERE status = 'published'"
+        ).fetchone()[0]
     assert dupes == 0
     by_key: dict[tuple, list[tuple]] = {}
     for asset, variant, size, _, path, sha, version in rows:

@@ -34,13 +34,17 @@ TEMPORARY_MARKERS = (".tmp", ".partial", ".building-")
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def leftovers(home: Path) -> list[str]:
-    return [p.as_posix() for p in home.rglob("*")
-            if p.is_file() and any(marker in p.name for marker in TEMPORARY_MARKERS)]
+    return [
+        p.as_posix() for p in home.rglob("*") if p.is_file() and any(marker in p.name for marker in TEMPORARY_MARKERS)
+    ]
 
 
 @pytest.fixture
@@ -48,8 +52,7 @@ def small_disk(tmp_path):
     """A TMPFS_MB tmpfs (root can mount one); None where this machine does not allow it."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", str(mount)],
-                          capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         yield None
         return
@@ -73,13 +76,21 @@ def fill(disk: Path, leave_bytes: int) -> Path:
 
 def run_with_file_size_limit(home: Path, limit: int) -> subprocess.CompletedProcess:
     """Where no small disk can be mounted: the same failure of a write half-way, by RLIMIT_FSIZE."""
+
     def limit_writes():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
-    return subprocess.run([sys.executable, "-m", "asset_pipeline", "run", "roomy"], env=env, capture_output=True,
-                          text=True, timeout=600, cwd=home.parent, preexec_fn=limit_writes)
+    return subprocess.run(
+        [sys.executable, "-m", "asset_pipeline", "run", "roomy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=home.parent,
+        preexec_fn=limit_writes,
+    )
 
 
 @pytest.mark.slow
@@ -112,12 +123,16 @@ def test_full_disk_fails_cleanly_and_keeps_what_was_published(small_disk, tmp_pa
     again = cli(home, "run", "roomy")
     assert again.returncode == 0, again.stdout + again.stderr
     manifest = json.loads((home / "published" / "roomy" / "manifest.json").read_text())
-    assert [e["version"] for e in manifest["deliverables"]] == [e["version"] + 1 for e in manifest_before["deliverables"]]
+    assert [e["version"] for e in manifest["deliverables"]] == [
+        e["version"] + 1 for e in manifest_before["deliverables"]
+    ]
     for path, sha in before.items():  # old versions still readable at their own paths
         if "/v" in path and path.endswith(".png") and not path.endswith("latest.png"):
             assert hashlib.sha256((home / "published" / path).read_bytes()).hexdigest() == sha
     with duckdb.connect(str(home / "catalog.duckdb"), read_only=True) as con:
-        dupes = con.execute("SELECT count(*) - count(DISTINCT (asset, variant, size, version)) "
-                            "FROM publications WHERE status = 'published'").fetchone()[0]
+        dupes = con.execute(
+            "SELECT count(*) - count(DISTINCT (asset, variant, size, version)) "
+            "FROM publications WHERE status = 'published'"
+        ).fetchone()[0]
     assert dupes == 0
     assert leftovers(home) == []

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from asset_pipeline.home import Home
-from asset_pipeline_tests.conftest import write_brief
 from asset_pipeline.models import DraftGenerator, draft_size, load_registry
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH, colour_name, palette_phrase, steered_prompt
 from asset_pipeline.training.corpus import held_out_prompts, is_held_out, sample
 from asset_pipeline.training.evaluate import colour_check
+from asset_pipeline_tests.conftest import write_brief
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,9 @@ PROMPTS = [
 def test_drafts_have_the_size_and_named_colours(registry):
     spec = registry.get(EMBEDDED_ID)
     width, height = draft_size(spec, 1080, 1080)
-    images = DraftGenerator(registry).generate(spec, [p for p, _ in PROMPTS], [None] * len(PROMPTS),
-                                               [7] * len(PROMPTS), width, height)
+    images = DraftGenerator(registry).generate(
+        spec, [p for p, _ in PROMPTS], [None] * len(PROMPTS), [7] * len(PROMPTS), width, height
+    )
     assert [im.size for im in images] == [(512, 512)] * len(PROMPTS)
     checks = {prompt: colour_check(im, colours) for (prompt, colours), im in zip(PROMPTS, images)}
     assert all(c["adherent"] for c in checks.values()), checks
@@ -69,12 +70,17 @@ def test_palette_grade_brings_drafts_to_the_named_colours(registry):
     worst = {}
     for spec in (raw, graded):
         images = generator.generate(spec, [p for p, _, _ in prompts], [None] * 4, [0] * 4, 256, 256)
-        worst[spec.palette_grade] = [colour_check(im, colours)["worst_delta_e"] for im, (_, _, colours) in zip(images, prompts)]
+        worst[spec.palette_grade] = [
+            colour_check(im, colours)["worst_delta_e"] for im, (_, _, colours) in zip(images, prompts)
+        ]
     # Never off-palette where the raw draft was on it (ΔE 20), and much nearer in all.
     assert all(g <= max(r, 20) for g, r in zip(worst[graded.palette_grade], worst[0.0])), worst
     assert sum(worst[graded.palette_grade]) < sum(worst[0.0]) - 10, worst
+
     # A grade is part of what made the pixels: another strength is another cached draft.
-    key = lambda spec: cache_key(spec, "w", "p", None, 0, 256, 256)
+    def key(spec):
+        return cache_key(spec, "w", "p", None, 0, 256, 256)
+
     assert key(raw) != key(graded) != key(graded.model_copy(update={"palette_grade": 0.5}))
 
 
@@ -91,8 +97,10 @@ def test_steered_prompt_fits_the_text_encoder(registry):
     from transformers import CLIPTokenizer
 
     tokenizer = CLIPTokenizer.from_pretrained(f"{EMBEDDED_PATH}/tokenizer")
-    prompt = steered_prompt("ceramic mug on a wooden table, studio light, clean product photography, soft daylight",
-                            ["#FF5A36", "#FFFFFF", "#1A1A1A"])
+    prompt = steered_prompt(
+        "ceramic mug on a wooden table, studio light, clean product photography, soft daylight",
+        ["#FF5A36", "#FFFFFF", "#1A1A1A"],
+    )
     ids = tokenizer(prompt).input_ids
     assert len(ids) <= 77
     # Colour and pattern words are single tokens, so a palette costs few of the 77.
@@ -103,9 +111,21 @@ def test_steered_prompt_fits_the_text_encoder(registry):
 def test_drafts_stage_steers_only_the_embedded_model(registry, home):
     from asset_pipeline.stages.drafts import generate_drafts
 
-    row = {"campaign": "c", "asset": "hero", "variant": 1, "size": "256x256", "width": 256, "height": 256,
-           "prompt": "a mug", "negative_prompt": None, "tier": "draft", "model": None, "seed": 3, "brand": "acme",
-           "palette": ["#FF5A36", "#FFFFFF", "#1A1A1A"]}
+    row = {
+        "campaign": "c",
+        "asset": "hero",
+        "variant": 1,
+        "size": "256x256",
+        "width": 256,
+        "height": 256,
+        "prompt": "a mug",
+        "negative_prompt": None,
+        "tier": "draft",
+        "model": None,
+        "seed": 3,
+        "brand": "acme",
+        "palette": ["#FF5A36", "#FFFFFF", "#1A1A1A"],
+    }
     embedded = generate_drafts([dict(row, model=EMBEDDED_ID)], load_registry(home), DraftGenerator(), Home(home))
     assert embedded[0]["prompt"].startswith("coral (#ff5a36), white (#ffffff) and black (#1a1a1a) palette, a mug")
     tiny = generate_drafts([dict(row, model="tiny")], load_registry(home), DraftGenerator(), Home(home))

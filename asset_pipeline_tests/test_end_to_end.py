@@ -38,8 +38,11 @@ def sql(home: Path, query: str) -> list[tuple]:
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,8 @@ def test_manifest_files_and_provenance(built):
     assert manifest["campaign"] == "launch" and len(manifest["brief_hash"]) == 64 and len(manifest["brand_hash"]) == 64
     entries = manifest["deliverables"]
     assert {(e["asset"], e["variant"], e["size"]) for e in entries} == {
-        ("hero", v, s) for v in (1, 2) for s in ("1080x1080", "1200x628", "1080x1920")} | {("strip", 1, "728x90")}
+        ("hero", v, s) for v in (1, 2) for s in ("1080x1080", "1200x628", "1080x1920")
+    } | {("strip", 1, "728x90")}
     for entry in entries:
         assert entry["status"] == "published" and entry["reasons"] == [] and entry["version"] == 1
         path = home / entry["path"]
@@ -102,7 +106,7 @@ def test_ocr_read_every_text_box_back(built):
     # hero: headline, body, cta, disclaimer; strip: headline, cta, disclaimer (if it fits)
     assert len(rows) >= 6 * 4 + 2
     assert all(passed and value >= 0.9 for _, _, passed, value, _ in rows), rows
-    checks = {row[0] for row in sql(home, "SELECT DISTINCT \"check\" FROM checks")}
+    checks = {row[0] for row in sql(home, 'SELECT DISTINCT "check" FROM checks')}
     assert {"ocr", "banned_terms", "size", "not_blank", "contrast", "min_font", "safe_margin", "layout"} <= checks
 
 
@@ -142,8 +146,13 @@ def test_rerun_and_brand_change(built):
 
 
 def test_rejected_deliverable_is_listed_and_the_rest_publish(home):
-    write_brief(home, "mixed", BRIEF.replace("campaign: launch", "campaign: mixed")
-                .replace('headline: "Spring Sale"\n    cta: "Shop"', 'headline: "Guaranteed savings"\n    cta: "Shop"'))
+    write_brief(
+        home,
+        "mixed",
+        BRIEF.replace("campaign: launch", "campaign: mixed").replace(
+            'headline: "Spring Sale"\n    cta: "Shop"', 'headline: "Guaranteed savings"\n    cta: "Shop"'
+        ),
+    )
     result = cli(home, "run", "mixed")
     assert result.returncode == 1, result.stdout + result.stderr
     manifest = json.loads((home / "published" / "mixed" / "manifest.json").read_text())
@@ -155,15 +164,24 @@ def test_rejected_deliverable_is_listed_and_the_rest_publish(home):
     assert "rejected strip v1 728x90: banned_terms" in result.stdout
 
 
-@pytest.mark.parametrize("brief, expected", [
-    ("campaign: bad\nbrand: acme\nassets: []\n", "briefs/bad.yaml: assets: "),
-    ("campaign: bad\nbrand: nobody\nassets:\n  - id: a\n    prompt: p\n    sizes: ['100x100']\n",
-     "briefs/bad.yaml: brand: brand 'nobody' has no file"),
-    ("campaign: bad\nbrand: acme\nassets:\n  - id: a\n    prompt: p\n    sizes: ['100x100']\n    model: nope\n",
-     "briefs/bad.yaml: assets[0](id=a).model: unknown model 'nope'"),
-    ("campaign: bad\nbrand: acme\nassets:\n  - id: a\n    prompt: p\n    size: ['100x100']\n",
-     "briefs/bad.yaml: assets[0](id=a).size: unknown key"),
-])
+@pytest.mark.parametrize(
+    "brief, expected",
+    [
+        ("campaign: bad\nbrand: acme\nassets: []\n", "briefs/bad.yaml: assets: "),
+        (
+            "campaign: bad\nbrand: nobody\nassets:\n  - id: a\n    prompt: p\n    sizes: ['100x100']\n",
+            "briefs/bad.yaml: brand: brand 'nobody' has no file",
+        ),
+        (
+            "campaign: bad\nbrand: acme\nassets:\n  - id: a\n    prompt: p\n    sizes: ['100x100']\n    model: nope\n",
+            "briefs/bad.yaml: assets[0](id=a).model: unknown model 'nope'",
+        ),
+        (
+            "campaign: bad\nbrand: acme\nassets:\n  - id: a\n    prompt: p\n    size: ['100x100']\n",
+            "briefs/bad.yaml: assets[0](id=a).size: unknown key",
+        ),
+    ],
+)
 def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(home, brief, expected):
     write_brief(home, "bad", brief)
     for command in (["validate"], ["run", "bad"]):

@@ -26,7 +26,10 @@ def test_named_colours_reads_hex_codes_and_caption_names():
     assert named_colours("coral (#FF5A36) and navy palette, soft gradient") == [(255, 90, 54), NAVY]
     # A name followed by its hex counts once, as the hex; "sky blue" is not also "blue".
     assert named_colours("sky blue (#87c3eb) sweep") == [(135, 195, 235)]
-    assert named_colours("Sky Blue backdrop with a blue glow") == [hex_to_rgb(COLOURS["sky blue"]), hex_to_rgb(COLOURS["blue"])]
+    assert named_colours("Sky Blue backdrop with a blue glow") == [
+        hex_to_rgb(COLOURS["sky blue"]),
+        hex_to_rgb(COLOURS["blue"]),
+    ]
     assert named_colours("golden hour over a meadow") == []  # "gold" only as a whole word
     assert named_colours("") == []
 
@@ -41,7 +44,7 @@ def test_grade_moves_a_flat_colour_the_chosen_share_of_the_way():
 
 def test_grade_keeps_the_pattern_and_sends_each_stripe_to_its_own_colour():
     stripes = np.zeros((128, 128, 3), np.uint8)
-    stripes[:, :] = (230, 150, 60)          # an orange that should be coral
+    stripes[:, :] = (230, 150, 60)  # an orange that should be coral
     stripes[:, ::16] = stripes[:, 1::16] = stripes[:, 2::16] = stripes[:, 3::16] = (40, 40, 120)  # blue-ish for navy
     image = Image.fromarray(stripes)
     graded = grade(image, [CORAL, NAVY], 1.0, lightness=1.0)

@@ -17,9 +17,9 @@ from asset_pipeline.home import Home
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import load_registry
 from asset_pipeline.stages.drafts import REROLL_SEED_STEP, generate_drafts, reroll_plan
+from asset_pipeline.typography.boxes import Layout
 from asset_pipeline_tests import text_models
 from asset_pipeline_tests.conftest import write_brief
-from asset_pipeline.typography.boxes import Layout
 from asset_pipeline_tests.test_checks import BOLD, BRAND, box_at, deliverable
 
 pytestmark = pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
@@ -28,9 +28,21 @@ pytestmark = pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng
 def deliverables(model: str | None, seed: int, variants: int = 1, sizes=((256, 256),)) -> list[dict]:
     """Brief rows (the drafts stage's input) for one asset."""
     return [
-        {"campaign": "c", "asset": "hero", "variant": v, "size": f"{w}x{h}", "width": w, "height": h,
-         "tier": "draft", "model": model, "prompt": "ceramic mug", "negative_prompt": None, "seed": seed + v - 1}
-        for v in range(1, variants + 1) for w, h in sizes
+        {
+            "campaign": "c",
+            "asset": "hero",
+            "variant": v,
+            "size": f"{w}x{h}",
+            "width": w,
+            "height": h,
+            "tier": "draft",
+            "model": model,
+            "prompt": "ceramic mug",
+            "negative_prompt": None,
+            "seed": seed + v - 1,
+        }
+        for v in range(1, variants + 1)
+        for w, h in sizes
     ]
 
 
@@ -50,14 +62,16 @@ def drafts_for(home: Path, rows: list[dict], max_attempts: int = 3) -> list[dict
 
 def test_thresholds_count_only_confident_word_like_text():
     assert is_confident_word("OPEN", 96)
-    assert not is_confident_word("OPEN", 70)      # not confident
-    assert not is_confident_word("Il", 95)        # too short
-    assert not is_confident_word("|1/-", 95)      # not letters
-    assert not is_confident_word("A1-2", 95)      # letters under three quarters
+    assert not is_confident_word("OPEN", 70)  # not confident
+    assert not is_confident_word("Il", 95)  # too short
+    assert not is_confident_word("|1/-", 95)  # not letters
+    assert not is_confident_word("A1-2", 95)  # letters under three quarters
 
 
-@pytest.mark.parametrize("seed, size", [(0, (256, 256)), (7, (256, 144)), (21, (144, 256)),
-                                        (35, (256, 64)), (1234, (256, 256)), (99, (192, 256))])
+@pytest.mark.parametrize(
+    "seed, size",
+    [(0, (256, 256)), (7, (256, 144)), (21, (144, 256)), (35, (256, 64)), (1234, (256, 256)), (99, (192, 256))],
+)
 def test_tiny_model_noise_drafts_pass(home, seed, size):
     """No false positive on the built-in tiny model's colour noise (it would reject sample campaigns)."""
     registry = load_registry(home)
@@ -80,14 +94,17 @@ def test_painted_words_fail_the_draft_with_the_words_and_where():
 def test_final_image_text_outside_the_boxes_fails_and_text_inside_passes(home):
     """A final image is a draft upscaled with text boxes drawn on it: words painted
     into the draft show up outside the boxes; the boxes' own text is never read."""
-    image, layout = deliverable(0)   # three real text boxes over a busy photo
+    image, layout = deliverable(0)  # three real text boxes over a busy photo
     inside = check_hallucinated_text(image, layout)
     assert inside.passed, inside.detail
 
     registry = load_registry(home)
     draft = DraftGenerator(registry).generate(registry.get("tiny"), ["mug"], [None], [2], 256, 256)[0]
-    layout = Layout(1080, 1080, [box_at(0.08, 0.55, 0.6, 0.1),
-                                 box_at(0.08, 0.75, 0.4, 0.08, role="cta", text="Shop now", lines=["Shop now"])])
+    layout = Layout(
+        1080,
+        1080,
+        [box_at(0.08, 0.55, 0.6, 0.1), box_at(0.08, 0.75, 0.4, 0.08, role="cta", text="Shop now", lines=["Shop now"])],
+    )
     clean = check_hallucinated_text(draft.resize((1080, 1080), Image.Resampling.LANCZOS), layout)
     assert clean.passed, clean.detail
 
@@ -136,7 +153,10 @@ def test_reroll_moves_to_the_next_model_in_the_tier(sign_home):
     (sign_home / "models.yaml").write_text(text_models.models_yaml(front="signpainter"))
     [row] = drafts_for(sign_home, deliverables(None, seed=4))
     assert [(a["model"], a["seed"], a["passed"]) for a in row["attempts"]] == [
-        ("signpainter", 4, False), ("signpainter", 4 + REROLL_SEED_STEP, False), ("tiny", 4, True)]
+        ("signpainter", 4, False),
+        ("signpainter", 4 + REROLL_SEED_STEP, False),
+        ("tiny", 4, True),
+    ]
     assert row["model"] == "tiny" and row["draft_passed"]
 
 
@@ -160,7 +180,10 @@ def test_dagster_run_rejects_the_painted_draft_and_publishes_the_repaired_one(si
     monkeypatch.setenv("ASSET_PIPELINE_HOME", str(sign_home))
     monkeypatch.setenv("DAGSTER_HOME", str(sign_home / "dagster"))
     (sign_home / "dagster").mkdir()
-    write_brief(sign_home, "signs", """\
+    write_brief(
+        sign_home,
+        "signs",
+        """\
 campaign: signs
 brand: acme
 assets:
@@ -176,7 +199,8 @@ assets:
     headline: "Spring Sale"
     sizes: ["512x512"]
     seed: 2
-""")
+""",
+    )
     [summary] = run_campaigns(Home(sign_home), ["signs"])
     assert summary.success and (summary.published, summary.rejected) == (1, 1), summary.line()
 

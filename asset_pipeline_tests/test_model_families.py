@@ -41,8 +41,9 @@ def family_home(tmp_path_factory, family_models) -> Path:
     and the SDXL one a second time with its class named explicitly."""
     home = tmp_path_factory.mktemp("family-home")
     entries = [FAMILIES[name].registry_entry(f"{name}-tiny", family_models[name]) for name in FAMILY_NAMES]
-    entries.append(FAMILIES["sdxl"].registry_entry("sdxl-named", family_models["sdxl"],
-                                                   pipeline_class="StableDiffusionXLPipeline"))
+    entries.append(
+        FAMILIES["sdxl"].registry_entry("sdxl-named", family_models["sdxl"], pipeline_class="StableDiffusionXLPipeline")
+    )
     # JSON is YAML: the entries go in as they are.
     (home / "models.yaml").write_text(json.dumps({"models": entries}, indent=2), encoding="utf-8")
     return home

@@ -59,9 +59,14 @@ def test_tiny_model_builds_byte_identically(tiny_model, tmp_path):
     for name in files:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     # A genuine pipeline folder, with locally written tokenizer files and safetensors weights.
-    for name in ("model_index.json", "tokenizer/vocab.json", "tokenizer/merges.txt",
-                 "unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
-                 "text_encoder/model.safetensors"):
+    for name in (
+        "model_index.json",
+        "tokenizer/vocab.json",
+        "tokenizer/merges.txt",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/model.safetensors",
+    ):
         assert name in files
     # Nothing is left beside it but the lock file.
     assert sorted(p.name for p in second.parent.iterdir()) == [".tiny.lock", "tiny"]
@@ -147,8 +152,14 @@ def test_same_inputs_give_identical_png_bytes_across_processes(tiny_home):
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     runs = [
-        subprocess.Popen([sys.executable, "-c", DETERMINISM_SCRIPT, str(tiny_home), str(torch.get_num_threads())], env=env, cwd=REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", DETERMINISM_SCRIPT, str(tiny_home), str(torch.get_num_threads())],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = []
@@ -157,7 +168,9 @@ def test_same_inputs_give_identical_png_bytes_across_processes(tiny_home):
         assert run.returncode == 0, stderr[-2000:]
         outputs.append(stdout.strip().splitlines()[-1])
     registry = load_registry(tiny_home)
-    here = DraftGenerator(registry).generate(registry.get("tiny"), ["ceramic mug, studio light"], ["blurry"], [1234], 256, 256)
+    here = DraftGenerator(registry).generate(
+        registry.get("tiny"), ["ceramic mug, studio light"], ["blurry"], [1234], 256, 256
+    )
     assert outputs[0] == outputs[1] == png_sha(here[0])
 
 
@@ -198,7 +211,9 @@ def test_hub_id_resolves_from_the_local_cache_only(tmp_path, monkeypatch):
 
 
 def test_models_yaml_errors_name_file_and_field(tmp_path):
-    write_models_yaml(tmp_path, """
+    write_models_yaml(
+        tmp_path,
+        """
         models:
           - id: good
             path: /nowhere
@@ -209,7 +224,8 @@ def test_models_yaml_errors_name_file_and_field(tmp_path):
             steps: 0
             guidance: 1.5
             colour: red
-    """)
+    """,
+    )
     with pytest.raises(InputError) as caught:
         load_registry(tmp_path)
     fields = {p.field: p for p in caught.value.problems}
@@ -220,33 +236,60 @@ def test_models_yaml_errors_name_file_and_field(tmp_path):
     assert "unknown key" in fields[unknown[0]].message
 
 
-@pytest.mark.parametrize("text, field, words", [
-    ("""
+@pytest.mark.parametrize(
+    "text, field, words",
+    [
+        (
+            """
      models:
        - {id: a, path: x, steps: 1, guidance: 0}
        - {id: a, path: y, steps: 1, guidance: 0}
-     """, "models[1](id=a).id", "twice"),
-    ("""
+     """,
+            "models[1](id=a).id",
+            "twice",
+        ),
+        (
+            """
      routes:
        draft: [tiny, ghost]
-     """, "routes.draft[1]", "unknown model"),
-    ("""
+     """,
+            "routes.draft[1]",
+            "unknown model",
+        ),
+        (
+            """
      routes:
        draft: [sd35-medium, tiny]
-     """, "routes.draft[0]", "not for tier"),
-    ("""
+     """,
+            "routes.draft[0]",
+            "not for tier",
+        ),
+        (
+            """
      models: []
      route: {}
-     """, "route", "unknown key"),
-    ("""
+     """,
+            "route",
+            "unknown key",
+        ),
+        (
+            """
      models:
        - {id: a, path: x, steps: 1, guidance: 0, dtype: float64}
-     """, "models[0](id=a).dtype", "float32"),
-    ("""
+     """,
+            "models[0](id=a).dtype",
+            "float32",
+        ),
+        (
+            """
      models:
        - {id: a, path: x, steps: 1, guidance: 0, palette_grade: 1.5}
-     """, "models[0](id=a).palette_grade", "less than or equal to 1"),
-])
+     """,
+            "models[0](id=a).palette_grade",
+            "less than or equal to 1",
+        ),
+    ],
+)
 def test_models_yaml_rejects(tmp_path, text, field, words):
     write_models_yaml(tmp_path, text)
     with pytest.raises(InputError) as caught:
@@ -257,7 +300,9 @@ def test_models_yaml_rejects(tmp_path, text, field, words):
 
 
 def test_models_yaml_extends_and_overrides(tmp_path):
-    write_models_yaml(tmp_path, """
+    write_models_yaml(
+        tmp_path,
+        """
         models:
           - id: mine
             path: weights/mine
@@ -273,7 +318,8 @@ def test_models_yaml_extends_and_overrides(tmp_path):
             tiers: [draft]
         routes:
           final: [tiny]
-    """)
+    """,
+    )
     registry = load_registry(tmp_path)
     assert [s.id for s in registry.candidates("draft")] == ["mine", "sd-turbo", "sdxl-turbo", "embedded", "tiny"]
     assert [s.id for s in registry.candidates("final")] == ["tiny"]
@@ -292,12 +338,15 @@ def test_broken_model_first_in_route_falls_back_to_tiny(tiny_model, tmp_path):
     (broken / "model_index.json").write_text("{ this is not json")
     (home / "models").mkdir()
     (home / "models" / "tiny").symlink_to(tiny_model)  # reuse the session build
-    write_models_yaml(home, """
+    write_models_yaml(
+        home,
+        """
         models:
           - {id: broken, path: weights/broken, steps: 1, guidance: 0, tiers: [draft]}
         routes:
           draft: [broken, sd-turbo, tiny]
-    """)
+    """,
+    )
     registry = load_registry(home)
     candidates = registry.candidates("draft")
     assert candidates[0].id == "broken" and registry.weights_present(candidates[0])
@@ -328,15 +377,18 @@ def spec_for(resolution: int, multiple: int) -> ModelSpec:
     return ModelSpec(id="m", path="x", steps=1, guidance=0, resolution=resolution, multiple=multiple)
 
 
-@pytest.mark.parametrize("resolution, multiple, size, expected", [
-    (256, 16, (1080, 1080), (256, 256)),
-    (512, 8, (64, 64), (512, 512)),          # small deliverables still draft at native size
-    (256, 16, (1200, 628), (352, 192)),
-    (256, 16, (628, 1200), (192, 352)),
-    (256, 16, (4096, 64), (512, 128)),       # 64:1 clamped to 4:1; the caller crops
-    (256, 16, (64, 4096), (128, 512)),
-    (1024, 16, (1920, 1080), (1360, 768)),
-])
+@pytest.mark.parametrize(
+    "resolution, multiple, size, expected",
+    [
+        (256, 16, (1080, 1080), (256, 256)),
+        (512, 8, (64, 64), (512, 512)),  # small deliverables still draft at native size
+        (256, 16, (1200, 628), (352, 192)),
+        (256, 16, (628, 1200), (192, 352)),
+        (256, 16, (4096, 64), (512, 128)),  # 64:1 clamped to 4:1; the caller crops
+        (256, 16, (64, 4096), (128, 512)),
+        (1024, 16, (1920, 1080), (1360, 768)),
+    ],
+)
 def test_draft_size(resolution, multiple, size, expected):
     spec = spec_for(resolution, multiple)
     width, height = draft_size(spec, *size)

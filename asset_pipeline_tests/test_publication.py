@@ -31,8 +31,20 @@ assets:
     sizes: ["512x512"]
 """
 HERO = ("hero", 1, "512x512")
-PROVENANCE_KEYS = {"prompt", "negative_prompt", "model", "weights_hash", "seed", "steps", "guidance",
-                   "palette_grade", "upscale", "brief_hash", "brand_hash", "asset_pipeline:version"}
+PROVENANCE_KEYS = {
+    "prompt",
+    "negative_prompt",
+    "model",
+    "weights_hash",
+    "seed",
+    "steps",
+    "guidance",
+    "palette_grade",
+    "upscale",
+    "brief_hash",
+    "brand_hash",
+    "asset_pipeline:version",
+}
 
 
 def manifest_entry(home: Path, key=HERO) -> dict:
@@ -44,7 +56,9 @@ def history(home: Path, key=HERO) -> list[tuple]:
     with duckdb.connect(str(home / "catalog.duckdb"), read_only=True) as con:
         return con.execute(
             "SELECT status, version, path, sha256 FROM publications WHERE asset = ? AND variant = ? AND size = ? "
-            "ORDER BY published_at, version", list(key)).fetchall()
+            "ORDER BY published_at, version",
+            list(key),
+        ).fetchall()
 
 
 def sha(path: Path) -> str:
@@ -56,12 +70,20 @@ def story(tmp_path_factory, tiny_model):
     """Four runs of one campaign: first, unchanged, changed headline, banned headline."""
     home = make_home(tmp_path_factory.mktemp("pub") / "home", tiny_model)
     steps = {}
-    for name, headline in [("first", "Spring Sale"), ("unchanged", "Spring Sale"),
-                           ("changed", "Summer Sale"), ("rejected", "Guaranteed Sale")]:
+    for name, headline in [
+        ("first", "Spring Sale"),
+        ("unchanged", "Spring Sale"),
+        ("changed", "Summer Sale"),
+        ("rejected", "Guaranteed Sale"),
+    ]:
         write_brief(home, "versions", BRIEF.format(headline=headline))
         result = cli(home, "run", "versions")
-        steps[name] = {"result": result, "entry": manifest_entry(home), "history": history(home),
-                       "side": manifest_entry(home, ("side", 1, "512x512"))}
+        steps[name] = {
+            "result": result,
+            "entry": manifest_entry(home),
+            "history": history(home),
+            "side": manifest_entry(home, ("side", 1, "512x512")),
+        }
         # A snapshot of v1's bytes as first published, to show they are never touched.
         if name == "first":
             steps[name]["v1_sha"] = sha(home / steps[name]["entry"]["path"])
@@ -79,7 +101,9 @@ def test_first_run_publishes_version_1_with_full_provenance(story):
     assert PROVENANCE_KEYS <= set(chunks), PROVENANCE_KEYS - set(chunks)
     assert chunks["seed"] == str(entry["seed"]) and chunks["model"] == "tiny"
     assert int(chunks["steps"]) == 2 and float(chunks["guidance"]) == 0.0
-    assert float(chunks["palette_grade"]) == 0.0 and chunks["upscale"] == "lanczos"  # tiny grades nothing; no upscaler here
+    assert (
+        float(chunks["palette_grade"]) == 0.0 and chunks["upscale"] == "lanczos"
+    )  # tiny grades nothing; no upscaler here
     assert "text, letters, watermark" in chunks["negative_prompt"] and len(chunks["weights_hash"]) == 64
 
 
@@ -97,7 +121,9 @@ def test_published_file_carries_signed_c2pa_credentials(story):
     assert provenance["seed"] == str(steps["first"]["entry"]["seed"])
     assert active["signature_info"]["common_name"] == "asset_pipeline signer"
     # Signed with the home's local test certificate, made once.
-    assert (home / "keys" / "c2pa-signer.pem").exists() and (home / "keys" / "c2pa-signer.key").stat().st_mode & 0o077 == 0
+    assert (home / "keys" / "c2pa-signer.pem").exists() and (
+        home / "keys" / "c2pa-signer.key"
+    ).stat().st_mode & 0o077 == 0
 
 
 def test_unchanged_content_publishes_no_new_version(story):
@@ -190,11 +216,15 @@ def chromium():
         pytest.skip("Debian's chromium and chromium-driver are not installed")
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000",
-                     "--allow-file-access-from-files"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,2000",
+        "--allow-file-access-from-files",
+    ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"),
-                              options=options)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
     yield driver
     driver.quit()
 

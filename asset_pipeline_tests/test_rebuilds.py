@@ -51,7 +51,7 @@ def stale(asset: str) -> bool:
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
     resolver = get_stale_status_resolver(dg.DagsterInstance.get(), list(defs.assets))
-    return resolver.get_status(dg.AssetKey(asset), "rebuild") .value == "STALE"
+    return resolver.get_status(dg.AssetKey(asset), "rebuild").value == "STALE"
 
 
 def observe_inputs() -> None:
@@ -59,8 +59,9 @@ def observe_inputs() -> None:
     from asset_pipeline.orchestration.assets import INPUT_SOURCES
 
     job = defs.resolve_job_def("build_campaign")
-    job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key="rebuild",
-                           asset_selection=[s.key for s in INPUT_SOURCES])
+    job.execute_in_process(
+        instance=dg.DagsterInstance.get(), partition_key="rebuild", asset_selection=[s.key for s in INPUT_SOURCES]
+    )
 
 
 def versions(home: Home) -> list[int]:

@@ -77,10 +77,14 @@ def assert_catalog_consistent(home: Path, campaigns: list[str]) -> None:
         assert sorted(rows) == sorted(expected), view
     checked = catalog(home, "SELECT DISTINCT campaign, asset, variant, size FROM checks WHERE \"check\" = 'ocr'")
     assert sorted(checked) == sorted(expected)
-    duplicates = catalog(home, "SELECT campaign, asset, variant, size, \"check\", detail, count(*) FROM checks "
-                               "GROUP BY ALL HAVING count(*) > 1")
+    duplicates = catalog(
+        home,
+        'SELECT campaign, asset, variant, size, "check", detail, count(*) FROM checks GROUP BY ALL HAVING count(*) > 1',
+    )
     assert duplicates == []
-    assert sorted(catalog(home, "SELECT campaign, count(*) FROM drafts GROUP BY ALL")) == [(c, 2) for c in sorted(campaigns)]  # one per aspect
+    assert sorted(catalog(home, "SELECT campaign, count(*) FROM drafts GROUP BY ALL")) == [
+        (c, 2) for c in sorted(campaigns)
+    ]  # one per aspect
 
 
 def successful_runs(home: Path) -> dict[str, dg.DagsterRunStatus]:
@@ -96,8 +100,13 @@ def test_three_campaigns_at_once(home, executor):
         write_brief(home, campaign, BRIEF.format(c=campaign))
     assert cli(home, "validate").returncode == 0  # creates the instance folder, as a first user would
     processes = {
-        campaign: subprocess.Popen([sys.executable, "-m", "asset_pipeline", "run", campaign, "--executor", executor],
-                                   env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        campaign: subprocess.Popen(
+            [sys.executable, "-m", "asset_pipeline", "run", campaign, "--executor", executor],
+            env=env_for(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for campaign in CAMPAIGNS
     }
     for campaign, process in processes.items():
@@ -118,25 +127,51 @@ def test_a_campaign_runs_on_celery_workers_over_redis(home, tmp_path):
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     redis_log, worker_log = tmp_path / "redis.log", tmp_path / "worker.log"
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no"], stdout=redis_log.open("w"), stderr=subprocess.STDOUT,
-                             start_new_session=True)
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=redis_log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     worker = None
     try:
         wait_for_port(port, redis, redis_log)
         # A worker of a fresh interpreter: it shares only the broker, the home and the instance.
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "dagster_celery.app", "-b", broker,
-                                   "--result-backend", broker, "worker", "-Q", "dagster", "--pool", "solo",
-                                   "--loglevel", "INFO", "-n", "asset-pipeline-test@%h"],
-                                  env=env_for(home), stdout=worker_log.open("w"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dagster_celery.app",
+                "-b",
+                broker,
+                "--result-backend",
+                broker,
+                "worker",
+                "-Q",
+                "dagster",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "-n",
+                "asset-pipeline-test@%h",
+            ],
+            env=env_for(home),
+            stdout=worker_log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         result = cli(home, "run", "north", "--executor", "celery", "--broker", broker)
         assert result.returncode == 0, result.stdout + result.stderr + worker_log.read_text()
         assert "north: 2 published (2 new versions)" in result.stdout
         with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
             (run,) = instance.get_runs()
             assert run.tags["asset_pipeline/executor"] == "celery"
-            step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+            step_pids = {
+                e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+            }
         assert step_pids == {worker.pid}, "every step ran in the Celery worker"
         assert_catalog_consistent(home, ["north"])
     finally:
@@ -163,15 +198,24 @@ def test_postgres_as_the_instance_storage(home):
         shutil.chown(data, "postgres")
     port = free_port()
     try:
-        subprocess.run([*as_user, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*as_user, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
-        subprocess.run([*as_user, pg_ctl, "-D", str(data / "db"), "-o", options, "-l", str(data / "log"), "-w", "start"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data / "db"), "-o", options, "-l", str(data / "log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         (home / "dagster").mkdir()
         (home / "dagster" / "dagster.yaml").write_text(
             "telemetry:\n  enabled: false\n"
-            f"storage:\n  postgres:\n    postgres_url: postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres\n")
+            f"storage:\n  postgres:\n    postgres_url: postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres\n"
+        )
         write_brief(home, "north", BRIEF.format(c="north"))
         result = cli(home, "run", "north")
         assert result.returncode == 0, result.stdout + result.stderr
@@ -188,7 +232,9 @@ def test_postgres_as_the_instance_storage(home):
         assert not list((home / "dagster").rglob("*.db")), "nothing went to SQLite"
         assert_catalog_consistent(home, ["north"])
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data / "db"), "-m", "fast", "-w", "stop"], capture_output=True, timeout=120)
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data / "db"), "-m", "fast", "-w", "stop"], capture_output=True, timeout=120
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 

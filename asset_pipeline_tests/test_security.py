@@ -7,7 +7,6 @@ import json
 import pickle
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -39,25 +38,31 @@ def test_a_pickled_checkpoint_is_never_unpickled(home, tiny_model, tmp_path):
     (home / "models.yaml").write_text(
         "models:\n  - {id: hostile, path: models/hostile, pipeline_class: StableDiffusionPipeline, "
         "steps: 2, guidance: 0, resolution: 256, multiple: 16}\n"
-        "routes:\n  draft: [hostile, tiny]\n")
+        "routes:\n  draft: [hostile, tiny]\n"
+    )
 
     registry = load_registry(home)
     images, used, reasons = generate_with_fallback(
-        [registry.get("hostile"), registry.get("tiny")], registry, ["a mug"], [None], [1], 256, 256)
+        [registry.get("hostile"), registry.get("tiny")], registry, ["a mug"], [None], [1], 256, 256
+    )
 
     assert not marker.exists()  # the pickle was never loaded
     assert used.id == "tiny" and len(images) == 1
     assert reasons and reasons[0].startswith("model hostile:")
 
 
-@pytest.mark.parametrize("field, value", [
-    ("pipeline_class", "os.system"),
-    ("pipeline_class", "__import__('os').system"),
-    ("scheduler", "subprocess.Popen"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("pipeline_class", "os.system"),
+        ("pipeline_class", "__import__('os').system"),
+        ("scheduler", "subprocess.Popen"),
+    ],
+)
 def test_class_names_are_diffusers_names_never_import_paths(home, field, value):
     (home / "models.yaml").write_text(
-        f"models:\n  - {{id: evil, path: models/tiny, steps: 1, guidance: 0, {field}: \"{value}\"}}\n")
+        f'models:\n  - {{id: evil, path: models/tiny, steps: 1, guidance: 0, {field}: "{value}"}}\n'
+    )
     with pytest.raises(InputError) as caught:
         load_registry(home)
     assert any(p.field == f"models[0](id=evil).{field}" for p in caught.value.problems)
@@ -71,8 +76,12 @@ def test_a_model_folder_without_model_index_is_absent(home):
 
 
 def test_storage_holds_no_pickle(home):
-    write_brief(home, "plain", "campaign: plain\nbrand: acme\nassets:\n"
-                "  - {id: hero, prompt: mug, headline: Spring Sale, sizes: ['256x256']}\n")
+    write_brief(
+        home,
+        "plain",
+        "campaign: plain\nbrand: acme\nassets:\n"
+        "  - {id: hero, prompt: mug, headline: Spring Sale, sizes: ['256x256']}\n",
+    )
     result = cli(home, "run", "plain")
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -48,7 +48,9 @@ def assert_published_with_ocr(home: Path, sizes: list[str]) -> None:
         assert entry["status"] == "published", (size, entry["reasons"])
         with Image.open(home / entry["path"]) as image:
             assert f"{image.width}x{image.height}" == size
-    ocr = sql(home, "SELECT size, count(*), bool_and(passed), min(value) FROM checks WHERE \"check\" = 'ocr' GROUP BY size")
+    ocr = sql(
+        home, "SELECT size, count(*), bool_and(passed), min(value) FROM checks WHERE \"check\" = 'ocr' GROUP BY size"
+    )
     assert sorted(row[0] for row in ocr) == sorted(sizes)
     for size, boxes, passed, similarity in ocr:
         # headline, body, CTA and the brand's disclaimer, all read back
@@ -71,9 +73,15 @@ def test_a_registered_diffusers_upscaler_makes_the_backgrounds(tmp_path, tiny_mo
     upscaler = build_tiny_upscaler(tmp_path / "x4-tiny")
     home = make_home(tmp_path / "home", tiny_model)
     # Drafts from tiny (256 px), so every deliverable is larger than its draft and is upscaled.
-    (home / "models.yaml").write_text(json.dumps({
-        "models": [{"id": "x4-tiny", "path": str(upscaler), **TINY_UPSCALER_ENTRY}],
-        "routes": {"draft": ["tiny"], "final": ["tiny"]}}), encoding="utf-8")
+    (home / "models.yaml").write_text(
+        json.dumps(
+            {
+                "models": [{"id": "x4-tiny", "path": str(upscaler), **TINY_UPSCALER_ENTRY}],
+                "routes": {"draft": ["tiny"], "final": ["tiny"]},
+            }
+        ),
+        encoding="utf-8",
+    )
     sizes = ["300x250", "728x90", "160x600"]
     write_brief(home, "families", BRIEF.format(sizes=json.dumps(sizes)))
     result = cli(home, "run", "families")
@@ -84,8 +92,10 @@ def test_a_registered_diffusers_upscaler_makes_the_backgrounds(tmp_path, tiny_mo
 
 def test_a_brief_naming_an_upscaler_as_its_model_is_invalid(tmp_path, tiny_model):
     home = make_home(tmp_path / "home", tiny_model)
-    (home / "models.yaml").write_text(json.dumps({"models": [
-        {"id": "x4-tiny", "path": str(tmp_path / "absent"), **TINY_UPSCALER_ENTRY}]}), encoding="utf-8")
+    (home / "models.yaml").write_text(
+        json.dumps({"models": [{"id": "x4-tiny", "path": str(tmp_path / "absent"), **TINY_UPSCALER_ENTRY}]}),
+        encoding="utf-8",
+    )
     write_brief(home, "families", BRIEF.format(sizes='["300x250"]') + "    model: x4-tiny\n")
     result = cli(home, "validate")
     assert result.returncode == 2

@@ -38,8 +38,18 @@ def test_good_brief_loads_with_defaults(tmp_path):
     assert asset.sizes == ["1080x1080", "728x90"]
 
 
-@pytest.mark.parametrize("size, ok", [("64x64", True), ("4096x4096", True), ("63x100", False),
-                                      ("100x4097", False), ("0x0", False), ("100*100", False), ("1e3x10", False)])
+@pytest.mark.parametrize(
+    "size, ok",
+    [
+        ("64x64", True),
+        ("4096x4096", True),
+        ("63x100", False),
+        ("100x4097", False),
+        ("0x0", False),
+        ("100*100", False),
+        ("1e3x10", False),
+    ],
+)
 def test_sizes(size, ok):
     if ok:
         assert parse_size(size) == tuple(int(v) for v in size.split("x"))
@@ -48,14 +58,22 @@ def test_sizes(size, ok):
             parse_size(size)
 
 
-@pytest.mark.parametrize("change, replacement, field, words", [
-    ("campaign: spring-sale", "campaign: other", "campaign", "must equal the file's stem"),
-    ("    variants: 2", "    variants: 17", "assets[0](id=hero).variants", "less than or equal to 16"),
-    ("    seed: 7", "    seed: \"seven\"", "assets[0](id=hero).seed", "integer"),
-    ("    headline: \"Spring Sale\"", "    headline: \"" + "x" * 121 + "\"", "assets[0](id=hero).headline", "at most 120"),
-    ("    sizes: [\"1080x1080\", \"728x90\"]", "    sizes: [\"big\"]", "assets[0](id=hero).sizes", "WxH"),
-    ("  - id: hero", "  - id: ../etc", "assets[0](id=../etc).id", "pattern"),
-])
+@pytest.mark.parametrize(
+    "change, replacement, field, words",
+    [
+        ("campaign: spring-sale", "campaign: other", "campaign", "must equal the file's stem"),
+        ("    variants: 2", "    variants: 17", "assets[0](id=hero).variants", "less than or equal to 16"),
+        ("    seed: 7", '    seed: "seven"', "assets[0](id=hero).seed", "integer"),
+        (
+            '    headline: "Spring Sale"',
+            '    headline: "' + "x" * 121 + '"',
+            "assets[0](id=hero).headline",
+            "at most 120",
+        ),
+        ('    sizes: ["1080x1080", "728x90"]', '    sizes: ["big"]', "assets[0](id=hero).sizes", "WxH"),
+        ("  - id: hero", "  - id: ../etc", "assets[0](id=../etc).id", "pattern"),
+    ],
+)
 def test_field_problems_name_file_and_field(tmp_path, change, replacement, field, words):
     path = write(tmp_path, "spring-sale.yaml", GOOD_BRIEF.replace(change, replacement))
     lines = problems(load_brief, path)
@@ -69,14 +87,17 @@ def test_unknown_keys_are_errors_in_briefs_and_brands(tmp_path):
     assert problems(load_brand, brand) == ["acme.yaml: min_contrst: unknown key (typo?)"]
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"", "file is empty"),
-    (b"\xff\xfe\x00", "not UTF-8"),
-    (b"campaign: [unclosed", "invalid YAML at line"),
-    (b"- just\n- a list\n", "expected a mapping"),
-    (b"campaign: a\ncampaign: b\n", "duplicate key 'campaign'"),
-    (b"campaign: !!python/object/apply:os.system ['touch /tmp/pwned']\n", "could not determine a constructor"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "file is empty"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b"campaign: [unclosed", "invalid YAML at line"),
+        (b"- just\n- a list\n", "expected a mapping"),
+        (b"campaign: a\ncampaign: b\n", "duplicate key 'campaign'"),
+        (b"campaign: !!python/object/apply:os.system ['touch /tmp/pwned']\n", "could not determine a constructor"),
+    ],
+)
 def test_unparseable_files(tmp_path, content, words):
     lines = problems(load_brief, write(tmp_path, "x.yaml", content))
     assert len(lines) == 1 and lines[0].startswith("x.yaml: ") and words in lines[0], lines

@@ -1,7 +1,6 @@
 """Parquet tables, content-addressed objects and the DuckDB catalog."""
 
 import os
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -21,8 +20,9 @@ def home(tmp_path) -> Home:
 
 
 def check_row(campaign: str, passed: bool) -> dict:
-    return dict(campaign=campaign, asset="hero", variant=1, size="1080x1080", check="ocr",
-                passed=passed, value=0.5, detail="x")
+    return dict(
+        campaign=campaign, asset="hero", variant=1, size="1080x1080", check="ocr", passed=passed, value=0.5, detail="x"
+    )
 
 
 def test_tables_round_trip_without_temporaries(home):

@@ -39,8 +39,10 @@ TEXTS = {
     "disclaimer": "Offer ends May 31.",
 }
 SIZES = [(1080, 1080), (1200, 628), (1080, 1920), (728, 90), (300, 250), (320, 50)]
-LONG = ("Our biggest spring sale ever: every handmade ceramic mug, plate and bowl "
-        "in the shop is now half price for one week only")
+LONG = (
+    "Our biggest spring sale ever: every handmade ceramic mug, plate and bowl "
+    "in the shop is now half price for one week only"
+)
 
 
 def brand(**overrides) -> Brand:
@@ -155,7 +157,7 @@ def test_boxes_lie_inside_the_safe_margin_and_do_not_overlap(width, height):
         assert left >= margin and top >= margin
         assert right <= width - margin and bottom <= height - margin
     for i, a in enumerate(rects):
-        for b in rects[i + 1:]:
+        for b in rects[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
@@ -215,7 +217,9 @@ def test_busy_background_gets_a_scrim_and_the_render_reaches_min_contrast():
 
 def test_when_no_scrim_is_enough_a_plate_is_used():
     strict = brand(min_contrast=19.0)  # beyond what the strongest scrim (85 %) reaches on noise
-    layout = choose_colors(layout_text(1080, 1080, {"headline": "Spring Sale"}, strict, HERE), noise(1080, 1080), strict)
+    layout = choose_colors(
+        layout_text(1080, 1080, {"headline": "Spring Sale"}, strict, HERE), noise(1080, 1080), strict
+    )
     (box,) = layout.boxes
     assert box.plate in ("#000000", "#FFFFFF") and box.scrim is None
     assert box.contrast == pytest.approx(contrast_ratio(box.color, box.plate)) and box.contrast >= 19
@@ -227,7 +231,7 @@ def test_texture_tells_busy_from_smooth_backgrounds():
     busy = draft_noise().resize((400, 400), Image.Resampling.LANCZOS)
     rect = (50, 150, 350, 250)
     assert background_texture(solid(400, 400, 128), rect, 40) == pytest.approx(0.0, abs=1e-6)
-    assert background_texture(gradient, rect, 40) < 1.0       # shading is not texture
+    assert background_texture(gradient, rect, 40) < 1.0  # shading is not texture
     assert background_texture(busy, rect, 40) > 30.0
     assert required_separation(14) > required_separation(29) > required_separation(48) == required_separation(97)
 
@@ -282,14 +286,16 @@ def test_render_keeps_the_background_size_and_mode(size):
 @pytest.mark.parametrize("scale", [1.0, 0.5])
 def test_rendered_glyphs_stay_inside_their_boxes(width, height, scale):
     layout = layout_text(width, height, TEXTS, brand(), HERE)
-    layout = dataclasses.replace(layout, boxes=[dataclasses.replace(b, plate=None, color="#FFFFFF") for b in layout.boxes])
+    layout = dataclasses.replace(
+        layout, boxes=[dataclasses.replace(b, plate=None, color="#FFFFFF") for b in layout.boxes]
+    )
     w, h = round(width * scale), round(height * scale)
     ink = np.asarray(render_layout(solid(w, h, 0), layout).convert("L")) > 0
     inside = np.zeros_like(ink)
     slack = 0 if scale == 1.0 else 1  # fractional font sizes at preview scale may round a pixel over
     for box in layout.boxes:
         left, top, right, bottom = box.pixel_box(w, h)
-        inside[max(0, top - slack):bottom + slack, max(0, left - slack):right + slack] = True
+        inside[max(0, top - slack) : bottom + slack, max(0, left - slack) : right + slack] = True
     assert ink.any()
     assert not (ink & ~inside).any()
 
@@ -336,9 +342,11 @@ def test_text_is_shaped_with_ligatures_and_measured_as_drawn():
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
 def test_ligatures_and_typographic_punctuation_render_and_read_back():
-    texts = {"headline": "Fluffy waffles, office coffee",
-             "body": "“Best mug ever” — it’s 9–5 and 50% off…",
-             "cta": "Let’s go"}
+    texts = {
+        "headline": "Fluffy waffles, office coffee",
+        "body": "“Best mug ever” — it’s 9–5 and 50% off…",
+        "cta": "Let’s go",
+    }
     for role, text in texts.items():
         assert missing_glyphs(resolve_font("DejaVuSans.ttf", HERE), text) == [], role
     bg = gradient(1080, 1080)
@@ -367,8 +375,9 @@ def test_accented_text_reads_back_with_its_accents():
 def test_small_text_keeps_the_gap_between_r_and_n():
     # hinted 14 px DejaVu Sans closes the gap: "Learn" read as "Leam"; supersampled it stays open
     bg = solid(300, 250, 128)
-    layout = choose_colors(layout_text(300, 250, {"headline": "Spring Sale", "cta": "Learn more"}, brand(), HERE),
-                           bg, brand())
+    layout = choose_colors(
+        layout_text(300, 250, {"headline": "Spring Sale", "cta": "Learn more"}, brand(), HERE), bg, brand()
+    )
     cta = next(box for box in layout.boxes if box.role == "cta")
     assert cta.font_px == 14
     assert read_boxes(render_layout(bg, layout), [cta]) == ["Learn more"]

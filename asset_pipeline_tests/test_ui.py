@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -46,8 +45,11 @@ def non_loopback_address() -> str | None:
 
 
 def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         answer = json.loads(response.read())
     assert "errors" not in answer, answer["errors"]
@@ -63,8 +65,13 @@ def ui(tmp_path_factory, tiny_model):
     assert built.returncode == 0, built.stdout + built.stderr
     port = free_port()
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
-    process = subprocess.Popen([sys.executable, "-m", "asset_pipeline", "ui", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asset_pipeline", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 180
         while True:
@@ -84,17 +91,29 @@ def ui(tmp_path_factory, tiny_model):
 @pytest.mark.slow
 def test_graphql_lineage_metadata_and_loopback_only(ui):
     home, port = ui
-    nodes = graphql(port, """{ assetNodes { assetKey { path } dependencyKeys { path }
-        assetMaterializations(partitions: ["north"], limit: 1) { metadataEntries { label __typename } } } }""")["assetNodes"]
+    nodes = graphql(
+        port,
+        """{ assetNodes { assetKey { path } dependencyKeys { path }
+        assetMaterializations(partitions: ["north"], limit: 1) { metadataEntries { label __typename } } } }""",
+    )["assetNodes"]
     edges = {(dep["path"][0], node["assetKey"]["path"][0]) for node in nodes for dep in node["dependencyKeys"]}
-    assert {("brief_file", "campaign_briefs"), ("brand_style", "campaign_briefs"),
-            ("campaign_briefs", "draft_images"), ("draft_images", "typeset_images"),
-            ("brand_typography", "typeset_images"), ("typeset_images", "upscaled_images"),
-            ("upscaled_images", "published_assets")} <= edges
+    assert {
+        ("brief_file", "campaign_briefs"),
+        ("brand_style", "campaign_briefs"),
+        ("campaign_briefs", "draft_images"),
+        ("draft_images", "typeset_images"),
+        ("brand_typography", "typeset_images"),
+        ("typeset_images", "upscaled_images"),
+        ("upscaled_images", "published_assets"),
+    } <= edges
     assert ("brand_typography", "draft_images") not in edges  # a colour change never reaches drafts
 
-    metadata = {node["assetKey"]["path"][0]: {e["label"]: e["__typename"] for m in node["assetMaterializations"]
-                                               for e in m["metadataEntries"]} for node in nodes}
+    metadata = {
+        node["assetKey"]["path"][0]: {
+            e["label"]: e["__typename"] for m in node["assetMaterializations"] for e in m["metadataEntries"]
+        }
+        for node in nodes
+    }
     for stage in STAGES:
         assert metadata[stage]["seconds"] == "FloatMetadataEntry", stage
     for stage in STAGES[1:]:
@@ -119,8 +138,9 @@ def browser():
     options.binary_location = shutil.which("chromium")
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,1000"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")), options=options
+    )
     driver.implicitly_wait(0)
     try:
         yield driver

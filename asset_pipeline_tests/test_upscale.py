@@ -131,8 +131,17 @@ def test_upscale_stage_records_the_engine_and_text_is_drawn_at_final_resolution(
     for width, height in [(300, 250), (728, 90)]:
         layout = layout_text(width, height, TEXTS, BRAND, Path("."))
         layout = choose_colors(layout, crop_to_aspect(source, width, height, max_side=64), BRAND)
-        layouts.append({"campaign": "c", "asset": "a", "variant": 1, "size": f"{width}x{height}",
-                        "draft_key": "k1", "layout": layout.to_json(), "error": None})
+        layouts.append(
+            {
+                "campaign": "c",
+                "asset": "a",
+                "variant": 1,
+                "size": f"{width}x{height}",
+                "draft_key": "k1",
+                "layout": layout.to_json(),
+                "error": None,
+            }
+        )
     upscaler = find_upscaler(load_registry(upscaler_home))
     cache = ResultCache(home, "renders")
     rows, reused = upscale(layouts, drafts, "brand", store, cache, upscaler)

@@ -22,8 +22,8 @@ def paint_words(array: np.ndarray, words: str = WORDS) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(BOLD, max(12, image.width // 9))
     left, top = image.width // 10, image.height // 5
-    l, t, r, b = draw.textbbox((left, top), words, font=font)
-    draw.rectangle((l - 6, t - 6, r + 6, b + 6), fill=(235, 228, 210))
+    box_left, box_top, box_right, box_bottom = draw.textbbox((left, top), words, font=font)
+    draw.rectangle((box_left - 6, box_top - 6, box_right + 6, box_bottom + 6), fill=(235, 228, 210))
     draw.text((left, top), words, font=font, fill=(30, 30, 30))
     return np.asarray(image, dtype=np.float32) / 255.0
 
@@ -37,8 +37,9 @@ class SignPaintingPipeline(StableDiffusionPipeline):
     def __call__(self, *args, generator=None, output_type="pil", **kwargs):
         out = super().__call__(*args, generator=generator, output_type="np", **kwargs)
         generators = generator if isinstance(generator, list) else [generator] * len(out.images)
-        images = np.stack([paint_words(image) if self.paints(g.initial_seed()) else image
-                           for image, g in zip(out.images, generators)])
+        images = np.stack(
+            [paint_words(image) if self.paints(g.initial_seed()) else image for image, g in zip(out.images, generators)]
+        )
         if output_type == "pil":
             images = self.numpy_to_pil(images)
         out.images = images
@@ -62,7 +63,8 @@ def register(monkeypatch) -> None:
 
 def models_yaml(front: str | None = None) -> str:
     """models.yaml with both fixtures on the tiny model's weights; `front` first in the draft route."""
-    entries = "".join(f"""\
+    entries = "".join(
+        f"""\
   - id: {model_id}
     path: models/tiny
     pipeline_class: {cls}
@@ -71,6 +73,11 @@ def models_yaml(front: str | None = None) -> str:
     resolution: 256
     multiple: 16
     tiers: [draft]
-""" for model_id, cls in (("signpainter", "SignPaintingPipeline"), ("even-signpainter", "EvenSeedSignPaintingPipeline")))
+"""
+        for model_id, cls in (
+            ("signpainter", "SignPaintingPipeline"),
+            ("even-signpainter", "EvenSeedSignPaintingPipeline"),
+        )
+    )
     routes = f"routes:\n  draft: [{front}, tiny]\n" if front else "routes:\n  draft: [tiny]\n"
     return "models:\n" + entries + routes

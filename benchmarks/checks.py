@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(*deliverable(seed, size=args.size), BRAND, args.size, args.size) for seed in range(args.deliverables)]
     results = []
     for name, hallucination in (("ocr", False), ("all", True)):
-        run_checks_parallel(jobs[:args.workers], workers=args.workers, hallucination=hallucination)  # warm-up
+        run_checks_parallel(jobs[: args.workers], workers=args.workers, hallucination=hallucination)  # warm-up
         seconds = []
         for _ in range(args.repeat):
             started = time.perf_counter()
@@ -67,18 +67,33 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: checks failed, the benchmark images are broken: {failed[:3]}", file=sys.stderr)
                 return 1
         median = statistics.median(seconds)
-        results.append({"checks": name, "deliverables": len(jobs), "workers": args.workers,
-                        "size": f"{args.size}x{args.size}", "boxes": 3, "seconds": [round(s, 3) for s in seconds],
-                        "median_s": round(median, 3), "deliverables_per_s": round(len(jobs) / median, 2)})
+        results.append(
+            {
+                "checks": name,
+                "deliverables": len(jobs),
+                "workers": args.workers,
+                "size": f"{args.size}x{args.size}",
+                "boxes": 3,
+                "seconds": [round(s, 3) for s in seconds],
+                "median_s": round(median, 3),
+                "deliverables_per_s": round(len(jobs) / median, 2),
+            }
+        )
 
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-               "load_average": [round(x, 2) for x in os.getloadavg()]}
+    machine = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
     print(f"machine: {machine['platform']}, {machine['cpus']} CPUs, load average {machine['load_average']}\n")
     print("| checks | deliverables | size | workers | median s | deliverables/s |")
     print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['checks']} | {r['deliverables']} | {r['size']} | {r['workers']} | {r['median_s']} | "
-              f"{r['deliverables_per_s']} |")
+        print(
+            f"| {r['checks']} | {r['deliverables']} | {r['size']} | {r['workers']} | {r['median_s']} | "
+            f"{r['deliverables_per_s']} |"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
     return 0

@@ -77,8 +77,12 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=100)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "embedded_model.json")
     parser.add_argument("--sheet", type=Path, default=REPO / "docs" / "embedded-model.png")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="evaluate this pipeline folder (a training run's output) instead of the committed weights")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="evaluate this pipeline folder (a training run's output) instead of the committed weights",
+    )
     args = parser.parse_args()
 
     registry = load_registry(Path(tempfile.mkdtemp(prefix="embedded-bench-")))
@@ -107,15 +111,22 @@ def main() -> None:
         colour = colour_check(images[0], colours)
         raw = generator.generate(raw_spec, [prompt], [None], [0], 512, 512)[0]
         raw_colour = colour_check(raw, colours)
-        results.append({
-            "prompt": prompt, "pattern": pattern, "colours": colours, **colour,
-            "predicted_pattern": classifier.predict(images[0]),
-            "raw_adherent": raw_colour["adherent"], "raw_covered": raw_colour["covered"],
-            "raw_worst_delta_e": raw_colour["worst_delta_e"], "raw_predicted_pattern": classifier.predict(raw),
-            "corpus_colour_adherent": colour_check(reference, colours)["adherent"],
-            "corpus_predicted_pattern": classifier.predict(reference),
-            "diversity": round(diversity(images), 2) if len(images) > 1 else None,
-        })
+        results.append(
+            {
+                "prompt": prompt,
+                "pattern": pattern,
+                "colours": colours,
+                **colour,
+                "predicted_pattern": classifier.predict(images[0]),
+                "raw_adherent": raw_colour["adherent"],
+                "raw_covered": raw_colour["covered"],
+                "raw_worst_delta_e": raw_colour["worst_delta_e"],
+                "raw_predicted_pattern": classifier.predict(raw),
+                "corpus_colour_adherent": colour_check(reference, colours)["adherent"],
+                "corpus_predicted_pattern": classifier.predict(reference),
+                "diversity": round(diversity(images), 2) if len(images) > 1 else None,
+            }
+        )
         if index < 16:
             sheet_rows.append((prompt, images))
         print(f"{index + 1}/{len(prompts)} {prompt}: {colour} {results[-1]['predicted_pattern']}", flush=True)
@@ -137,28 +148,47 @@ def main() -> None:
         "seconds_per_512_draft_min": min(seconds),
         "vae_round_trip": vae,
         "load_s": load_s,
-        "steps": spec.steps, "guidance": spec.guidance, "palette_grade": spec.palette_grade,
+        "steps": spec.steps,
+        "guidance": spec.guidance,
+        "palette_grade": spec.palette_grade,
     }
-    machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-               "load_average": os.getloadavg(), "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    machine = {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": os.getloadavg(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "summary": summary, "results": results}, indent=1))
     args.sheet.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(sheet_rows).save(args.sheet, optimize=True)
 
-    print(f"\n| measure | embedded model (palette grade {spec.palette_grade}) | diffusion alone (no grade) | corpus renders (ceiling) |")
+    print(
+        f"\n| measure | embedded model (palette grade {spec.palette_grade}) | diffusion alone (no grade) | corpus renders (ceiling) |"
+    )
     print("|---|---|---|---|")
-    print(f"| colour adherence (dominant colours within ΔE 20) | {summary['colour_adherence']:.0%} | "
-          f"{summary['raw_colour_adherence']:.0%} | {summary['corpus_colour_adherence']:.0%} |")
-    print(f"| colour coverage (every named colour present) | {summary['colour_coverage']:.0%} | "
-          f"{summary['raw_colour_coverage']:.0%} | |")
-    print(f"| pattern adherence (classifier) | {summary['pattern_adherence']:.0%} | "
-          f"{summary['raw_pattern_adherence']:.0%} | {summary['corpus_pattern_accuracy']:.0%} |")
+    print(
+        f"| colour adherence (dominant colours within ΔE 20) | {summary['colour_adherence']:.0%} | "
+        f"{summary['raw_colour_adherence']:.0%} | {summary['corpus_colour_adherence']:.0%} |"
+    )
+    print(
+        f"| colour coverage (every named colour present) | {summary['colour_coverage']:.0%} | "
+        f"{summary['raw_colour_coverage']:.0%} | |"
+    )
+    print(
+        f"| pattern adherence (classifier) | {summary['pattern_adherence']:.0%} | "
+        f"{summary['raw_pattern_adherence']:.0%} | {summary['corpus_pattern_accuracy']:.0%} |"
+    )
     print(f"| diversity across 4 seeds (mean ΔE) | {summary['diversity_delta_e']:.1f} | | |")
-    print(f"| s per 512 px draft (median / min; {spec.steps} steps, guidance {spec.guidance}) | "
-          f"{summary['seconds_per_512_draft_median']:.2f} / {summary['seconds_per_512_draft_min']:.2f} | | |")
-    print(f"| VAE round trip alone: corpus images colour-adherent (before -> after) | "
-          f"{vae['adherent_before']:.0%} -> {vae['adherent_after']:.0%} (mean pixel ΔE {vae['mean_pixel_delta_e']:.1f}) | | |")
+    print(
+        f"| s per 512 px draft (median / min; {spec.steps} steps, guidance {spec.guidance}) | "
+        f"{summary['seconds_per_512_draft_median']:.2f} / {summary['seconds_per_512_draft_min']:.2f} | | |"
+    )
+    print(
+        f"| VAE round trip alone: corpus images colour-adherent (before -> after) | "
+        f"{vae['adherent_before']:.0%} -> {vae['adherent_after']:.0%} (mean pixel ΔE {vae['mean_pixel_delta_e']:.1f}) | | |"
+    )
     print(f"\nload average during the run: {machine['load_average']}; JSON: {args.out}; sheet: {args.sheet}")
 
 

@@ -62,8 +62,14 @@ RESULT_TAG = "BENCHMARK-RESULT "
 
 def _spec_for(name: str, cache: Path, home: Path | None):
     """(registry, spec, build_seconds) for a benchmark model name."""
-    from asset_pipeline.models.families import (FAMILIES, SD_TURBO_ENTRY, SDXL_TURBO_ENTRY, build_family_model,
-                                                build_sd_turbo_architecture, build_sdxl_turbo_architecture)
+    from asset_pipeline.models.families import (
+        FAMILIES,
+        SD_TURBO_ENTRY,
+        SDXL_TURBO_ENTRY,
+        build_family_model,
+        build_sd_turbo_architecture,
+        build_sdxl_turbo_architecture,
+    )
     from asset_pipeline.models.registry import ModelSpec, load_registry
 
     home = home or cache / "home"
@@ -94,16 +100,21 @@ def _spec_for(name: str, cache: Path, home: Path | None):
 def _parameters(pipe) -> int:
     import torch
 
-    return sum(p.numel() for component in pipe.components.values() if isinstance(component, torch.nn.Module)
-               for p in component.parameters())
+    return sum(
+        p.numel()
+        for component in pipe.components.values()
+        if isinstance(component, torch.nn.Module)
+        for p in component.parameters()
+    )
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def measure(name: str, batches: list[int], size: int | None, steps: int | None, repeat: int,
-            cache: Path, home: Path | None) -> list[dict]:
+def measure(
+    name: str, batches: list[int], size: int | None, steps: int | None, repeat: int, cache: Path, home: Path | None
+) -> list[dict]:
     import torch
 
     from asset_pipeline.models.generation import DraftGenerator, device_and_dtype
@@ -128,10 +139,17 @@ def measure(name: str, batches: list[int], size: int | None, steps: int | None, 
     first_image = time.perf_counter() - started
 
     common = {
-        "model": name, "pipeline": type(pipe).__name__, "parameters_m": round(_parameters(pipe) / 1e6, 1),
-        "device": device, "dtype": str(dtype).removeprefix("torch."), "size": f"{side}x{side}",
-        "steps": spec.steps, "load_s": round(load_seconds, 3), "first_image_s": round(first_image, 3),
-        "build_s": round(build_seconds, 3), "rss_after_load_mb": round(rss_after_load),
+        "model": name,
+        "pipeline": type(pipe).__name__,
+        "parameters_m": round(_parameters(pipe) / 1e6, 1),
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "size": f"{side}x{side}",
+        "steps": spec.steps,
+        "load_s": round(load_seconds, 3),
+        "first_image_s": round(first_image, 3),
+        "build_s": round(build_seconds, 3),
+        "rss_after_load_mb": round(rss_after_load),
         "torch_threads": torch.get_num_threads(),
     }
     rows = []
@@ -148,14 +166,19 @@ def measure(name: str, batches: list[int], size: int | None, steps: int | None, 
                 torch.cuda.synchronize()
             calls.append(time.perf_counter() - started)
         per_call = statistics.median(calls)
-        rows.append({
-            **common, "batch": batch, "repeat": repeat,
-            "s_per_call": round(per_call, 3), "s_per_image": round(per_call / batch, 3),
-            "s_per_image_min": round(min(calls) / batch, 3),
-            "images_per_s": round(batch / per_call, 3),
-            "peak_rss_mb": round(_peak_rss_mb()),
-            "cuda_max_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20) if device == "cuda" else None,
-        })
+        rows.append(
+            {
+                **common,
+                "batch": batch,
+                "repeat": repeat,
+                "s_per_call": round(per_call, 3),
+                "s_per_image": round(per_call / batch, 3),
+                "s_per_image_min": round(min(calls) / batch, 3),
+                "images_per_s": round(batch / per_call, 3),
+                "peak_rss_mb": round(_peak_rss_mb()),
+                "cuda_max_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20) if device == "cuda" else None,
+            }
+        )
     return rows
 
 
@@ -163,8 +186,8 @@ def measure(name: str, batches: list[int], size: int | None, steps: int | None, 
 
 
 def machine() -> dict:
-    import torch
     import diffusers
+    import torch
     import transformers
 
     cpu = platform.processor() or ""
@@ -176,11 +199,16 @@ def machine() -> dict:
     except OSError:
         pass
     info = {
-        "host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
-        "cpu": cpu, "cpu_count": os.cpu_count(),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "torch": torch.__version__, "diffusers": diffusers.__version__, "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
@@ -188,23 +216,56 @@ def machine() -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = ["model", "device", "dtype", "size", "steps", "batch", "s/image", "s/call", "load s",
-            "first image s", "peak RSS MB", "CUDA peak MB"]
+    head = [
+        "model",
+        "device",
+        "dtype",
+        "size",
+        "steps",
+        "batch",
+        "s/image",
+        "s/call",
+        "load s",
+        "first image s",
+        "peak RSS MB",
+        "CUDA peak MB",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['model']} | error: {r['error']} |" + " |" * (len(head) - 2))
             continue
-        cells = [r["model"], r["device"], r["dtype"], r["size"], r["steps"], r["batch"], f"{r['s_per_image']:.3f}",
-                 f"{r['s_per_call']:.3f}", f"{r['load_s']:.2f}", f"{r['first_image_s']:.2f}", r["peak_rss_mb"],
-                 "-" if r["cuda_max_memory_mb"] is None else r["cuda_max_memory_mb"]]
+        cells = [
+            r["model"],
+            r["device"],
+            r["dtype"],
+            r["size"],
+            r["steps"],
+            r["batch"],
+            f"{r['s_per_image']:.3f}",
+            f"{r['s_per_call']:.3f}",
+            f"{r['load_s']:.2f}",
+            f"{r['first_image_s']:.2f}",
+            r["peak_rss_mb"],
+            "-" if r["cuda_max_memory_mb"] is None else r["cuda_max_memory_mb"],
+        ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
 def run_child(name: str, args: argparse.Namespace, batches: list[int]) -> list[dict]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--batches", ",".join(map(str, batches)),
-               "--repeat", str(args.repeat), "--cache", str(args.cache)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--one",
+        name,
+        "--batches",
+        ",".join(map(str, batches)),
+        "--repeat",
+        str(args.repeat),
+        "--cache",
+        str(args.cache),
+    ]
     for flag in ("size", "steps", "threads", "home"):
         if getattr(args, flag) is not None:
             command += [f"--{flag}", str(getattr(args, flag))]
@@ -213,7 +274,7 @@ def run_child(name: str, args: argparse.Namespace, batches: list[int]) -> list[d
     print(f"# {name}: {time.perf_counter() - started:.1f} s in all", file=sys.stderr)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
+            return json.loads(line[len(RESULT_TAG) :])
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
     return [{"model": name, "error": f"exit {proc.returncode}: {tail}"}]
 
@@ -239,8 +300,15 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     if args.one:  # child: measure one model, print its rows as one JSON line
-        rows = measure(args.one, [int(b) for b in args.batches.split(",")], args.size, args.steps,
-                       args.repeat, args.cache, args.home)
+        rows = measure(
+            args.one,
+            [int(b) for b in args.batches.split(",")],
+            args.size,
+            args.steps,
+            args.repeat,
+            args.cache,
+            args.home,
+        )
         print(RESULT_TAG + json.dumps(rows), flush=True)
         return 0
 
@@ -256,15 +324,25 @@ def main(argv: list[str] | None = None) -> int:
     info["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     run = {
         "machine": info,
-        "config": {"models": models, "batches": batches, "size": args.size, "steps": args.steps,
-                   "repeat": args.repeat, "threads": args.threads, "prompt": PROMPT, "negative": NEGATIVE,
-                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))},
+        "config": {
+            "models": models,
+            "batches": batches,
+            "size": args.size,
+            "steps": args.steps,
+            "repeat": args.repeat,
+            "threads": args.threads,
+            "prompt": PROMPT,
+            "negative": NEGATIVE,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        },
         "results": rows,
     }
     print(table(rows))
-    print(f"\n{info['cpu']} ({info['cpus_usable']} of {info['cpu_count']} CPUs usable, torch threads "
-          f"{info['torch_threads']}); GPU: {info['cuda'] or 'none'}; load average "
-          f"{info['loadavg_before'][0]} -> {info['loadavg_after'][0]}")
+    print(
+        f"\n{info['cpu']} ({info['cpus_usable']} of {info['cpu_count']} CPUs usable, torch threads "
+        f"{info['torch_threads']}); GPU: {info['cuda'] or 'none'}; load average "
+        f"{info['loadavg_before'][0]} -> {info['loadavg_after'][0]}"
+    )
 
     runs = []
     if args.append and args.out.exists():

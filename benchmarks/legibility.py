@@ -54,10 +54,16 @@ if str(REPO) not in sys.path:  # runnable as a plain script from anywhere
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-from PIL import Image, ImageFilter  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from asset_pipeline.checks.ocr import (  # noqa: E402
-    fold_diacritics, language_for, normalize_text, prepare_box, psm_for, read_crops, text_similarity,
+    fold_diacritics,
+    language_for,
+    normalize_text,
+    prepare_box,
+    psm_for,
+    read_crops,
+    text_similarity,
 )
 from asset_pipeline.specs import Brand  # noqa: E402
 from asset_pipeline.stages.framing import crop_to_aspect  # noqa: E402
@@ -72,21 +78,43 @@ SIMILARITY_TARGET, EXACT_TARGET = 0.99, 0.97
 
 # ------------------------------------------------------------------------------ the corpus
 
-PLAIN = ("spring sale summer mugs coffee handmade ceramic plates bowls kitchen morning brew fresh new "
-         "collection weekend offer deals today shop free shipping gift season limited edition home table "
-         "cups tea garden autumn winter classic favourites studio light bright bold local market").split()
-ACCENTED = ("Café Crème Brûlée Été Noël Déjà Señor Jalapeño Über Façade Naïve Rosé Fiancée Piñata "
-            "Smörgåsbord São Müller Zoë Crêpes Entrée Soirée Protégé Garçon Mañana Köln").split()
+PLAIN = (
+    "spring sale summer mugs coffee handmade ceramic plates bowls kitchen morning brew fresh new "
+    "collection weekend offer deals today shop free shipping gift season limited edition home table "
+    "cups tea garden autumn winter classic favourites studio light bright bold local market"
+).split()
+ACCENTED = (
+    "Café Crème Brûlée Été Noël Déjà Señor Jalapeño Über Façade Naïve Rosé Fiancée Piñata "
+    "Smörgåsbord São Müller Zoë Crêpes Entrée Soirée Protégé Garçon Mañana Köln"
+).split()
 NUMERIC = ["50%", "$19.99", "2 for 1", "24/7", "$5", "100%", "2026", "No. 1", "3 days", "$250", "10%", "1,000"]
 AMPERSAND = ["&", "Tea & Cake", "Salt & Pepper", "Mix & Match", "R&D"]
 APOSTROPHES = ["Don't", "It's", "We're", "Mum's", "Today’s", "Let’s", "Y'all", "Chef’s", "Isn't", "O'Neill"]
 TYPOGRAPHIC = ["“Best mug ever”", "Mugs — and more", "Wait for it…", "‘Limited’ run", "9–5"]
 LIGATURES = ["office", "fluffy", "waffle", "affordable", "first", "flat", "fifty", "offline", "shuffle"]
-CTAS = ["Shop now", "Buy now", "Learn more", "Order today", "Get 50% off", "Book a table", "See more",
-        "Sign up", "Try it free", "Claim $5", "Let’s go", "Shop the sale"]
-DISCLAIMERS = ["Offer ends May 31.", "Terms apply. While stocks last.", "Prices include VAT.",
-               "Valid in stores & online until 30/06.", "Not valid with other offers.",
-               "Min. spend $25. One per customer.", "Available while supplies last."]
+CTAS = [
+    "Shop now",
+    "Buy now",
+    "Learn more",
+    "Order today",
+    "Get 50% off",
+    "Book a table",
+    "See more",
+    "Sign up",
+    "Try it free",
+    "Claim $5",
+    "Let’s go",
+    "Shop the sale",
+]
+DISCLAIMERS = [
+    "Offer ends May 31.",
+    "Terms apply. While stocks last.",
+    "Prices include VAT.",
+    "Valid in stores & online until 30/06.",
+    "Not valid with other offers.",
+    "Min. spend $25. One per customer.",
+    "Available while supplies last.",
+]
 FEATURES = ("accents", "digits", "symbols", "apostrophes", "typographic", "ligatures", "all_caps", "long")
 
 
@@ -123,7 +151,7 @@ class Case:
     width: int
     height: int
     background: str
-    scale: str                    # "draft": made at model resolution and upscaled; "final": at final size
+    scale: str  # "draft": made at model resolution and upscaled; "final": at final size
     seed: int
     texts: dict[str, str]
     features: dict[str, list[str]] = field(default_factory=dict)  # role -> features
@@ -153,9 +181,13 @@ def make_corpus(seed: int, count: int) -> list[Case]:
         if rng.random() < 0.75:
             cta = rng.choice(CTAS)
             texts["cta"] = cta.upper() if rng.random() < 0.2 else cta
-            features["cta"] = sorted({"all_caps"} if texts["cta"].isupper() else set()
-                                     | ({"digits", "symbols"} if "$" in cta or "%" in cta else set())
-                                     | ({"apostrophes"} if "’" in cta else set()))
+            features["cta"] = sorted(
+                {"all_caps"}
+                if texts["cta"].isupper()
+                else set()
+                | ({"digits", "symbols"} if "$" in cta or "%" in cta else set())
+                | ({"apostrophes"} if "’" in cta else set())
+            )
         if rng.random() < (0.3 if banner else 0.6):
             texts["disclaimer"] = rng.choice(DISCLAIMERS)
             features["disclaimer"] = sorted({"digits"} if any(c.isdigit() for c in texts["disclaimer"]) else set())
@@ -202,7 +234,7 @@ def make_background(case: Case, drafts: list[Image.Image]) -> Image.Image:
         # photo-like: a smooth two-colour gradient, soft coloured blobs, a little grain
         y, x = np.mgrid[0:h, 0:w] / max(w, h)
         angle = rng.uniform(0, 2 * math.pi)
-        t = (x * math.cos(angle) + y * math.sin(angle))
+        t = x * math.cos(angle) + y * math.sin(angle)
         t = (t - t.min()) / max(1e-6, np.ptp(t))
         image = (1 - t)[..., None] * rng.uniform(0, 255, 3) + t[..., None] * rng.uniform(0, 255, 3)
         for _ in range(int(rng.integers(3, 9))):
@@ -233,11 +265,20 @@ def tiny_drafts(count: int, cache: Path) -> list[Image.Image]:
     ensure_tiny_model(home / "models" / "tiny")
     registry = load_registry(home)
     spec = registry.get(TINY_ID)
-    prompts = ["ceramic mug on a wooden table, studio light", "row of mugs, soft daylight",
-               "summer garden party", "coffee beans close up"]
+    prompts = [
+        "ceramic mug on a wooden table, studio light",
+        "row of mugs, soft daylight",
+        "summer garden party",
+        "coffee beans close up",
+    ]
     return DraftGenerator(registry).generate(
-        spec, [prompts[i % len(prompts)] for i in range(count)], [None] * count,
-        list(range(1000, 1000 + count)), spec.resolution, spec.resolution)
+        spec,
+        [prompts[i % len(prompts)] for i in range(count)],
+        [None] * count,
+        list(range(1000, 1000 + count)),
+        spec.resolution,
+        spec.resolution,
+    )
 
 
 # ------------------------------------------------------------------------------ one case
@@ -275,8 +316,9 @@ def run_chunk(cases: list[Case], brand: Brand, drafts: list[Image.Image]) -> tup
     for case in cases:
         layout, extra = set_case(case, brand, drafts)
         if layout is None:
-            rejected.append({"case": case.index, "size": f"{case.width}x{case.height}", "reason": extra,
-                             "texts": case.texts})
+            rejected.append(
+                {"case": case.index, "size": f"{case.width}x{case.height}", "reason": extra, "texts": case.texts}
+            )
         else:
             laid.append((case, layout, *extra))
     crops = [c for _, _, cs, _, _ in laid for c in cs]
@@ -288,15 +330,26 @@ def run_chunk(cases: list[Case], brand: Brand, drafts: list[Image.Image]) -> tup
         for box in layout.boxes:
             read = next(texts)
             similarity = text_similarity(box.text, read)
-            boxes.append({
-                "case": case.index, "size": f"{case.width}x{case.height}", "family": layout.family,
-                "background": case.background, "scale": case.scale, "role": box.role, "font_px": box.font_px,
-                "lines": len(box.lines), "treatment": treatment(box), "contrast": round(box.contrast or 0, 2),
-                "expected": box.text, "read": read, "similarity": round(similarity, 4),
-                "exact": fold(fold_diacritics(box.text)) == fold(fold_diacritics(read)),
-                "exact_accents_kept": fold(box.text) == fold(read),
-                "features": case.features.get(box.role, []),
-            })
+            boxes.append(
+                {
+                    "case": case.index,
+                    "size": f"{case.width}x{case.height}",
+                    "family": layout.family,
+                    "background": case.background,
+                    "scale": case.scale,
+                    "role": box.role,
+                    "font_px": box.font_px,
+                    "lines": len(box.lines),
+                    "treatment": treatment(box),
+                    "contrast": round(box.contrast or 0, 2),
+                    "expected": box.text,
+                    "read": read,
+                    "similarity": round(similarity, 4),
+                    "exact": fold(fold_diacritics(box.text)) == fold(fold_diacritics(read)),
+                    "exact_accents_kept": fold(box.text) == fold(read),
+                    "features": case.features.get(box.role, []),
+                }
+            )
     return boxes, rejected
 
 
@@ -322,8 +375,10 @@ def summarise(boxes: list[dict]) -> dict:
         groups["treatment"][row["treatment"].split()[0]].append(row)
         for feature in row["features"]:
             groups["feature"][feature].append(row)
-    return {"all": _shares(boxes),
-            **{name: {key: _shares(rows) for key, rows in sorted(group.items())} for name, group in groups.items()}}
+    return {
+        "all": _shares(boxes),
+        **{name: {key: _shares(rows) for key, rows in sorted(group.items())} for name, group in groups.items()},
+    }
 
 
 def _pct(value: float | None) -> str:
@@ -331,25 +386,42 @@ def _pct(value: float | None) -> str:
 
 
 def markdown(summary: dict, meta: dict, misses: list[dict], rejected: list[dict]) -> str:
-    out = [f"Legibility: seed {meta['seed']}, {meta['cases']} cases, {summary['all']['boxes']} text boxes, "
-           f"{len(rejected)} cases rejected as not fitting, {meta['seconds']:.0f} s on {meta['cpus']} CPUs", ""]
+    out = [
+        f"Legibility: seed {meta['seed']}, {meta['cases']} cases, {summary['all']['boxes']} text boxes, "
+        f"{len(rejected)} cases rejected as not fitting, {meta['seconds']:.0f} s on {meta['cpus']} CPUs",
+        "",
+    ]
     out += ["| group | value | boxes | similarity >= 0.95 | exact | exact, accents kept |", "|---|---|---|---|---|---|"]
     a = summary["all"]
-    out.append(f"| **all** | | {a['boxes']} | **{_pct(a['similarity_ge_0.95'])}** | **{_pct(a['exact'])}** "
-               f"| {_pct(a['exact_accents_kept'])} |")
+    out.append(
+        f"| **all** | | {a['boxes']} | **{_pct(a['similarity_ge_0.95'])}** | **{_pct(a['exact'])}** "
+        f"| {_pct(a['exact_accents_kept'])} |"
+    )
     for group in ("size", "background", "role", "treatment", "feature"):
         for key, s in summary[group].items():
-            out.append(f"| {group} | {key} | {s['boxes']} | {_pct(s['similarity_ge_0.95'])} | {_pct(s['exact'])} "
-                       f"| {_pct(s['exact_accents_kept'])} |")
+            out.append(
+                f"| {group} | {key} | {s['boxes']} | {_pct(s['similarity_ge_0.95'])} | {_pct(s['exact'])} "
+                f"| {_pct(s['exact_accents_kept'])} |"
+            )
     target = (a["similarity_ge_0.95"] or 0) >= SIMILARITY_TARGET and (a["exact"] or 0) >= EXACT_TARGET
-    out += ["", f"Targets: similarity >= 0.95 for >= {SIMILARITY_TARGET:.0%}, exact for >= {EXACT_TARGET:.0%}: "
-            f"{'met' if target else 'MISSED'}"]
+    out += [
+        "",
+        f"Targets: similarity >= 0.95 for >= {SIMILARITY_TARGET:.0%}, exact for >= {EXACT_TARGET:.0%}: "
+        f"{'met' if target else 'MISSED'}",
+    ]
     if misses:
-        out += ["", "Boxes not read exactly:", "", "| case | size | background | role | px | treatment | expected | read | similarity |",
-                "|---|---|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "Boxes not read exactly:",
+            "",
+            "| case | size | background | role | px | treatment | expected | read | similarity |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for m in misses:
-            out.append(f"| {m['case']} | {m['size']} | {m['background']}/{m['scale']} | {m['role']} | {m['font_px']} "
-                       f"| {m['treatment']} | {m['expected']!r} | {m['read']!r} | {m['similarity']:.3f} |")
+            out.append(
+                f"| {m['case']} | {m['size']} | {m['background']}/{m['scale']} | {m['role']} | {m['font_px']} "
+                f"| {m['treatment']} | {m['expected']!r} | {m['read']!r} | {m['similarity']:.3f} |"
+            )
     if rejected:
         out += ["", "Cases rejected at layout (text does not fit; the pipeline rejects these with the numbers):", ""]
         out += [f"- case {r['case']} {r['size']}: {r['reason']}" for r in rejected]
@@ -371,20 +443,31 @@ def main(argv: list[str] | None = None) -> int:
     brand = Brand(brand="benchmark")  # the sample brand's rules: DejaVu, white / #1A1A1A, 4.5:1, 14 px
     drafts = [] if args.no_drafts or args.drafts <= 0 else tiny_drafts(args.drafts, args.cache)
     cases = make_corpus(args.seed, args.cases)
-    chunks = [cases[i::max(1, args.workers * 4)] for i in range(max(1, args.workers * 4))]
+    chunks = [cases[i :: max(1, args.workers * 4)] for i in range(max(1, args.workers * 4))]
     with ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
         results = list(pool.map(lambda chunk: run_chunk(chunk, brand, drafts), chunks))
     boxes = sorted((b for bs, _ in results for b in bs), key=lambda b: (b["case"], b["role"]))
     rejected = sorted((r for _, rs in results for r in rs), key=lambda r: r["case"])
     misses = [b for b in boxes if not b["exact"]]
     summary = summarise(boxes)
-    meta = {"seed": args.seed, "cases": args.cases, "drafts": len(drafts), "workers": args.workers,
-            "cpus": os.cpu_count(), "machine": platform.platform(), "seconds": time.perf_counter() - started}
+    meta = {
+        "seed": args.seed,
+        "cases": args.cases,
+        "drafts": len(drafts),
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "seconds": time.perf_counter() - started,
+    }
     print(markdown(summary, meta, misses, rejected))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=args.out.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        json.dump({"meta": meta, "summary": summary, "rejected": rejected, "misses": misses, "boxes": boxes},
-                  tmp, indent=1, ensure_ascii=False)
+        json.dump(
+            {"meta": meta, "summary": summary, "rejected": rejected, "misses": misses, "boxes": boxes},
+            tmp,
+            indent=1,
+            ensure_ascii=False,
+        )
     os.replace(tmp.name, args.out)
     a = summary["all"]
     return 0 if (a["similarity_ge_0.95"] or 0) >= SIMILARITY_TARGET and (a["exact"] or 0) >= EXACT_TARGET else 1

@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     brand = yaml.safe_load(brand_file.read_text())
     fonts = {k: font_path(v, brand_file.parent) for k, v in brand["fonts"].items()}
     # float32 on CPU: a checkpoint saved in float16 would otherwise run (and fail) in half precision
-    pipe = DiffusionPipeline.from_pretrained(args.model, local_files_only=True, use_safetensors=True,
-                                             dtype=torch.float32)
+    pipe = DiffusionPipeline.from_pretrained(
+        args.model, local_files_only=True, use_safetensors=True, dtype=torch.float32
+    )
     pipe.set_progress_bar_config(disable=True)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -134,9 +135,15 @@ def main(argv: list[str] | None = None) -> int:
                 width, height = map(int, size.split("x"))
                 w, h = draft_size(width, height, args.resolution, args.multiple)
                 with torch.inference_mode():
-                    draft = pipe(prompt=prompt, negative_prompt=negative, num_inference_steps=args.steps,
-                                 guidance_scale=args.guidance, width=w, height=h,
-                                 generator=torch.Generator("cpu").manual_seed(seed)).images[0]
+                    draft = pipe(
+                        prompt=prompt,
+                        negative_prompt=negative,
+                        num_inference_steps=args.steps,
+                        guidance_scale=args.guidance,
+                        width=w,
+                        height=h,
+                        generator=torch.Generator("cpu").manual_seed(seed),
+                    ).images[0]
                 image = cover(draft, width, height)
                 texts = [(role, asset[role]) for role in ("headline", "body", "cta") if asset.get(role)]
                 if brand.get("disclaimer"):

@@ -39,8 +39,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SIZES = ["1080x1080", "1200x628", "1080x1920", "728x90"]
 BRAND = REPO / "data" / "brands" / "acme.yaml"
-HEADLINES = ["Spring Sale", "New Summer Tumblers", "Save 30% Today", "Fresh Picks for You", "Mugs & More",
-             "Last Chance: 50% off"]
+HEADLINES = [
+    "Spring Sale",
+    "New Summer Tumblers",
+    "Save 30% Today",
+    "Fresh Picks for You",
+    "Mugs & More",
+    "Last Chance: 50% off",
+]
 CAMPAIGN = "bench"
 
 
@@ -49,10 +55,10 @@ def brief(assets: int) -> str:
     for i in range(assets):
         lines += [
             f"  - id: asset{i:02d}",
-            f"    prompt: \"ceramic mug number {i} on a wooden table, studio light\"",
-            f"    headline: \"{HEADLINES[i % len(HEADLINES)]}\"",
-            "    body: \"Up to 50% off mugs and cups\"",
-            "    cta: \"Shop now\"",
+            f'    prompt: "ceramic mug number {i} on a wooden table, studio light"',
+            f'    headline: "{HEADLINES[i % len(HEADLINES)]}"',
+            '    body: "Up to 50% off mugs and cups"',
+            '    cta: "Shop now"',
             f"    sizes: {json.dumps(SIZES)}",
             f"    seed: {1000 + i}",
         ]
@@ -66,8 +72,13 @@ def model_setup(model: str, cache: Path) -> tuple[dict, Path]:
 
     if model == "tiny":
         folder = ensure_tiny_model(cache / "tiny")
-        return {"pipeline_class": "StableDiffusionPipeline", "steps": 2, "guidance": 0.0, "resolution": 256,
-                "multiple": 16}, folder
+        return {
+            "pipeline_class": "StableDiffusionPipeline",
+            "steps": 2,
+            "guidance": 0.0,
+            "resolution": 256,
+            "multiple": 16,
+        }, folder
     if model == "sd-turbo-arch":
         return dict(SD_TURBO_ENTRY), build_sd_turbo_architecture(cache / "sd-turbo-arch")
     raise SystemExit(f"--model must be tiny or sd-turbo-arch, not {model!r}")
@@ -79,8 +90,10 @@ def make_home(root: Path, assets: int, model: str, entry: dict, folder: Path) ->
     (home / "brands").mkdir()
     shutil.copy(BRAND, home / "brands" / "acme.yaml")
     (home / "briefs" / f"{CAMPAIGN}.yaml").write_text(brief(assets))
-    models = {"models": [dict(entry, id="bench-model", path=str(folder), tiers=["draft", "final"])],
-              "routes": {"draft": ["bench-model"], "final": ["bench-model"]}}
+    models = {
+        "models": [dict(entry, id="bench-model", path=str(folder), tiers=["draft", "final"])],
+        "routes": {"draft": ["bench-model"], "final": ["bench-model"]},
+    }
     (home / "models.yaml").write_text(json.dumps(models))  # JSON is YAML
     return home
 
@@ -93,8 +106,12 @@ def timed(command: list[str], env: dict | None = None) -> dict:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 2), "exit": proc.returncode, "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "output": output.strip().splitlines()[-3:]}
+    return {
+        "seconds": round(seconds, 2),
+        "exit": proc.returncode,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "output": output.strip().splitlines()[-3:],
+    }
 
 
 def pipeline_run(home: Path) -> dict:
@@ -120,7 +137,8 @@ def recolour(home: Path) -> None:
     path = home / "brands" / "acme.yaml"
     text = path.read_text()
     changed = text.replace('text: ["#FFFFFF", "#1A1A1A"]', 'text: ["#FAFAFA", "#101010"]').replace(
-        'accent: "#FF5A36"', 'accent: "#2255FF"')
+        'accent: "#FF5A36"', 'accent: "#2255FF"'
+    )
     if changed == text:
         raise SystemExit(f"{path}: could not find the sample brand's colours to change")
     path.write_text(changed)
@@ -136,20 +154,43 @@ def measure(model: str, counts: list[int], cache: Path) -> dict:
             home = make_home(Path(tmp), count // len(SIZES), model, entry, folder)
             full = pipeline_run(home)
             stages[count] = stage_seconds(home)
-            script = timed([sys.executable, str(HERE / "obvious_script.py"), str(home), CAMPAIGN, str(folder),
-                            str(Path(tmp) / "script-out"), "--resolution", str(entry["resolution"]),
-                            "--multiple", str(entry["multiple"]), "--steps", str(entry["steps"]),
-                            "--guidance", str(entry["guidance"])])
+            script = timed(
+                [
+                    sys.executable,
+                    str(HERE / "obvious_script.py"),
+                    str(home),
+                    CAMPAIGN,
+                    str(folder),
+                    str(Path(tmp) / "script-out"),
+                    "--resolution",
+                    str(entry["resolution"]),
+                    "--multiple",
+                    str(entry["multiple"]),
+                    "--steps",
+                    str(entry["steps"]),
+                    "--guidance",
+                    str(entry["guidance"]),
+                ]
+            )
             if script["exit"] != 0:
                 raise SystemExit(f"obvious_script.py failed: {script['output']}")
-            rows.append({"deliverables": count, "pipeline": full, "script": script,
-                         "pipeline_over_script": round(full["seconds"] / script["seconds"], 3)})
+            rows.append(
+                {
+                    "deliverables": count,
+                    "pipeline": full,
+                    "script": script,
+                    "pipeline_over_script": round(full["seconds"] / script["seconds"], 3),
+                }
+            )
             if count == max(counts):
                 unchanged = pipeline_run(home)
                 recolour(home)
                 colour = pipeline_run(home)
                 rebuilds = {
-                    "deliverables": count, "full": full, "nothing_changed": unchanged, "brand_colour": colour,
+                    "deliverables": count,
+                    "full": full,
+                    "nothing_changed": unchanged,
+                    "brand_colour": colour,
                     "nothing_changed_ratio": round(unchanged["seconds"] / full["seconds"], 3),
                     "brand_colour_ratio": round(colour["seconds"] / full["seconds"], 3),
                     "brand_colour_stages": stage_seconds(home),
@@ -158,29 +199,52 @@ def measure(model: str, counts: list[int], cache: Path) -> dict:
 
 
 def markdown(result: dict, machine: dict) -> str:
-    out = [f"### model `{result['model']}`", "",
-           "| deliverables | pipeline s | script s | pipeline / script | pipeline peak RSS MB | script peak RSS MB |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        f"### model `{result['model']}`",
+        "",
+        "| deliverables | pipeline s | script s | pipeline / script | pipeline peak RSS MB | script peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in result["builds"]:
-        out.append(f"| {r['deliverables']} | {r['pipeline']['seconds']} | {r['script']['seconds']} | "
-                   f"{r['pipeline_over_script']} | {r['pipeline']['peak_rss_mb']} | {r['script']['peak_rss_mb']} |")
+        out.append(
+            f"| {r['deliverables']} | {r['pipeline']['seconds']} | {r['script']['seconds']} | "
+            f"{r['pipeline_over_script']} | {r['pipeline']['peak_rss_mb']} | {r['script']['peak_rss_mb']} |"
+        )
     rb = result["rebuilds"]
-    out += ["", f"Rebuilds of the {rb['deliverables']}-deliverable campaign (one campaign):", "",
-            "| build | seconds | ratio to full build | peak RSS MB | summary |", "|---|---|---|---|---|"]
+    out += [
+        "",
+        f"Rebuilds of the {rb['deliverables']}-deliverable campaign (one campaign):",
+        "",
+        "| build | seconds | ratio to full build | peak RSS MB | summary |",
+        "|---|---|---|---|---|",
+    ]
     for name, key in (("full", "full"), ("nothing changed", "nothing_changed"), ("brand colour", "brand_colour")):
         run = rb[key]
         ratio = 1.0 if key == "full" else rb[f"{key}_ratio"]
-        out.append(f"| {name} | {run['seconds']} | {ratio} | {run['peak_rss_mb']} | {run['output'][0] if run['output'] else ''} |")
+        out.append(
+            f"| {name} | {run['seconds']} | {ratio} | {run['peak_rss_mb']} | {run['output'][0] if run['output'] else ''} |"
+        )
     steps = sorted({k for s in result["stages"].values() for k in s} | set(rb["brand_colour_stages"]))
     counts = sorted(result["stages"])
-    out += ["", "Seconds per stage (Dagster step durations):", "",
-            "| step | " + " | ".join(f"full build, {c}" for c in counts) + f" | brand-colour rebuild, {rb['deliverables']} |",
-            "|---|" + "---|" * (len(counts) + 1)]
+    out += [
+        "",
+        "Seconds per stage (Dagster step durations):",
+        "",
+        "| step | "
+        + " | ".join(f"full build, {c}" for c in counts)
+        + f" | brand-colour rebuild, {rb['deliverables']} |",
+        "|---|" + "---|" * (len(counts) + 1),
+    ]
     for step in steps:
-        cells = [str(result["stages"][c].get(step, "-")) for c in counts] + [str(rb["brand_colour_stages"].get(step, "-"))]
+        cells = [str(result["stages"][c].get(step, "-")) for c in counts] + [
+            str(rb["brand_colour_stages"].get(step, "-"))
+        ]
         out.append(f"| {step} | " + " | ".join(cells) + " |")
-    out += ["", f"Machine: {machine['cpu']}, {machine['cpus']} CPUs, {machine['memory_gb']} GB; "
-            f"load average {machine['loadavg_before']} -> {machine['loadavg_after']}"]
+    out += [
+        "",
+        f"Machine: {machine['cpu']}, {machine['cpus']} CPUs, {machine['memory_gb']} GB; "
+        f"load average {machine['loadavg_before']} -> {machine['loadavg_after']}",
+    ]
     return "\n".join(out)
 
 
@@ -189,16 +253,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="tiny", help="tiny or sd-turbo-arch (default %(default)s)")
     parser.add_argument("--counts", default="12,48", help="deliverable counts, multiples of 4 (default %(default)s)")
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="where built models go")
-    parser.add_argument("--out", type=Path, default=None, help="JSON (default benchmarks/results/pipeline-<model>.json)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON (default benchmarks/results/pipeline-<model>.json)"
+    )
     args = parser.parse_args(argv)
     counts = sorted(int(c) for c in args.counts.split(","))
     load_before = os.getloadavg()[0]
     result = measure(args.model, counts, args.cache)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    machine = {"cpu": cpu, "cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(),
-               "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-               "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2)}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    machine = {
+        "cpu": cpu,
+        "cpus": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "loadavg_before": round(load_before, 2),
+        "loadavg_after": round(os.getloadavg()[0], 2),
+    }
     text = markdown(result, machine)
     print(text)
     out = args.out or HERE / "results" / f"pipeline-{args.model}.json"

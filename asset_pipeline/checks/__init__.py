@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CheckResult:
-    check: str            # which check: "ocr", "size", "not_blank", "contrast", ...
+    check: str  # which check: "ocr", "size", "not_blank", "contrast", ...
     passed: bool
-    value: float | None   # the measured number (similarity, ratio, px, ...) if there is one
-    detail: str           # human-readable reason, quoting the numbers
+    value: float | None  # the measured number (similarity, ratio, px, ...) if there is one
+    detail: str  # human-readable reason, quoting the numbers
 
 
 # Defined before the submodules are imported: they import CheckResult from here.
+from asset_pipeline.checks.hallucination import check_hallucinated_text, read_words  # noqa: E402
 from asset_pipeline.checks.ocr import (  # noqa: E402
     check_ocr,
     normalize_text,
@@ -27,7 +28,6 @@ from asset_pipeline.checks.ocr import (  # noqa: E402
     read_boxes,
     text_similarity,
 )
-from asset_pipeline.checks.hallucination import check_hallucinated_text, read_words  # noqa: E402
 from asset_pipeline.checks.quality import (  # noqa: E402
     check_banned_terms,
     check_contrast,

@@ -67,8 +67,7 @@ class Word:
 def is_confident_word(text: str, confidence: float) -> bool:
     """Whether one OCR word is confident and word-like enough to count as painted text."""
     letters = sum(c.isalpha() for c in text)
-    return (confidence >= MIN_CONFIDENCE and letters >= MIN_LETTERS
-            and letters / max(1, len(text)) >= MIN_LETTER_SHARE)
+    return confidence >= MIN_CONFIDENCE and letters >= MIN_LETTERS and letters / max(1, len(text)) >= MIN_LETTER_SHARE
 
 
 def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
@@ -82,8 +81,9 @@ def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
     scale = side / max(image.size) if side else 1.0
     page = image.convert("L")
     if abs(scale - 1.0) > 0.01:
-        page = page.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                           Image.Resampling.LANCZOS)
+        page = page.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+        )
     with tempfile.TemporaryDirectory(prefix="words-") as tmp:
         path = Path(tmp) / "page.png"
         page.save(path, compress_level=1)
@@ -150,7 +150,12 @@ def check_hallucinated_text(image: Image.Image, layout: Layout | None = None) ->
             found.append(word)
     if found:
         quoted = ", ".join(w.where() for w in found[:10]) + (" ..." if len(found) > 10 else "")
-        return CheckResult("hallucinated_text", False, float(len(found)),
-                           f"{len(found)} word(s) painted into the {where}: {quoted}")
-    return CheckResult("hallucinated_text", True, 0.0,
-                       f"no confident words in the {where} ({len(words)} OCR fragments below the thresholds)")
+        return CheckResult(
+            "hallucinated_text", False, float(len(found)), f"{len(found)} word(s) painted into the {where}: {quoted}"
+        )
+    return CheckResult(
+        "hallucinated_text",
+        True,
+        0.0,
+        f"no confident words in the {where} ({len(words)} OCR fragments below the thresholds)",
+    )

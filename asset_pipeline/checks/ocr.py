@@ -26,7 +26,6 @@ from asset_pipeline.checks import CheckResult
 from asset_pipeline.typography.boxes import Layout, TextBox
 
 
-
 def tesseract_env() -> dict[str, str]:
     """The environment for a tesseract process: one OpenMP thread.
 
@@ -48,21 +47,41 @@ ENGLISH, LATIN_SCRIPT = "eng", "Latin"
 # gives ~29 px capitals, where tesseract's LSTM model reads best. Scaling big
 # headlines down to it also keeps the OCR fast.
 TARGET_FONT_PX = 40
-MAX_UPSCALE = 4.0       # tiny text gains nothing from more; it only gets slower
-WHITE_POINT = 0.9       # share of the text -> background distance that already counts as background
-BORDER_PX = 20          # tesseract wants a clean margin around the text
-TIMEOUT_S = 30.0        # per tesseract process, plus PAGE_TIMEOUT_S per crop
+MAX_UPSCALE = 4.0  # tiny text gains nothing from more; it only gets slower
+WHITE_POINT = 0.9  # share of the text -> background distance that already counts as background
+BORDER_PX = 20  # tesseract wants a clean margin around the text
+TIMEOUT_S = 30.0  # per tesseract process, plus PAGE_TIMEOUT_S per crop
 PAGE_TIMEOUT_S = 2.0
 
 # Typographic characters mapped to what tesseract (and a typist) usually emits.
-_TYPOGRAPHIC = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
-    "\u2015": "-", "\u2212": "-",
-    "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
-})
+_TYPOGRAPHIC = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\ufeff": None,
+    }
+)
 
 
 class OCRError(RuntimeError):
@@ -95,7 +114,8 @@ def text_similarity(expected: str, actual: str) -> float:
     render cannot drop an accent that the check would then miss.
     """
     return 1.0 - Levenshtein.normalized_distance(
-        fold_diacritics(normalize_text(expected)), fold_diacritics(normalize_text(actual)))
+        fold_diacritics(normalize_text(expected)), fold_diacritics(normalize_text(actual))
+    )
 
 
 @functools.cache
@@ -123,7 +143,7 @@ def language_for(box: TextBox) -> str:
 
 def _luma(hex_color: str) -> float:
     """ITU-R 601 luma (0..255), the same weights as Pillow's RGB -> L conversion."""
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return 0.299 * r + 0.587 * g + 0.114 * b
 
 
@@ -157,9 +177,14 @@ def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) 
     """
     font_px = font_px or box.font_px
     left, top, right, bottom = box.pixel_box(image.width, image.height)
-    crop = image.crop((
-        max(0, left), max(0, top), min(image.width, right), min(image.height, bottom),
-    ))
+    crop = image.crop(
+        (
+            max(0, left),
+            max(0, top),
+            min(image.width, right),
+            min(image.height, bottom),
+        )
+    )
     if crop.mode not in ("L", "RGB"):
         crop = crop.convert("RGB")
     grey = crop.convert("L")
@@ -213,7 +238,10 @@ def _run_tesseract(crops: list[Image.Image], psm: int, lang: str = ENGLISH) -> l
         command = [TESSERACT, str(listing), "stdout", "-l", lang, "--oem", "1", "--psm", str(psm)]
         try:
             done = subprocess.run(
-                command, capture_output=True, timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops), env=tesseract_env(),
+                command,
+                capture_output=True,
+                timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops),
+                env=tesseract_env(),
             )
         except subprocess.TimeoutExpired:
             raise OCRError(f"tesseract timed out on {len(crops)} crops") from None
@@ -262,8 +290,10 @@ def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult
     if passed:
         detail = f"{box.role}: read {actual!r}, similarity {similarity:.3f} >= {min_similarity:.3f}"
     else:
-        detail = (f"{box.role}: read {actual!r} vs {normalize_text(box.text)!r}, "
-                  f"similarity {similarity:.3f} < {min_similarity:.3f}")
+        detail = (
+            f"{box.role}: read {actual!r} vs {normalize_text(box.text)!r}, "
+            f"similarity {similarity:.3f} < {min_similarity:.3f}"
+        )
     return CheckResult("ocr", passed, round(similarity, 4), detail)
 
 

@@ -35,13 +35,13 @@ from asset_pipeline.typography.boxes import Layout
 ImageInput = Image.Image | str | Path  # a file path is opened (and its format checked)
 
 # not_blank thresholds, on 0..255 luminance.
-MIN_STD = 2.0           # below this the image is one flat colour
-FLAT_TOLERANCE = 3      # levels around the median that count as "the same colour"
-FLAT_FRACTION = 0.95    # this share of pixels at one colour is a blank render
-BLACK_LEVEL = 8         # a flat image this dark is the fp16 VAE all-black failure
+MIN_STD = 2.0  # below this the image is one flat colour
+FLAT_TOLERANCE = 3  # levels around the median that count as "the same colour"
+FLAT_FRACTION = 0.95  # this share of pixels at one colour is a blank render
+BLACK_LEVEL = 8  # a flat image this dark is the fp16 VAE all-black failure
 BLANK_CHECK_SIDE = 256  # Pillow images are judged at about this size (short side)
 
-MAX_BATCH = 16          # deliverables per tesseract process in run_checks_parallel
+MAX_BATCH = 16  # deliverables per tesseract process in run_checks_parallel
 
 
 # ---------------------------------------------------------------- single checks
@@ -119,7 +119,7 @@ def _luminance(image: Image.Image | np.ndarray) -> np.ndarray:
         if array.ndim == 4 and array.shape[0] == 1:  # a batch of one
             array = array[0]
         if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
-            array = np.moveaxis(array, 0, -1)        # CHW (torch) -> HWC
+            array = np.moveaxis(array, 0, -1)  # CHW (torch) -> HWC
         if np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64) * 255.0
         else:
@@ -167,7 +167,7 @@ def _outside_boxes(shape: tuple[int, ...], layout: Layout) -> np.ndarray:
     for box in layout.boxes:
         left, top, right, bottom = box.pixel_box(width, height)
         grow = round(box.font_px * scale / 2) + 2
-        mask[max(0, top - grow):bottom + grow, max(0, left - grow):right + grow] = False
+        mask[max(0, top - grow) : bottom + grow, max(0, left - grow) : right + grow] = False
     # Text covering (nearly) everything: judge the whole image instead.
     return mask if mask.mean() >= 0.1 else np.ones_like(mask)
 
@@ -184,10 +184,14 @@ def check_contrast(layout: Layout, min_contrast: float) -> list[CheckResult]:
             continue
         passed = box.contrast >= min_contrast
         sign = ">=" if passed else "<"
-        results.append(CheckResult(
-            "contrast", passed, round(box.contrast, 3),
-            f"{box.role}: contrast {box.contrast:.2f}:1 {sign} {min_contrast:.2f}:1",
-        ))
+        results.append(
+            CheckResult(
+                "contrast",
+                passed,
+                round(box.contrast, 3),
+                f"{box.role}: contrast {box.contrast:.2f}:1 {sign} {min_contrast:.2f}:1",
+            )
+        )
     return results
 
 
@@ -197,9 +201,14 @@ def check_min_font(layout: Layout, min_font_px: int) -> list[CheckResult]:
     for box in layout.boxes:
         passed = box.font_px >= min_font_px
         sign = ">=" if passed else "<"
-        results.append(CheckResult(
-            "min_font", passed, float(box.font_px), f"{box.role}: font {box.font_px} px {sign} {min_font_px} px",
-        ))
+        results.append(
+            CheckResult(
+                "min_font",
+                passed,
+                float(box.font_px),
+                f"{box.role}: font {box.font_px} px {sign} {min_font_px} px",
+            )
+        )
     return results
 
 
@@ -219,11 +228,15 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
         distance = distances[edge]
         passed = distance >= margin - 1
         sign = ">=" if passed else "<"
-        results.append(CheckResult(
-            "safe_margin", passed, float(distance),
-            f"{box.role}: box ({left}, {top})-({right}, {bottom}) is {distance} px from the {edge} edge "
-            f"{sign} safe margin {margin:.0f} px",
-        ))
+        results.append(
+            CheckResult(
+                "safe_margin",
+                passed,
+                float(distance),
+                f"{box.role}: box ({left}, {top})-({right}, {bottom}) is {distance} px from the {edge} edge "
+                f"{sign} safe margin {margin:.0f} px",
+            )
+        )
     return results
 
 
@@ -244,16 +257,17 @@ Job = tuple[ImageInput, Layout, Brand, int, int]  # (image, layout, brand, width
 
 @dataclass
 class _Prepared:
-    results: list[CheckResult]      # every check except OCR
+    results: list[CheckResult]  # every check except OCR
     layout: Layout
     min_similarity: float
-    crops: list[Image.Image]        # one prepared crop per box, for tesseract
+    crops: list[Image.Image]  # one prepared crop per box, for tesseract
     psms: list[int]
     langs: list[str]
 
 
-def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height: int,
-             hallucination: bool = True) -> _Prepared:
+def _prepare(
+    image: ImageInput, layout: Layout, brand: Brand, width: int, height: int, hallucination: bool = True
+) -> _Prepared:
     """Run the per-image checks and cut the OCR crops; the boxes' OCR is batched by the caller."""
     try:
         image = _open(image)
@@ -265,17 +279,27 @@ def _prepare(image: ImageInput, layout: Layout, brand: Brand, width: int, height
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     if hallucination:
         results.append(check_hallucinated_text(image, layout))
-    results.append(check_banned_terms(
-        [box.text for box in layout.boxes], list(brand.banned_terms), [box.role for box in layout.boxes],
-    ))
+    results.append(
+        check_banned_terms(
+            [box.text for box in layout.boxes],
+            list(brand.banned_terms),
+            [box.role for box in layout.boxes],
+        )
+    )
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
 
     font_scale = image.height / layout.height
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]
-    return _Prepared(results, layout, brand.ocr_min_similarity, crops, [psm_for(box) for box in layout.boxes],
-                     [language_for(box) for box in layout.boxes])
+    return _Prepared(
+        results,
+        layout,
+        brand.ocr_min_similarity,
+        crops,
+        [psm_for(box) for box in layout.boxes],
+        [language_for(box) for box in layout.boxes],
+    )
 
 
 def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[CheckResult]]:
@@ -296,15 +320,20 @@ def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[Check
         if texts is None:
             ocr = [ocr_failed(box, error) for box in boxes]
         else:
-            ocr = [compare_box(box, text, p.min_similarity)
-                   for box, text in zip(boxes, texts[start:start + len(boxes)])]
+            ocr = [
+                compare_box(box, text, p.min_similarity) for box, text in zip(boxes, texts[start : start + len(boxes)])
+            ]
         start += len(boxes)
         out.append(p.results + ocr)
     return out
 
 
 def run_deliverable_checks(
-    image: ImageInput, layout: Layout, brand: Brand, width: int, height: int,
+    image: ImageInput,
+    layout: Layout,
+    brand: Brand,
+    width: int,
+    height: int,
 ) -> list[CheckResult]:
     """Every check for one final image (a Pillow image or a file path).
 
@@ -314,8 +343,9 @@ def run_deliverable_checks(
     return _check_batch([(image, layout, brand, width, height)])[0]
 
 
-def run_checks_parallel(jobs: list[Job], workers: int | None = None,
-                        hallucination: bool = True) -> list[list[CheckResult]]:
+def run_checks_parallel(
+    jobs: list[Job], workers: int | None = None, hallucination: bool = True
+) -> list[list[CheckResult]]:
     """`run_deliverable_checks` for many (image, layout, brand, width, height) jobs.
 
     Results come back in input order. Threads suffice: tesseract runs as a
@@ -331,6 +361,6 @@ def run_checks_parallel(jobs: list[Job], workers: int | None = None,
     batches = max(workers, math.ceil(len(jobs) / MAX_BATCH))
     batches = math.ceil(batches / workers) * workers
     size = math.ceil(len(jobs) / batches)
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checks") as pool:
         return [result for chunk in pool.map(lambda c: _check_batch(c, hallucination), chunks) for result in chunk]

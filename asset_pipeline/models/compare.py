@@ -25,11 +25,11 @@ from asset_pipeline.models.registry import draft_size, load_registry
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
 from asset_pipeline.storage.files import atomic_write_bytes
 
-BOX = 256            # each draft is fitted (never stretched) into a BOX x BOX square
-LABEL_HEIGHT = 40    # two lines of label under it
+BOX = 256  # each draft is fitted (never stretched) into a BOX x BOX square
+LABEL_HEIGHT = 40  # two lines of label under it
 CELL_WIDTH = BOX
 CELL_HEIGHT = BOX + LABEL_HEIGHT
-BACKGROUND = (48, 48, 48)      # letterbox around drafts of other aspects
+BACKGROUND = (48, 48, 48)  # letterbox around drafts of other aspects
 LABEL_BACKGROUND = (245, 245, 245)
 LABEL_COLOUR = (20, 20, 20)
 ERROR_BACKGROUND = (90, 20, 20)
@@ -71,8 +71,7 @@ def _fit(image: Image.Image) -> Image.Image:
     scale = min(BOX / image.width, BOX / image.height)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     box = Image.new("RGB", (BOX, BOX), BACKGROUND)
-    box.paste(image.convert("RGB").resize(size, Image.Resampling.LANCZOS),
-              ((BOX - size[0]) // 2, (BOX - size[1]) // 2))
+    box.paste(image.convert("RGB").resize(size, Image.Resampling.LANCZOS), ((BOX - size[0]) // 2, (BOX - size[1]) // 2))
     return box
 
 
@@ -134,14 +133,21 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
             load_seconds[spec.id] = None
         for draft in drafts:
             width, height = draft_size(spec, draft["width"], draft["height"])
-            row = {"asset": draft["asset"], "model": spec.id, "seconds": None,
-                   "width": width, "height": height, "error": load_error}
+            row = {
+                "asset": draft["asset"],
+                "model": spec.id,
+                "seconds": None,
+                "width": width,
+                "height": height,
+                "error": load_error,
+            }
             image = None
             if load_error is None:
                 started = time.perf_counter()
                 try:
-                    image = generator.generate(spec, [draft["prompt"]], [draft["negative_prompt"]],
-                                               [draft["seed"]], width, height)[0]
+                    image = generator.generate(
+                        spec, [draft["prompt"]], [draft["negative_prompt"]], [draft["seed"]], width, height
+                    )[0]
                     row["seconds"] = round(time.perf_counter() - started, 3)
                 except Exception as exc:
                     row["error"] = _one_line(exc)

@@ -36,9 +36,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from asset_pipeline.models.tiny import MERGES_TXT, _tokenizer_vocab, ensure_tiny_model
 from asset_pipeline.models.tiny import _build as _build_sd
@@ -191,13 +191,22 @@ def _build_sdxl(folder: Path) -> None:
     torch.manual_seed(0)
     text_encoder_2 = CLIPTextModelWithProjection(_clip_config(hidden, projection)).eval()
     scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-        timestep_spacing="trailing", steps_offset=1,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        timestep_spacing="trailing",
+        steps_offset=1,
     )
     pipe = StableDiffusionXLPipeline(
-        vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
-        tokenizer=_clip_tokenizer(), tokenizer_2=_clip_tokenizer(), unet=unet, scheduler=scheduler,
-        force_zeros_for_empty_prompt=True, add_watermarker=False,
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=_clip_tokenizer(),
+        tokenizer_2=_clip_tokenizer(),
+        unet=unet,
+        scheduler=scheduler,
+        force_zeros_for_empty_prompt=True,
+        add_watermarker=False,
     )
     _save(pipe, folder, ("tokenizer", "tokenizer_2"))
 
@@ -232,10 +241,15 @@ def _build_sd3(folder: Path) -> None:
     text_encoder_3 = _t5_encoder(t5_dim)
     scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0)
     pipe = StableDiffusion3Pipeline(
-        transformer=transformer, scheduler=scheduler, vae=vae,
-        text_encoder=text_encoder, tokenizer=_clip_tokenizer(),
-        text_encoder_2=text_encoder_2, tokenizer_2=_clip_tokenizer(),
-        text_encoder_3=text_encoder_3, tokenizer_3=_t5_tokenizer(256),
+        transformer=transformer,
+        scheduler=scheduler,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_clip_tokenizer(),
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=_clip_tokenizer(),
+        text_encoder_3=text_encoder_3,
+        tokenizer_3=_t5_tokenizer(256),
     )
     _save(pipe, folder, ("tokenizer", "tokenizer_2"))
 
@@ -268,8 +282,13 @@ def _build_flux(folder: Path) -> None:
     # Schnell's scheduler config: shift 1, no resolution-dependent shift.
     scheduler = FlowMatchEulerDiscreteScheduler(shift=1.0, use_dynamic_shifting=False)
     pipe = FluxPipeline(
-        scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=_clip_tokenizer(),
-        text_encoder_2=text_encoder_2, tokenizer_2=_t5_tokenizer(512), transformer=transformer,
+        scheduler=scheduler,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_clip_tokenizer(),
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=_t5_tokenizer(512),
+        transformer=transformer,
     )
     _save(pipe, folder, ("tokenizer",))
 
@@ -296,29 +315,75 @@ class Family:
     build: Callable[[Path], None]
     note: str
 
-    def registry_entry(self, model_id: str, path: str | Path, *, pipeline_class: str = "auto",
-                       tiers: tuple[str, ...] = ("draft",)) -> dict:
+    def registry_entry(
+        self, model_id: str, path: str | Path, *, pipeline_class: str = "auto", tiers: tuple[str, ...] = ("draft",)
+    ) -> dict:
         """A models.yaml `models:` entry for a folder this family built."""
         return {
-            "id": model_id, "path": str(path), "pipeline_class": pipeline_class,
-            "steps": self.steps, "guidance": self.guidance, "resolution": self.resolution,
-            "multiple": self.multiple, "tiers": list(tiers),
+            "id": model_id,
+            "path": str(path),
+            "pipeline_class": pipeline_class,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "resolution": self.resolution,
+            "multiple": self.multiple,
+            "tiers": list(tiers),
         }
 
 
 FAMILIES: dict[str, Family] = {
-    "sd": Family("sd", "StableDiffusionPipeline", vae_scale_factor=2, patch_size=1, min_multiple=2,
-                 resolution=256, multiple=16, steps=2, guidance=0.0, build=_build_sd,
-                 note="the built-in tiny model (tiny.py); real SD 1.x/2.x: vae scale 8, multiple 8"),
-    "sdxl": Family("sdxl", "StableDiffusionXLPipeline", vae_scale_factor=2, patch_size=1, min_multiple=2,
-                   resolution=256, multiple=16, steps=2, guidance=0.0, build=_build_sdxl,
-                   note="real SDXL: vae scale 8, multiple 8, resolution 1024 (turbo: 512)"),
-    "sd3": Family("sd3", "StableDiffusion3Pipeline", vae_scale_factor=4, patch_size=2, min_multiple=8,
-                  resolution=256, multiple=16, steps=2, guidance=0.0, build=_build_sd3,
-                  note="real SD3/3.5: vae scale 8 x patch 2 = multiple 16, resolution 1024"),
-    "flux": Family("flux", "FluxPipeline", vae_scale_factor=4, patch_size=2, min_multiple=8,
-                   resolution=256, multiple=16, steps=2, guidance=0.0, build=_build_flux,
-                   note="real FLUX.1: vae scale 8 x 2x2 packing = multiple 16, resolution 1024"),
+    "sd": Family(
+        "sd",
+        "StableDiffusionPipeline",
+        vae_scale_factor=2,
+        patch_size=1,
+        min_multiple=2,
+        resolution=256,
+        multiple=16,
+        steps=2,
+        guidance=0.0,
+        build=_build_sd,
+        note="the built-in tiny model (tiny.py); real SD 1.x/2.x: vae scale 8, multiple 8",
+    ),
+    "sdxl": Family(
+        "sdxl",
+        "StableDiffusionXLPipeline",
+        vae_scale_factor=2,
+        patch_size=1,
+        min_multiple=2,
+        resolution=256,
+        multiple=16,
+        steps=2,
+        guidance=0.0,
+        build=_build_sdxl,
+        note="real SDXL: vae scale 8, multiple 8, resolution 1024 (turbo: 512)",
+    ),
+    "sd3": Family(
+        "sd3",
+        "StableDiffusion3Pipeline",
+        vae_scale_factor=4,
+        patch_size=2,
+        min_multiple=8,
+        resolution=256,
+        multiple=16,
+        steps=2,
+        guidance=0.0,
+        build=_build_sd3,
+        note="real SD3/3.5: vae scale 8 x patch 2 = multiple 16, resolution 1024",
+    ),
+    "flux": Family(
+        "flux",
+        "FluxPipeline",
+        vae_scale_factor=4,
+        patch_size=2,
+        min_multiple=8,
+        resolution=256,
+        multiple=16,
+        steps=2,
+        guidance=0.0,
+        build=_build_flux,
+        note="real FLUX.1: vae scale 8 x 2x2 packing = multiple 16, resolution 1024",
+    ),
 }
 
 
@@ -422,8 +487,9 @@ SD_TURBO_SCHEDULER = dict(
     timestep_spacing="trailing",
     steps_offset=1,
 )
-SD_TURBO_ENTRY = dict(pipeline_class="StableDiffusionPipeline", steps=1, guidance=0.0, dtype="float16",
-                      resolution=512, multiple=8)
+SD_TURBO_ENTRY = dict(
+    pipeline_class="StableDiffusionPipeline", steps=1, guidance=0.0, dtype="float16", resolution=512, multiple=8
+)
 
 
 def sd_turbo_architecture_pipeline(dtype=None):
@@ -438,14 +504,23 @@ def sd_turbo_architecture_pipeline(dtype=None):
     torch.manual_seed(0)
     vae = AutoencoderKL(**SD_TURBO_VAE)
     torch.manual_seed(0)
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-        pad_token_id=vocab["<|endoftext|>"], **SD_TURBO_TEXT,
-    )).eval()
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=vocab["<|startoftext|>"],
+            eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"],
+            **SD_TURBO_TEXT,
+        )
+    ).eval()
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=_clip_tokenizer(), unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_clip_tokenizer(),
+        unet=unet,
         scheduler=EulerDiscreteScheduler(**SD_TURBO_SCHEDULER),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     if dtype is not None:
         pipe.to(dtype=dtype)
@@ -486,31 +561,51 @@ SDXL_TURBO_UNET = dict(
     projection_class_embeddings_input_dim=2816,  # 6 time ids x 256 + pooled bigG 1280
 )
 SDXL_TURBO_TEXT = dict(  # CLIP ViT-L/14 text tower
-    vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-    num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
-    layer_norm_eps=1e-5, projection_dim=768,
+    vocab_size=49408,
+    hidden_size=768,
+    intermediate_size=3072,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    max_position_embeddings=77,
+    hidden_act="quick_gelu",
+    layer_norm_eps=1e-5,
+    projection_dim=768,
 )
 SDXL_TURBO_TEXT_2 = dict(  # OpenCLIP ViT-bigG/14 text tower, with its projection
-    vocab_size=49408, hidden_size=1280, intermediate_size=5120, num_hidden_layers=32,
-    num_attention_heads=20, max_position_embeddings=77, hidden_act="gelu",
-    layer_norm_eps=1e-5, projection_dim=1280,
+    vocab_size=49408,
+    hidden_size=1280,
+    intermediate_size=5120,
+    num_hidden_layers=32,
+    num_attention_heads=20,
+    max_position_embeddings=77,
+    hidden_act="gelu",
+    layer_norm_eps=1e-5,
+    projection_dim=1280,
 )
-SDXL_TURBO_SCHEDULER = {k: v for k, v in SD_TURBO_SCHEDULER.items()
-                        if k not in ("interpolation_type", "use_karras_sigmas")}  # Euler ancestral has neither
+SDXL_TURBO_SCHEDULER = {
+    k: v for k, v in SD_TURBO_SCHEDULER.items() if k not in ("interpolation_type", "use_karras_sigmas")
+}  # Euler ancestral has neither
 SDXL_TURBO_VAE = dict(SD_TURBO_VAE, sample_size=512, scaling_factor=0.13025, force_upcast=True)
-SDXL_TURBO_ENTRY = dict(pipeline_class="StableDiffusionXLPipeline", steps=1, guidance=0.0, dtype="float16",
-                        resolution=512, multiple=8)
+SDXL_TURBO_ENTRY = dict(
+    pipeline_class="StableDiffusionXLPipeline", steps=1, guidance=0.0, dtype="float16", resolution=512, multiple=8
+)
 
 
 def sdxl_turbo_architecture_pipeline(dtype=None):
     """SDXL-Turbo's architecture with random weights (~3.5 G parameters), in memory."""
     import torch
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        EulerAncestralDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     vocab = _tokenizer_vocab()
-    ids = dict(bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-               pad_token_id=vocab["<|endoftext|>"])
+    ids = dict(
+        bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"]
+    )
     torch.manual_seed(0)
     unet = UNet2DConditionModel(**SDXL_TURBO_UNET)
     torch.manual_seed(0)
@@ -520,10 +615,15 @@ def sdxl_turbo_architecture_pipeline(dtype=None):
     torch.manual_seed(0)
     text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(**ids, **SDXL_TURBO_TEXT_2)).eval()
     pipe = StableDiffusionXLPipeline(
-        vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
-        tokenizer=_clip_tokenizer(), tokenizer_2=_clip_tokenizer(), unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=_clip_tokenizer(),
+        tokenizer_2=_clip_tokenizer(),
+        unet=unet,
         scheduler=EulerAncestralDiscreteScheduler(**SDXL_TURBO_SCHEDULER),
-        force_zeros_for_empty_prompt=True, add_watermarker=False,
+        force_zeros_for_empty_prompt=True,
+        add_watermarker=False,
     )
     if dtype is not None:
         pipe.to(dtype=dtype)
@@ -552,8 +652,14 @@ UPSCALER_MAX_NOISE_LEVEL = 350
 UPSCALER_WIDTHS = (8, 8, 16)
 # A models.yaml entry for a folder build_tiny_upscaler made (add id and path). The real
 # stabilityai/stable-diffusion-x4-upscaler: the same class and multiple, steps 20-75, guidance 9.
-TINY_UPSCALER_ENTRY = dict(pipeline_class="StableDiffusionUpscalePipeline", steps=2, guidance=0.0,
-                           resolution=256, multiple=8, tiers=["upscale"])
+TINY_UPSCALER_ENTRY = dict(
+    pipeline_class="StableDiffusionUpscalePipeline",
+    steps=2,
+    guidance=0.0,
+    resolution=256,
+    multiple=8,
+    tiers=["upscale"],
+)
 
 
 def _build_sd_x4_upscaler(folder: Path) -> None:
@@ -566,8 +672,13 @@ def _build_sd_x4_upscaler(folder: Path) -> None:
     to noise the low-res image and DDIM with v-prediction to denoise, as the real one ships.
     """
     import torch
-    from diffusers import (AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionUpscalePipeline,
-                           UNet2DConditionModel)
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        DDPMScheduler,
+        StableDiffusionUpscalePipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextModel
 
     hidden = 32
@@ -605,11 +716,21 @@ def _build_sd_x4_upscaler(folder: Path) -> None:
     torch.manual_seed(0)
     text_encoder = CLIPTextModel(_clip_config(hidden, hidden)).eval()
     pipe = StableDiffusionUpscalePipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=_clip_tokenizer(), unet=unet,
-        low_res_scheduler=DDPMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear",
-                                        beta_start=0.0001, beta_end=0.02),
-        scheduler=DDIMScheduler(prediction_type="v_prediction", beta_schedule="scaled_linear",
-                                beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_clip_tokenizer(),
+        unet=unet,
+        low_res_scheduler=DDPMScheduler(
+            num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.0001, beta_end=0.02
+        ),
+        scheduler=DDIMScheduler(
+            prediction_type="v_prediction",
+            beta_schedule="scaled_linear",
+            beta_start=0.00085,
+            beta_end=0.012,
+            clip_sample=False,
+            set_alpha_to_one=False,
+        ),
         max_noise_level=UPSCALER_MAX_NOISE_LEVEL,
     )
     _save(pipe, folder, ("tokenizer",))

@@ -18,14 +18,17 @@ import gc
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-# torch is imported where a model runs, not here: a nothing-changed rebuild never needs it,
-# and importing it costs about 2 s of every `asset-pipeline run`.
 from PIL import Image
 
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size, resolve_weights
+
+# torch is imported where a model runs, not here: a nothing-changed rebuild never needs it,
+# and importing it costs about 2 s of every `asset-pipeline run`.
+if TYPE_CHECKING:
+    import torch
 
 BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE failure mode)
 
@@ -46,7 +49,7 @@ _LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not
 LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
 
 
-def device_and_dtype(spec: ModelSpec) -> tuple[str, "torch.dtype"]:
+def device_and_dtype(spec: ModelSpec) -> tuple[str, torch.dtype]:
     """CUDA in the spec's dtype when there is a GPU; CPU always float32 (half precision is slow there)."""
     import torch
 
@@ -181,8 +184,15 @@ class DraftGenerator:
                 groups = [list(range(len(prompts)))]
             images: list[Image.Image] = []
             for group in groups:
-                images += self._call(pipe, spec, [prompts[i] for i in group], [negatives[i] for i in group],
-                                     [seeds[i] for i in group], width, height)
+                images += self._call(
+                    pipe,
+                    spec,
+                    [prompts[i] for i in group],
+                    [negatives[i] for i in group],
+                    [seeds[i] for i in group],
+                    width,
+                    height,
+                )
         return images
 
     def _call(self, pipe, spec: ModelSpec, prompts, negatives, seeds, width, height) -> list[Image.Image]:

@@ -25,9 +25,9 @@ from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
 HEX = re.compile(r"#([0-9a-fA-F]{6})\b")
 # Longest names first, so "sky blue" is one colour and not also "blue".
 NAMES = re.compile(r"\b(" + "|".join(sorted(map(re.escape, COLOURS), key=len, reverse=True)) + r")\b(?!\s*\(#)")
-CLUSTERS = 8          # dominant colours found per image
-THUMBNAIL = 96        # px, the side the clusters are found at
-SOFTNESS = 12.0       # CIELAB units: how far a cluster's move reaches into neighbouring colours
+CLUSTERS = 8  # dominant colours found per image
+THUMBNAIL = 96  # px, the side the clusters are found at
+SOFTNESS = 12.0  # CIELAB units: how far a cluster's move reaches into neighbouring colours
 
 
 def named_colours(prompt: str) -> list[tuple[int, int, int]]:
@@ -47,7 +47,9 @@ def colours_lab(rgb) -> np.ndarray:
     return rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
 
 
-def dominant_colours(image: Image.Image, clusters: int = CLUSTERS, thumbnail: int = THUMBNAIL) -> tuple[np.ndarray, np.ndarray]:
+def dominant_colours(
+    image: Image.Image, clusters: int = CLUSTERS, thumbnail: int = THUMBNAIL
+) -> tuple[np.ndarray, np.ndarray]:
     """(CIELAB centres, pixel shares) of the image's dominant colours: Pillow's median cut on a thumbnail."""
     thumb = image.convert("RGB").resize((thumbnail, thumbnail), Image.BILINEAR)
     quantised = thumb.quantize(clusters, method=Image.Quantize.MEDIANCUT)
@@ -58,8 +60,9 @@ def dominant_colours(image: Image.Image, clusters: int = CLUSTERS, thumbnail: in
     return colours_lab(rgb), counts[used] / counts.sum()
 
 
-def grade(image: Image.Image, targets: list[tuple[int, int, int]], strength: float,
-          lightness: float = 0.5) -> Image.Image:
+def grade(
+    image: Image.Image, targets: list[tuple[int, int, int]], strength: float, lightness: float = 0.5
+) -> Image.Image:
     """`image` with its dominant colours moved `strength` of the way to the nearest of `targets` (sRGB).
 
     Lightness moves `lightness` times as far as hue and chroma. No targets or no strength: unchanged.
@@ -71,7 +74,7 @@ def grade(image: Image.Image, targets: list[tuple[int, int, int]], strength: flo
     lab = rgb2lab(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)
     centres, shares = dominant_colours(image)
     goals = colours_lab(targets)
-    distance = deltaE_ciede2000(centres[:, None, :], goals[None, :, :])   # clusters x targets
+    distance = deltaE_ciede2000(centres[:, None, :], goals[None, :, :])  # clusters x targets
     moves = goals[distance.argmin(1)] - centres
     moves[:, 0] *= lightness
     # Each pixel takes a softmax-weighted mix of the clusters' moves, by its Lab distance to each.

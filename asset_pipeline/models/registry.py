@@ -43,13 +43,14 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, ValidationError
 
-from asset_pipeline.specs import ID_PATTERN, InputError, Problem, _problems, _Strict, read_yaml
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH
-from asset_pipeline.models.tiny import ensure_tiny_model, weights_hash as folder_hash
+from asset_pipeline.models.tiny import ensure_tiny_model
+from asset_pipeline.models.tiny import weights_hash as folder_hash
+from asset_pipeline.specs import ID_PATTERN, InputError, Problem, _problems, _Strict, read_yaml
 
 Tier = Literal["draft", "final", "upscale"]
-TIERS: tuple[str, ...] = ("draft", "final")   # the draft tiers a brief can ask for
-UPSCALE = "upscale"                           # the upscaler role: not a draft tier
+TIERS: tuple[str, ...] = ("draft", "final")  # the draft tiers a brief can ask for
+UPSCALE = "upscale"  # the upscaler role: not a draft tier
 ROUTES: tuple[str, ...] = (*TIERS, UPSCALE)
 TINY_ID = "tiny"
 TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
@@ -94,29 +95,98 @@ class _ModelsFile(_Strict):
 # Real checkpoints: present only when their weights are local. Steps and guidance follow
 # the model cards; dtype applies on CUDA only.
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec(id="sd-turbo", path="stabilityai/sd-turbo", pipeline_class="StableDiffusionPipeline",
-              steps=1, guidance=0.0, dtype="float16", resolution=512, multiple=8, tiers=["draft"]),
-    ModelSpec(id="sdxl-turbo", path="stabilityai/sdxl-turbo", pipeline_class="StableDiffusionXLPipeline",
-              steps=1, guidance=0.0, dtype="float16", resolution=512, multiple=8, tiers=["draft", "final"]),
-    ModelSpec(id="sd35-medium", path="stabilityai/stable-diffusion-3.5-medium",
-              pipeline_class="StableDiffusion3Pipeline", steps=40, guidance=4.5, dtype="bfloat16",
-              resolution=1024, multiple=16, tiers=["final"]),
-    ModelSpec(id="sd35-large-turbo", path="stabilityai/stable-diffusion-3.5-large-turbo",
-              pipeline_class="StableDiffusion3Pipeline", steps=4, guidance=0.0, dtype="bfloat16",
-              resolution=1024, multiple=16, tiers=["final"]),
-    ModelSpec(id="flux-schnell", path="black-forest-labs/FLUX.1-schnell", pipeline_class="FluxPipeline",
-              steps=4, guidance=0.0, dtype="bfloat16", resolution=1024, multiple=16, tiers=["final"]),
+    ModelSpec(
+        id="sd-turbo",
+        path="stabilityai/sd-turbo",
+        pipeline_class="StableDiffusionPipeline",
+        steps=1,
+        guidance=0.0,
+        dtype="float16",
+        resolution=512,
+        multiple=8,
+        tiers=["draft"],
+    ),
+    ModelSpec(
+        id="sdxl-turbo",
+        path="stabilityai/sdxl-turbo",
+        pipeline_class="StableDiffusionXLPipeline",
+        steps=1,
+        guidance=0.0,
+        dtype="float16",
+        resolution=512,
+        multiple=8,
+        tiers=["draft", "final"],
+    ),
+    ModelSpec(
+        id="sd35-medium",
+        path="stabilityai/stable-diffusion-3.5-medium",
+        pipeline_class="StableDiffusion3Pipeline",
+        steps=40,
+        guidance=4.5,
+        dtype="bfloat16",
+        resolution=1024,
+        multiple=16,
+        tiers=["final"],
+    ),
+    ModelSpec(
+        id="sd35-large-turbo",
+        path="stabilityai/stable-diffusion-3.5-large-turbo",
+        pipeline_class="StableDiffusion3Pipeline",
+        steps=4,
+        guidance=0.0,
+        dtype="bfloat16",
+        resolution=1024,
+        multiple=16,
+        tiers=["final"],
+    ),
+    ModelSpec(
+        id="flux-schnell",
+        path="black-forest-labs/FLUX.1-schnell",
+        pipeline_class="FluxPipeline",
+        steps=4,
+        guidance=0.0,
+        dtype="bfloat16",
+        resolution=1024,
+        multiple=16,
+        tiers=["final"],
+    ),
     # The upscale stage's diffusers upscaler (4x); only used when its weights are local.
-    ModelSpec(id="sd-x4-upscaler", path="stabilityai/stable-diffusion-x4-upscaler",
-              pipeline_class="StableDiffusionUpscalePipeline", steps=20, guidance=9.0, dtype="float16",
-              resolution=512, multiple=8, tiers=[UPSCALE]),
+    ModelSpec(
+        id="sd-x4-upscaler",
+        path="stabilityai/stable-diffusion-x4-upscaler",
+        pipeline_class="StableDiffusionUpscalePipeline",
+        steps=20,
+        guidance=9.0,
+        dtype="float16",
+        resolution=512,
+        multiple=8,
+        tiers=[UPSCALE],
+    ),
     # Trained on procedural backgrounds (asset_pipeline/training/), shipped in the package:
     # useful drafts with nothing downloaded. Zero-terminal-SNR Euler: 6 steps with guidance.
-    ModelSpec(id=EMBEDDED_ID, path=EMBEDDED_PATH, pipeline_class="StableDiffusionPipeline",
-              steps=6, guidance=3.0, resolution=512, multiple=16, tiers=["draft", "final"], palette_grade=0.8, brand_steering=True),
+    ModelSpec(
+        id=EMBEDDED_ID,
+        path=EMBEDDED_PATH,
+        pipeline_class="StableDiffusionPipeline",
+        steps=6,
+        guidance=3.0,
+        resolution=512,
+        multiple=16,
+        tiers=["draft", "final"],
+        palette_grade=0.8,
+        brand_steering=True,
+    ),
     # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
-    ModelSpec(id=TINY_ID, path=TINY_PATH, pipeline_class="StableDiffusionPipeline",
-              steps=2, guidance=0.0, resolution=256, multiple=16, tiers=["draft", "final"]),
+    ModelSpec(
+        id=TINY_ID,
+        path=TINY_PATH,
+        pipeline_class="StableDiffusionPipeline",
+        steps=2,
+        guidance=0.0,
+        resolution=256,
+        multiple=16,
+        tiers=["draft", "final"],
+    ),
 )
 
 BUILTIN_ROUTES: dict[str, list[str]] = {
@@ -181,7 +251,9 @@ class Registry:
         if explicit is not None:
             spec = self.get(explicit)
             if not set(spec.tiers) & set(TIERS):
-                raise ValueError(f"model {explicit!r} is an upscaler (tiers: {', '.join(spec.tiers)}), not a draft model")
+                raise ValueError(
+                    f"model {explicit!r} is an upscaler (tiers: {', '.join(spec.tiers)}), not a draft model"
+                )
             return [spec]
         if tier not in TIERS:
             raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
@@ -263,9 +335,17 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
             for index, model_id in enumerate(given[tier]):
                 field = f"routes.{tier}[{index}]"
                 if model_id not in models:
-                    problems.append(Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}"))
+                    problems.append(
+                        Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}")
+                    )
                 elif tier not in models[model_id].tiers:
-                    problems.append(Problem(label, field, f"model {model_id!r} is not for tier {tier!r} (its tiers: {', '.join(models[model_id].tiers)})"))
+                    problems.append(
+                        Problem(
+                            label,
+                            field,
+                            f"model {model_id!r} is not for tier {tier!r} (its tiers: {', '.join(models[model_id].tiers)})",
+                        )
+                    )
                 elif model_id in given[tier][:index]:
                     problems.append(Problem(label, field, f"model {model_id!r} is listed twice"))
             routes[tier] = list(given[tier])

@@ -41,9 +41,15 @@ class DiffusionUpscaler:
 
     def cache_part(self) -> dict:
         """Everything about this upscaler that changes its pixels, for the render cache key."""
-        return {"engine": self.engine, "weights": self.weights_sha256, "class": self.spec.pipeline_class,
-                "steps": self.spec.steps, "guidance": self.spec.guidance, "scheduler": self.spec.scheduler,
-                "noise_level": NOISE_LEVEL}
+        return {
+            "engine": self.engine,
+            "weights": self.weights_sha256,
+            "class": self.spec.pipeline_class,
+            "steps": self.spec.steps,
+            "guidance": self.spec.guidance,
+            "scheduler": self.spec.scheduler,
+            "noise_level": NOISE_LEVEL,
+        }
 
     def enlarge(self, background: Image.Image, width: int, height: int, prompt: str, seed: int) -> Image.Image:
         """`background` (already cropped to the deliverable's aspect) enlarged to exactly width x height.

@@ -66,7 +66,7 @@ def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> d
     partitions_def=campaigns,
     group_name=GROUP,
     description="The brand's generation part (style, negative, and the palette where the embedded model "
-                "draws the campaign): it changes prompts, and so drafts. Data version: its content hash.",
+    "draws the campaign): it changes prompts, and so drafts. Data version: its content hash.",
 )
 def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
     return _observe(context, pipeline)
@@ -76,7 +76,7 @@ def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
     partitions_def=campaigns,
     group_name=GROUP,
     description="The brand's typography part (fonts, colours, margins, disclaimer, banned terms, check "
-                "thresholds): it re-runs typesetting and later stages, never drafts. Data version: its content hash.",
+    "thresholds): it re-runs typesetting and later stages, never drafts. Data version: its content hash.",
 )
 def brand_typography(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
     return _observe(context, pipeline)
@@ -99,8 +99,13 @@ def _started() -> float:
     return time.perf_counter()
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[brief_file, brand_style],
-          description="The campaign brief, validated and expanded into one row per deliverable.")
+@dg.asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    code_version="1",
+    deps=[brief_file, brand_style],
+    description="The campaign brief, validated and expanded into one row per deliverable.",
+)
 def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     inputs = load_campaign(home, context.partition_key)
@@ -119,13 +124,20 @@ def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     )
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[campaign_briefs],
-          pool="generation", description="Draft backgrounds from the routed diffusers model, cached by content key.")
+@dg.asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    code_version="1",
+    deps=[campaign_briefs],
+    pool="generation",
+    description="Draft backgrounds from the routed diffusers model, cached by content key.",
+)
 def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     deliverables = read_rows(home, "briefs", context.partition_key)
-    rows = generate_drafts(deliverables, pipeline.registry(), pipeline.generator(), home,
-                           max_attempts=pipeline.draft_attempts)
+    rows = generate_drafts(
+        deliverables, pipeline.registry(), pipeline.generator(), home, max_attempts=pipeline.draft_attempts
+    )
     write_rows(home, "drafts", context.partition_key, rows)
     generated = [r for r in rows if not r["cache_hit"]]
     fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
@@ -141,13 +153,20 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
             "unusable": sum(not r["draft_passed"] for r in rows),
             "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
             "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails(ObjectStore(home), [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows]),
+            "thumbnails": thumbnails(
+                ObjectStore(home), [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows]
+            ),
         },
     )
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[draft_images, brand_typography],
-          description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.")
+@dg.asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    code_version="1",
+    deps=[draft_images, brand_typography],
+    description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.",
+)
 def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     inputs = load_campaign(home, context.partition_key)
@@ -164,38 +183,58 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
             "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
             "typography_hash": inputs.brand_typography_hash,
             "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails(ObjectStore(home), [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]]),
+            "thumbnails": thumbnails(
+                ObjectStore(home),
+                [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]],
+            ),
         },
     )
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[typeset_images],
-          description="Backgrounds scaled to each deliverable size (Lanczos, or the registry's diffusers upscaler), "
-                      "text drawn again at final resolution.")
+@dg.asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    code_version="1",
+    deps=[typeset_images],
+    description="Backgrounds scaled to each deliverable size (Lanczos, or the registry's diffusers upscaler), "
+    "text drawn again at final resolution.",
+)
 def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     inputs = load_campaign(home, context.partition_key)
     layouts = read_rows(home, "layouts", context.partition_key)
     drafts = read_rows(home, "drafts", context.partition_key)
     store = ObjectStore(home)
-    rows, reused = upscale(layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"),
-                           find_upscaler(pipeline.registry()))
+    rows, reused = upscale(
+        layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"), find_upscaler(pipeline.registry())
+    )
     write_rows(home, "renders", context.partition_key, rows)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] or r["error"] for r in rows))),
         metadata={
             "renders": sum(1 for r in rows if r["image_sha256"]),
             "cache_hits": reused,
-            "engine": ", ".join(f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())),
-            "upscaler_failures": dg.MetadataValue.json(sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})),
+            "engine": ", ".join(
+                f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())
+            ),
+            "upscaler_failures": dg.MetadataValue.json(
+                sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})
+            ),
             "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails(store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]),
+            "thumbnails": thumbnails(
+                store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]
+            ),
         },
     )
 
 
-@dg.asset(partitions_def=campaigns, group_name=GROUP, code_version="1", deps=[upscaled_images],
-          description="Deliverables that passed every check, versioned under published/ with a manifest.")
+@dg.asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    code_version="1",
+    deps=[upscaled_images],
+    description="Deliverables that passed every check, versioned under published/ with a manifest.",
+)
 def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
     campaign = context.partition_key
@@ -212,7 +251,9 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
     entries = manifest["deliverables"]
     published = [e for e in entries if e["status"] == "published"]
     return dg.MaterializeResult(
-        data_version=dg.DataVersion(content_hash([(e["asset"], e["variant"], e["size"], e["sha256"]) for e in entries])),
+        data_version=dg.DataVersion(
+            content_hash([(e["asset"], e["variant"], e["size"], e["sha256"]) for e in entries])
+        ),
         metadata={
             "published": len(published),
             "new_versions": new_versions,
@@ -221,7 +262,11 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
             "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
             "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
             "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails_of_files([(f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}", home.inside(*e["path"].split("/")))
-                                               for e in published]),
+            "thumbnails": thumbnails_of_files(
+                [
+                    (f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}", home.inside(*e["path"].split("/")))
+                    for e in published
+                ]
+            ),
         },
     )

@@ -35,8 +35,10 @@ def input_observations(home: Home, campaign: str) -> list[dg.AssetObservation]:
         versions = input_versions(load_campaign(home, campaign))
     except InputError:
         return []
-    return [dg.AssetObservation(asset_key=source, partition=campaign, tags={DATA_VERSION_TAG: version})
-            for source, version in versions.items()]
+    return [
+        dg.AssetObservation(asset_key=source, partition=campaign, tags={DATA_VERSION_TAG: version})
+        for source, version in versions.items()
+    ]
 
 
 def _input_fingerprint(home: Home, campaign: str) -> str:
@@ -52,7 +54,9 @@ def _input_fingerprint(home: Home, campaign: str) -> str:
     return content_hash([p.hex() for p in parts])
 
 
-def plan_brief_changes(home: Home, seen: dict[str, str]) -> tuple[dict[str, str], list[str], list[str], dict[str, list[str]]]:
+def plan_brief_changes(
+    home: Home, seen: dict[str, str]
+) -> tuple[dict[str, str], list[str], list[str], dict[str, list[str]]]:
     """(new cursor, campaigns to run, campaigns deleted, problems of invalid campaigns)."""
     registry, registry_problems = load_registry_checked(home)
     current, to_run, invalid = {}, [], {}
@@ -73,8 +77,12 @@ def plan_brief_changes(home: Home, seen: dict[str, str]) -> tuple[dict[str, str]
 def build_automation(job):
     home = Home.from_env  # read at each tick, so the daemon follows $ASSET_PIPELINE_HOME
 
-    @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
-               description="Adds a partition for each new brief and runs new or changed briefs.")
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Adds a partition for each new brief and runs new or changed briefs.",
+    )
     def brief_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen = json.loads(context.cursor) if context.cursor else {}
         current, to_run, deleted, invalid = plan_brief_changes(home(), seen)
@@ -83,8 +91,10 @@ def build_automation(job):
             current.pop(campaign)  # retried when the file changes again
         known = set(context.instance.get_dynamic_partitions(campaigns.name))
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(partition_key=c, run_key=f"{c}:{current[c]}",
-                                        tags={"asset_pipeline/trigger": "sensor"}) for c in to_run],
+            run_requests=[
+                dg.RunRequest(partition_key=c, run_key=f"{c}:{current[c]}", tags={"asset_pipeline/trigger": "sensor"})
+                for c in to_run
+            ],
             # A new campaign's partition does not exist yet, and it has nothing to be stale.
             asset_events=[o for c in to_run if c in known for o in input_observations(home(), c)],
             dynamic_partitions_requests=[
@@ -95,8 +105,12 @@ def build_automation(job):
             cursor=json.dumps(current, sort_keys=True),
         )
 
-    @dg.schedule(job=job, cron_schedule=nightly_cron(), default_status=dg.DefaultScheduleStatus.STOPPED,
-                 description="Rebuilds every campaign; cached stages make an unchanged campaign cost seconds.")
+    @dg.schedule(
+        job=job,
+        cron_schedule=nightly_cron(),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Rebuilds every campaign; cached stages make an unchanged campaign cost seconds.",
+    )
     def nightly_rebuild(context: dg.ScheduleEvaluationContext):
         registry, registry_problems = load_registry_checked(home())
         valid = []

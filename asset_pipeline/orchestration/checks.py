@@ -47,14 +47,19 @@ def quality_checks(context: dg.AssetCheckExecutionContext, pipeline: PipelineRes
     campaign = context.partition_key
     if not ocr_available():
         for name in CHECKS:
-            yield dg.AssetCheckResult(check_name=name, asset_key=upscaled_images.key, passed=False,
-                                      severity=dg.AssetCheckSeverity.ERROR,
-                                      metadata={"reason": "tesseract is not available: OCR cannot run"})
+            yield dg.AssetCheckResult(
+                check_name=name,
+                asset_key=upscaled_images.key,
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"reason": "tesseract is not available: OCR cannot run"},
+            )
         return
     brand = load_campaign(home, campaign).brand
     renders = read_rows(home, "renders", campaign)
-    rows, cached = run_checks(renders, brand, ObjectStore(home), ResultCache(home, "checks"),
-                              drafts=read_rows(home, "drafts", campaign))
+    rows, cached = run_checks(
+        renders, brand, ObjectStore(home), ResultCache(home, "checks"), drafts=read_rows(home, "drafts", campaign)
+    )
     write_rows(home, "checks", campaign, rows)
     seconds = round(time.perf_counter() - started, 3)
 

@@ -16,16 +16,20 @@ def report_model_comparison(result: dict) -> None:
     reviewer finds it in the UI beside the drafts it compares.
     """
     sheet = base64.b64encode(result["sheet"].read_bytes()).decode()
-    rows = [dict(row, seconds="-" if row["seconds"] is None else row["seconds"], error=row["error"] or "")
-            for row in result["rows"]]
+    rows = [
+        dict(row, seconds="-" if row["seconds"] is None else row["seconds"], error=row["error"] or "")
+        for row in result["rows"]
+    ]
     with dg.DagsterInstance.get() as instance:
-        instance.report_runless_asset_event(dg.AssetObservation(
-            asset_key="draft_images",
-            partition=result["campaign"],
-            metadata={
-                "comparison_sheet": dg.MetadataValue.md(f"![contact sheet](data:image/png;base64,{sheet})"),
-                "comparison_seconds": table(rows, ["asset", "model", "width", "height", "seconds", "error"]),
-                "comparison_models": ", ".join(result["models"]),
-                "comparison_path": dg.MetadataValue.path(str(result["sheet"])),
-            },
-        ))
+        instance.report_runless_asset_event(
+            dg.AssetObservation(
+                asset_key="draft_images",
+                partition=result["campaign"],
+                metadata={
+                    "comparison_sheet": dg.MetadataValue.md(f"![contact sheet](data:image/png;base64,{sheet})"),
+                    "comparison_seconds": table(rows, ["asset", "model", "width", "height", "seconds", "error"]),
+                    "comparison_models": ", ".join(result["models"]),
+                    "comparison_path": dg.MetadataValue.path(str(result["sheet"])),
+                },
+            )
+        )

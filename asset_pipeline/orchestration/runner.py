@@ -39,10 +39,12 @@ class CampaignSummary:
             return f"{self.campaign}: nothing published, {self.error}; run {self.run_id[:8]}"
         if not self.success:
             return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
-        text = (f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
-                f"{self.rejected} rejected; drafts {self.drafts_generated} generated, "
-                f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
-                f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}")
+        text = (
+            f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
+            f"{self.rejected} rejected; drafts {self.drafts_generated} generated, "
+            f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
+            f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}"
+        )
         return "\n".join([text] + [f"  rejected {r}" for r in self.reasons])
 
 
@@ -52,10 +54,16 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
             error = event.step_failure_data.error
             while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
                 error = error.cause
-            return f"step {event.step_key}: {error.message.strip().splitlines()[-1] if error.message else error.cls_name}"
-    blocked = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-               and not e.event_specific_data.passed
-               and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR]
+            return (
+                f"step {event.step_key}: {error.message.strip().splitlines()[-1] if error.message else error.cls_name}"
+            )
+    blocked = [
+        e
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.event_specific_data.passed
+        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
+    ]
     if blocked:
         names = sorted({e.event_specific_data.check_name for e in blocked})
         return f"blocked by systemic check failure: {', '.join(names)}"
@@ -75,8 +83,11 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     entries = manifest["deliverables"]
     summary.published = sum(e["status"] == "published" for e in entries)
     summary.rejected = len(entries) - summary.published
-    summary.reasons = [f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
-                       for e in entries if e["status"] == "rejected"]
+    summary.reasons = [
+        f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
+        for e in entries
+        if e["status"] == "rejected"
+    ]
     summary.drafts_generated = sum(not d["cache_hit"] for d in drafts)
     summary.drafts_reused = len(drafts) - summary.drafts_generated
     summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
@@ -111,8 +122,9 @@ def _check_metadata_value(result: dg.ExecuteInProcessResult, key: str):
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_campaigns(home: Home, campaigns: list[str], executor: str = "in_process",
-                  broker: str | None = None) -> list[CampaignSummary]:
+def run_campaigns(
+    home: Home, campaigns: list[str], executor: str = "in_process", broker: str | None = None
+) -> list[CampaignSummary]:
     """One Dagster run per campaign, in the home's instance, so the UI shows them.
 
     `executor`: in_process (default), multiprocess (a process per step) or celery
@@ -144,12 +156,14 @@ def run_campaigns(home: Home, campaigns: list[str], executor: str = "in_process"
     for campaign in campaigns:
         tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor}
         if executor == "in_process":
-            result = job.execute_in_process(instance=instance, partition_key=campaign, raise_on_error=False,
-                                            tags=tags, run_config=run_config)
+            result = job.execute_in_process(
+                instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
+            )
             summaries.append(summarize(home, campaign, result))
             continue
         # Out-of-process executors rebuild the job by name in each step's process.
-        with dg.execute_job(reconstructable_job(executor), instance, run_config=run_config,
-                            tags={**tags, "dagster/partition": campaign}) as result:
+        with dg.execute_job(
+            reconstructable_job(executor), instance, run_config=run_config, tags={**tags, "dagster/partition": campaign}
+        ) as result:
             summaries.append(summarize(home, campaign, result))
     return summaries

@@ -99,27 +99,29 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
         for variant in range(1, asset.variants + 1):
             for size in asset.sizes:
                 width, height = parse_size(size)
-                rows.append({
-                    "campaign": brief.campaign,
-                    "asset": asset.id,
-                    "variant": variant,
-                    "size": size,
-                    "width": width,
-                    "height": height,
-                    "prompt": join_prompt(asset.prompt, brand.style),
-                    "negative_prompt": join_prompt(asset.negative_prompt, brand.negative) or None,
-                    "headline": asset.headline,
-                    "body": asset.body,
-                    "cta": asset.cta,
-                    "disclaimer": brand.disclaimer,
-                    "tier": asset.tier,
-                    "model": asset.model,
-                    # variants take consecutive seeds, wrapping inside the 32-bit range
-                    "seed": (base_seed + variant - 1) % 2**32,
-                    "brief_hash": inputs.brief_hash,
-                    "brand": brand.brand,
-                    "palette": list(inputs.steering_palette),
-                    "brand_hash": inputs.brand_hash,
-                    "brief_file": home.relative(inputs.brief_file),
-                })
+                rows.append(
+                    {
+                        "campaign": brief.campaign,
+                        "asset": asset.id,
+                        "variant": variant,
+                        "size": size,
+                        "width": width,
+                        "height": height,
+                        "prompt": join_prompt(asset.prompt, brand.style),
+                        "negative_prompt": join_prompt(asset.negative_prompt, brand.negative) or None,
+                        "headline": asset.headline,
+                        "body": asset.body,
+                        "cta": asset.cta,
+                        "disclaimer": brand.disclaimer,
+                        "tier": asset.tier,
+                        "model": asset.model,
+                        # variants take consecutive seeds, wrapping inside the 32-bit range
+                        "seed": (base_seed + variant - 1) % 2**32,
+                        "brief_hash": inputs.brief_hash,
+                        "brand": brand.brand,
+                        "palette": list(inputs.steering_palette),
+                        "brand_hash": inputs.brand_hash,
+                        "brief_file": home.relative(inputs.brief_file),
+                    }
+                )
     return rows

@@ -47,35 +47,45 @@ def _make_test_certificate(folder: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asset_pipeline test certificate")])
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asset_pipeline test certificate"),
+            ]
+        )
 
     def build(subject, issuer, key, issuer_key, ca: bool):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=3650))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-                                  critical=False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        )
         if ca:
             usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)  # cert + CRL sign
         else:
             usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)  # digital signature
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                                            critical=False)
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            )
         return builder.add_extension(usage, critical=True).sign(issuer_key, hashes.SHA256())
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = build(name("asset_pipeline test CA"), name("asset_pipeline test CA"), ca_key, ca_key, True)
     leaf = build(name("asset_pipeline signer"), ca.subject, key, ca_key, False)
     pem = serialization.Encoding.PEM
-    atomic_write_bytes(folder / KEY_FILE, key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                            serialization.NoEncryption()))
+    atomic_write_bytes(
+        folder / KEY_FILE, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     (folder / KEY_FILE).chmod(0o600)
     atomic_write_bytes(folder / CERT_FILE, leaf.public_bytes(pem) + ca.public_bytes(pem))
 
@@ -87,8 +97,12 @@ def _signer(home: Home):
     with file_lock(home.locks / "c2pa-keys.lock"):
         if not (folder / CERT_FILE).exists() or not (folder / KEY_FILE).exists():
             _make_test_certificate(folder)
-    info = c2pa.C2paSignerInfo(alg=b"es256", sign_cert=(folder / CERT_FILE).read_bytes(),
-                               private_key=(folder / KEY_FILE).read_bytes(), ta_url=None)
+    info = c2pa.C2paSignerInfo(
+        alg=b"es256",
+        sign_cert=(folder / CERT_FILE).read_bytes(),
+        private_key=(folder / KEY_FILE).read_bytes(),
+        ta_url=None,
+    )
     return c2pa.Signer.from_info(info)
 
 
@@ -101,10 +115,18 @@ def sign_png(home: Home, png: bytes, title: str, provenance: dict[str, str]) -> 
         "title": title,
         "format": "image/png",
         "assertions": [
-            {"label": "c2pa.actions", "data": {"actions": [
-                {"action": "c2pa.created", "digitalSourceType": DIGITAL_SOURCE_TYPE,
-                 "softwareAgent": f"asset_pipeline {__version__}, model {provenance.get('model')}"},
-            ]}},
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": DIGITAL_SOURCE_TYPE,
+                            "softwareAgent": f"asset_pipeline {__version__}, model {provenance.get('model')}",
+                        },
+                    ]
+                },
+            },
             {"label": "org.asset_pipeline.provenance", "data": provenance},
         ],
     }

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from asset_pipeline.checks.ocr import ocr_available
 from asset_pipeline.checks.quality import run_draft_checks
@@ -29,10 +29,9 @@ from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.quality import attempts_summary
 from asset_pipeline.storage.objects import ObjectStore
 
-
-DEFAULT_MAX_ATTEMPTS = 3      # attempts per draft, the first included
+DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
-DRAFT_CHECKS_VERSION = "1"    # bump when a draft-level check changes, to invalidate cached verdicts
+DRAFT_CHECKS_VERSION = "1"  # bump when a draft-level check changes, to invalidate cached verdicts
 
 
 class DraftError(Exception):
@@ -48,7 +47,7 @@ class DraftJob:
     model: str | None
     prompt: str
     negative_prompt: str | None
-    seeds: dict[int, int]                                             # variant -> seed
+    seeds: dict[int, int]  # variant -> seed
     sizes: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # variant -> deliverable sizes
 
 
@@ -56,14 +55,27 @@ class DraftJob:
 Steer = Callable[[DraftJob, ModelSpec], DraftJob]
 
 
-def cache_key(spec: ModelSpec, weights: str, prompt: str, negative: str | None, seed: int, width: int, height: int) -> str:
-    return content_hash({
-        "model": spec.id, "weights": weights, "pipeline": spec.pipeline_class, "prompt": prompt,
-        "negative": negative, "seed": seed, "width": width, "height": height, "steps": spec.steps,
-        "guidance": spec.guidance, "scheduler": spec.scheduler, "dtype": spec.dtype,
-        # Only when set, so the keys (and caches) of models that never grade stay as they were.
-        **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
-    })
+def cache_key(
+    spec: ModelSpec, weights: str, prompt: str, negative: str | None, seed: int, width: int, height: int
+) -> str:
+    return content_hash(
+        {
+            "model": spec.id,
+            "weights": weights,
+            "pipeline": spec.pipeline_class,
+            "prompt": prompt,
+            "negative": negative,
+            "seed": seed,
+            "width": width,
+            "height": height,
+            "steps": spec.steps,
+            "guidance": spec.guidance,
+            "scheduler": spec.scheduler,
+            "dtype": spec.dtype,
+            # Only when set, so the keys (and caches) of models that never grade stay as they were.
+            **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
+        }
+    )
 
 
 class DraftCache(ResultCache):
@@ -84,8 +96,12 @@ def plan_jobs(deliverables: list[dict]) -> list[DraftJob]:
         job = jobs.get(row["asset"])
         if job is None:
             job = jobs[row["asset"]] = DraftJob(
-                asset=row["asset"], tier=row["tier"], model=row["model"], prompt=row["prompt"],
-                negative_prompt=row["negative_prompt"], seeds={},
+                asset=row["asset"],
+                tier=row["tier"],
+                model=row["model"],
+                prompt=row["prompt"],
+                negative_prompt=row["negative_prompt"],
+                seeds={},
             )
         job.seeds[row["variant"]] = row["seed"]
         job.sizes.setdefault(row["variant"], []).append((row["size"], row["width"], row["height"]))
@@ -101,6 +117,7 @@ def reroll_plan(seed: int, models: list[ModelSpec], max_attempts: int) -> list[t
     "Next seed" steps by REROLL_SEED_STEP, not 1: a brief's variants already use
     consecutive seeds, so seed + 1 would repeat the next variant's picture.
     """
+
     def seed_at(step: int) -> int:
         return (seed + step * REROLL_SEED_STEP) % 2**32
 
@@ -111,11 +128,20 @@ def reroll_plan(seed: int, models: list[ModelSpec], max_attempts: int) -> list[t
     while len(plan) < max_attempts - 1:
         plan.append((models[-1], seed_at(step)))
         step += 1
-    return plan[:max(0, max_attempts - 1)]
+    return plan[: max(0, max_attempts - 1)]
 
 
-def _generate(spec: ModelSpec, weights: str, job: DraftJob, seeds: list[int], gw: int, gh: int,
-              generator: DraftGenerator, cache: DraftCache, store: ObjectStore) -> list[tuple[str, bool, float]]:
+def _generate(
+    spec: ModelSpec,
+    weights: str,
+    job: DraftJob,
+    seeds: list[int],
+    gw: int,
+    gh: int,
+    generator: DraftGenerator,
+    cache: DraftCache,
+    store: ObjectStore,
+) -> list[tuple[str, bool, float]]:
     """(image_sha256, cache_hit, seconds) per seed: cached keys are reused, the rest generated as one batch."""
     keys = [cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh) for seed in seeds]
     out: list[tuple[str, bool, float] | None] = []
@@ -127,8 +153,9 @@ def _generate(spec: ModelSpec, weights: str, job: DraftJob, seeds: list[int], gw
             misses.append(index)
     if misses:
         started = time.perf_counter()
-        images = generator.generate(spec, [job.prompt] * len(misses), [job.negative_prompt] * len(misses),
-                                    [seeds[i] for i in misses], gw, gh)
+        images = generator.generate(
+            spec, [job.prompt] * len(misses), [job.negative_prompt] * len(misses), [seeds[i] for i in misses], gw, gh
+        )
         per_image = (time.perf_counter() - started) / len(misses)
         for index, image in zip(misses, images):
             sha = store.put_image(image)
@@ -161,9 +188,18 @@ def _attempt(spec: ModelSpec, seed: int, sha: str | None, reason: str | None) ->
     return {"model": spec.id, "seed": seed, "image_sha256": sha, "passed": reason is None, "reason": reason}
 
 
-def _repair(row: dict, base: DraftJob, steer: Steer, route: list[ModelSpec], registry: Registry,
-            generator: DraftGenerator, cache: DraftCache, store: ObjectStore, checker: DraftChecker,
-            max_attempts: int) -> None:
+def _repair(
+    row: dict,
+    base: DraftJob,
+    steer: Steer,
+    route: list[ModelSpec],
+    registry: Registry,
+    generator: DraftGenerator,
+    cache: DraftCache,
+    store: ObjectStore,
+    checker: DraftChecker,
+    max_attempts: int,
+) -> None:
     """Re-roll a draft that failed its draft checks, in place, recording every attempt."""
     first_size = next(s for s in base.sizes[row["variant"]] if s[0] == row["sizes"][0])
     for spec, seed in reroll_plan(base.seeds[row["variant"]], route, max_attempts):
@@ -171,23 +207,47 @@ def _repair(row: dict, base: DraftJob, steer: Steer, route: list[ModelSpec], reg
         try:
             weights = registry.weights_hash(spec)
             gw, gh = draft_size(spec, first_size[1], first_size[2])
-            (sha, hit, seconds), = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
+            ((sha, hit, seconds),) = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
         except Exception as exc:  # a model that cannot run is one more failed attempt, not a crash
             row["attempts"].append(_attempt(spec, seed, None, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]))
             continue
         problems = checker.problems(sha)
         row["attempts"].append(_attempt(spec, seed, sha, "; ".join(problems) or None))
-        row.update(model=spec.id, seed=seed, width=gw, height=gh, aspect=f"{gw}x{gh}", image_sha256=sha, prompt=job.prompt,
-                   cache_hit=hit, seconds=row["seconds"] + seconds, steps=spec.steps, guidance=spec.guidance,
-                   palette_grade=spec.palette_grade, weights_hash=weights,
-                   draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh))
+        row.update(
+            model=spec.id,
+            seed=seed,
+            width=gw,
+            height=gh,
+            aspect=f"{gw}x{gh}",
+            image_sha256=sha,
+            prompt=job.prompt,
+            cache_hit=hit,
+            seconds=row["seconds"] + seconds,
+            steps=spec.steps,
+            guidance=spec.guidance,
+            palette_grade=spec.palette_grade,
+            weights_hash=weights,
+            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
+        )
         if not problems:
             return
 
 
-def _run_job(base: DraftJob, steer: Steer, spec: ModelSpec, weights: str, route: list[ModelSpec], registry: Registry,
-             generator: DraftGenerator, cache: DraftCache, store: ObjectStore, checker: DraftChecker,
-             campaign: str, fallbacks: list[str], max_attempts: int) -> list[dict]:
+def _run_job(
+    base: DraftJob,
+    steer: Steer,
+    spec: ModelSpec,
+    weights: str,
+    route: list[ModelSpec],
+    registry: Registry,
+    generator: DraftGenerator,
+    cache: DraftCache,
+    store: ObjectStore,
+    checker: DraftChecker,
+    campaign: str,
+    fallbacks: list[str],
+    max_attempts: int,
+) -> list[dict]:
     job = steer(base, spec)
     # Every (variant, generation size) this job needs from this model.
     wanted: dict[tuple[int, int, int], list[str]] = defaultdict(list)
@@ -201,10 +261,22 @@ def _run_job(base: DraftJob, steer: Steer, spec: ModelSpec, weights: str, route:
     for (variant, gw, gh), sizes in sorted(wanted.items()):
         seed = job.seeds[variant]
         row = {
-            "campaign": campaign, "asset": job.asset, "variant": variant, "model": spec.id, "seed": seed,
-            "width": gw, "height": gh, "aspect": f"{gw}x{gh}", "prompt": job.prompt,
-            "negative_prompt": job.negative_prompt, "steps": spec.steps, "guidance": spec.guidance,
-            "palette_grade": spec.palette_grade, "weights_hash": weights, "fallbacks": list(fallbacks), "sizes": sorted(sizes),
+            "campaign": campaign,
+            "asset": job.asset,
+            "variant": variant,
+            "model": spec.id,
+            "seed": seed,
+            "width": gw,
+            "height": gh,
+            "aspect": f"{gw}x{gh}",
+            "prompt": job.prompt,
+            "negative_prompt": job.negative_prompt,
+            "steps": spec.steps,
+            "guidance": spec.guidance,
+            "palette_grade": spec.palette_grade,
+            "weights_hash": weights,
+            "fallbacks": list(fallbacks),
+            "sizes": sorted(sizes),
             "draft_key": cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
         }
         rows.append(row)
@@ -225,8 +297,13 @@ def _run_job(base: DraftJob, steer: Steer, spec: ModelSpec, weights: str, route:
     return rows
 
 
-def generate_drafts(deliverables: list[dict], registry: Registry, generator: DraftGenerator,
-                    home: Home, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[dict]:
+def generate_drafts(
+    deliverables: list[dict],
+    registry: Registry,
+    generator: DraftGenerator,
+    home: Home,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> list[dict]:
     """Drafts rows (CONTRACT.md `drafts`), plus `sizes`: the deliverable sizes each draft serves.
 
     A draft failing a draft-level check is re-rolled (`reroll_plan`) up to
@@ -256,11 +333,26 @@ def generate_drafts(deliverables: list[dict], registry: Registry, generator: Dra
                 fallbacks.append(f"{spec.id}: weights not present")
                 continue
             # Re-rolls go on down the route from the model that worked.
-            route = [spec] + [s for s in candidates[index + 1:] if registry.weights_present(s)]
+            route = [spec] + [s for s in candidates[index + 1 :] if registry.weights_present(s)]
             try:
                 weights = registry.weights_hash(spec)
-                rows.extend(_run_job(job, steer, spec, weights, route, registry, generator, cache, store, checker,
-                                     campaign, fallbacks, max_attempts))
+                rows.extend(
+                    _run_job(
+                        job,
+                        steer,
+                        spec,
+                        weights,
+                        route,
+                        registry,
+                        generator,
+                        cache,
+                        store,
+                        checker,
+                        campaign,
+                        fallbacks,
+                        max_attempts,
+                    )
+                )
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])

@@ -54,29 +54,36 @@ def _thumbnail(home: Home, campaign: str, sha: str, source) -> str:
 def _relative(campaign: str, path: str) -> str:
     """A home-relative `published/<campaign>/...` path as a link from the campaign folder."""
     prefix = f"published/{campaign}/"
-    return path[len(prefix):] if path.startswith(prefix) else path
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
 
 
-def _card(home: Home, campaign: str, entry: dict, history: list[dict], render_sha: str | None,
-          store: ObjectStore) -> str:
+def _card(
+    home: Home, campaign: str, entry: dict, history: list[dict], render_sha: str | None, store: ObjectStore
+) -> str:
     e = html.escape
     status = entry["status"]
     parts = [f'<div class="card" data-status="{status}">']
     if status == "published":
         thumb = _thumbnail(home, campaign, entry["sha256"], home.inside(entry["path"]))
-        parts.append(f'<a href="{e(_relative(campaign, entry["path"]))}"><img src="{e(thumb)}" '
-                     f'alt="{e(entry["asset"])} variant {entry["variant"]} {e(entry["size"])}"></a>')
+        parts.append(
+            f'<a href="{e(_relative(campaign, entry["path"]))}"><img src="{e(thumb)}" '
+            f'alt="{e(entry["asset"])} variant {entry["variant"]} {e(entry["size"])}"></a>'
+        )
     elif render_sha and store.exists(render_sha):
         thumb = _thumbnail(home, campaign, render_sha, store.path(render_sha))
-        parts.append(f'<img src="{e(thumb)}" alt="rejected render of {e(entry["asset"])} '
-                     f'variant {entry["variant"]} {e(entry["size"])}">')
-    parts.append(f'<div><span class="status {status}">{status}</span> '
-                 f'<span class="small">variant {entry["variant"]} · model {e(str(entry["model"]))} · '
-                 f'seed {entry["seed"]}</span></div>')
+        parts.append(
+            f'<img src="{e(thumb)}" alt="rejected render of {e(entry["asset"])} '
+            f'variant {entry["variant"]} {e(entry["size"])}">'
+        )
+    parts.append(
+        f'<div><span class="status {status}">{status}</span> '
+        f'<span class="small">variant {entry["variant"]} · model {e(str(entry["model"]))} · '
+        f"seed {entry['seed']}</span></div>"
+    )
     if entry.get("latest_path"):
         label = "latest" if status == "published" else f"latest good version (v{entry['version']})"
         parts.append(f'<div class="small"><a href="{e(_relative(campaign, entry["latest_path"]))}">{label}</a></div>')
@@ -86,15 +93,17 @@ def _card(home: Home, campaign: str, entry: dict, history: list[dict], render_sh
     if versions:
         items = "".join(
             f'<li><a href="{e(_relative(campaign, r["path"]))}">v{r["version"]}</a> '
-            f'{_when(r["published_at"])} <code>{r["sha256"][:12]}</code></li>'
-            for r in reversed(versions))
+            f"{_when(r['published_at'])} <code>{r['sha256'][:12]}</code></li>"
+            for r in reversed(versions)
+        )
         parts.append(f'<div class="small">version history</div><ul class="history">{items}</ul>')
     parts.append("</div>")
     return "".join(parts)
 
 
-def write_gallery(home: Home, manifest: dict, history: list[dict], renders: dict[tuple, str | None],
-                  store: ObjectStore) -> str:
+def write_gallery(
+    home: Home, manifest: dict, history: list[dict], renders: dict[tuple, str | None], store: ObjectStore
+) -> str:
     """Write `published/<campaign>/index.html` atomically; returns its home-relative path.
 
     `history` is the campaign's publications rows; `renders` maps (asset,
@@ -114,8 +123,8 @@ def write_gallery(home: Home, manifest: dict, history: list[dict], renders: dict
     body = [
         f"<h1>{e(campaign)}</h1>",
         f'<div class="meta">brand {e(str(manifest.get("brand")))} · brief hash <code>{e(manifest["brief_hash"][:12])}</code>'
-        f' · brand hash <code>{e(manifest["brand_hash"][:12])}</code> · pipeline {e(str(manifest.get("pipeline_version")))}'
-        f' · {published} published, {len(entries) - published} rejected'
+        f" · brand hash <code>{e(manifest['brand_hash'][:12])}</code> · pipeline {e(str(manifest.get('pipeline_version')))}"
+        f" · {published} published, {len(entries) - published} rejected"
         f' · <a href="manifest.json">manifest.json</a></div>',
     ]
     for asset, sizes in grouped.items():
@@ -127,8 +136,10 @@ def write_gallery(home: Home, manifest: dict, history: list[dict], renders: dict
                 body.append(_card(home, campaign, entry, by_deliverable.get(key, []), renders.get(key), store))
             body.append("</div>")
         body.append("</section>")
-    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{e(campaign)}: review gallery</title><style>{STYLE}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{e(campaign)}: review gallery</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
     atomic_write_bytes(home.inside("published", campaign, "index.html"), page.encode("utf-8"))
     return f"published/{campaign}/index.html"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
@@ -36,14 +36,22 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
     """What goes into the PNG's text chunks: enough to say how the file was made."""
     return {
         "asset_pipeline:version": __version__,
-        "campaign": brief_row["campaign"], "asset": brief_row["asset"],
-        "variant": str(brief_row["variant"]), "size": brief_row["size"],
-        "prompt": draft["prompt"], "negative_prompt": draft["negative_prompt"] or "",
-        "model": draft["model"], "weights_hash": draft["weights_hash"], "seed": str(draft["seed"]),
-        "steps": str(draft["steps"]), "guidance": str(draft["guidance"]),
+        "campaign": brief_row["campaign"],
+        "asset": brief_row["asset"],
+        "variant": str(brief_row["variant"]),
+        "size": brief_row["size"],
+        "prompt": draft["prompt"],
+        "negative_prompt": draft["negative_prompt"] or "",
+        "model": draft["model"],
+        "weights_hash": draft["weights_hash"],
+        "seed": str(draft["seed"]),
+        "steps": str(draft["steps"]),
+        "guidance": str(draft["guidance"]),
         "palette_grade": str(draft.get("palette_grade") or 0.0),
-        "brief_hash": brief_row["brief_hash"], "brand_hash": brief_row["brand_hash"],
-        "draft_sha256": draft["image_sha256"], "render_sha256": render["image_sha256"],
+        "brief_hash": brief_row["brief_hash"],
+        "brand_hash": brief_row["brand_hash"],
+        "draft_sha256": draft["image_sha256"],
+        "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
     }
 
@@ -56,12 +64,20 @@ def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
 
 
 def _published_key(render: dict, text: dict[str, str], sign: bool) -> str:
-    return content_hash({"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL,
-                         "c2pa": sign})
+    return content_hash(
+        {"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL, "c2pa": sign}
+    )
 
 
-def _plan_files(deliverables: list[dict], served: dict, render_of: dict, reasons: dict, last_good: dict,
-                encoded: ResultCache, sign: bool) -> dict[tuple, tuple[dict[str, str], str, str | None, bool]]:
+def _plan_files(
+    deliverables: list[dict],
+    served: dict,
+    render_of: dict,
+    reasons: dict,
+    last_good: dict,
+    encoded: ResultCache,
+    sign: bool,
+) -> dict[tuple, tuple[dict[str, str], str, str | None, bool]]:
     """Per passing deliverable, in deliverable order: (provenance, cache key, signed sha if
     known, whether its published file must be encoded anew)."""
     plans = {}
@@ -102,8 +118,14 @@ def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tu
             yield key, future.result()
 
 
-def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: list[dict],
-            checks: list[dict], store: ObjectStore) -> tuple[dict, int]:
+def publish(
+    home: Home,
+    deliverables: list[dict],
+    drafts: list[dict],
+    renders: list[dict],
+    checks: list[dict],
+    store: ObjectStore,
+) -> tuple[dict, int]:
     """Publish what passed; returns the manifest (also written to disk) and the count of new versions."""
     campaign = deliverables[0]["campaign"]
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
@@ -114,40 +136,73 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
     judged: dict[tuple, list[dict]] = {}
     for check in checks:
         judged.setdefault((check["asset"], check["variant"], check["size"]), []).append(
-            {name: check[name] for name in ("check", "passed", "value", "detail")})
+            {name: check[name] for name in ("check", "passed", "value", "detail")}
+        )
     encoded = ResultCache(home, "published")
     sign = content_credentials.available()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     with file_lock(home.locks / f"publish-{campaign}.lock"):
         history = read_rows(home, "publications", campaign)
         last_row = _latest_by_deliverable(history)
         last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
         plans = _plan_files(deliverables, served, render_of, reasons, last_good, encoded, sign)
-        fresh = _encode_in_order([(key, render_of[key]["image_sha256"], text)
-                                  for key, (text, _, _, new) in plans.items() if new], store)
+        fresh = _encode_in_order(
+            [(key, render_of[key]["image_sha256"], text) for key, (text, _, _, new) in plans.items() if new], store
+        )
         new_rows, entries = [], []
         for row in deliverables:
             key = (row["asset"], row["variant"], row["size"])
             draft, render = served[key], render_of[key]
             why = reasons.get(key, ["checks: no check results"])
             good = last_good.get(key)
-            base = dict(campaign=campaign, asset=row["asset"], variant=row["variant"], size=row["size"],
-                        model=draft["model"], seed=draft["seed"], brief_hash=row["brief_hash"],
-                        brand_hash=row["brand_hash"], render_sha256=render["image_sha256"],
-                        checks=judged.get(key, []))
-            entry = dict(asset=row["asset"], variant=row["variant"], size=row["size"], model=draft["model"],
-                         seed=draft["seed"], reasons=why)
+            base = dict(
+                campaign=campaign,
+                asset=row["asset"],
+                variant=row["variant"],
+                size=row["size"],
+                model=draft["model"],
+                seed=draft["seed"],
+                brief_hash=row["brief_hash"],
+                brand_hash=row["brand_hash"],
+                render_sha256=render["image_sha256"],
+                checks=judged.get(key, []),
+            )
+            entry = dict(
+                asset=row["asset"],
+                variant=row["variant"],
+                size=row["size"],
+                model=draft["model"],
+                seed=draft["seed"],
+                reasons=why,
+            )
             if why:
-                entry.update(status="rejected", path=None, sha256=None,
-                             version=good["version"] if good else None,
-                             latest_path=good and deliverable_dir(campaign, *key) + "/latest.png")
+                entry.update(
+                    status="rejected",
+                    path=None,
+                    sha256=None,
+                    version=good["version"] if good else None,
+                    latest_path=good and deliverable_dir(campaign, *key) + "/latest.png",
+                )
                 previous = last_row.get(key)
-                repeated = previous and previous["status"] == "rejected" and list(previous["reasons"]) == why \
+                repeated = (
+                    previous
+                    and previous["status"] == "rejected"
+                    and list(previous["reasons"]) == why
                     and previous["render_sha256"] == render["image_sha256"]
+                )
                 if not repeated:  # history records changes of outcome, not every run
-                    new_rows.append(dict(base, status="rejected", path=None, sha256=None,
-                                         version=good["version"] if good else 0, published_at=now, reasons=why))
+                    new_rows.append(
+                        dict(
+                            base,
+                            status="rejected",
+                            path=None,
+                            sha256=None,
+                            version=good["version"] if good else 0,
+                            published_at=now,
+                            reasons=why,
+                        )
+                    )
                 entries.append(entry)
                 continue
 
@@ -167,13 +222,13 @@ def publish(home: Home, deliverables: list[dict], drafts: list[dict], renders: l
                 version = (good["version"] if good else 0) + 1
                 path = f"{folder}/v{version}.png"
                 atomic_write_bytes(home.inside(path), data)
-                new_rows.append(dict(base, status="published", path=path, sha256=sha, version=version,
-                                     published_at=now, reasons=[]))
+                new_rows.append(
+                    dict(base, status="published", path=path, sha256=sha, version=version, published_at=now, reasons=[])
+                )
             latest = home.inside(folder, "latest.png")
             if data is not None or not latest.exists():
                 atomic_write_bytes(latest, data or home.inside(path).read_bytes())
-            entry.update(status="published", path=path, sha256=sha, version=version,
-                         latest_path=f"{folder}/latest.png")
+            entry.update(status="published", path=path, sha256=sha, version=version, latest_path=f"{folder}/latest.png")
             entries.append(entry)
 
         if new_rows:

@@ -25,8 +25,9 @@ def _identity(render: dict) -> dict:
 
 def _cache_key(render: dict, brand: Brand) -> str:
     rules = {name: getattr(brand, name) for name in CHECK_RULES}
-    return content_hash({"render": render["image_sha256"], "layout": render["layout"], "rules": rules,
-                         "code": CHECKS_CODE_VERSION})
+    return content_hash(
+        {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
+    )
 
 
 def draft_row(draft: dict | None) -> dict:
@@ -38,8 +39,12 @@ def draft_row(draft: dict | None) -> dict:
         return {"check": "draft", "passed": False, "value": None, "detail": "no draft serves this deliverable"}
     attempts = draft.get("attempts") or []
     if draft.get("draft_passed") is False:
-        return {"check": "draft", "passed": False, "value": float(len(attempts)),
-                "detail": f"no usable draft after {len(attempts)} attempts: {draft['draft_reason']}"}
+        return {
+            "check": "draft",
+            "passed": False,
+            "value": float(len(attempts)),
+            "detail": f"no usable draft after {len(attempts)} attempts: {draft['draft_reason']}",
+        }
     last = attempts[-1] if attempts else {"model": draft["model"], "seed": draft["seed"]}
     detail = f"model {last['model']}, seed {last['seed']}"
     if len(attempts) > 1:
@@ -49,12 +54,20 @@ def draft_row(draft: dict | None) -> dict:
 
 def attempts_summary(attempts: list[dict]) -> str:
     """The draft's generation attempts in one line, each with its model, seed and outcome."""
-    return " | ".join(f"attempt {i} (model {a['model']}, seed {a['seed']}): {a['reason'] or 'passed'}"
-                      for i, a in enumerate(attempts, 1))
+    return " | ".join(
+        f"attempt {i} (model {a['model']}, seed {a['seed']}): {a['reason'] or 'passed'}"
+        for i, a in enumerate(attempts, 1)
+    )
 
 
-def run_checks(renders: list[dict], brand: Brand, store: ObjectStore, cache: ResultCache,
-               workers: int | None = None, drafts: list[dict] | None = None) -> tuple[list[dict], int]:
+def run_checks(
+    renders: list[dict],
+    brand: Brand,
+    store: ObjectStore,
+    cache: ResultCache,
+    workers: int | None = None,
+    drafts: list[dict] | None = None,
+) -> tuple[list[dict], int]:
     """Check rows (one per deliverable and check) and how many deliverables were cache hits.
 
     With `drafts` (the drafts table), each deliverable also gets its "draft"
@@ -84,8 +97,10 @@ def run_checks(renders: list[dict], brand: Brand, store: ObjectStore, cache: Res
         results[index] = rows
 
     if drafts is not None:
-        results = [[draft_row(served.get((r["asset"], r["variant"], r["size"])))] + checked
-                   for r, checked in zip(renders, results)]
+        results = [
+            [draft_row(served.get((r["asset"], r["variant"], r["size"])))] + checked
+            for r, checked in zip(renders, results)
+        ]
     rows = [dict(_identity(render), **result) for render, checked in zip(renders, results) for result in checked]
     hits = sum(1 for r in renders if r["error"] is None) - len(misses)
     return rows, hits

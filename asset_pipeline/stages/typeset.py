@@ -41,8 +41,9 @@ def typeset(deliverables: list[dict], drafts: list[dict], brand: Brand, brand_di
         background = crop_to_aspect(decoded[sha], row["width"], row["height"], max_side=max(decoded[sha].size))
         texts = {role: row[role] for role in TEXT_ROLES if row.get(role)}
         out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
-        out.update(draft_key=draft["draft_key"], typography_hash=typography_hash,
-                   layout=None, preview_sha256=None, error=None)
+        out.update(
+            draft_key=draft["draft_key"], typography_hash=typography_hash, layout=None, preview_sha256=None, error=None
+        )
         try:
             layout = layout_text(row["width"], row["height"], texts, brand, brand_dir)
             layout = choose_colors(layout, background, brand)

@@ -36,8 +36,9 @@ def needs_enlarging(draft: Image.Image, width: int, height: int) -> bool:
     return width > crop.width or height > crop.height
 
 
-def background_for(draft: Image.Image, width: int, height: int, upscaler: DiffusionUpscaler | None,
-                   prompt: str, seed: int) -> tuple[Image.Image, str, str | None]:
+def background_for(
+    draft: Image.Image, width: int, height: int, upscaler: DiffusionUpscaler | None, prompt: str, seed: int
+) -> tuple[Image.Image, str, str | None]:
     """(background at exactly width x height, engine used, why the upscaler was not used if it failed)."""
     if upscaler is not None and needs_enlarging(draft, width, height):
         from asset_pipeline.models.generation import GenerationError
@@ -50,8 +51,14 @@ def background_for(draft: Image.Image, width: int, height: int, upscaler: Diffus
     return crop_to_aspect(draft, width, height), LANCZOS, None
 
 
-def upscale(layouts: list[dict], drafts: list[dict], brand_hash: str, store: ObjectStore, cache: ResultCache,
-            upscaler: DiffusionUpscaler | None = None) -> tuple[list[dict], int]:
+def upscale(
+    layouts: list[dict],
+    drafts: list[dict],
+    brand_hash: str,
+    store: ObjectStore,
+    cache: ResultCache,
+    upscaler: DiffusionUpscaler | None = None,
+) -> tuple[list[dict], int]:
     """Renders rows (one per deliverable) and how many were reused from the cache."""
     by_key = {d["draft_key"]: d for d in drafts}
     decoded = {}
@@ -59,19 +66,32 @@ def upscale(layouts: list[dict], drafts: list[dict], brand_hash: str, store: Obj
     for row in layouts:
         draft = by_key[row["draft_key"]]
         out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
-        out.update(brand_hash=brand_hash, draft_sha256=draft["image_sha256"], layout=row["layout"],
-                   engine=None, upscaler_error=None, image_sha256=None, error=row["error"])
+        out.update(
+            brand_hash=brand_hash,
+            draft_sha256=draft["image_sha256"],
+            layout=row["layout"],
+            engine=None,
+            upscaler_error=None,
+            image_sha256=None,
+            error=row["error"],
+        )
         if row["error"] is None:
             # The cache is keyed by the engine that would be tried; a hit also knows which one ran.
-            key = content_hash({"draft": draft["image_sha256"], "layout": row["layout"],
-                                "engine": upscaler.cache_part() if upscaler else ENGINE,
-                                "prompt": draft.get("prompt") if upscaler else None,
-                                "seed": draft.get("seed") if upscaler else None,
-                                "code": RENDER_CODE_VERSION})
+            key = content_hash(
+                {
+                    "draft": draft["image_sha256"],
+                    "layout": row["layout"],
+                    "engine": upscaler.cache_part() if upscaler else ENGINE,
+                    "prompt": draft.get("prompt") if upscaler else None,
+                    "seed": draft.get("seed") if upscaler else None,
+                    "code": RENDER_CODE_VERSION,
+                }
+            )
             hit = cache.get(key)
             if hit and isinstance(hit, dict) and store.exists(hit["image_sha256"]):
-                out.update(image_sha256=hit["image_sha256"], engine=hit["engine"],
-                           upscaler_error=hit.get("upscaler_error"))
+                out.update(
+                    image_sha256=hit["image_sha256"], engine=hit["engine"], upscaler_error=hit.get("upscaler_error")
+                )
                 reused += 1
             else:
                 layout = Layout.from_json(row["layout"])
@@ -79,10 +99,18 @@ def upscale(layouts: list[dict], drafts: list[dict], brand_hash: str, store: Obj
                 if sha not in decoded:
                     decoded[sha] = store.open(sha)
                 background, engine, failure = background_for(
-                    decoded[sha], layout.width, layout.height, upscaler, draft.get("prompt") or "",
-                    int(draft.get("seed") or 0))
-                out.update(image_sha256=store.put_image(render_layout(background, layout)),
-                           engine=engine, upscaler_error=failure)
+                    decoded[sha],
+                    layout.width,
+                    layout.height,
+                    upscaler,
+                    draft.get("prompt") or "",
+                    int(draft.get("seed") or 0),
+                )
+                out.update(
+                    image_sha256=store.put_image(render_layout(background, layout)),
+                    engine=engine,
+                    upscaler_error=failure,
+                )
                 cache.put(key, {k: out[k] for k in ("image_sha256", "engine", "upscaler_error")})
         rows.append(out)
     return rows, reused

@@ -20,8 +20,12 @@ from asset_pipeline.storage.tables import SCHEMAS, table_dir
 VIEWS = ("briefs", "drafts", "layouts", "renders", "checks", "publications")
 
 _DUCK_TYPES = {
-    "string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN",
-    "list<item: string>": "VARCHAR[]", "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "list<item: string>": "VARCHAR[]",
+    "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
 }
 
 
@@ -56,9 +60,7 @@ def _wanted(home: Home) -> dict[str, str]:
 
 
 def _current(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_view_definitions'"
-    ).fetchone()[0]
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_view_definitions'").fetchone()[0]
     return dict(con.execute("SELECT name, definition FROM _view_definitions").fetchall()) if exists else {}
 
 
@@ -74,7 +76,9 @@ def refresh_catalog(home: Home, attempts: int = 50) -> None:
                         if _current(con) == wanted:
                             return  # the common case: no write connection at all
                 with duckdb.connect(str(home.catalog)) as con:
-                    con.execute("CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)")
+                    con.execute(
+                        "CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)"
+                    )
                     current = _current(con)
                     for table, sql in wanted.items():
                         if current.get(table) != sql:

@@ -16,7 +16,9 @@ from asset_pipeline.storage.files import atomic_write_bytes
 PNG_COMPRESS_LEVEL = 1
 
 
-def encode_png(image: Image.Image, text: dict[str, str] | None = None, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+def encode_png(
+    image: Image.Image, text: dict[str, str] | None = None, compress_level: int = PNG_COMPRESS_LEVEL
+) -> bytes:
     info = None
     if text:
         info = PngImagePlugin.PngInfo()

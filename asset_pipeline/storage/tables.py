@@ -23,41 +23,111 @@ _strs = pa.list_(pa.string())
 DELIVERABLE = [("campaign", _str), ("asset", _str), ("variant", _int), ("size", _str)]
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "briefs": pa.schema(DELIVERABLE + [
-        ("width", _int), ("height", _int), ("prompt", _str), ("negative_prompt", _str),
-        ("headline", _str), ("body", _str), ("cta", _str), ("disclaimer", _str),
-        ("tier", _str), ("model", _str), ("seed", _int), ("brief_hash", _str),
-        ("brand", _str), ("brand_hash", _str), ("brief_file", _str), ("palette", _strs),
-    ]),
-    "drafts": pa.schema([
-        ("campaign", _str), ("asset", _str), ("variant", _int), ("model", _str), ("seed", _int),
-        ("width", _int), ("height", _int), ("image_sha256", _str), ("cache_hit", _bool),
-        ("seconds", _f64), ("draft_key", _str), ("aspect", _str), ("prompt", _str),
-        ("negative_prompt", _str), ("steps", _int), ("guidance", _f64), ("weights_hash", _str),
-        ("fallbacks", _strs), ("sizes", _strs), ("palette_grade", _f64),
-        # Every generation attempt (re-rolls of drafts that failed a draft-level check).
-        ("attempts", pa.list_(pa.struct([("model", _str), ("seed", _int), ("image_sha256", _str),
-                                          ("passed", _bool), ("reason", _str)]))),
-        ("draft_passed", _bool), ("draft_reason", _str),
-    ]),
-    "layouts": pa.schema(DELIVERABLE + [
-        ("draft_key", _str), ("layout", _str), ("preview_sha256", _str), ("typography_hash", _str),
-        ("error", _str),
-    ]),
-    "renders": pa.schema(DELIVERABLE + [
-        ("image_sha256", _str), ("brand_hash", _str), ("draft_sha256", _str), ("layout", _str),
-        ("engine", _str), ("error", _str), ("upscaler_error", _str),
-    ]),
-    "checks": pa.schema(DELIVERABLE + [
-        ("check", _str), ("passed", _bool), ("value", _f64), ("detail", _str),
-    ]),
-    "publications": pa.schema(DELIVERABLE + [
-        ("status", _str), ("path", _str), ("sha256", _str), ("version", _int),
-        ("published_at", pa.timestamp("us", tz="UTC")), ("model", _str), ("seed", _int),
-        ("brief_hash", _str), ("brand_hash", _str), ("render_sha256", _str), ("reasons", _strs),
-        # The checks this version was judged by (the `checks` table keeps only the latest run's).
-        ("checks", pa.list_(pa.struct([("check", _str), ("passed", _bool), ("value", _f64), ("detail", _str)]))),
-    ]),
+    "briefs": pa.schema(
+        DELIVERABLE
+        + [
+            ("width", _int),
+            ("height", _int),
+            ("prompt", _str),
+            ("negative_prompt", _str),
+            ("headline", _str),
+            ("body", _str),
+            ("cta", _str),
+            ("disclaimer", _str),
+            ("tier", _str),
+            ("model", _str),
+            ("seed", _int),
+            ("brief_hash", _str),
+            ("brand", _str),
+            ("brand_hash", _str),
+            ("brief_file", _str),
+            ("palette", _strs),
+        ]
+    ),
+    "drafts": pa.schema(
+        [
+            ("campaign", _str),
+            ("asset", _str),
+            ("variant", _int),
+            ("model", _str),
+            ("seed", _int),
+            ("width", _int),
+            ("height", _int),
+            ("image_sha256", _str),
+            ("cache_hit", _bool),
+            ("seconds", _f64),
+            ("draft_key", _str),
+            ("aspect", _str),
+            ("prompt", _str),
+            ("negative_prompt", _str),
+            ("steps", _int),
+            ("guidance", _f64),
+            ("weights_hash", _str),
+            ("fallbacks", _strs),
+            ("sizes", _strs),
+            ("palette_grade", _f64),
+            # Every generation attempt (re-rolls of drafts that failed a draft-level check).
+            (
+                "attempts",
+                pa.list_(
+                    pa.struct(
+                        [("model", _str), ("seed", _int), ("image_sha256", _str), ("passed", _bool), ("reason", _str)]
+                    )
+                ),
+            ),
+            ("draft_passed", _bool),
+            ("draft_reason", _str),
+        ]
+    ),
+    "layouts": pa.schema(
+        DELIVERABLE
+        + [
+            ("draft_key", _str),
+            ("layout", _str),
+            ("preview_sha256", _str),
+            ("typography_hash", _str),
+            ("error", _str),
+        ]
+    ),
+    "renders": pa.schema(
+        DELIVERABLE
+        + [
+            ("image_sha256", _str),
+            ("brand_hash", _str),
+            ("draft_sha256", _str),
+            ("layout", _str),
+            ("engine", _str),
+            ("error", _str),
+            ("upscaler_error", _str),
+        ]
+    ),
+    "checks": pa.schema(
+        DELIVERABLE
+        + [
+            ("check", _str),
+            ("passed", _bool),
+            ("value", _f64),
+            ("detail", _str),
+        ]
+    ),
+    "publications": pa.schema(
+        DELIVERABLE
+        + [
+            ("status", _str),
+            ("path", _str),
+            ("sha256", _str),
+            ("version", _int),
+            ("published_at", pa.timestamp("us", tz="UTC")),
+            ("model", _str),
+            ("seed", _int),
+            ("brief_hash", _str),
+            ("brand_hash", _str),
+            ("render_sha256", _str),
+            ("reasons", _strs),
+            # The checks this version was judged by (the `checks` table keeps only the latest run's).
+            ("checks", pa.list_(pa.struct([("check", _str), ("passed", _bool), ("value", _f64), ("detail", _str)]))),
+        ]
+    ),
 }
 
 

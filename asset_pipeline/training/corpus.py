@@ -26,13 +26,26 @@ NAMES = tuple(COLOURS)
 RGB = {name: np.array(hex_to_rgb(code), dtype=np.float32) / 255.0 for name, code in COLOURS.items()}
 
 # Words a brief or a brand style may add; seen in training so they do not throw the model.
-FILLER = ("marketing background", "product backdrop", "clean", "minimal", "modern", "banner",
-          "for a sale", "campaign background", "abstract", "elegant", "bright", "calm", "bold")
+FILLER = (
+    "marketing background",
+    "product backdrop",
+    "clean",
+    "minimal",
+    "modern",
+    "banner",
+    "for a sale",
+    "campaign background",
+    "abstract",
+    "elegant",
+    "bright",
+    "calm",
+    "bold",
+)
 
 
 @dataclass
 class Sample:
-    image: np.ndarray              # uint8 HxWx3
+    image: np.ndarray  # uint8 HxWx3
     caption: str
     pattern: str
     colours: list[str] = field(default_factory=list)
@@ -67,7 +80,9 @@ def _smooth(t: np.ndarray) -> np.ndarray:
 
 def _direction(rng) -> tuple[float, str]:
     choice = rng.integers(4)
-    return [(0.0, "horizontal"), (math.pi / 2, "vertical"), (math.pi / 4, "diagonal"), (3 * math.pi / 4, "diagonal")][choice]
+    return [(0.0, "horizontal"), (math.pi / 2, "vertical"), (math.pi / 4, "diagonal"), (3 * math.pi / 4, "diagonal")][
+        choice
+    ]
 
 
 def _gradient(size, rng, c):
@@ -77,7 +92,7 @@ def _gradient(size, rng, c):
     if len(c) == 3:
         img = np.where((t < 0.5)[..., None], _mix(RGB[c[0]], RGB[c[1]], t * 2), _mix(RGB[c[1]], RGB[c[2]], t * 2 - 1))
         return img, f"{word} gradient of {{0}}, {{1}} and {{2}}"
-    return _mix(RGB[c[0]], RGB[c[1]], t), rng.choice([f"{{0}} to {{1}} {word} gradient", f"soft {{0}} to {{1}} gradient"])
+    return _mix(RGB[c[0]], RGB[c[1]], t), rng.choice([f"{{0}} to {{1}} {word} gradient", "soft {0} to {1} gradient"])
 
 
 def _radial(size, rng, c):
@@ -85,7 +100,8 @@ def _radial(size, rng, c):
     cx, cy = rng.uniform(0.3, 0.7, 2)
     r = np.sqrt((x - cx) ** 2 + (y - cy) ** 2) / rng.uniform(0.6, 0.9)
     return _mix(RGB[c[0]], RGB[c[1]], _smooth(np.clip(r, 0, 1))), rng.choice(
-        ["radial gradient from {0} to {1}", "{0} glow fading to {1}"])
+        ["radial gradient from {0} to {1}", "{0} glow fading to {1}"]
+    )
 
 
 def _bokeh(size, rng, c):
@@ -109,7 +125,9 @@ def _stripes(size, rng, c):
     edge = 0.02 * count
     t = np.clip((np.abs(phase - 0.5) - 0.25) / edge + 0.5, 0, 1)
     width = "thin" if count > 9 else "wide"
-    return _mix(RGB[c[0]], RGB[c[1]], t), rng.choice([f"{{0}} and {{1}} {word} stripes", f"{width} {{1}} stripes on {{0}}"])
+    return _mix(RGB[c[0]], RGB[c[1]], t), rng.choice(
+        [f"{{0}} and {{1}} {word} stripes", f"{width} {{1}} stripes on {{0}}"]
+    )
 
 
 def _dots(size, rng, c):
@@ -117,7 +135,7 @@ def _dots(size, rng, c):
     count = int(rng.integers(5, 12))
     gx, gy = (x * count) % 1.0 - 0.5, (y * count) % 1.0 - 0.5
     radius = rng.uniform(0.18, 0.32)
-    d = np.sqrt(gx ** 2 + gy ** 2)
+    d = np.sqrt(gx**2 + gy**2)
     t = np.clip((radius - d) * count * size / 6, 0, 1)
     return _mix(RGB[c[0]], RGB[c[1]], t), rng.choice(["{1} polka dots on {0}", "{0} background with {1} dots"])
 
@@ -144,13 +162,23 @@ def _shapes(size, rng, c):
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
         elif kind == "squares":
             a = rng.uniform(0, math.pi / 2)
-            draw.polygon([(cx + r * math.cos(a + k * math.pi / 2), cy + r * math.sin(a + k * math.pi / 2)) for k in range(4)], fill=fill)
+            draw.polygon(
+                [(cx + r * math.cos(a + k * math.pi / 2), cy + r * math.sin(a + k * math.pi / 2)) for k in range(4)],
+                fill=fill,
+            )
         else:
             a = rng.uniform(0, 2 * math.pi)
-            draw.polygon([(cx + r * math.cos(a + k * 2 * math.pi / 3), cy + r * math.sin(a + k * 2 * math.pi / 3)) for k in range(3)], fill=fill)
+            draw.polygon(
+                [
+                    (cx + r * math.cos(a + k * 2 * math.pi / 3), cy + r * math.sin(a + k * 2 * math.pi / 3))
+                    for k in range(3)
+                ],
+                fill=fill,
+            )
     canvas = canvas.filter(ImageFilter.GaussianBlur(size / 512))
     return np.asarray(canvas, dtype=np.float32) / 255.0, rng.choice(
-        [f"geometric {{1}} {kind} on {{0}}", f"{{0}} background with {{1}} {kind}"])
+        [f"geometric {{1}} {kind} on {{0}}", f"{{0}} background with {{1}} {kind}"]
+    )
 
 
 def _noise_field(size, rng, cells: int) -> np.ndarray:
@@ -194,8 +222,18 @@ def _spotlight(size, rng, c):
     return img, "{0} wall with a " + ("warm" if warm else "cool") + " spotlight and soft shadow"
 
 
-_RENDER = {"gradient": _gradient, "radial": _radial, "bokeh": _bokeh, "stripes": _stripes, "dots": _dots,
-           "waves": _waves, "shapes": _shapes, "texture": _texture, "studio": _studio, "spotlight": _spotlight}
+_RENDER = {
+    "gradient": _gradient,
+    "radial": _radial,
+    "bokeh": _bokeh,
+    "stripes": _stripes,
+    "dots": _dots,
+    "waves": _waves,
+    "shapes": _shapes,
+    "texture": _texture,
+    "studio": _studio,
+    "spotlight": _spotlight,
+}
 SINGLE_COLOUR = {"texture", "studio", "spotlight"}
 
 
@@ -232,7 +270,7 @@ def sample(seed: int, size: int = 512, held_out: bool = False) -> Sample:
     if pattern not in SINGLE_COLOUR and rng.random() < 0.15:
         img = np.clip(img + rng.normal(0, 0.03, (size, size, 1)).astype(np.float32), 0, 1)
         extra = " with fine grain"
-    used = colours[:template.count("{")]
+    used = colours[: template.count("{")]
     roll = rng.random()
     style = 0 if roll < 0.6 else 1 if roll < 0.85 else 2
     caption = caption_for(template, used, style) + extra
@@ -259,7 +297,7 @@ def held_out_prompts(count: int = 100, seed: int = 20_000) -> list[tuple[str, st
         if not is_held_out(colours, pattern):
             continue
         _img, template = render(pattern, colours, 16, rng)
-        used = colours[:template.count("{")]
+        used = colours[: template.count("{")]
         prompt = caption_for(template, used, 0)
         if prompt in seen:
             continue

@@ -99,8 +99,10 @@ class PatternClassifier:
 
 def diversity(images: list[Image.Image]) -> float:
     """Mean pixelwise CIEDE2000 between every pair of images (64 px thumbnails)."""
-    labs = [rgb2lab(np.asarray(im.convert("RGB").resize((64, 64), Image.BILINEAR), dtype=np.float64) / 255.0)
-            for im in images]
+    labs = [
+        rgb2lab(np.asarray(im.convert("RGB").resize((64, 64), Image.BILINEAR), dtype=np.float64) / 255.0)
+        for im in images
+    ]
     pairs = [float(deltaE_ciede2000(a, b).mean()) for a, b in itertools.combinations(labs, 2)]
     return float(np.mean(pairs)) if pairs else 0.0
 
@@ -122,5 +124,9 @@ def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_
         before += colour_check(Image.fromarray(item.image), item.colours)["adherent"]
         after += colour_check(Image.fromarray(back), item.colours)["adherent"]
         errors.append(float(deltaE_ciede2000(rgb2lab(item.image / 255.0), rgb2lab(back / 255.0)).mean()))
-    return {"images": count, "adherent_before": before / count, "adherent_after": after / count,
-            "mean_pixel_delta_e": float(np.mean(errors))}
+    return {
+        "images": count,
+        "adherent_before": before / count,
+        "adherent_after": after / count,
+        "mean_pixel_delta_e": float(np.mean(errors)),
+    }

@@ -66,14 +66,22 @@ def build_tokenizer(seed: int, captions: int = 3000, vocab_size: int = 900):
     texts = [sample(seed + i, 16).caption for i in range(captions)]
     bpe = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
     # CLIP's own normalisation and pre-tokenization, so the learnt merges apply unchanged.
-    bpe.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
-    bpe.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(CLIP_SPLIT), "removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False),
-    ])
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  end_of_word_suffix="</w>", special_tokens=["<|startoftext|>", "<|endoftext|>"],
-                                  show_progress=False)
+    bpe.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
+    )
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(CLIP_SPLIT), "removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        end_of_word_suffix="</w>",
+        special_tokens=["<|startoftext|>", "<|endoftext|>"],
+        show_progress=False,
+    )
     bpe.train_from_iterator(texts, trainer)
     model = json.loads(bpe.to_str())["model"]
     vocab = dict(model["vocab"])
@@ -91,44 +99,76 @@ def build_components(vocab: dict[str, int]):
 
     hidden = 256
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3,
+        in_channels=3,
+        out_channels=3,
         # Five blocks: 16x down, so a 512 px image is a 32x32 latent (8 channels to keep stripes
         # and dots), and the UNet's work is a quarter of SD's 8x layout. Narrow at full resolution,
         # where a decoder's convolutions cost the most and backgrounds have the least detail.
         # Two norm groups: with one channel per group, GroupNorm would remove each channel's
         # image-wide mean, which is the background's colour (a first run came out sepia).
-        latent_channels=8, block_out_channels=[8, 16, 32, 64, 64],
-        down_block_types=["DownEncoderBlock2D"] * 5, up_block_types=["UpDecoderBlock2D"] * 5,
-        layers_per_block=1, norm_num_groups=2, sample_size=512, mid_block_add_attention=False,
+        latent_channels=8,
+        block_out_channels=[8, 16, 32, 64, 64],
+        down_block_types=["DownEncoderBlock2D"] * 5,
+        up_block_types=["UpDecoderBlock2D"] * 5,
+        layers_per_block=1,
+        norm_num_groups=2,
+        sample_size=512,
+        mid_block_add_attention=False,
     )
     unet = UNet2DConditionModel(
-        sample_size=32, in_channels=8, out_channels=8,
-        block_out_channels=(64, 128, 192), layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=8,
+        block_out_channels=(64, 128, 192),
+        layers_per_block=1,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=hidden, attention_head_dim=4, norm_num_groups=32,
+        cross_attention_dim=hidden,
+        attention_head_dim=4,
+        norm_num_groups=32,
     )
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-        pad_token_id=vocab["<|endoftext|>"], hidden_size=hidden, intermediate_size=4 * hidden,
-        num_attention_heads=4, num_hidden_layers=4, vocab_size=len(vocab), max_position_embeddings=77,
-    ))
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=vocab["<|startoftext|>"],
+            eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"],
+            hidden_size=hidden,
+            intermediate_size=4 * hidden,
+            num_attention_heads=4,
+            num_hidden_layers=4,
+            vocab_size=len(vocab),
+            max_position_embeddings=77,
+        )
+    )
     return vae, unet, text_encoder
 
 
 def _schedulers():
     from diffusers import DDPMScheduler, EulerDiscreteScheduler
 
-    common = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                  rescale_betas_zero_snr=True, prediction_type="v_prediction", steps_offset=1)
+    common = dict(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        rescale_betas_zero_snr=True,
+        prediction_type="v_prediction",
+        steps_offset=1,
+    )
     # Euler from "trailing" timesteps: the first step starts at the schedule's pure-noise end.
     return DDPMScheduler(**common), EulerDiscreteScheduler(**common, timestep_spacing="trailing")
 
 
 def _loader(first_seed: int, size: int, batch: int, steps: int, workers: int) -> DataLoader:
-    return DataLoader(CorpusImages(first_seed, size, batch * steps), batch_size=batch, shuffle=False,
-                      num_workers=workers, drop_last=True, persistent_workers=False,
-                      prefetch_factor=4 if workers else None, pin_memory=torch.cuda.is_available())
+    return DataLoader(
+        CorpusImages(first_seed, size, batch * steps),
+        batch_size=batch,
+        shuffle=False,
+        num_workers=workers,
+        drop_last=True,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+        pin_memory=torch.cuda.is_available(),
+    )
 
 
 def _log_step(log: list, phase: str, done: int, total: int, **values) -> None:
@@ -144,7 +184,9 @@ def train_vae(vae, args, device, deadline: float, log: list) -> int:
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     pool = torch.nn.AvgPool2d(16)
     done = 0
-    for step, (pixels, _captions) in enumerate(_loader(PHASE_SEEDS["vae"] + args.seed, args.vae_size, args.vae_batch, args.vae_steps, args.workers)):
+    for step, (pixels, _captions) in enumerate(
+        _loader(PHASE_SEEDS["vae"] + args.seed, args.vae_size, args.vae_batch, args.vae_steps, args.workers)
+    ):
         pixels = pixels.to(device, non_blocking=True)
         with autocast:
             posterior = vae.encode(pixels).latent_dist
@@ -174,7 +216,9 @@ def train_vae_decoder(vae, args, device, deadline: float, log: list) -> int:
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=args.vae_lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 + 0.5 * math.cos(math.pi * min(s, args.decoder_steps) / args.decoder_steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 + 0.5 * math.cos(math.pi * min(s, args.decoder_steps) / args.decoder_steps)
+    )
     gen = torch.Generator(device).manual_seed(args.seed)
     pool = torch.nn.AvgPool2d(16)
     done = 0
@@ -213,18 +257,24 @@ def train_unet(unet, text_encoder, tokenizer, vae, args, device, deadline: float
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
     warmup = min(200, max(1, args.steps // 10))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(s, args.steps) / args.steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * (0.5 + 0.5 * math.cos(math.pi * min(s, args.steps) / args.steps))
+    )
     ema = [p.detach().clone() for p in params]
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     gen = torch.Generator(device).manual_seed(args.seed)
     scale = vae.config.scaling_factor
     alphas = noise_scheduler.alphas_cumprod.to(device)
     done = 0
-    for step, (pixels, captions) in enumerate(_loader(PHASE_SEEDS["unet"] + args.seed, args.size, args.batch, args.steps, args.workers)):
+    for step, (pixels, captions) in enumerate(
+        _loader(PHASE_SEEDS["unet"] + args.seed, args.size, args.batch, args.steps, args.workers)
+    ):
         pixels = pixels.to(device, non_blocking=True)
         drop = torch.rand(len(captions), generator=gen, device=device) < 0.1
         captions = ["" if d else c for c, d in zip(captions, drop.tolist())]
-        ids = tokenizer(captions, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids.to(device)
+        ids = tokenizer(
+            captions, padding="max_length", max_length=77, truncation=True, return_tensors="pt"
+        ).input_ids.to(device)
         with torch.no_grad(), autocast:
             latents = vae.encode(pixels).latent_dist.sample(generator=gen).float() * scale
         noise = torch.randn(latents.shape, generator=gen, device=device)
@@ -280,23 +330,54 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vae-steps", type=int, default=1700)
     parser.add_argument("--vae-batch", type=int, default=32)
     parser.add_argument("--vae-lr", type=float, default=5e-4)
-    parser.add_argument("--vae-size", type=int, default=256, help="side of the VAE phase's images (it is convolutional: 128 is a quarter of the work)")
-    parser.add_argument("--decoder-steps", type=int, default=0,
-                        help="with --resume: fine-tune the VAE decoder this many steps first (encoder frozen)")
-    parser.add_argument("--colour-weight", type=float, default=0.0,
-                        help="weight of a low-frequency (colour) term in the VAE and decoder losses: L1 on 16x-pooled images")
-    parser.add_argument("--decoder-stop-at", type=int, default=None, help="end the decoder phase after this many of --decoder-steps")
+    parser.add_argument(
+        "--vae-size",
+        type=int,
+        default=256,
+        help="side of the VAE phase's images (it is convolutional: 128 is a quarter of the work)",
+    )
+    parser.add_argument(
+        "--decoder-steps",
+        type=int,
+        default=0,
+        help="with --resume: fine-tune the VAE decoder this many steps first (encoder frozen)",
+    )
+    parser.add_argument(
+        "--colour-weight",
+        type=float,
+        default=0.0,
+        help="weight of a low-frequency (colour) term in the VAE and decoder losses: L1 on 16x-pooled images",
+    )
+    parser.add_argument(
+        "--decoder-stop-at", type=int, default=None, help="end the decoder phase after this many of --decoder-steps"
+    )
     parser.add_argument("--steps", type=int, default=2600)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=4e-4)
     parser.add_argument("--ema", type=float, default=0.995)
-    parser.add_argument("--high-noise-share", type=float, default=0.0,
-                        help="share of each batch whose timesteps are drawn from the noisier half (where colour is decided)")
+    parser.add_argument(
+        "--high-noise-share",
+        type=float,
+        default=0.0,
+        help="share of each batch whose timesteps are drawn from the noisier half (where colour is decided)",
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--stop-at", type=int, default=None, help="end the UNet phase after this many of --steps (the schedule still spans --steps)")
-    parser.add_argument("--resume", type=Path, default=None, help="continue the UNet/text phase from this pipeline folder (VAE and tokenizer kept)")
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop each phase early past this budget (safety net)")
+    parser.add_argument(
+        "--stop-at",
+        type=int,
+        default=None,
+        help="end the UNet phase after this many of --steps (the schedule still spans --steps)",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="continue the UNet/text phase from this pipeline folder (VAE and tokenizer kept)",
+    )
+    parser.add_argument(
+        "--max-minutes", type=float, default=None, help="stop each phase early past this budget (safety net)"
+    )
     args = parser.parse_args(argv)
 
     from diffusers import StableDiffusionPipeline
@@ -326,25 +407,49 @@ def main(argv: list[str] | None = None) -> None:
         vae_done = train_vae(vae, args, device, started + 0.2 * budget, log)
         vae_seconds = time.time() - started
         vae.register_to_config(scaling_factor=latent_scale(vae, args, device))
-    unet_done = train_unet(unet, text_encoder, tokenizer, vae, args, device, started + 0.95 * budget, log) if args.steps else 0
+    unet_done = (
+        train_unet(unet, text_encoder, tokenizer, vae, args, device, started + 0.95 * budget, log) if args.steps else 0
+    )
 
     _, scheduler = _schedulers()
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder.eval(), tokenizer=tokenizer, unet=unet.eval(),
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder.eval(),
+        tokenizer=tokenizer,
+        unet=unet.eval(),
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     pipe.to("cpu", torch.float16).save_pretrained(args.out, safe_serialization=True)
     # The classic tokenizer files too, as real checkpoints ship them.
     (args.out / "tokenizer" / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     (args.out / "tokenizer" / "merges.txt").write_text(
-        "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
+        "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8"
+    )
     summary = {
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-        "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "vae_steps": vae_done, "vae_size": args.vae_size, "decoder_steps": decoder_done, "colour_weight": args.colour_weight, "vae_lr": args.vae_lr, "vae_batch": args.vae_batch, "unet_steps": unet_done,
-        "high_noise_share": args.high_noise_share, "lr": args.lr, "batch": args.batch, "size": args.size, "seconds_vae": round(vae_seconds, 1),
+        "seed": args.seed,
+        "resumed_from": str(args.resume) if args.resume else None,
+        "vae_steps": vae_done,
+        "vae_size": args.vae_size,
+        "decoder_steps": decoder_done,
+        "colour_weight": args.colour_weight,
+        "vae_lr": args.vae_lr,
+        "vae_batch": args.vae_batch,
+        "unet_steps": unet_done,
+        "high_noise_share": args.high_noise_share,
+        "lr": args.lr,
+        "batch": args.batch,
+        "size": args.size,
+        "seconds_vae": round(vae_seconds, 1),
         "seconds_total": round(time.time() - started, 1),
-        "params": {name: sum(p.numel() for p in m.parameters()) for name, m in
-                   (("vae", vae), ("unet", unet), ("text_encoder", text_encoder))},
+        "params": {
+            name: sum(p.numel() for p in m.parameters())
+            for name, m in (("vae", vae), ("unet", unet), ("text_encoder", text_encoder))
+        },
         "log": log,
     }
     (args.out.parent / f"{args.out.name}.training.json").write_text(json.dumps(summary, indent=1))

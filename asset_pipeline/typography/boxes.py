@@ -16,15 +16,15 @@ Role = Literal["headline", "body", "cta", "disclaimer"]
 @dataclass(frozen=True)
 class TextBox:
     role: Role
-    text: str                 # the text as the brief gives it (what OCR must read back)
-    lines: list[str]          # the text as broken into lines
-    x: float                  # left edge, fraction of the image width
-    y: float                  # top edge, fraction of the image height
-    w: float                  # width, fraction of the image width
-    h: float                  # height, fraction of the image height
-    font: str                 # absolute path of the font file
-    font_px: int              # font size in px at the layout's (final) size
-    color: str = "#FFFFFF"    # text colour, #RRGGBB
+    text: str  # the text as the brief gives it (what OCR must read back)
+    lines: list[str]  # the text as broken into lines
+    x: float  # left edge, fraction of the image width
+    y: float  # top edge, fraction of the image height
+    w: float  # width, fraction of the image width
+    h: float  # height, fraction of the image height
+    font: str  # absolute path of the font file
+    font_px: int  # font size in px at the layout's (final) size
+    color: str = "#FFFFFF"  # text colour, #RRGGBB
     plate: str | None = None  # colour of a solid plate behind the text, if any
     scrim: str | None = None  # colour of a translucent scrim behind the text, if any
     contrast: float | None = None  # WCAG ratio measured against what is behind the text
@@ -43,16 +43,16 @@ class TextBox:
 
 @dataclass(frozen=True)
 class Layout:
-    width: int                # the size the layout was made for (the deliverable's final size)
+    width: int  # the size the layout was made for (the deliverable's final size)
     height: int
     boxes: list[TextBox] = field(default_factory=list)
-    family: str = "square"    # aspect family the layout template came from
+    family: str = "square"  # aspect family the layout template came from
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Layout":
+    def from_json(cls, text: str) -> Layout:
         data = json.loads(text)
         boxes = [TextBox(**box) for box in data.pop("boxes")]
         return cls(boxes=boxes, **data)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageColor
@@ -28,8 +28,8 @@ from .boxes import Layout, TextBox
 
 LOW_PERCENTILE, HIGH_PERCENTILE = 5, 95
 SCRIM_ALPHAS = [a / 100 for a in range(30, 90, 5)]  # lightest first; above 0.85 a plate reads better
-SCRIM_HEADROOM = 0.05   # aim a little above the minimum: the render rounds to 8-bit
-MAX_SAMPLES = 250_000   # pixels per box used for percentiles; more changes nothing
+SCRIM_HEADROOM = 0.05  # aim a little above the minimum: the render rounds to 8-bit
+MAX_SAMPLES = 250_000  # pixels per box used for percentiles; more changes nothing
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])  # Pillow's RGB -> L
 # Busy backgrounds: the text's luma must differ from the background's median by
 # SEPARATION_LARGE times the background's texture (RMS luma detail finer than
@@ -146,8 +146,12 @@ def _local_mean(plane: np.ndarray, radius: int) -> np.ndarray:
     total = padded.cumsum(0).cumsum(1)
     size = 2 * radius + 1
     h, w = plane.shape
-    window = (total[size:size + h, size:size + w] - total[:h, size:size + w]
-              - total[size:size + h, :w] + total[:h, :w])
+    window = (
+        total[size : size + h, size : size + w]
+        - total[:h, size : size + w]
+        - total[size : size + h, :w]
+        + total[:h, :w]
+    )
     return window / (size * size)
 
 
@@ -189,8 +193,9 @@ def required_separation(font_px: float) -> float:
     return SEPARATION_LARGE * max(1.0, (SEPARATION_REF_PX / max(font_px, 1.0)) ** SEPARATION_EXPONENT)
 
 
-def _legible(color: str, pixels: np.ndarray, texture: float, alpha8: int, scrim: tuple[int, int, int],
-             separation: float) -> tuple[bool, float]:
+def _legible(
+    color: str, pixels: np.ndarray, texture: float, alpha8: int, scrim: tuple[int, int, int], separation: float
+) -> tuple[bool, float]:
     """(clean enough to read, WCAG worst case) for text `color` over pixels under a scrim (alpha8 0: none).
 
     Clean enough: the text's luma is `separation` times the remaining texture
@@ -210,8 +215,9 @@ def _legible(color: str, pixels: np.ndarray, texture: float, alpha8: int, scrim:
     return bool(clear), ratio
 
 
-def _scrim_for(pixels: np.ndarray, colors: list[str], min_contrast: float, texture: float = 0.0,
-               separation: float = 0.0) -> tuple[str, str | None, float] | None:
+def _scrim_for(
+    pixels: np.ndarray, colors: list[str], min_contrast: float, texture: float = 0.0, separation: float = 0.0
+) -> tuple[str, str | None, float] | None:
     """No scrim, or the lightest one, with which some allowed colour reaches `min_contrast`
     and stands out `separation` times from the texture: (text colour, "#RRGGBBAA" or None, contrast).
     None when even the strongest scrim is not enough: the box needs a plate.
@@ -221,7 +227,9 @@ def _scrim_for(pixels: np.ndarray, colors: list[str], min_contrast: float, textu
         options = []
         for color in colors:
             # dark scrim under light text, light scrim under dark text
-            scrim = (0, 0, 0) if contrast_ratio(color, "#000000") >= contrast_ratio(color, "#FFFFFF") else (255, 255, 255)
+            scrim = (
+                (0, 0, 0) if contrast_ratio(color, "#000000") >= contrast_ratio(color, "#FFFFFF") else (255, 255, 255)
+            )
             clear, ratio = _legible(color, pixels, texture, alpha8, scrim, separation)
             if clear and ratio >= (min_contrast + SCRIM_HEADROOM if alpha8 else min_contrast):
                 options.append((ratio, color, scrim))
@@ -263,8 +271,7 @@ def choose_colors(layout: Layout, background: Image.Image, brand: Brand) -> Layo
             continue
         patch, step = _patch_and_step(background, box)
         texture = _texture(patch, box.font_px * scale, step)
-        found = _scrim_for(patch.reshape(-1, 3), colors, brand.min_contrast, texture,
-                           required_separation(box.font_px))
+        found = _scrim_for(patch.reshape(-1, 3), colors, brand.min_contrast, texture, required_separation(box.font_px))
         scrim = plate = None
         if found:
             color, scrim, ratio = found

@@ -11,9 +11,9 @@ renderer calls it too, so what is drawn is what was measured.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..specs import Brand
 from .boxes import Layout, LayoutError, TextBox
@@ -36,12 +36,12 @@ CTA_MAX_LINES = 2
 def aspect_family(width: int, height: int) -> str:
     ratio = width / height
     if ratio >= 3.0:
-        return "banner"      # 728x90, 320x50, 970x250 ...
+        return "banner"  # 728x90, 320x50, 970x250 ...
     if ratio > 1.3:
-        return "landscape"   # 1200x628, 1920x1080
+        return "landscape"  # 1200x628, 1920x1080
     if ratio >= 0.8:
-        return "square"      # 1080x1080, 300x250, 1080x1350
-    return "portrait"        # 1080x1920, 160x600
+        return "square"  # 1080x1080, 300x250, 1080x1350
+    return "portrait"  # 1080x1920, 160x600
 
 
 def box_padding(role: str, px: float) -> tuple[int, int]:
@@ -62,13 +62,14 @@ def box_padding(role: str, px: float) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Block:
-    width: int                            # ink-inclusive size of the lines, px
+    width: int  # ink-inclusive size of the lines, px
     height: int
-    origins: list[tuple[int, int]]        # each line's "la" anchor, relative to the block's top-left
+    origins: list[tuple[int, int]]  # each line's "la" anchor, relative to the block's top-left
 
 
-def text_block(lines: list[str], font_path: str | Path, px: float, line_spacing: float = 1.2,
-               align: str = "left") -> Block:
+def text_block(
+    lines: list[str], font_path: str | Path, px: float, line_spacing: float = 1.2, align: str = "left"
+) -> Block:
     """Where each line goes and how much room the lines take, glyph ink included.
 
     Lines are drawn with anchor "la" (left, ascender) one pitch apart; the block
@@ -86,9 +87,9 @@ def text_block(lines: list[str], font_path: str | Path, px: float, line_spacing:
     ys = [round(i * pitch) for i in range(len(lines))]
     left, top, right, bottom = 0.0, 0.0, full, ys[-1] + ascent + descent
     for x, y, line in zip(xs, ys, lines):
-        l, t, r, b = font.getbbox(line, anchor="la")
-        left, top = min(left, x + l), min(top, y + t)
-        right, bottom = max(right, x + r), max(bottom, y + b)
+        ink_left, ink_top, ink_right, ink_bottom = font.getbbox(line, anchor="la")
+        left, top = min(left, x + ink_left), min(top, y + ink_top)
+        right, bottom = max(right, x + ink_right), max(bottom, y + ink_bottom)
     left, top = math.floor(left), math.floor(top)
     return Block(
         width=math.ceil(right) - left,
@@ -121,8 +122,9 @@ def break_lines(words: list[str], measure: Callable[[str], float], max_width: fl
     return balanced_lines(words, measure, count, max_width)
 
 
-def balanced_lines(words: list[str], measure: Callable[[str], float], n: int,
-                   max_width: float = math.inf) -> list[str] | None:
+def balanced_lines(
+    words: list[str], measure: Callable[[str], float], n: int, max_width: float = math.inf
+) -> list[str] | None:
     """Split words into exactly n lines (each <= max_width) minimising the sum of squared widths."""
     total = len(words)
     n = min(n, total)
@@ -138,7 +140,7 @@ def balanced_lines(words: list[str], measure: Callable[[str], float], n: int,
     best[0][0] = 0.0
     for k in range(1, n + 1):
         for j in range(k, total - (n - k) + 1):
-            for i in range(j - 1, k - 2, -1):     # the line words[i:j] grows as i goes down
+            for i in range(j - 1, k - 2, -1):  # the line words[i:j] grows as i goes down
                 w = width(i, j)
                 if w > max_width:
                     break
@@ -199,8 +201,10 @@ def _wrap(item: _Item, px: int, width: int, max_lines: int | None, align: str, w
     lines = break_lines(item.words, measure, width - 2 * pad_x)
     if lines is None:
         widest = max(item.words, key=measure)
-        raise _NoFit(f"{item.role}: {widest!r} is {math.ceil(measure(widest))} px wide at {px} px, "
-                     f"{max(0, width - 2 * pad_x)} px available {where}")
+        raise _NoFit(
+            f"{item.role}: {widest!r} is {math.ceil(measure(widest))} px wide at {px} px, "
+            f"{max(0, width - 2 * pad_x)} px available {where}"
+        )
     if max_lines is not None and len(lines) > max_lines:
         raise _NoFit(f"{item.role} needs {len(lines)} lines at {px} px (max {max_lines}) {where}")
     return _place_block(item, px, lines, align)
@@ -216,8 +220,16 @@ def _inner(width: int, height: int, brand: Brand) -> tuple[int, int, int, int]:
     return math.ceil(margin), math.ceil(margin), math.floor(width - margin), math.floor(height - margin)
 
 
-def _stack(items: list[_Item], sizes: dict[str, int], family: str, width: int, height: int,
-           brand: Brand, where: str, whole_area: bool = False) -> list[_Placed]:
+def _stack(
+    items: list[_Item],
+    sizes: dict[str, int],
+    family: str,
+    width: int,
+    height: int,
+    brand: Brand,
+    where: str,
+    whole_area: bool = False,
+) -> list[_Placed]:
     """Blocks one above the other, bottom-anchored: headline, body, CTA, disclaimer last.
 
     The text zone is the family's preferred part of the safe area, or all of it (whole_area).
@@ -230,13 +242,15 @@ def _stack(items: list[_Item], sizes: dict[str, int], family: str, width: int, h
     placed = []
     for item in items:
         cta = item.role == "cta"
-        placed.append(_wrap(item, sizes[item.role], zone_w, _max_lines(item.role, brand),
-                            "center" if cta else align, where))
+        placed.append(
+            _wrap(item, sizes[item.role], zone_w, _max_lines(item.role, brand), "center" if cta else align, where)
+        )
     gaps = [round(GAP_ABOVE[p.item.role] * p.px) if i else 0 for i, p in enumerate(placed)]
     needed = sum(p.h for p in placed) + sum(gaps)
     if needed > zone_h:
-        raise _NoFit(f"text needs {needed} px of height at {max(p.px for p in placed)} px, "
-                     f"{zone_h} px available {where}")
+        raise _NoFit(
+            f"text needs {needed} px of height at {max(p.px for p in placed)} px, {zone_h} px available {where}"
+        )
     y = bottom - needed
     for gap, p in zip(gaps, placed):
         y += gap
@@ -246,8 +260,7 @@ def _stack(items: list[_Item], sizes: dict[str, int], family: str, width: int, h
     return placed
 
 
-def _row(items: list[_Item], sizes: dict[str, int], width: int, height: int,
-         brand: Brand, where: str) -> list[_Placed]:
+def _row(items: list[_Item], sizes: dict[str, int], width: int, height: int, brand: Brand, where: str) -> list[_Placed]:
     """Banners: headline left, CTA right, body and disclaimer stacked in between if they fit."""
     left, top, right, bottom = _inner(width, height, brand)
     inner_h = bottom - top
@@ -282,16 +295,20 @@ def _row(items: list[_Item], sizes: dict[str, int], width: int, height: int,
                 head.x = left
                 centre_vertically(head)
                 if head.x + head.w > end:
-                    raise _NoFit(f"text needs {head.w + right - end} px of width at {px} px headline, "
-                                 f"{right - left} px available {where}")
+                    raise _NoFit(
+                        f"text needs {head.w + right - end} px of width at {px} px headline, "
+                        f"{right - left} px available {where}"
+                    )
                 row, x = [head], head.x + head.w + gap
             if middle:
                 column = [_wrap(item, sizes[item.role], end - x, None, "left", where) for item in middle]
                 gaps = [round(0.3 * p.px) if i else 0 for i, p in enumerate(column)]
                 needed = sum(p.h for p in column) + sum(gaps)
                 if needed > inner_h:
-                    raise _NoFit(f"text needs {needed} px of height at {max(p.px for p in column)} px, "
-                                 f"{inner_h} px available {where}")
+                    raise _NoFit(
+                        f"text needs {needed} px of height at {max(p.px for p in column)} px, "
+                        f"{inner_h} px available {where}"
+                    )
                 y = top + (inner_h - needed) // 2
                 for g, p in zip(gaps, column):
                     p.x, p.y = x, y + g
