@@ -2,7 +2,15 @@
 
 Each asset reads its inputs from the Parquet tables, calls the stage's plain
 function, writes its table and returns metadata. No IO manager: the data is in
-Parquet and content-addressed files, never pickled.
+Parquet and content-addressed files, never pickled. Every table an asset reads is
+written by an asset it declares in `deps`, so the lineage graph is the data flow:
+
+    brief_file, brand_style ─► campaign_briefs ─► draft_images ─┐
+    brand_typography ───────► brand_rules ───────────────────────┴► typeset_images
+      ─► upscaled_images ─► check_results (asset checks gate it) ─► published_assets
+
+campaign_briefs and brand_rules are one step, the run's input snapshot: the only
+step that reads the YAML files. Later steps read the snapshot row, never the files.
 """
 
 import time
@@ -15,10 +23,18 @@ from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
-from asset_pipeline.stages.briefs import CampaignInputs, expand_deliverables, load_campaign
+from asset_pipeline.stages.briefs import (
+    CampaignInputs,
+    expand_deliverables,
+    load_campaign,
+    read_snapshot,
+    snapshot_row,
+    take_snapshot,
+)
 from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.drafts import generate_drafts
 from asset_pipeline.stages.publish import publish
+from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
 from asset_pipeline.stages.upscale import upscale
 from asset_pipeline.storage.catalog import refresh_catalog
@@ -99,28 +115,56 @@ def _started() -> float:
     return time.perf_counter()
 
 
-@dg.asset(
-    partitions_def=campaigns,
-    group_name=GROUP,
-    code_version="1",
-    deps=[brief_file, brand_style],
-    description="The campaign brief, validated and expanded into one row per deliverable.",
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "campaign_briefs",
+            deps=[brief_file, brand_style],
+            partitions_def=campaigns,
+            group_name=GROUP,
+            code_version="2",
+            description="The run's input snapshot: the brief validated and expanded into one row per deliverable, "
+            "with the model routes resolved and every input file hashed.",
+        ),
+        dg.AssetSpec(
+            "brand_rules",
+            deps=[brand_typography],
+            partitions_def=campaigns,
+            group_name=GROUP,
+            code_version="1",
+            description="The brand's typography part as the run's snapshot saw it (fonts, colours, margins, "
+            "disclaimer, banned terms, check thresholds).",
+        ),
+    ],
+    can_subset=False,  # one snapshot: both halves are always taken together
 )
-def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+def campaign_inputs(context: dg.AssetExecutionContext, pipeline: PipelineResource):
     started, home = _started(), pipeline.home_dir()
-    inputs = load_campaign(home, context.partition_key)
+    inputs = take_snapshot(home, context.partition_key)
+    snapshot = snapshot_row(home, inputs)
     rows = expand_deliverables(inputs, home)
+    write_rows(home, "snapshots", inputs.campaign, [snapshot])
     write_rows(home, "briefs", inputs.campaign, rows)
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(content_hash([inputs.brief_hash, inputs.brand_generation_hash])),
+    seconds = round(time.perf_counter() - started, 3)
+    yield dg.MaterializeResult(
+        asset_key="campaign_briefs",
+        data_version=dg.DataVersion(
+            content_hash([inputs.brief_hash, inputs.brand_generation_hash, snapshot.registry_json])
+        ),
         metadata={
             "deliverables": len(rows),
             "assets": len(inputs.brief.assets),
             "brand": inputs.brand.brand,
             "brief_hash": inputs.brief_hash,
             "brand_hash": inputs.brand_hash,
-            "seconds": round(time.perf_counter() - started, 3),
+            "input_files": table([f.__dict__ for f in snapshot.input_files], ["path", "sha256"]),
+            "seconds": seconds,
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key="brand_rules",
+        data_version=dg.DataVersion(inputs.brand_typography_hash),
+        metadata={"brand": inputs.brand.brand, "typography_hash": inputs.brand_typography_hash},
     )
 
 
@@ -128,15 +172,16 @@ def campaign_briefs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     partitions_def=campaigns,
     group_name=GROUP,
     code_version="1",
-    deps=[campaign_briefs],
+    deps=["campaign_briefs"],
     pool="generation",
     description="Draft backgrounds from the routed diffusers model, cached by content key.",
 )
 def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
+    inputs = read_snapshot(home, context.partition_key)
     deliverables = read_rows(home, "briefs", context.partition_key)
     rows = generate_drafts(
-        deliverables, pipeline.registry(), pipeline.generator(), home, max_attempts=pipeline.draft_attempts
+        deliverables, inputs.registry, pipeline.generator(), home, max_attempts=pipeline.draft_attempts
     )
     write_rows(home, "drafts", context.partition_key, rows)
     generated = [r for r in rows if not r["cache_hit"]]
@@ -164,12 +209,12 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     partitions_def=campaigns,
     group_name=GROUP,
     code_version="1",
-    deps=[draft_images, brand_typography],
+    deps=["campaign_briefs", "brand_rules", draft_images],
     description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.",
 )
 def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
-    inputs = load_campaign(home, context.partition_key)
+    inputs = read_snapshot(home, context.partition_key)
     deliverables = read_rows(home, "briefs", context.partition_key)
     drafts = read_rows(home, "drafts", context.partition_key)
     rows = typeset(deliverables, drafts, inputs.brand, inputs.brand_file.parent, ObjectStore(home))
@@ -195,18 +240,18 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
     partitions_def=campaigns,
     group_name=GROUP,
     code_version="1",
-    deps=[typeset_images],
+    deps=["campaign_briefs", draft_images, typeset_images],
     description="Backgrounds scaled to each deliverable size (Lanczos, or the registry's diffusers upscaler), "
     "text drawn again at final resolution.",
 )
 def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
-    inputs = load_campaign(home, context.partition_key)
+    inputs = read_snapshot(home, context.partition_key)
     layouts = read_rows(home, "layouts", context.partition_key)
     drafts = read_rows(home, "drafts", context.partition_key)
     store = ObjectStore(home)
     rows, reused = upscale(
-        layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"), find_upscaler(pipeline.registry())
+        layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"), find_upscaler(inputs.registry)
     )
     write_rows(home, "renders", context.partition_key, rows)
     return dg.MaterializeResult(
@@ -232,7 +277,42 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     partitions_def=campaigns,
     group_name=GROUP,
     code_version="1",
-    deps=[upscaled_images],
+    deps=["brand_rules", draft_images, upscaled_images],
+    description="Every check of every final render (OCR, hallucinated text, contrast, margins, size, blank), "
+    "one row per check keyed by the sha256 of the render it judged. The asset checks gate on these rows.",
+)
+def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    started, home = _started(), pipeline.home_dir()
+    campaign = context.partition_key
+    inputs = read_snapshot(home, campaign)
+    renders = read_rows(home, "renders", campaign)
+    rows, cached = run_checks(
+        renders,
+        inputs.brand,
+        ObjectStore(home),
+        ResultCache(home, "checks"),
+        drafts=read_rows(home, "drafts", campaign),
+    )
+    write_rows(home, "checks", campaign, rows)
+    failed = {(r["asset"], r["variant"], r["size"]) for r in rows if not r["passed"]}
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(
+            content_hash(sorted((r["render_sha256"] or "", r["check"], r["passed"]) for r in rows))
+        ),
+        metadata={
+            "deliverables": len(renders),
+            "failed_deliverables": len(failed),
+            "cache_hits": cached,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    code_version="1",
+    deps=["campaign_briefs", draft_images, upscaled_images, check_results],
     description="Deliverables that passed every check, versioned under published/ with a manifest.",
 )
 def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
@@ -257,14 +337,17 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
         metadata={
             "published": len(published),
             "new_versions": new_versions,
-            "unchanged": len(published) - new_versions,  # same content as the latest version: no new file
+            "unchanged": len(published) - new_versions,  # same pixels as the latest version: no new file
             "rejected": len(entries) - len(published),
             "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
             "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
             "seconds": round(time.perf_counter() - started, 3),
             "thumbnails": thumbnails_of_files(
                 [
-                    (f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}", home.inside(*e["path"].split("/")))
+                    (
+                        f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}",
+                        home.inside(*e["path"].split("/")),
+                    )
                     for e in published
                 ]
             ),

@@ -6,7 +6,8 @@ import dagster as dg
 
 from asset_pipeline.orchestration.assets import (
     INPUT_SOURCES,
-    campaign_briefs,
+    campaign_inputs,
+    check_results,
     draft_images,
     published_assets,
     typeset_images,
@@ -16,7 +17,7 @@ from asset_pipeline.orchestration.automation import build_automation
 from asset_pipeline.orchestration.checks import quality_checks
 from asset_pipeline.orchestration.resources import PipelineResource
 
-STAGES = [campaign_briefs, draft_images, typeset_images, upscaled_images, published_assets]
+STAGES = [campaign_inputs, draft_images, typeset_images, upscaled_images, check_results, published_assets]
 
 # In-process by default: one process per campaign run keeps loaded models warm
 # across steps; the multiprocess executor works too (see README).

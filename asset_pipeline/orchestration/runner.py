@@ -94,7 +94,7 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     renders = _metadata_value(result, "upscaled_images", "renders") or 0
     summary.renders_reused = _metadata_value(result, "upscaled_images", "cache_hits") or 0
     summary.renders_made = renders - summary.renders_reused
-    summary.checks_reused = _check_metadata_value(result, "cached_deliverables") or 0
+    summary.checks_reused = _metadata_value(result, "check_results", "cache_hits") or 0
     summary.checks_run = renders - summary.checks_reused
     return summary
 
@@ -104,15 +104,6 @@ def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str):
         materialization = event.event_specific_data.materialization
         if materialization.asset_key.to_user_string() == asset and key in materialization.metadata:
             return materialization.metadata[key].value
-    return None
-
-
-def _check_metadata_value(result: dg.ExecuteInProcessResult, key: str):
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if key in evaluation.metadata:
-                return evaluation.metadata[key].value
     return None
 
 

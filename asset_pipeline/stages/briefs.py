@@ -1,13 +1,26 @@
-"""Brief ingestion: load and validate a campaign's brief and brand, expand deliverables."""
+"""Brief ingestion: load and validate a campaign's brief and brand, expand deliverables.
+
+`take_snapshot` is the one place a run reads its input files (brief, brand, models.yaml,
+fonts): it validates them, resolves the model routes and hashes every file. The snapshot
+is stored as the `snapshots` row of the campaign, and every later stage rebuilds its
+inputs from that row (`read_snapshot`), so an edit that lands mid-run cannot mix two
+versions of a brand in one publication.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asset_pipeline.home import Home
+from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash, load_brand, load_brief, parse_size
+from asset_pipeline.storage.objects import sha256_file
+from asset_pipeline.storage.records import InputFile, SnapshotRow
+from asset_pipeline.storage.tables import read_rows
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,9 @@ class CampaignInputs:
     # The brand palette when the embedded model would draw one of this campaign's drafts (it is
     # steered by it), else empty: only then does a colour edit change prompts.
     steering_palette: tuple[str, ...] = ()
+    # The model registry the run resolved, and every input file it read with its sha256.
+    registry: Registry | None = field(default=None, compare=False)
+    input_files: tuple[InputFile, ...] = ()
 
     @property
     def campaign(self) -> str:
@@ -63,14 +79,15 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
     )
 
 
-def _steered_model_draws(home: Home, brief: Brief) -> bool:
+def _steered_model_draws(home: Home, brief: Brief, registry: Registry | None = None) -> bool:
     """Whether a brand-steered model (`embedded`) is the first model with local weights on some asset's route."""
-    from asset_pipeline.models.registry import UnknownModelError, load_registry
+    from asset_pipeline.models.registry import UnknownModelError
 
-    try:
-        registry = load_registry(home.root)
-    except InputError:
-        return False  # a broken models.yaml is reported by the drafts stage, which needs it
+    if registry is None:
+        try:
+            registry = load_registry(home.root)
+        except InputError:
+            return False  # a broken models.yaml is reported by the drafts stage, which needs it
     for asset in brief.assets:
         try:
             present = [s for s in registry.candidates(asset.tier, asset.model) if registry.weights_present(s)]
@@ -125,3 +142,100 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                     }
                 )
     return rows
+
+
+# ------------------------------------------------------------------ the run's input snapshot
+
+
+def _registry_json(registry: Registry) -> str:
+    models = [spec.model_dump(mode="json") for spec in registry.models.values()]
+    return json.dumps({"models": models, "routes": registry.routes}, sort_keys=True)
+
+
+def _registry_from_json(home: Home, text: str) -> Registry:
+    data = json.loads(text)
+    models = {}
+    for item in data["models"]:
+        spec = ModelSpec.model_validate(item)
+        spec._home = home.root  # relative weights paths resolve against this home
+        models[spec.id] = spec
+    return Registry(home=home.root, models=models, routes=data["routes"])
+
+
+def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
+    """Every file the run reads: brief, brand, models.yaml and the brand's font files."""
+    from asset_pipeline.typography.fonts import FontError, resolve_font
+
+    paths = [inputs.brief_file, inputs.brand_file]
+    if home.models_file.exists():
+        paths.append(home.models_file)
+    for name in (inputs.brand.fonts.headline, inputs.brand.fonts.body):
+        try:
+            paths.append(resolve_font(name, inputs.brand_file.parent))
+        except FontError:
+            continue  # reported by typesetting, per deliverable
+    files = {}
+    for path in paths:
+        path = path.resolve()
+        label = home.relative(path) if home.root in path.parents else str(path)
+        files[label] = sha256_file(path)
+    return tuple(InputFile(path=p, sha256=h) for p, h in sorted(files.items()))
+
+
+def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
+    """Read, validate and hash every input of a campaign, once; raises InputError."""
+    inputs = load_campaign(home, campaign)
+    registry = load_registry(home.root)
+    inputs = CampaignInputs(
+        brief=inputs.brief,
+        brand=inputs.brand,
+        brief_file=inputs.brief_file,
+        brand_file=inputs.brand_file,
+        brief_hash=inputs.brief_hash,
+        brand_hash=inputs.brand_hash,
+        steering_palette=tuple(inputs.brand.palette()) if _steered_model_draws(home, inputs.brief, registry) else (),
+        registry=registry,
+    )
+    return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs)})
+
+
+def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
+    assert inputs.registry is not None, "a snapshot needs the resolved registry (take_snapshot)"
+    return SnapshotRow(
+        campaign=inputs.campaign,
+        brief_json=inputs.brief.model_dump_json(),
+        brand_json=inputs.brand.model_dump_json(),
+        registry_json=_registry_json(inputs.registry),
+        brief_file=home.relative(inputs.brief_file),
+        brand_file=home.relative(inputs.brand_file),
+        input_files=list(inputs.input_files),
+        brief_hash=inputs.brief_hash,
+        brand_hash=inputs.brand_hash,
+        generation_hash=inputs.brand_generation_hash,
+        typography_hash=inputs.brand_typography_hash,
+        steering_palette=list(inputs.steering_palette),
+        taken_at=datetime.now(UTC),
+    )
+
+
+class SnapshotMissing(LookupError):
+    """A stage ran for a campaign whose campaign_briefs has not been materialized."""
+
+
+def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
+    """The inputs as the run's campaign_briefs step saw them; never reopens a YAML file."""
+    rows = read_rows(home, "snapshots", campaign)
+    if not rows:
+        raise SnapshotMissing(f"campaign {campaign!r} has no input snapshot: materialize campaign_briefs first")
+    row = rows[0]
+    return CampaignInputs(
+        brief=Brief.model_validate_json(row["brief_json"]),
+        brand=Brand.model_validate_json(row["brand_json"]),
+        brief_file=home.inside(row["brief_file"]),
+        brand_file=home.inside(row["brand_file"]),
+        brief_hash=row["brief_hash"],
+        brand_hash=row["brand_hash"],
+        steering_palette=tuple(row["steering_palette"]),
+        registry=_registry_from_json(home, row["registry_json"]),
+        input_files=tuple(InputFile(**f) for f in row["input_files"]),
+    )

@@ -1,8 +1,22 @@
 """Publication: write the deliverables that passed, versioned, with provenance.
 
-Order of writes (each atomic): version files, `latest.png`, the history table,
-the manifest, then the review gallery (`index.html`, see gallery.py). A run killed anywhere leaves the previous state readable,
-and a re-run converges (files are deterministic, so rewrites are identical).
+The version rule: a deliverable's `version` grows by one when its published pixels
+change, and only then. Pixels are compared by `pixels_sha256` (the sha256 of the
+decoded image), never by the file's bytes, which also hold provenance and signatures:
+
+- new pixels: a new version file `v<N>.png`, a history row with change `pixels`;
+- the same pixels made from other inputs (say a brand edit that changed no pixel):
+  no new file and no new number; a history row with change `provenance` records the
+  new inputs, and the version file keeps the provenance it was first published with;
+- rejected: a history row with change `rejected` (only when the outcome changes); the
+  last good version stays published at its path.
+
+Only check results for the render being published count (`render_sha256`): results of
+an older render are refused, so a run whose checks did not run publishes nothing new.
+
+Order of writes (each atomic): version files, `latest.png`, the history table, the
+manifest, then the review gallery (`index.html`, see gallery.py). A run killed anywhere
+leaves the previous state readable, and a re-run converges (files are deterministic).
 """
 
 from __future__ import annotations
@@ -16,13 +30,12 @@ from datetime import UTC, datetime
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
-from asset_pipeline.specs import content_hash
 from asset_pipeline.stages import content_credentials
 from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.files import atomic_write_bytes, file_lock
-from asset_pipeline.storage.objects import ObjectStore, encode_png, sha256_bytes
+from asset_pipeline.storage.objects import ObjectStore, encode_png, pixels_sha256, sha256_bytes
 from asset_pipeline.storage.tables import read_rows, write_rows
 
 PUBLISHED_COMPRESS_LEVEL = 6  # files people download: smaller beats faster here
@@ -63,34 +76,40 @@ def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
     return latest
 
 
-def _published_key(render: dict, text: dict[str, str], sign: bool) -> str:
-    return content_hash(
-        {"render": render["image_sha256"], "text": text, "level": PUBLISHED_COMPRESS_LEVEL, "c2pa": sign}
-    )
+def current_checks(checks: list[dict], render_of: dict[tuple, dict]) -> list[dict]:
+    """The check rows that judged the render each deliverable has now; rows of any other render are refused."""
+    return [
+        c
+        for c in checks
+        if (key := (c["asset"], c["variant"], c["size"])) in render_of
+        and c.get("render_sha256") == render_of[key]["image_sha256"]
+    ]
 
 
-def _plan_files(
-    deliverables: list[dict],
-    served: dict,
-    render_of: dict,
-    reasons: dict,
-    last_good: dict,
-    encoded: ResultCache,
-    sign: bool,
-) -> dict[tuple, tuple[dict[str, str], str, str | None, bool]]:
-    """Per passing deliverable, in deliverable order: (provenance, cache key, signed sha if
-    known, whether its published file must be encoded anew)."""
-    plans = {}
-    for row in deliverables:
-        key = (row["asset"], row["variant"], row["size"])
-        if reasons.get(key, ["checks: no check results"]):
-            continue  # rejected: nothing to write
-        render = render_of[key]
-        text = provenance(row, served[key], render)
-        cache_key = _published_key(render, text, sign)
-        sha, good = encoded.get(cache_key), last_good.get(key)
-        plans[key] = (text, cache_key, sha, sha is None or not good or good["sha256"] != sha)
-    return plans
+class PixelHashes:
+    """render sha256 -> pixels sha256, cached: a nothing-changed rebuild decodes no image."""
+
+    def __init__(self, home: Home, store: ObjectStore):
+        self.cache, self.store, self.home = ResultCache(home, "pixels"), store, home
+
+    def of_render(self, sha: str) -> str:
+        found = self.cache.get(sha)
+        if not isinstance(found, str):
+            found = pixels_sha256(self.store.open(sha))
+            self.cache.put(sha, found)
+        return found
+
+    def of_published(self, row: dict) -> str | None:
+        """A history row's pixel hash (rows written before the rule have none: decode their file)."""
+        if row.get("pixels_sha256"):
+            return row["pixels_sha256"]
+        from PIL import Image
+
+        try:
+            with Image.open(self.home.inside(row["path"])) as image:
+                return pixels_sha256(image.convert("RGB"))
+        except OSError:
+            return None
 
 
 def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tuple, bytes]]:
@@ -118,6 +137,12 @@ def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tu
             yield key, future.result()
 
 
+def _same_inputs(row: dict | None, base: dict) -> bool:
+    """Whether a history row was made from the same inputs as `base` (so nothing to record)."""
+    fields = ("status", "brief_hash", "brand_hash", "render_sha256", "model", "seed")
+    return row is not None and all(row.get(f) == base.get(f) for f in fields)
+
+
 def publish(
     home: Home,
     deliverables: list[dict],
@@ -130,6 +155,7 @@ def publish(
     campaign = deliverables[0]["campaign"]
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
     render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
+    checks = current_checks(checks, render_of)
     reasons = failures_by_deliverable(checks)
     # Each history row keeps the checks it was judged by, so the lineage of an
     # old version still shows them after later runs replaced the checks table.
@@ -138,7 +164,7 @@ def publish(
         judged.setdefault((check["asset"], check["variant"], check["size"]), []).append(
             {name: check[name] for name in ("check", "passed", "value", "detail")}
         )
-    encoded = ResultCache(home, "published")
+    pixels = PixelHashes(home, store)
     sign = content_credentials.available()
     now = datetime.now(UTC)
 
@@ -146,16 +172,23 @@ def publish(
         history = read_rows(home, "publications", campaign)
         last_row = _latest_by_deliverable(history)
         last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
-        plans = _plan_files(deliverables, served, render_of, reasons, last_good, encoded, sign)
-        fresh = _encode_in_order(
-            [(key, render_of[key]["image_sha256"], text) for key, (text, _, _, new) in plans.items() if new], store
-        )
+        plans: dict[tuple, tuple[dict, str]] = {}  # passing deliverables: (provenance, pixels sha256)
+        for row in deliverables:
+            key = (row["asset"], row["variant"], row["size"])
+            if not reasons.get(key, ["checks: no check results for this render"]):
+                render = render_of[key]
+                plans[key] = (provenance(row, served[key], render), pixels.of_render(render["image_sha256"]))
+        fresh_keys = [
+            key for key, (_, px) in plans.items() if key not in last_good or pixels.of_published(last_good[key]) != px
+        ]
+        fresh = _encode_in_order([(key, render_of[key]["image_sha256"], plans[key][0]) for key in fresh_keys], store)
         new_rows, entries = [], []
         for row in deliverables:
             key = (row["asset"], row["variant"], row["size"])
             draft, render = served[key], render_of[key]
-            why = reasons.get(key, ["checks: no check results"])
+            why = reasons.get(key, ["checks: no check results for this render"])
             good = last_good.get(key)
+            folder = deliverable_dir(campaign, *key)
             base = dict(
                 campaign=campaign,
                 asset=row["asset"],
@@ -167,6 +200,7 @@ def publish(
                 brand_hash=row["brand_hash"],
                 render_sha256=render["image_sha256"],
                 checks=judged.get(key, []),
+                published_at=now,
             )
             entry = dict(
                 asset=row["asset"],
@@ -182,15 +216,10 @@ def publish(
                     path=None,
                     sha256=None,
                     version=good["version"] if good else None,
-                    latest_path=good and deliverable_dir(campaign, *key) + "/latest.png",
+                    latest_path=good and folder + "/latest.png",
                 )
                 previous = last_row.get(key)
-                repeated = (
-                    previous
-                    and previous["status"] == "rejected"
-                    and list(previous["reasons"]) == why
-                    and previous["render_sha256"] == render["image_sha256"]
-                )
+                repeated = _same_inputs(previous, dict(base, status="rejected")) and list(previous["reasons"]) == why
                 if not repeated:  # history records changes of outcome, not every run
                     new_rows.append(
                         dict(
@@ -198,41 +227,60 @@ def publish(
                             status="rejected",
                             path=None,
                             sha256=None,
+                            pixels_sha256=None,
                             version=good["version"] if good else 0,
-                            published_at=now,
+                            change="rejected",
                             reasons=why,
                         )
                     )
                 entries.append(entry)
                 continue
 
-            text, cache_key, sha, new = plans[key]
-            data = None
-            if new:
+            text, px = plans[key]
+            latest = home.inside(folder, "latest.png")
+            if key in fresh_keys:
                 encoded_key, data = next(fresh)  # same order as the deliverables
                 assert encoded_key == key
                 if sign:  # C2PA content credentials, when c2pa-python is installed
                     data = content_credentials.sign_png(home, data, f"{campaign}/{'/'.join(map(str, key))}", text)
-                sha = sha256_bytes(data)
-                encoded.put(cache_key, sha)
-            folder = deliverable_dir(campaign, *key)
-            if good and good["sha256"] == sha:
-                version, path = good["version"], good["path"]
-            else:
                 version = (good["version"] if good else 0) + 1
-                path = f"{folder}/v{version}.png"
+                path, sha = f"{folder}/v{version}.png", sha256_bytes(data)
                 atomic_write_bytes(home.inside(path), data)
+                atomic_write_bytes(latest, data)
                 new_rows.append(
-                    dict(base, status="published", path=path, sha256=sha, version=version, published_at=now, reasons=[])
+                    dict(
+                        base,
+                        status="published",
+                        path=path,
+                        sha256=sha,
+                        pixels_sha256=px,
+                        version=version,
+                        change="pixels",
+                        reasons=[],
+                    )
                 )
-            latest = home.inside(folder, "latest.png")
-            if data is not None or not latest.exists():
-                atomic_write_bytes(latest, data or home.inside(path).read_bytes())
+            else:  # the same pixels as the last good version: no new file, no new number
+                version, path, sha = good["version"], good["path"], good["sha256"]
+                if not latest.exists():
+                    atomic_write_bytes(latest, home.inside(path).read_bytes())
+                if not _same_inputs(last_row.get(key), dict(base, status="published")):
+                    new_rows.append(
+                        dict(
+                            base,
+                            status="published",
+                            path=path,
+                            sha256=sha,
+                            pixels_sha256=px,
+                            version=version,
+                            change="provenance",
+                            reasons=[],
+                        )
+                    )
             entry.update(status="published", path=path, sha256=sha, version=version, latest_path=f"{folder}/latest.png")
             entries.append(entry)
 
         if new_rows:
-            write_rows(home, "publications", campaign, history + new_rows)
+            write_rows(home, "publications", campaign, [_complete(r) for r in history] + new_rows)
         manifest = {
             "campaign": campaign,
             "brand": deliverables[0]["brand"],
@@ -244,4 +292,12 @@ def publish(
         manifest_path = home.inside("published", campaign, "manifest.json")
         atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
         write_gallery(home, manifest, history + new_rows, {k: r["image_sha256"] for k, r in render_of.items()}, store)
-    return manifest, sum(r["status"] == "published" for r in new_rows)
+    return manifest, sum(r["change"] == "pixels" for r in new_rows)
+
+
+def _complete(row: dict) -> dict:
+    """A history row written before `pixels_sha256` and `change` existed, with both filled in as known."""
+    if "change" in row and row["change"] is not None:
+        return row
+    change = "rejected" if row["status"] == "rejected" else "pixels"
+    return dict(row, pixels_sha256=row.get("pixels_sha256"), change=change)

@@ -20,7 +20,9 @@ CHECK_RULES = ("banned_terms", "ocr_min_similarity", "min_contrast", "min_font_p
 
 
 def _identity(render: dict) -> dict:
-    return {key: render[key] for key in ("campaign", "asset", "variant", "size")}
+    """The deliverable, and the render judged: a result is never applied to another render."""
+    identity = {key: render[key] for key in ("campaign", "asset", "variant", "size")}
+    return dict(identity, render_sha256=render["image_sha256"])
 
 
 def _cache_key(render: dict, brand: Brand) -> str:

@@ -1,4 +1,4 @@
-"""The DuckDB catalog: views over the Parquet tables (CONTRACT.md section 5).
+"""The DuckDB catalog `catalog.duckdb`: one view per Parquet table, nothing else.
 
 DuckDB allows one writing process or many readers, so the catalog file is only
 opened for writing briefly, under a file lock, to (re)create view definitions.
@@ -7,8 +7,9 @@ The views glob the table folders, so new campaigns need no catalog write.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -17,7 +18,7 @@ from asset_pipeline.home import Home
 from asset_pipeline.storage.files import file_lock
 from asset_pipeline.storage.tables import SCHEMAS, table_dir
 
-VIEWS = ("briefs", "drafts", "layouts", "renders", "checks", "publications")
+VIEWS = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "publications")
 
 _DUCK_TYPES = {
     "string": "VARCHAR",
@@ -64,6 +65,26 @@ def _current(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT name, definition FROM _view_definitions").fetchall()) if exists else {}
 
 
+def _locked(exc: Exception) -> bool:
+    """Whether opening failed because another process holds the file (else it is damaged)."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _rebuild(home: Home, exc: Exception) -> None:
+    """Set a damaged catalog aside: it holds only view definitions, the Parquet tables are the truth."""
+    aside = home.catalog.with_name(home.catalog.name + ".corrupt")
+    os.replace(home.catalog, aside)
+    wal = home.catalog.with_name(home.catalog.name + ".wal")
+    if wal.exists():
+        os.replace(wal, aside.with_name(aside.name + ".wal"))
+    reason = str(exc).splitlines()[0][:200]
+    print(
+        f"catalog {home.catalog.name} could not be opened ({reason}); rebuilt from the Parquet tables, "
+        f"the damaged file kept as {aside.name}",
+        file=sys.stderr,
+    )
+
+
 def refresh_catalog(home: Home, attempts: int = 50) -> None:
     """(Re)create the views whose definitions changed. Safe to call from many processes."""
     wanted = _wanted(home)
@@ -85,19 +106,29 @@ def refresh_catalog(home: Home, attempts: int = 50) -> None:
                             con.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
                             con.execute("INSERT OR REPLACE INTO _view_definitions VALUES (?, ?)", [table, sql])
                 return
-            except duckdb.IOException:
+            except duckdb.Error as exc:
+                if not _locked(exc):
+                    _rebuild(home, exc)
+                    continue
                 # A reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
                 time.sleep(0.1 * (attempt + 1))
         raise RuntimeError(f"catalog {home.catalog} stayed locked by another process")
 
 
 def connect_readonly(home: Home, attempts: int = 50) -> duckdb.DuckDBPyConnection:
-    if not home.catalog.exists():
-        refresh_catalog(home)
+    """A read-only connection whose views read this home's tables.
+
+    The views name absolute paths (so any DuckDB client can open the catalog from any
+    working directory); a home that was copied or moved still names the old folder, so the
+    definitions are compared with this home's first and rewritten when they differ.
+    """
+    refresh_catalog(home, attempts)
     for attempt in range(attempts):
         try:
             return duckdb.connect(str(home.catalog), read_only=True)
-        except duckdb.IOException:
+        except duckdb.Error as exc:
+            if not _locked(exc):
+                raise
             time.sleep(0.1 * (attempt + 1))
     raise RuntimeError(f"catalog {home.catalog} is locked by a writer")
 
@@ -107,7 +138,3 @@ def query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:
         result = con.execute(sql)
         columns = [d[0] for d in result.description] if result.description else []
         return columns, result.fetchall()
-
-
-def catalog_path(home: Home) -> Path:
-    return home.catalog

@@ -1,0 +1,293 @@
+"""One record type per table; each table's Arrow schema is derived from its record.
+
+Stages may build rows as dicts, but every row passes through its record on the way
+to Parquet (`to_record`): a missing or misspelt field, or a None where the record
+does not allow one, is an error at write time instead of a silent NULL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Union
+
+import pyarrow as pa
+
+
+class RecordError(ValueError):
+    """A row that does not match its table's record."""
+
+
+# ------------------------------------------------------------------ nested structs
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One generation attempt of a draft (re-rolls of drafts that failed a draft-level check)."""
+
+    model: str
+    seed: int
+    image_sha256: str | None
+    passed: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome, as a publication row keeps it."""
+
+    check: str
+    passed: bool
+    value: float | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input file a run read, by its path relative to the home (or absolute, for system fonts)."""
+
+    path: str
+    sha256: str
+
+
+# ------------------------------------------------------------------ tables
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    """The run's one snapshot of its inputs: later stages read this, never the YAML files."""
+
+    campaign: str
+    brief_json: str  # the validated brief
+    brand_json: str  # the validated brand, both parts
+    registry_json: str  # the model registry the run resolved (models and routes)
+    brief_file: str
+    brand_file: str
+    input_files: list[InputFile]
+    brief_hash: str
+    brand_hash: str
+    generation_hash: str  # the brand fields that reach prompts
+    typography_hash: str  # every other brand field
+    steering_palette: list[str]
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class BriefRow:
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    width: int
+    height: int
+    prompt: str
+    negative_prompt: str | None
+    headline: str | None
+    body: str | None
+    cta: str | None
+    disclaimer: str | None
+    tier: str
+    model: str | None
+    seed: int
+    brief_hash: str
+    brand: str
+    brand_hash: str
+    brief_file: str
+    palette: list[str]
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    campaign: str
+    asset: str
+    variant: int
+    model: str
+    seed: int
+    width: int
+    height: int
+    image_sha256: str
+    cache_hit: bool
+    seconds: float
+    draft_key: str
+    aspect: str
+    prompt: str
+    negative_prompt: str | None
+    steps: int
+    guidance: float
+    weights_hash: str
+    fallbacks: list[str]
+    sizes: list[str]
+    palette_grade: float
+    attempts: list[Attempt]
+    draft_passed: bool
+    draft_reason: str | None
+
+
+@dataclass(frozen=True)
+class LayoutRow:
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    draft_key: str
+    layout: str | None
+    preview_sha256: str | None
+    typography_hash: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RenderRow:
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    image_sha256: str | None
+    brand_hash: str
+    draft_sha256: str
+    layout: str | None
+    engine: str | None
+    error: str | None
+    upscaler_error: str | None
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One check of one deliverable, keyed by the render it judged."""
+
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    render_sha256: str | None  # None: the deliverable could not be laid out, so nothing was rendered
+    check: str
+    passed: bool
+    value: float | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class PublicationRow:
+    """One row per deliverable per change of outcome; `version` counts changes of pixels."""
+
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    status: str
+    path: str | None
+    sha256: str | None
+    version: int
+    published_at: datetime
+    model: str
+    seed: int
+    brief_hash: str
+    brand_hash: str
+    render_sha256: str | None
+    pixels_sha256: str | None  # sha256 of the decoded pixels: what `version` follows
+    change: str  # pixels | provenance | rejected
+    reasons: list[str]
+    checks: list[CheckResult]  # the checks this row was judged by
+
+
+RECORDS: dict[str, type] = {
+    "snapshots": SnapshotRow,
+    "briefs": BriefRow,
+    "drafts": DraftRow,
+    "layouts": LayoutRow,
+    "renders": RenderRow,
+    "checks": CheckRow,
+    "publications": PublicationRow,
+}
+
+# ------------------------------------------------------------------ Arrow schema from a record
+
+_SCALARS: dict[type, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+    datetime: pa.timestamp("us", tz="UTC"),
+}
+
+
+def _split_optional(hint: Any) -> tuple[Any, bool]:
+    """(the type inside `X | None`, whether None is allowed)."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return hint, False
+
+
+def _arrow_type(hint: Any) -> pa.DataType:
+    hint, _ = _split_optional(hint)
+    if typing.get_origin(hint) is list:
+        return pa.list_(_arrow_type(typing.get_args(hint)[0]))
+    if dataclasses.is_dataclass(hint):
+        return pa.struct([pa.field(name, _arrow_type(t)) for name, t in _hints(hint).items()])
+    return _SCALARS[hint]
+
+
+def _hints(record: type) -> dict[str, Any]:
+    return typing.get_type_hints(record)
+
+
+def arrow_schema(record: type) -> pa.Schema:
+    # Every column is nullable in Parquet; the record, not the file, says where None is allowed.
+    return pa.schema([pa.field(name, _arrow_type(hint)) for name, hint in _hints(record).items()])
+
+
+SCHEMAS: dict[str, pa.Schema] = {table: arrow_schema(record) for table, record in RECORDS.items()}
+
+# ------------------------------------------------------------------ validating rows
+
+
+def _check_value(where: str, hint: Any, value: Any) -> Any:
+    inner, optional = _split_optional(hint)
+    if value is None:
+        if not optional:
+            raise RecordError(f"{where}: None where a value is required")
+        return None
+    if typing.get_origin(inner) is list:
+        if not isinstance(value, (list, tuple)):
+            raise RecordError(f"{where}: expected a list, got {type(value).__name__}")
+        item = typing.get_args(inner)[0]
+        return [_check_value(f"{where}[{i}]", item, v) for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(inner):
+        return to_record(inner, value, where)
+    # numpy scalars count as numbers; a bool is never taken for a number
+    if inner is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if inner is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if inner is bool and type(value).__name__ == "bool_":
+        return bool(value)
+    if not isinstance(value, inner) or (inner is not bool and isinstance(value, bool)):
+        raise RecordError(f"{where}: expected {inner.__name__}, got {type(value).__name__}")
+    return value
+
+
+def to_record(record: type, row: Any, where: str | None = None) -> Any:
+    """`row` (a dict or an instance of `record`) as a checked instance of `record`."""
+    where = where or record.__name__
+    if isinstance(row, record):
+        row = {f.name: getattr(row, f.name) for f in dataclasses.fields(record)}
+    if not isinstance(row, dict):
+        raise RecordError(f"{where}: expected a mapping, got {type(row).__name__}")
+    hints = _hints(record)
+    unknown = sorted(set(row) - set(hints))
+    missing = sorted(set(hints) - set(row))
+    if unknown or missing:
+        parts = [f"unknown field(s) {', '.join(unknown)}"] * bool(unknown)
+        parts += [f"missing field(s) {', '.join(missing)}"] * bool(missing)
+        raise RecordError(f"{where}: " + "; ".join(parts))
+    return record(**{name: _check_value(f"{where}.{name}", hint, row[name]) for name, hint in hints.items()})
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    return dataclasses.asdict(record)
