@@ -142,10 +142,13 @@ def test_changed_content_publishes_version_2_and_keeps_version_1(story):
     assert changed["version"] == 2 and changed["path"].endswith("/v2.png") and changed["sha256"] != first["sha256"]
     assert [row[:2] for row in steps["changed"]["history"]] == [("published", 1), ("published", 2)]
     assert sha(home / first["path"]) == steps["first"]["v1_sha"] == first["sha256"]  # v1 still readable, untouched
-    # The side asset's pixels did not change, but its provenance did (the brief's hash is in
-    # its text chunks), so its published content changed too: a new version, not a rewrite.
+    # The side asset's pixels did not change, only its provenance (the brief's hash): no new
+    # version; its v1 file stays as first published, and the history records the new inputs.
     side_first, side_changed = steps["first"]["side"], steps["changed"]["side"]
-    assert side_changed["version"] == 2 and sha(home / side_first["path"]) == side_first["sha256"]
+    assert side_changed["version"] == 1 and side_changed["path"] == side_first["path"]
+    assert sha(home / side_first["path"]) == side_first["sha256"] == side_changed["sha256"]
+    side_history = history(home, ("side", 1, "512x512"))
+    assert [row[:2] for row in side_history] == [("published", 1), ("published", 1)]
 
 
 def test_rejected_after_good_keeps_the_good_version_as_latest(story):
