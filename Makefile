@@ -83,7 +83,7 @@ test-fast: setup-test
 # Retrain the embedded draft model into its package folder: five seeded runs, each resuming
 # the last (CUDA when present, else CPU). Stages 1-2 ran on one H100 (6.7 + 3.3 min), stages
 # 3-5 on this project's 2-core CPU (66 + 52 + 40 min, one core each, two runs at once); the per-step costs on 2 CPU
-# cores and the whole-recipe estimate are in the README. --stop-at and --decoder-stop-at
+# cores and the whole-recipe estimate are in docs/models.md. --stop-at and --decoder-stop-at
 # repeat where a time cap ended a run, so the schedules match the committed weights.
 EMBEDDED := asset_pipeline/models/embedded_weights
 TRAIN := HF_HUB_OFFLINE=1 $(PY) -m asset_pipeline.training.train_embedded
