@@ -1,55 +1,89 @@
 # The two commands: `make demo` and `make test`. Both set up first and are idempotent.
+#   make setup       the demo's set-up: OCR and font packages, .venv with the project (runtime deps)
+#   make setup-test  setup + chromium, chromedriver, redis, postgresql and the [test] extra
+#   make lint        ruff check + ruff format --check (what make test runs first)
+# VENV is overridable (make VENV=/path/to/venv lint) so an existing environment can be reused.
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-STAMP  := $(VENV)/.installed
+RUFF   := $(VENV)/bin/ruff
+# One stamp per install, each rebuilt when pyproject.toml changes.
+STAMP      := $(VENV)/.installed-runtime
+STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: setup system-packages demo test test-fast clean-generated train-embedded train-embedded-cpu
+.PHONY: setup setup-test system-packages system-packages-test demo test test-fast lint clean-generated \
+	train-embedded train-embedded-cpu
 
 setup: system-packages $(STAMP)
 
+setup-test: setup system-packages-test $(STAMP_TEST)
+
 # Debian packages, only when something is missing (needs root, or sudo).
-system-packages:
-	@missing=""; \
-	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
-	tesseract --list-langs 2>/dev/null | grep -qx Latin || missing="$$missing tesseract-ocr-script-latn"; \
-	command -v fc-match >/dev/null || missing="$$missing fontconfig"; \
-	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
-	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
-	if [ -n "$$missing" ]; then \
+APT_INSTALL = if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		echo "installing:$$missing"; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# What the demo needs: tesseract (English and the Latin script for accented text) and fonts.
+system-packages:
+	@missing=""; \
+	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr"; \
+	tesseract --list-langs 2>/dev/null | grep -qx eng || missing="$$missing tesseract-ocr-eng"; \
+	tesseract --list-langs 2>/dev/null | grep -qx Latin || missing="$$missing tesseract-ocr-script-latn"; \
+	command -v fc-match >/dev/null || missing="$$missing fontconfig"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	$(APT_INSTALL)
+
+# What only the tests need: headless chromium (UI tests), redis and postgresql (scale-out tests).
+system-packages-test:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	$(APT_INSTALL)
 
 # torch is installed first and pinned, so nothing after it can pull a CUDA build.
 $(STAMP): pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e .
 	touch $(STAMP)
+
+$(STAMP_TEST): pyproject.toml $(STAMP)
+	$(PIP) install -q -e '.[test]'
+	touch $(STAMP_TEST)
 
 demo: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/asset-pipeline validate
 	HF_HUB_OFFLINE=1 $(VENV)/bin/asset-pipeline run --all
 	HF_HUB_OFFLINE=1 $(VENV)/bin/asset-pipeline sql "SELECT campaign, status, count(*) AS deliverables FROM publications GROUP BY ALL ORDER BY ALL"
 
-test: setup
+LINT = $(RUFF) check . && $(RUFF) format --check .
+
+# ruff comes with the [test] extra; an environment that already has it is used as it is.
+lint: | $(RUFF)
+	$(LINT)
+
+$(RUFF):
+	$(MAKE) VENV=$(VENV) setup-test
+
+test: setup-test
+	$(LINT)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 # Only the fast tests (no slow end-to-end marker).
-test-fast: setup
+test-fast: setup-test
+	$(LINT)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
 # Retrain the embedded draft model into its package folder: five seeded runs, each resuming
 # the last (CUDA when present, else CPU). Stages 1-2 ran on one H100 (6.7 + 3.3 min), stages
 # 3-5 on this project's 2-core CPU (66 + 52 + 40 min, one core each, two runs at once); the per-step costs on 2 CPU
-# cores and the whole-recipe estimate are in the README. --stop-at and --decoder-stop-at
+# cores and the whole-recipe estimate are in docs/models.md. --stop-at and --decoder-stop-at
 # repeat where a time cap ended a run, so the schedules match the committed weights.
 EMBEDDED := asset_pipeline/models/embedded_weights
 TRAIN := HF_HUB_OFFLINE=1 $(PY) -m asset_pipeline.training.train_embedded
