@@ -11,7 +11,7 @@ from asset_pipeline.stages.framing import aspect_crop_box, crop_to_aspect
 from asset_pipeline.storage.catalog import VIEWS, query, refresh_catalog
 from asset_pipeline.storage.files import atomic_write_bytes
 from asset_pipeline.storage.objects import ObjectStore, sha256_file
-from asset_pipeline.storage.tables import read_rows, write_rows
+from asset_pipeline.storage.tables import RecordError, read_rows, write_rows
 
 
 @pytest.fixture
@@ -21,7 +21,15 @@ def home(tmp_path) -> Home:
 
 def check_row(campaign: str, passed: bool) -> dict:
     return dict(
-        campaign=campaign, asset="hero", variant=1, size="1080x1080", check="ocr", passed=passed, value=0.5, detail="x"
+        campaign=campaign,
+        asset="hero",
+        variant=1,
+        size="1080x1080",
+        render_sha256="a" * 64,
+        check="ocr",
+        passed=passed,
+        value=0.5,
+        detail="x",
     )
 
 
@@ -77,3 +85,49 @@ def test_crop_keeps_aspect_and_never_stretches(src, dst):
     assert abs((right - left) / (bottom - top) - dst[0] / dst[1]) < 1e-9
     assert left >= 0 and top >= 0 and right <= src[0] and bottom <= src[1]
     assert crop_to_aspect(Image.new("RGB", src), *dst).size == dst
+
+
+def test_rows_are_checked_against_their_record(home):
+    row = check_row("spring", True)
+    with pytest.raises(RecordError, match="unknown field.*pased"):
+        write_rows(home, "checks", "spring", [dict(row, pased=True)])
+    with pytest.raises(RecordError, match="missing field.*detail"):
+        write_rows(home, "checks", "spring", [{k: v for k, v in row.items() if k != "detail"}])
+    with pytest.raises(RecordError, match=r"checks row 0\.passed: None where a value is required"):
+        write_rows(home, "checks", "spring", [dict(row, passed=None)])
+    with pytest.raises(RecordError, match=r"\.variant: expected int, got str"):
+        write_rows(home, "checks", "spring", [dict(row, variant="1")])
+    with pytest.raises(RecordError, match="campaign.*autumn"):
+        write_rows(home, "checks", "spring", [check_row("autumn", True)])
+    assert not (home.tables / "checks" / "spring.parquet").exists()  # nothing half-written
+
+
+def test_a_copied_or_moved_home_queries_its_own_tables(tmp_path):
+    import shutil
+
+    first = Home((tmp_path / "first").resolve())
+    write_rows(first, "checks", "spring", [check_row("spring", True)])
+    refresh_catalog(first)
+    copy = Home((tmp_path / "copy").resolve())
+    shutil.copytree(first.root, copy.root)
+    write_rows(copy, "checks", "spring", [check_row("spring", False), check_row("spring", False)])
+    assert query(copy, "SELECT count(*), bool_or(passed) FROM checks")[1] == [(2, False)]
+    assert query(first, "SELECT count(*), bool_or(passed) FROM checks")[1] == [(1, True)]
+    moved = Home((tmp_path / "moved").resolve())
+    shutil.move(first.root, moved.root)
+    assert query(moved, "SELECT count(*) FROM checks")[1] == [(1,)]
+    # Any DuckDB client sees the right tables afterwards, from any working directory.
+    with duckdb.connect(str(moved.catalog), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM checks").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_catalog_is_rebuilt_from_the_tables(home, damage, capsys):
+    write_rows(home, "checks", "spring", [check_row("spring", True)])
+    refresh_catalog(home)
+    data = home.catalog.read_bytes()
+    home.catalog.write_bytes(os.urandom(5000) if damage == "garbage" else data[: len(data) // 3])
+    assert query(home, "SELECT count(*) FROM checks")[1] == [(1,)]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rebuilt from the Parquet tables" in err
+    assert (home.root / "catalog.duckdb.corrupt").exists()
