@@ -195,6 +195,16 @@ def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.verification import verify
+
+    checked, problems = verify(home, args.campaigns or None)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{checked} published files and manifests checked, {len(problems)} problem(s)")
+    return EXIT_REJECTED if problems else EXIT_OK
+
+
 def cmd_compare(args: argparse.Namespace, home: Home) -> int:
     from asset_pipeline.models.compare import compare_models
     from asset_pipeline.models.registry import UnknownModelError
@@ -271,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     lin.add_argument("path")
     lin.add_argument("--format", choices=["text", "json"], default="text")
     lin.set_defaults(func=cmd_lineage)
+
+    verify = sub.add_parser("verify", help="check published files, manifests and catalog rows against the history")
+    verify.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
+    verify.set_defaults(func=cmd_verify)
 
     models = sub.add_parser("models", help="list the model registry")
     models.add_argument("--format", choices=["table", "json"], default="table")

@@ -36,11 +36,11 @@ def root(tmp_path, monkeypatch):
 
 
 def _publish(root: Home, *rows):
-    manifest, new_versions = publish(root, *rows, ObjectStore(root))
-    [entry] = manifest["deliverables"]
+    result = publish(root, *rows, ObjectStore(root))
+    [entry] = result.manifest["deliverables"]
     return (
         entry,
-        new_versions,
+        result.new_versions,
         [(r["status"], r["version"], r["change"]) for r in read_rows(root, "publications", "rule")],
     )
 

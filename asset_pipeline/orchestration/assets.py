@@ -319,7 +319,7 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
     started, home = _started(), pipeline.home_dir()
     campaign = context.partition_key
     store = ObjectStore(home)
-    manifest, new_versions = publish(
+    result = publish(
         home,
         read_rows(home, "briefs", campaign),
         read_rows(home, "drafts", campaign),
@@ -328,6 +328,7 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
         store,
     )
     refresh_catalog(home)
+    manifest, new_versions = result.manifest, result.new_versions
     entries = manifest["deliverables"]
     published = [e for e in entries if e["status"] == "published"]
     return dg.MaterializeResult(
@@ -338,6 +339,7 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
             "published": len(published),
             "new_versions": new_versions,
             "unchanged": len(published) - new_versions,  # same pixels as the latest version: no new file
+            "repaired": dg.MetadataValue.json(result.repaired),
             "rejected": len(entries) - len(published),
             "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
             "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),

@@ -9,6 +9,7 @@ import dagster as dg
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
+from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows
 
 
@@ -28,6 +29,8 @@ class CampaignSummary:
     checks_reused: int = 0
     error: str | None = None
     blocked: bool = False  # a systemic check failure stopped publication (exit 1, not 2)
+    repaired: list[str] = field(default_factory=list)  # published files found missing or damaged, restored
+    quarantined: int = 0  # damaged objects set aside under objects/.corrupt/ and made again
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -45,7 +48,12 @@ class CampaignSummary:
             f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
             f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}"
         )
-        return "\n".join([text] + [f"  rejected {r}" for r in self.reasons])
+        notes = [f"  rejected {r}" for r in self.reasons]
+        if self.repaired:
+            notes.append(f"  repaired {len(self.repaired)} published file(s) from objects/: {', '.join(self.repaired)}")
+        if self.quarantined:
+            notes.append(f"  {self.quarantined} damaged object(s) moved to objects/.corrupt/ and made again")
+        return "\n".join([text, *notes])
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -91,6 +99,7 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     summary.drafts_generated = sum(not d["cache_hit"] for d in drafts)
     summary.drafts_reused = len(drafts) - summary.drafts_generated
     summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
+    summary.repaired = list(_metadata_value(result, "published_assets", "repaired") or [])
     renders = _metadata_value(result, "upscaled_images", "renders") or 0
     summary.renders_reused = _metadata_value(result, "upscaled_images", "cache_hits") or 0
     summary.renders_made = renders - summary.renders_reused
@@ -144,17 +153,23 @@ def run_campaigns(
     elif executor == "multiprocess":
         run_config.update(multiprocess_run_config())
     summaries = []
+    store = ObjectStore(home)
     for campaign in campaigns:
         tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor}
+        quarantined = store.quarantined()
         if executor == "in_process":
             result = job.execute_in_process(
                 instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
             )
-            summaries.append(summarize(home, campaign, result))
-            continue
-        # Out-of-process executors rebuild the job by name in each step's process.
-        with dg.execute_job(
-            reconstructable_job(executor), instance, run_config=run_config, tags={**tags, "dagster/partition": campaign}
-        ) as result:
-            summaries.append(summarize(home, campaign, result))
+            summary = summarize(home, campaign, result)
+        else:  # out-of-process executors rebuild the job by name in each step's process
+            with dg.execute_job(
+                reconstructable_job(executor),
+                instance,
+                run_config=run_config,
+                tags={**tags, "dagster/partition": campaign},
+            ) as result:
+                summary = summarize(home, campaign, result)
+        summary.quarantined = store.quarantined() - quarantined
+        summaries.append(summary)
     return summaries

@@ -21,12 +21,15 @@ leaves the previous state readable, and a re-run converges (files are determinis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
@@ -35,8 +38,8 @@ from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.files import atomic_write_bytes, file_lock
-from asset_pipeline.storage.objects import ObjectStore, encode_png, pixels_sha256, sha256_bytes
-from asset_pipeline.storage.tables import read_rows, write_rows
+from asset_pipeline.storage.objects import ObjectStore, encode_png, pixels_sha256, sha256_bytes, sha256_file
+from asset_pipeline.storage.tables import read_rows, table_path, write_rows
 
 PUBLISHED_COMPRESS_LEVEL = 6  # files people download: smaller beats faster here
 
@@ -67,6 +70,63 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
     }
+
+
+@dataclass(frozen=True)
+class Publication:
+    manifest: dict
+    new_versions: int
+    repaired: list[str]  # home-relative paths of published files found missing or damaged, and restored
+
+
+class UnrepairableError(RuntimeError):
+    """A published version file is missing or damaged and the content store has no copy of it."""
+
+
+def _matches(path: Path, sha: str) -> bool:
+    try:
+        return sha256_file(path) == sha
+    except FileNotFoundError:
+        return False
+
+
+def repair_versions(home: Home, history: list[dict], store: ObjectStore) -> list[str]:
+    """Restore every published version file that is missing or damaged, byte for byte, from
+    the content store (publication keeps a copy of each); returns the paths restored."""
+    repaired = []
+    for path, sha in sorted({(r["path"], r["sha256"]) for r in history if r["status"] == "published"}):
+        target = home.inside(path)
+        if _matches(target, sha):
+            continue
+        if not store.exists(sha):
+            raise UnrepairableError(f"{path} is missing or damaged and objects/ has no copy of sha256 {sha[:12]}…")
+        atomic_write_bytes(target, store.read_bytes(sha))
+        repaired.append(path)
+    return repaired
+
+
+class _Undo:
+    """What publication changed, so a failure part-way can put it back."""
+
+    def __init__(self):
+        self.steps: list[tuple[Path, bytes | Path | None]] = []
+
+    def created(self, path: Path) -> None:
+        self.steps.append((path, None))
+
+    def replaced(self, path: Path) -> None:
+        self.steps.append((path, path.read_bytes() if path.exists() else None))
+
+    def latest(self, path: Path, previous: Path | None) -> None:
+        self.steps.append((path, previous))
+
+    def roll_back(self) -> None:
+        for path, before in reversed(self.steps):
+            with contextlib.suppress(OSError):
+                if before is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    atomic_write_bytes(path, before if isinstance(before, bytes) else before.read_bytes())
 
 
 def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
@@ -150,8 +210,8 @@ def publish(
     renders: list[dict],
     checks: list[dict],
     store: ObjectStore,
-) -> tuple[dict, int]:
-    """Publish what passed; returns the manifest (also written to disk) and the count of new versions."""
+) -> Publication:
+    """Publish what passed: the manifest (also written to disk), new versions and repaired files."""
     campaign = deliverables[0]["campaign"]
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
     render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
@@ -170,6 +230,8 @@ def publish(
 
     with file_lock(home.locks / f"publish-{campaign}.lock"):
         history = read_rows(home, "publications", campaign)
+        repaired = repair_versions(home, history, store)
+        undo, latest_updates = _Undo(), []
         last_row = _latest_by_deliverable(history)
         last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
         plans: dict[tuple, tuple[dict, str]] = {}  # passing deliverables: (provenance, pixels sha256)
@@ -245,8 +307,9 @@ def publish(
                     data = content_credentials.sign_png(home, data, f"{campaign}/{'/'.join(map(str, key))}", text)
                 version = (good["version"] if good else 0) + 1
                 path, sha = f"{folder}/v{version}.png", sha256_bytes(data)
+                store.put_bytes(data)  # the published bytes too: a damaged file is restored byte for byte
+                undo.created(home.inside(path))
                 atomic_write_bytes(home.inside(path), data)
-                atomic_write_bytes(latest, data)
                 new_rows.append(
                     dict(
                         base,
@@ -261,8 +324,6 @@ def publish(
                 )
             else:  # the same pixels as the last good version: no new file, no new number
                 version, path, sha = good["version"], good["path"], good["sha256"]
-                if not latest.exists():
-                    atomic_write_bytes(latest, home.inside(path).read_bytes())
                 if not _same_inputs(last_row.get(key), dict(base, status="published")):
                     new_rows.append(
                         dict(
@@ -276,11 +337,13 @@ def publish(
                             reasons=[],
                         )
                     )
+            if not _matches(latest, sha):
+                if good is not None and key not in fresh_keys:  # its latest good version's file was lost
+                    repaired.append(home.relative(latest))
+                latest_updates.append((latest, home.inside(path), good and home.inside(good["path"])))
             entry.update(status="published", path=path, sha256=sha, version=version, latest_path=f"{folder}/latest.png")
             entries.append(entry)
 
-        if new_rows:
-            write_rows(home, "publications", campaign, [_complete(r) for r in history] + new_rows)
         manifest = {
             "campaign": campaign,
             "brand": deliverables[0]["brand"],
@@ -290,9 +353,24 @@ def publish(
             "deliverables": entries,
         }
         manifest_path = home.inside("published", campaign, "manifest.json")
-        atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
-        write_gallery(home, manifest, history + new_rows, {k: r["image_sha256"] for k, r in render_of.items()}, store)
-    return manifest, sum(r["change"] == "pixels" for r in new_rows)
+        # History, manifest and latest files change together or not at all: on any failure
+        # the ones already written are put back, so the three always agree.
+        try:
+            if new_rows:
+                undo.replaced(table_path(home, "publications", campaign))
+                write_rows(home, "publications", campaign, [_complete(r) for r in history] + new_rows)
+            undo.replaced(manifest_path)
+            atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+            for latest, source, previous in latest_updates:
+                undo.latest(latest, previous)
+                atomic_write_bytes(latest, source.read_bytes())
+            write_gallery(
+                home, manifest, history + new_rows, {k: r["image_sha256"] for k, r in render_of.items()}, store
+            )
+        except BaseException:
+            undo.roll_back()
+            raise
+    return Publication(manifest, sum(r["change"] == "pixels" for r in new_rows), repaired)
 
 
 def _complete(row: dict) -> dict:
