@@ -132,7 +132,10 @@ def run_campaigns(
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
+    from asset_pipeline.orchestration.stale_runs import fail_dead_runs
 
+    # Runs a killed process left STARTED are marked failed; our own runs carry our pid to be judged by.
+    own_tags = fail_dead_runs(home)
     # Leftovers of a killed run are removed before anything reads the folders.
     remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
     # Opening the instance creates its SQLite schema the first time; two `run` processes
@@ -154,7 +157,7 @@ def run_campaigns(
         run_config.update(multiprocess_run_config())
     summaries = []
     for campaign in campaigns:
-        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor}
+        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags}
         if executor == "in_process":
             result = job.execute_in_process(
                 instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
