@@ -67,11 +67,11 @@ def _argument_problems(args: argparse.Namespace) -> list[Problem]:
     campaigns = list(getattr(args, "campaigns", None) or []) + (
         [args.campaign] if isinstance(getattr(args, "campaign", None), str) else []
     )
-    problems = [
-        Problem(where, "CAMPAIGN", f"'{shown(c)}' is not a campaign id (lowercase ASCII letters, digits, _ and -)")
-        for c in campaigns
-        if not is_identifier(c)
-    ]
+    problems: list[Problem] = []
+    if not all(map(is_identifier, campaigns)):
+        from asset_pipeline.validation import campaign_id_problems  # the check a brief's campaign field gets
+
+        problems = campaign_id_problems(campaigns, where, "CAMPAIGN")
     if getattr(args, "port", None) is not None:
         problem = port_problem(args.port)
         if problem:

@@ -31,10 +31,10 @@ def _label(home: Home, path: Path) -> str:
     return str(path)
 
 
-def campaign_id_problems(campaigns: list[str], where: str = "command line") -> list[Problem]:
+def campaign_id_problems(campaigns: list[str], where: str, field: str = "campaign") -> list[Problem]:
     """A problem per campaign id that is not a valid id (checked before the home or Dagster is touched)."""
     return [
-        Problem(where, "campaign", f"'{shown(c)}' is not a campaign id (lowercase ASCII letters, digits, _ and -)")
+        Problem(where, field, f"'{shown(c)}' is not a campaign id (lowercase ASCII letters, digits, _ and -)")
         for c in campaigns
         if not is_identifier(c)
     ]
@@ -86,7 +86,7 @@ def check_brand_fonts(home: Home, brand_file: Path) -> list[Problem]:
 def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
     """Every problem that would stop a campaign from running: schema, brand, fonts, models."""
     if not is_identifier(campaign):
-        return campaign_id_problems([campaign])
+        return campaign_id_problems([campaign], where=f"briefs/{campaign}.yaml")
     return as_problems(f"briefs/{campaign}.yaml", lambda: _check_campaign(home, campaign, registry))
 
 

@@ -314,3 +314,42 @@ def test_written_files_respect_the_umask(tmp_path, umask, mode):
     subprocess.run([sys.executable, "-c", script], check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
     for name in ("a.json", "b.png"):
         assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_is_marked_failed_by_the_next_run(home):
+    import dagster as dg
+
+    write_brief(home, "good", GOOD)
+    env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "asset_pipeline", "run", "good"],
+        env=env,
+        cwd=home.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    run_id = None
+    while run_id is None:
+        assert victim.poll() is None and time.time() < deadline, "the run ended before it could be killed"
+        time.sleep(0.2)
+        if (home / "dagster" / "history" / "runs.db").exists():
+            with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+                started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                run_id = started[0].run_id if started else None
+    victim.kill()
+    victim.wait()
+
+    again = subprocess.run(
+        [sys.executable, "-m", "asset_pipeline", "run", "good"],
+        env=env,
+        cwd=home.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        failure = [e.message for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.is_run_failure]
+        assert f"its process (pid {victim.pid}) is gone" in failure[0]
