@@ -14,12 +14,17 @@ import errno
 import io
 import json
 import os
-import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+from asset_pipeline.echo import LINE_LIMIT, shown
 from asset_pipeline.home import Home
-from asset_pipeline.specs import InputError, Problem
+from asset_pipeline.specs import InputError, Problem, is_identifier
+from asset_pipeline.storage.disk import disk_full_line, is_disk_full, mentions_disk_full
 
 EXIT_OK, EXIT_REJECTED, EXIT_INVALID = 0, 1, 2
 
@@ -50,13 +55,52 @@ def _report(problems: list[Problem]) -> None:
         print(problem, file=sys.stderr)
 
 
+def _say(text: str, limit: int = 1000) -> None:
+    """Print text that may quote input (a summary, lineage): each line escaped and cut (echo.shown)."""
+    for line in text.split("\n"):
+        print(shown(line, limit))
+
+
+def _argument_problems(args: argparse.Namespace) -> list[Problem]:
+    """Problems with the command line itself, found before the home or the Dagster instance is touched."""
+    where = f"asset-pipeline {args.command}"
+    campaigns = list(getattr(args, "campaigns", None) or []) + (
+        [args.campaign] if isinstance(getattr(args, "campaign", None), str) else []
+    )
+    problems: list[Problem] = []
+    if not all(map(is_identifier, campaigns)):
+        from asset_pipeline.validation import campaign_id_problems  # the check a brief's campaign field gets
+
+        problems = campaign_id_problems(campaigns, where, "CAMPAIGN")
+    if getattr(args, "port", None) is not None:
+        problem = port_problem(args.port)
+        if problem:
+            problems.append(Problem(where, "--port", problem))
+    return problems
+
+
+def port_problem(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why a server could not listen on `port` of `host` (out of range, in use, privileged), or None."""
+    if not 1 <= port <= 65535:
+        return f"{port} is not a TCP port (1..65535)"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            why = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            return f"cannot listen on {host}:{port}: {why}"
+    return None
+
+
 # ------------------------------------------------------------------ commands
 
 
 def cmd_validate(args: argparse.Namespace, home: Home) -> int:
     from asset_pipeline.validation import validate_home
 
-    files = [Path(f).resolve() for f in args.files] if args.files else None
+    # Absolute but not resolved: a link out of the home (or a loop) is judged, not followed.
+    files = [Path(os.path.abspath(f)) for f in args.files] if args.files else None
     problems = validate_home(home, files)
     if problems:
         _report(problems)
@@ -103,7 +147,9 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
         with contextlib.redirect_stderr(_WithoutEventLogNoise(sys.stderr)):
             summaries = run_campaigns(home, runnable, executor=args.executor, broker=args.broker)
     for summary in summaries:
-        print(summary.line())
+        _say(summary.line())
+    if any(s.failed and mentions_disk_full(s.error or "") for s in summaries):
+        print(disk_full_line(home.root), file=sys.stderr)
     if problems or any(s.failed for s in summaries):
         return EXIT_INVALID
     return EXIT_REJECTED if any(s.rejected or s.blocked for s in summaries) else EXIT_OK
@@ -187,11 +233,12 @@ def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
     try:
         chain = lineage(home, Path(args.path))
     except LineageError as exc:
-        print(f"lineage: {exc}", file=sys.stderr)
+        print(f"lineage: {shown(exc, LINE_LIMIT)}", file=sys.stderr)
         return EXIT_INVALID
-    print(
-        json.dumps(chain, indent=2, default=str, ensure_ascii=False) if args.format == "json" else format_lineage(chain)
-    )
+    if args.format == "json":  # JSON escapes control characters itself; values stay whole
+        print(json.dumps(chain, indent=2, default=str, ensure_ascii=False))
+    else:
+        _say(format_lineage(chain))
     return EXIT_OK
 
 
@@ -228,8 +275,7 @@ def cmd_compare(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_ui(args: argparse.Namespace, home: Home) -> int:
-    import subprocess
-
+    # The port was checked by _argument_problems before anything was printed.
     command = [
         sys.executable,
         "-m",
@@ -241,8 +287,60 @@ def cmd_ui(args: argparse.Namespace, home: Home) -> int:
         "-m",
         "asset_pipeline.orchestration.definitions",
     ]
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (instance {os.environ['DAGSTER_HOME']})")
-    return subprocess.call(command)
+    return run_in_process_group(
+        command, announce=f"Dagster UI on http://127.0.0.1:{args.port} (instance {os.environ['DAGSTER_HOME']})"
+    )
+
+
+def run_in_process_group(command: list[str], announce: str | None = None, grace_s: float = 10.0) -> int:
+    """Run `command` as the leader of its own process group; SIGTERM or SIGINT here stops the whole group.
+
+    dagster-webserver starts a code server of its own: signalling the webserver alone would leave
+    that running. On a signal the group gets SIGTERM, then SIGKILL after `grace_s` seconds; the
+    exit status is then 128 + the signal's number, as a shell reports it.
+    """
+    received: list[int] = []
+    children: list[subprocess.Popen] = []
+
+    def stop(signum, _frame):
+        received.append(signum)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGTERM)
+
+    # Handlers first: a signal that arrives while the child starts still stops it.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        children.append(subprocess.Popen(command, start_new_session=True))
+        if received:
+            stop(received[0], None)
+        if announce:
+            print(announce, flush=True)
+        code = children[0].wait()
+    finally:
+        for child in children:
+            _stop_group(child.pid, grace_s)
+            if child.poll() is None:
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 + received[0] if received else code
+
+
+def _stop_group(pgid: int, grace_s: float) -> None:
+    """SIGTERM what is left of the process group, SIGKILL it if it is not gone after `grace_s`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     home = Home.from_env()
+    problems = _argument_problems(args)
+    if problems:  # before anything touches the home or the Dagster instance
+        _report(problems)
+        return EXIT_INVALID
     try:
         _prepare_environment(home)
         return args.func(args, home)
@@ -317,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # set-up or environment: one line, the traceback only with --debug
         if args.debug:
             raise
-        print(_environment_error(exc, home), file=sys.stderr)
+        print(shown(_environment_error(exc, home), LINE_LIMIT), file=sys.stderr)
         return EXIT_INVALID
 
 
@@ -326,21 +428,10 @@ def _environment_error(exc: BaseException, home: Home) -> str:
 
     A full disk surfaces in many forms (OSError ENOSPC from a file write, SQLite's "database
     or disk is full" or "disk I/O error" from the Dagster instance), so the chain of causes is
-    searched. Every write is atomic, so what was published before is intact.
+    searched (storage/disk.py). Every write is atomic, so what was published before is intact.
     """
-    chain, seen = [], exc
-    while seen is not None and len(chain) < 20:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    for error in chain:
-        text = str(error)
-        if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in text or "disk I/O error" in text:
-            free = shutil.disk_usage(home.root).free if home.root.exists() else 0
-            return (
-                f"error: no space left for the home {home.root} ({free // 1024} KiB free): "
-                f"{type(error).__name__}: {text.strip().splitlines()[0]}. Nothing is half-written and "
-                f"earlier publications are intact; free space and run again."
-            )
+    if is_disk_full(exc):
+        return disk_full_line(home.root)
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"error: {type(exc).__name__}: {first} (--debug shows the traceback)"
 

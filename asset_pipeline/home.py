@@ -14,6 +14,15 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = PACKAGE_ROOT / "data"
 
 
+class HomePathError(ValueError):
+    """A path built from input leaves the home folder or cannot be resolved (a symlink loop)."""
+
+    def __init__(self, relative: str, message: str):
+        self.relative = relative  # the home-relative path asked for, e.g. "brands/acme.yaml"
+        super().__init__(f"path {relative!r} {message}")
+        self.reason = message
+
+
 @dataclass(frozen=True)
 class Home:
     root: Path
@@ -23,9 +32,13 @@ class Home:
         return cls(Path(os.environ.get("ASSET_PIPELINE_HOME", DEFAULT_HOME)).expanduser().resolve())
 
     def inside(self, *parts: str) -> Path:
-        path = self.root.joinpath(*parts).resolve()
+        relative = "/".join(parts)
+        try:
+            path = self.root.joinpath(*parts).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop is a RuntimeError before 3.13
+            raise HomePathError(relative, f"cannot be resolved ({type(exc).__name__}: {exc})") from None
         if path != self.root and self.root not in path.parents:
-            raise ValueError(f"path {'/'.join(parts)!r} escapes the home folder {self.root}")
+            raise HomePathError(relative, f"escapes the home folder {self.root} (it resolves to {path})")
         return path
 
     @property

@@ -11,13 +11,23 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+from asset_pipeline.echo import LINE_LIMIT, shown
+
+# Every identifier and pattern is matched whole (`re.fullmatch`) over explicit ASCII classes:
+# `$` also matches before a trailing newline and `\d` matches any Unicode digit (`١٠٨٠`),
+# so neither appears in a validation pattern.
+ID_CHARS = "[a-z0-9][a-z0-9_-]{0,63}"
+ID_RE = re.compile(ID_CHARS)
+# Kept for code that still hands a pattern string to pydantic (whose Rust engine reads `$` as the
+# end of the text); Python code uses `is_identifier`.
+ID_PATTERN = rf"^{ID_CHARS}$"
+SIZE_RE = re.compile("([0-9]{1,5})x([0-9]{1,5})")
+HEX_COLOR_RE = re.compile("#[0-9A-Fa-f]{6}")
 MIN_SIDE, MAX_SIDE = 64, 4096
 MAX_INPUT_BYTES = 2_000_000  # a brief of 500 assets is far below this
 
@@ -29,8 +39,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{where}: {self.message}"
+        # Whatever a message quotes, the line stays one short line with no control characters.
+        where = f"{shown(self.file)}: {shown(self.field)}" if self.field else shown(self.file)
+        return f"{where}: {shown(self.message, LINE_LIMIT)}"
 
 
 class InputError(Exception):
@@ -45,19 +56,41 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
+def is_identifier(value: object) -> bool:
+    """Whether `value` is a campaign, brand, asset or model id: the whole of it, ASCII only."""
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
+
+
+def _identifier(value: str) -> str:
+    if not is_identifier(value):
+        raise ValueError(f"String should match pattern '{ID_CHARS}'")
+    return value
+
+
+def _colour(value: str) -> str:
+    if HEX_COLOR_RE.fullmatch(value) is None:
+        raise ValueError(f"'{shown(value)}' is not a #RRGGBB colour")
+    return value
+
+
+# An id or a colour, checked whole over ASCII whatever regex engine pydantic uses.
+Identifier = Annotated[str, AfterValidator(_identifier)]
+HexColour = Annotated[str, AfterValidator(_colour)]
+
+
 def parse_size(size: str) -> tuple[int, int]:
-    match = SIZE_PATTERN.match(size)
+    match = SIZE_RE.fullmatch(size) if isinstance(size, str) else None
     if not match:
-        raise ValueError(f"{size!r} is not WxH (for example 1080x1080)")
+        raise ValueError(f"'{shown(size)}' is not WxH (for example 1080x1080)")
     width, height = int(match.group(1)), int(match.group(2))
     for side in (width, height):
         if not MIN_SIDE <= side <= MAX_SIDE:
-            raise ValueError(f"{size!r}: each side must be {MIN_SIDE}..{MAX_SIDE} px")
+            raise ValueError(f"'{shown(size)}': each side must be {MIN_SIDE}..{MAX_SIDE} px")
     return width, height
 
 
 class AssetSpec(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
+    id: Identifier
     prompt: str = Field(min_length=1, max_length=2000)
     negative_prompt: str | None = Field(default=None, max_length=2000)
     headline: str | None = Field(default=None, max_length=120)
@@ -65,7 +98,7 @@ class AssetSpec(_Strict):
     cta: str | None = Field(default=None, max_length=40)
     sizes: list[str] = Field(min_length=1, max_length=32)
     tier: Literal["draft", "final"] = "draft"
-    model: str | None = Field(default=None, pattern=ID_PATTERN)
+    model: Identifier | None = None
     variants: int = Field(default=1, ge=1, le=16, strict=True)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, strict=True)
 
@@ -87,8 +120,8 @@ class AssetSpec(_Strict):
 
 
 class Brief(_Strict):
-    campaign: str = Field(pattern=ID_PATTERN)
-    brand: str = Field(pattern=ID_PATTERN)
+    campaign: Identifier
+    brand: Identifier
     assets: list[AssetSpec] = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
@@ -101,9 +134,6 @@ class Brief(_Strict):
         return self
 
 
-HEX_COLOR = r"^#[0-9A-Fa-f]{6}$"
-
-
 class BrandFonts(_Strict):
     headline: str = Field(default="DejaVuSans-Bold.ttf", min_length=1, max_length=512)
     body: str = Field(default="DejaVuSans.ttf", min_length=1, max_length=512)
@@ -111,19 +141,18 @@ class BrandFonts(_Strict):
 
 class BrandColors(_Strict):
     text: list[str] = Field(default_factory=lambda: ["#FFFFFF", "#1A1A1A"], min_length=1)
-    accent: str = Field(default="#FF5A36", pattern=HEX_COLOR)
+    accent: HexColour = "#FF5A36"
 
     @field_validator("text")
     @classmethod
     def _text(cls, colors: list[str]) -> list[str]:
         for color in colors:
-            if not re.match(HEX_COLOR, color):
-                raise ValueError(f"{color!r} is not a #RRGGBB colour")
+            _colour(color)
         return colors
 
 
 class Brand(_Strict):
-    brand: str = Field(pattern=ID_PATTERN)
+    brand: Identifier
     fonts: BrandFonts = Field(default_factory=BrandFonts)
     colors: BrandColors = Field(default_factory=BrandColors)
     style: str | None = Field(default=None, max_length=1000)
@@ -174,7 +203,7 @@ def read_yaml(path: Path, label: str) -> Any:
     """Parse a YAML file safely; every failure becomes a Problem naming the file."""
     try:
         raw = path.read_bytes()
-    except OSError as exc:
+    except OSError as exc:  # missing, a directory, a symlink loop, unreadable
         raise InputError([Problem(label, "", f"cannot read: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_INPUT_BYTES:
         raise InputError([Problem(label, "", f"file is {len(raw)} bytes; the limit is {MAX_INPUT_BYTES}")])
@@ -189,6 +218,8 @@ def read_yaml(path: Path, label: str) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError([Problem(label, "", f"invalid YAML{where}: {reason}")]) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise InputError([Problem(label, "", "invalid YAML: nested too deeply")]) from None
     if data is None:
         raise InputError([Problem(label, "", "file is empty")])
     if not isinstance(data, dict):
@@ -226,7 +257,10 @@ def _problems(exc: ValidationError, label: str, data: Any) -> list[Problem]:
             and err["type"] not in ("missing", "extra_forbidden")
             and not isinstance(err["input"], (dict, list))
         ):
-            message += f" (got {err['input']!r})"
+            given = err["input"]
+            echoed = f"'{shown(given)}'" if isinstance(given, str) else shown(repr(given))
+            if echoed not in message:  # a validator of ours may have quoted it already
+                message += f" (got {echoed})"
         problems.append(Problem(label, _field_path(loc, data), message))
     return problems
 
@@ -249,7 +283,7 @@ def load_brand(path: Path, label: str | None = None) -> Brand:
     data = read_yaml(path, label)
     brand = _validate(Brand, data, label)
     if brand.brand != path.stem:
-        raise InputError([Problem(label, "brand", f"{brand.brand!r} must equal the file's stem {path.stem!r}")])
+        raise InputError([Problem(label, "brand", f"'{brand.brand}' must equal the file's stem '{shown(path.stem)}'")])
     return brand
 
 
@@ -258,5 +292,7 @@ def load_brief(path: Path, label: str | None = None) -> Brief:
     data = read_yaml(path, label)
     brief = _validate(Brief, data, label)
     if brief.campaign != path.stem:
-        raise InputError([Problem(label, "campaign", f"{brief.campaign!r} must equal the file's stem {path.stem!r}")])
+        raise InputError(
+            [Problem(label, "campaign", f"'{brief.campaign}' must equal the file's stem '{shown(path.stem)}'")]
+        )
     return brief

@@ -1,21 +1,74 @@
-"""`asset-pipeline validate`: check briefs, brands and models.yaml without running anything."""
+"""`asset-pipeline validate`: check briefs, brands and models.yaml without running anything.
+
+Every input problem leaves as a `Problem` (file, field, what is wrong), whatever raised it:
+a schema error, a symlink loop or a link out of the home, a directory where a file should be,
+YAML nested too deeply, a value the OS refuses. `as_problems` is that net.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Callable
 from pathlib import Path
 
-from asset_pipeline.home import Home
+from asset_pipeline.echo import shown
+from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.models.registry import TIERS, Registry, load_registry
-from asset_pipeline.specs import InputError, Problem, load_brand, load_brief, read_yaml
+from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, load_brief, read_yaml
 from asset_pipeline.stages.briefs import load_campaign
 from asset_pipeline.typography.fonts import FontError, resolve_font
 
 
 def _label(home: Home, path: Path) -> str:
+    """The path as named (relative to the home when it is in it), without following links."""
+    absolute = Path(os.path.abspath(path))
+    for candidate in (absolute, absolute.parent.resolve() / absolute.name):
+        try:
+            return candidate.relative_to(home.root).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
+def campaign_id_problems(campaigns: list[str], where: str, field: str = "campaign") -> list[Problem]:
+    """A problem per campaign id that is not a valid id (checked before the home or Dagster is touched)."""
+    return [
+        Problem(where, field, f"'{shown(c)}' is not a campaign id (lowercase ASCII letters, digits, _ and -)")
+        for c in campaigns
+        if not is_identifier(c)
+    ]
+
+
+def input_problems(label: str, exc: BaseException) -> list[Problem] | None:
+    """The problems an exception met while reading input stands for; None when it is not about input.
+
+    A full disk is not an input problem: the caller re-raises it, to fail with its own line.
+    """
+    if isinstance(exc, InputError):
+        return exc.problems
+    if isinstance(exc, HomePathError):
+        return [Problem(exc.relative, "", exc.reason)]
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        return [Problem(label, "", f"cannot read: {exc.strerror or exc}")]
+    if isinstance(exc, RecursionError):
+        return [Problem(label, "", "nested too deeply")]
+    if isinstance(exc, (ValueError, RuntimeError)):  # UnicodeDecodeError is a ValueError; a symlink loop a RuntimeError
+        return [Problem(label, "", f"{type(exc).__name__}: {exc}")]
+    return None
+
+
+def as_problems(label: str, check: Callable[[], list[Problem]]) -> list[Problem]:
+    """`check()`'s problems, with any input-shaped exception it raises turned into problems too."""
     try:
-        return home.relative(path)
-    except ValueError:
-        return str(path)
+        return check()
+    except Exception as exc:
+        problems = input_problems(label, exc)
+        if problems is None:
+            raise
+        return problems
 
 
 def check_brand_fonts(home: Home, brand_file: Path) -> list[Problem]:
@@ -32,10 +85,16 @@ def check_brand_fonts(home: Home, brand_file: Path) -> list[Problem]:
 
 def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
     """Every problem that would stop a campaign from running: schema, brand, fonts, models."""
+    if not is_identifier(campaign):
+        return campaign_id_problems([campaign], where=f"briefs/{campaign}.yaml")
+    return as_problems(f"briefs/{campaign}.yaml", lambda: _check_campaign(home, campaign, registry))
+
+
+def _check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
     try:
         inputs = load_campaign(home, campaign)
-    except InputError as exc:
-        return exc.problems
+    except HomePathError as exc:  # load_campaign reports the brief's own path; this is the brand's
+        return [Problem(f"briefs/{campaign}.yaml", "brand", f"{exc.relative} {exc.reason}")]
     problems = check_brand_fonts(home, inputs.brand_file)
     if registry is not None:
         for index, asset in enumerate(inputs.brief.assets):
@@ -61,26 +120,33 @@ def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list
 def load_registry_checked(home: Home) -> tuple[Registry | None, list[Problem]]:
     try:
         return load_registry(home.root), []
-    except InputError as exc:
-        return None, exc.problems
+    except Exception as exc:
+        problems = input_problems("models.yaml", exc)
+        if problems is None:
+            raise
+        return None, problems
 
 
 def validate_file(home: Home, path: Path, registry: Registry | None) -> list[Problem]:
     label = _label(home, path)
-    try:
-        if path.name == "models.yaml":
-            return load_registry_checked(Home(path.parent.resolve()))[1]
-        data = read_yaml(path, label)
-        if "campaign" in data or path.parent.name == "briefs":
-            if path.parent.resolve() == home.briefs.resolve():
-                return check_campaign(home, path.stem, registry)
-            load_brief(path, label)
-            return []
-        if "brand" in data or path.parent.name == "brands":
-            return check_brand_fonts(home, path)
-        return [Problem(label, "", "neither a brief (has 'campaign') nor a brand file (has 'brand')")]
-    except InputError as exc:
-        return exc.problems
+    return as_problems(label, lambda: _validate_file(home, path, label, registry))
+
+
+def _validate_file(home: Home, path: Path, label: str, registry: Registry | None) -> list[Problem]:
+    if path.name == "models.yaml":
+        return load_registry_checked(Home(path.parent.resolve()))[1]
+    in_home = path.parent.resolve() in (home.briefs.resolve(), home.brands.resolve())
+    if in_home:  # a brief or brand linked out of the home (or into a loop) is refused, as when it runs
+        home.inside(path.parent.name, path.name)
+    data = read_yaml(path, label)
+    if "campaign" in data or path.parent.name == "briefs":
+        if path.parent.resolve() == home.briefs.resolve():
+            return check_campaign(home, path.stem, registry)
+        load_brief(path, label)
+        return []
+    if "brand" in data or path.parent.name == "brands":
+        return check_brand_fonts(home, path)
+    return [Problem(label, "", "neither a brief (has 'campaign') nor a brand file (has 'brand')")]
 
 
 def validate_home(home: Home, files: list[Path] | None = None) -> list[Problem]:

@@ -82,7 +82,7 @@ EXPECTED = {
     "brand-unknown-key": "min_contrst: unknown key",
     "brand-wrong-name": "brand: 'other' must equal",
     "brand-bad-color": "colors.text: 'white' is not a #RRGGBB colour",
-    "brand-bad-accent": "colors.accent: String should match",
+    "brand-bad-accent": "colors.accent: '#GGGGGG' is not a #RRGGBB colour",
     "brand-contrast-string": "min_contrast: Input should be a valid number",
     "brand-contrast-too-high": "min_contrast: Input should be less than or equal to 21",
     "brand-margin-too-big": "safe_margin: Input should be less than 0.4",
@@ -95,7 +95,25 @@ EXPECTED = {
     "brand-empty": "file is empty",
     "brand-python-tag": "could not determine a constructor",
     "brand-non-utf8": "not UTF-8",
+    # Matched whole, over ASCII: no trailing newline, no non-ASCII digits (specs.py).
+    "brief-size-newline": ".sizes: '256x256\\n' is not WxH",
+    "brief-size-arabic-digits": "is not WxH",
+    "brief-size-fullwidth-digits": "is not WxH",
+    "brief-id-newline": ".id: String should match pattern",
+    "brief-campaign-newline": "campaign: String should match pattern",
+    "brief-model-newline": ".model: String should match pattern",
+    "brand-color-newline": "colors.text: '#FFFFFF\\n' is not a #RRGGBB colour",
+    "brand-accent-newline": "colors.accent: '#FF5A36\\n' is not a #RRGGBB colour",
+    # Whatever raised it, one file: field: problem line.
+    "brief-deep-nesting": "invalid YAML: nested too deeply",
+    "brand-font-null-byte": "fonts.body: font name 'DejaVu\\x00Sans' has control characters",
+    # Echoed values are escaped and cut (echo.shown).
+    "brief-size-escape": ".sizes: '\\x1b[31m256x256\\x1b]0;pwned\\x07' is not WxH",
+    "brand-color-escape": "colors.text: '\\x1b[2J\\x1b[31mred' is not a #RRGGBB colour",
+    "brief-prompt-huge": ".prompt: String should have at most 2000 characters (got 'mug mug",
+    "brief-unknown-key-huge": "kkkkkkkk…: unknown key",
 }
+MAX_LINE = 500  # characters: a problem line quotes values cut at 80 (echo.shown)
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -141,8 +159,65 @@ def test_bad_input(published_home, case):
             assert "Traceback" not in result.stderr
             lines = result.stderr.strip().splitlines()
             assert lines and any(line.startswith(label + ": ") and EXPECTED[case] in line for line in lines), lines
+            assert all(len(line) <= MAX_LINE for line in lines), [len(line) for line in lines]
+            assert not any(char in result.stderr for char in "\x1b\x07\x00\r"), result.stderr
         assert not PWNED.exists()
         assert {name: digest(home / name) for name in ("published", "tables", "objects")} == before
     finally:
         (home / "briefs" / "bad.yaml").unlink(missing_ok=True)
         brand.write_bytes(original_brand)
+
+
+# ------------------------------------------------- a damaged home, and ids given on the command line
+
+
+def test_damaged_home_gives_one_line_per_problem(tmp_path, tiny_model):
+    """Symlink loops, a directory where a file should be and a brand linked out of the home:
+    each is a file: field: problem line, exit 2, no traceback, for `validate` and `run`."""
+    home = make_home(tmp_path / "home", tiny_model)
+    write_brief(home, "good", GOOD)
+    (home / "models.yaml").unlink()
+    (home / "models.yaml").symlink_to("models.yaml")  # a symlink loop
+    (home / "briefs" / "loop.yaml").symlink_to("loop.yaml")
+    (home / "briefs" / "folder.yaml").mkdir()
+    (home / "brands" / "folder.yaml").mkdir()
+    outside = tmp_path / "elsewhere" / "outside.yaml"
+    outside.parent.mkdir()
+    outside.write_text("brand: outside\n")
+    (home / "brands" / "outside.yaml").symlink_to(outside)
+    write_brief(home, "away", GOOD.replace("campaign: good", "campaign: away").replace("brand: acme", "brand: outside"))
+
+    expected = [
+        "models.yaml: cannot read: Too many levels of symbolic links",
+        "briefs/loop.yaml: campaign: path 'briefs/loop.yaml' cannot be resolved",
+        "briefs/folder.yaml: cannot read: Is a directory",
+        "briefs/away.yaml: brand: brands/outside.yaml escapes the home folder",
+    ]
+    for command, more in (
+        (
+            ["validate"],
+            ["brands/folder.yaml: cannot read: Is a directory", "brands/outside.yaml: escapes the home folder"],
+        ),
+        (["run", "--all"], []),
+    ):
+        result = cli(home, *command)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr and "error:" not in result.stderr, result.stderr
+        lines = result.stderr.strip().splitlines()
+        for wanted in expected + more:
+            assert any(line.startswith(wanted) for line in lines), (command, wanted, lines)
+    assert not (home / "published").exists() and not (home / "tables").exists()
+
+
+def test_command_line_campaign_ids_are_checked_before_anything_is_touched(tmp_path, tiny_model):
+    home = make_home(tmp_path / "home", tiny_model)
+    write_brief(home, "good", GOOD)
+    result = cli(home, "run", "../x", "good/../good", "\x1b[31mred", "good\n", "١٠")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 5 and all(line.startswith("asset-pipeline run: CAMPAIGN: '") for line in lines), lines
+    assert "'\\x1b[31mred' is not a campaign id" in result.stderr and "\x1b" not in result.stderr
+    compare = cli(home, "compare", "../x", "--models", "tiny")
+    assert compare.returncode == 2 and compare.stderr.startswith("asset-pipeline compare: CAMPAIGN: '../x'")
+    # Neither the Dagster instance nor any output folder was created, so no partition either.
+    assert sorted(p.name for p in home.iterdir()) == ["brands", "briefs", "models", "models.yaml"]

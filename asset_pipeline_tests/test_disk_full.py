@@ -3,6 +3,7 @@ changes, nothing is left half-written, and the same run succeeds once there is r
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -136,3 +137,95 @@ def test_full_disk_fails_cleanly_and_keeps_what_was_published(small_disk, tmp_pa
         ).fetchone()[0]
     assert dupes == 0
     assert leftovers(home) == []
+
+
+# ------------------------------------------- a full disk is never a reason to fall back to another model
+
+
+def _disk_full(path: str = "/home/objects/ab/x.png.tmp") -> OSError:
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+
+TWO_MODELS = """\
+models:
+  - {id: tiny2, path: models/tiny, pipeline_class: StableDiffusionPipeline, steps: 2, guidance: 0,
+     resolution: 256, multiple: 16, tiers: [draft, final]}
+routes:
+  draft: [tiny, tiny2]
+  final: [tiny, tiny2]
+"""
+
+
+def test_generation_fails_fast_on_a_full_disk_without_trying_the_next_model(home, monkeypatch):
+    from asset_pipeline.models import generation
+    from asset_pipeline.models.registry import load_registry
+
+    (home / "models.yaml").write_text(TWO_MODELS)
+    registry = load_registry(home)
+    loads = []
+
+    def load(self, spec):
+        loads.append(spec.id)
+        raise _disk_full()
+
+    monkeypatch.setattr(generation.DraftGenerator, "load", load)
+    with pytest.raises(OSError) as caught:
+        generation.generate_with_fallback(registry.candidates("draft"), registry, ["a mug"], [None], [1], 256, 256)
+    assert caught.value.errno == errno.ENOSPC and loads == ["tiny"]
+
+
+def test_drafts_stage_fails_fast_on_a_full_disk_without_trying_the_next_model(home, monkeypatch):
+    from PIL import Image
+
+    from asset_pipeline.home import Home
+    from asset_pipeline.models.generation import DraftGenerator
+    from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.stages import drafts
+
+    (home / "models.yaml").write_text(TWO_MODELS)
+    registry = load_registry(home)
+    generated = []
+
+    def generate(self, spec, prompts, negatives, seeds, width, height):
+        generated.append(spec.id)
+        return [Image.new("RGB", (width, height), (200, 120, 40)) for _ in prompts]
+
+    def put_image(self, image):
+        raise _disk_full()
+
+    monkeypatch.setattr(DraftGenerator, "generate", generate)
+    monkeypatch.setattr(drafts.ObjectStore, "put_image", put_image)
+    row = {
+        "campaign": "roomy",
+        "asset": "hero",
+        "variant": 1,
+        "size": "256x256",
+        "width": 256,
+        "height": 256,
+        "prompt": "a mug",
+        "negative_prompt": None,
+        "tier": "draft",
+        "model": None,
+        "seed": 5,
+        "palette": [],
+    }
+    with pytest.raises(OSError) as caught:
+        drafts.generate_drafts([row], registry, DraftGenerator(registry), Home(home.resolve()))
+    assert caught.value.errno == errno.ENOSPC
+    assert generated == ["tiny"]  # tiny2 was never asked: the disk, not the model, failed
+
+
+def test_a_full_disk_reads_as_one_documented_line(tmp_path):
+    from asset_pipeline.storage.disk import disk_full_line, is_disk_full, mentions_disk_full
+
+    try:
+        try:
+            raise _disk_full()
+        except OSError as exc:
+            raise RuntimeError("step failed") from exc
+    except RuntimeError as exc:
+        assert is_disk_full(exc)
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert mentions_disk_full("step draft_images: OSError: [Errno 28] No space left on device: '/h/x.tmp'")
+    line = disk_full_line(tmp_path)
+    assert line.startswith(f"error: no space left on device under {tmp_path} (") and "\n" not in line

@@ -23,6 +23,7 @@ from asset_pipeline.home import Home
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import draft_size, load_registry
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.files import atomic_write_bytes
 
 BOX = 256  # each draft is fitted (never stretched) into a BOX x BOX square
@@ -129,6 +130,8 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
             generator.load(spec)
             load_seconds[spec.id] = round(time.perf_counter() - started, 3)
         except Exception as exc:  # any failure to load is this model's cell, not the sheet's
+            if is_disk_full(exc):  # a full disk is no model's fault (storage/disk.py)
+                raise
             load_error = _one_line(exc)
             load_seconds[spec.id] = None
         for draft in drafts:
@@ -150,6 +153,8 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
                     )[0]
                     row["seconds"] = round(time.perf_counter() - started, 3)
                 except Exception as exc:
+                    if is_disk_full(exc):
+                        raise
                     row["error"] = _one_line(exc)
             results[(draft["asset"], spec.id)] = (row, image)
 

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size, resolve_weights
+from asset_pipeline.storage.disk import is_disk_full
 
 # torch is imported where a model runs, not here: a nothing-changed rebuild never needs it,
 # and importing it costs about 2 s of every `asset-pipeline run`.
@@ -214,6 +215,8 @@ class DraftGenerator:
                     **kwargs,
                 )
         except Exception as exc:  # out of memory, or a checkpoint that loads but cannot run
+            if is_disk_full(exc):  # the machine's fault, not the model's: no fallback (storage/disk.py)
+                raise
             raise GenerationError(f"generation failed: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
         images = _to_images(np.asarray(out.images, dtype=np.float32))
         if spec.palette_grade:
@@ -254,6 +257,8 @@ def generate_with_fallback(
         try:
             generator.load(spec)
         except Exception as exc:  # any load failure (bad config, missing file, wrong class) means "next"
+            if is_disk_full(exc):  # ... except a full disk: every other model would meet it too
+                raise
             reasons.append(_reason(spec, exc))
             continue
         try:

@@ -36,17 +36,18 @@ validating stay fast.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError
+from pydantic import AfterValidator, Field, PrivateAttr, ValidationError
 
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH
 from asset_pipeline.models.tiny import ensure_tiny_model
 from asset_pipeline.models.tiny import weights_hash as folder_hash
-from asset_pipeline.specs import ID_PATTERN, InputError, Problem, _problems, _Strict, read_yaml
+from asset_pipeline.specs import Identifier, InputError, Problem, _problems, _Strict, read_yaml
 
 Tier = Literal["draft", "final", "upscale"]
 TIERS: tuple[str, ...] = ("draft", "final")  # the draft tiers a brief can ask for
@@ -55,17 +56,29 @@ ROUTES: tuple[str, ...] = (*TIERS, UPSCALE)
 TINY_ID = "tiny"
 TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
 MAX_ASPECT = 4.0
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# Matched whole, over ASCII (`re.fullmatch`; no `$`, `\w` or `\d`: see specs.py).
+HUB_ID = re.compile("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+")
+PIPELINE_CLASS = re.compile("auto|[A-Z][A-Za-z0-9]*Pipeline")
+SCHEDULER_CLASS = re.compile("[A-Z][A-Za-z0-9]*Scheduler")
+
+
+def _matching(pattern: re.Pattern) -> AfterValidator:
+    def check(value: str) -> str:
+        if pattern.fullmatch(value) is None:
+            raise ValueError(f"String should match pattern '{pattern.pattern}'")
+        return value
+
+    return AfterValidator(check)
 
 
 class ModelSpec(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
+    id: Identifier
     path: str = Field(min_length=1, max_length=1000)
-    pipeline_class: str = Field(default="auto", pattern=r"^(auto|[A-Z][A-Za-z0-9]*Pipeline)$")
+    pipeline_class: Annotated[str, _matching(PIPELINE_CLASS)] = "auto"
     steps: int = Field(ge=1, le=200, strict=True)
     guidance: float = Field(ge=0.0, le=50.0)
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    scheduler: str | None = Field(default=None, pattern=r"^[A-Z][A-Za-z0-9]*Scheduler$")
+    scheduler: Annotated[str, _matching(SCHEDULER_CLASS)] | None = None
     resolution: int = Field(default=512, ge=64, le=4096, strict=True)
     multiple: int = Field(default=8, ge=1, le=256, strict=True)
     tiers: list[Tier] = Field(default_factory=lambda: ["draft"], min_length=1)
@@ -218,7 +231,7 @@ def resolve_weights(spec: ModelSpec, home: Path, create: bool = True) -> Path | 
         return ensure_tiny_model(local)
     if (local / "model_index.json").is_file():
         return local
-    if HUB_ID.match(spec.path) and not local.exists():
+    if HUB_ID.fullmatch(spec.path) and not local.exists():
         return _cached_snapshot(spec.path)
     return None
 
@@ -300,7 +313,8 @@ def load_registry(home: Path) -> Registry:
     models = {spec.id: spec for spec in BUILTIN_MODELS}
     routes = {tier: list(ids) for tier, ids in BUILTIN_ROUTES.items()}
     models_file = home / "models.yaml"
-    if models_file.exists():
+    # lexists: a dangling link or a symlink loop is a broken models.yaml (read_yaml says so), not "none"
+    if os.path.lexists(models_file):
         models, routes = _apply_models_file(models_file, models, routes)
     # Copies that know their home, so a spec alone is enough to find its weights.
     located = {}

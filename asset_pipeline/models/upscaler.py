@@ -23,6 +23,7 @@ from asset_pipeline.models import generation
 from asset_pipeline.models.generation import DraftGenerator, GenerationError
 from asset_pipeline.models.registry import UPSCALE, ModelSpec, Registry
 from asset_pipeline.stages.framing import crop_to_aspect
+from asset_pipeline.storage.disk import is_disk_full
 
 LANCZOS = "lanczos"
 NOISE_LEVEL = 20  # the x4 upscaler's default: how much noise the low-res input gets before denoising
@@ -79,6 +80,8 @@ class DiffusionUpscaler:
                         output_type="np",  # checked for NaN before the uint8 conversion hides it
                     )
             except Exception as exc:  # out of memory, or a checkpoint that loads but cannot run
+                if is_disk_full(exc):  # the machine's fault, not the model's (storage/disk.py)
+                    raise
                 raise GenerationError(f"upscaling failed: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
         enlarged = generation._to_images(np.asarray(out.images, dtype=np.float32))[0]
         return crop_to_aspect(enlarged, width, height)

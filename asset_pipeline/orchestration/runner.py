@@ -132,7 +132,10 @@ def run_campaigns(
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
+    from asset_pipeline.orchestration.stale_runs import fail_dead_runs
 
+    # Runs a killed process left STARTED are marked failed; our own runs carry our pid to be judged by.
+    own_tags = fail_dead_runs(home)
     # Leftovers of a killed run are removed before anything reads the folders.
     remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
     # Opening the instance creates its SQLite schema the first time; two `run` processes
@@ -155,7 +158,7 @@ def run_campaigns(
     summaries = []
     store = ObjectStore(home)
     for campaign in campaigns:
-        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor}
+        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags}
         quarantined = store.quarantined()
         if executor == "in_process":
             result = job.execute_in_process(

@@ -27,6 +27,7 @@ from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.quality import attempts_summary
+from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
@@ -209,6 +210,8 @@ def _repair(
             gw, gh = draft_size(spec, first_size[1], first_size[2])
             ((sha, hit, seconds),) = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
         except Exception as exc:  # a model that cannot run is one more failed attempt, not a crash
+            if is_disk_full(exc):  # a full disk is no model's fault: fail fast (storage/disk.py)
+                raise
             row["attempts"].append(_attempt(spec, seed, None, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]))
             continue
         problems = checker.problems(sha)
@@ -355,6 +358,8 @@ def generate_drafts(
                 )
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next
+                if is_disk_full(exc):  # ... but a full disk must: the next model would meet it too
+                    raise
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
         else:
             raise DraftError(f"asset {job.asset!r}: no model could generate its drafts: " + "; ".join(fallbacks))

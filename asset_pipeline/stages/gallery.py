@@ -10,12 +10,15 @@ deliverable shows the render that failed, beside its last good version if any.
 
 from __future__ import annotations
 
-import html
+import functools
 from collections import defaultdict
 from datetime import datetime
 
+import jinja2
+import markupsafe
 from PIL import Image
 
+from asset_pipeline.echo import shown
 from asset_pipeline.home import Home
 from asset_pipeline.storage.files import atomic_write_bytes
 from asset_pipeline.storage.objects import ObjectStore, encode_png
@@ -61,44 +64,74 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
 
 
+# Jinja2 with autoescape: every value is HTML-escaped by the engine, none by hand. Values that
+# come from input (ids, sizes, reasons) also go through `shown`: no control characters, short.
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ campaign }}: review gallery</title>
+<style>{{ style }}</style></head><body>
+<h1>{{ campaign }}</h1>
+<div class="meta">brand {{ brand }} · brief hash <code>{{ brief_hash }}</code> · brand hash <code>{{ brand_hash }}</code>
+ · pipeline {{ pipeline }} · {{ published }} published, {{ rejected }} rejected · <a href="manifest.json">manifest.json</a></div>
+{% for asset in assets %}<section class="asset" id="{{ asset.id }}"><h2>{{ asset.id }}</h2>
+{% for size in asset.sizes %}<h3>{{ size.size }}</h3><div class="row">
+{% for card in size.cards %}<div class="card" data-status="{{ card.status }}">
+{% if card.link %}<a href="{{ card.link }}"><img src="{{ card.thumb }}" alt="{{ card.alt }}"></a>
+{% elif card.thumb %}<img src="{{ card.thumb }}" alt="rejected render of {{ card.alt }}">{% endif %}
+<div><span class="status {{ card.status }}">{{ card.status }}</span>
+ <span class="small">variant {{ card.variant }} · model {{ card.model }} · seed {{ card.seed }}</span></div>
+{% if card.latest %}<div class="small"><a href="{{ card.latest }}">{{ card.latest_label }}</a></div>{% endif %}
+{% if card.reasons %}<ul class="reasons">{% for reason in card.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>{% endif %}
+{% if card.versions %}<div class="small">version history</div><ul class="history">
+{% for v in card.versions %}<li><a href="{{ v.link }}">v{{ v.version }}</a> {{ v.when }} <code>{{ v.sha }}</code></li>
+{% endfor %}</ul>{% endif %}
+</div>
+{% endfor %}</div>
+{% endfor %}</section>
+{% endfor %}</body></html>
+"""
+REASON_LIMIT = 300  # a rejection reason names checks and what they read; the manifest has it whole
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(TEMPLATE)
+
+
 def _card(
     home: Home, campaign: str, entry: dict, history: list[dict], render_sha: str | None, store: ObjectStore
-) -> str:
-    e = html.escape
+) -> dict:
     status = entry["status"]
-    parts = [f'<div class="card" data-status="{status}">']
+    card = {
+        "status": shown(status),
+        "variant": shown(entry["variant"]),
+        "model": shown(entry["model"]),
+        "seed": shown(entry["seed"]),
+        "alt": f"{shown(entry['asset'])} variant {shown(entry['variant'])} {shown(entry['size'])}",
+        "link": None,
+        "thumb": None,
+        "latest": None,
+        "latest_label": None,
+        "reasons": [shown(r, REASON_LIMIT) for r in entry["reasons"]],
+        "versions": [],
+    }
     if status == "published":
-        thumb = _thumbnail(home, campaign, entry["sha256"], home.inside(entry["path"]))
-        parts.append(
-            f'<a href="{e(_relative(campaign, entry["path"]))}"><img src="{e(thumb)}" '
-            f'alt="{e(entry["asset"])} variant {entry["variant"]} {e(entry["size"])}"></a>'
-        )
+        card["thumb"] = _thumbnail(home, campaign, entry["sha256"], home.inside(entry["path"]))
+        card["link"] = _relative(campaign, entry["path"])
     elif render_sha and store.exists(render_sha):
-        thumb = _thumbnail(home, campaign, render_sha, store.path(render_sha))
-        parts.append(
-            f'<img src="{e(thumb)}" alt="rejected render of {e(entry["asset"])} '
-            f'variant {entry["variant"]} {e(entry["size"])}">'
-        )
-    parts.append(
-        f'<div><span class="status {status}">{status}</span> '
-        f'<span class="small">variant {entry["variant"]} · model {e(str(entry["model"]))} · '
-        f"seed {entry['seed']}</span></div>"
-    )
+        card["thumb"] = _thumbnail(home, campaign, render_sha, store.path(render_sha))
     if entry.get("latest_path"):
-        label = "latest" if status == "published" else f"latest good version (v{entry['version']})"
-        parts.append(f'<div class="small"><a href="{e(_relative(campaign, entry["latest_path"]))}">{label}</a></div>')
-    if entry["reasons"]:
-        parts.append('<ul class="reasons">' + "".join(f"<li>{e(r)}</li>" for r in entry["reasons"]) + "</ul>")
-    versions = [r for r in history if r["status"] == "published"]
-    if versions:
-        items = "".join(
-            f'<li><a href="{e(_relative(campaign, r["path"]))}">v{r["version"]}</a> '
-            f"{_when(r['published_at'])} <code>{r['sha256'][:12]}</code></li>"
-            for r in reversed(versions)
-        )
-        parts.append(f'<div class="small">version history</div><ul class="history">{items}</ul>')
-    parts.append("</div>")
-    return "".join(parts)
+        card["latest"] = _relative(campaign, entry["latest_path"])
+        card["latest_label"] = "latest" if status == "published" else f"latest good version (v{entry['version']})"
+    card["versions"] = [
+        {
+            "link": _relative(campaign, r["path"]),
+            "version": r["version"],
+            "when": _when(r["published_at"]),
+            "sha": r["sha256"][:12],
+        }
+        for r in reversed([r for r in history if r["status"] == "published"])
+    ]
+    return card
 
 
 def write_gallery(
@@ -109,7 +142,6 @@ def write_gallery(
     `history` is the campaign's publications rows; `renders` maps (asset,
     variant, size) to the render's sha256 (shown for rejected deliverables).
     """
-    e = html.escape
     campaign = manifest["campaign"]
     by_deliverable: dict[tuple, list[dict]] = defaultdict(list)
     for row in history:
@@ -120,26 +152,26 @@ def write_gallery(
 
     entries = manifest["deliverables"]
     published = sum(entry["status"] == "published" for entry in entries)
-    body = [
-        f"<h1>{e(campaign)}</h1>",
-        f'<div class="meta">brand {e(str(manifest.get("brand")))} · brief hash <code>{e(manifest["brief_hash"][:12])}</code>'
-        f" · brand hash <code>{e(manifest['brand_hash'][:12])}</code> · pipeline {e(str(manifest.get('pipeline_version')))}"
-        f" · {published} published, {len(entries) - published} rejected"
-        f' · <a href="manifest.json">manifest.json</a></div>',
-    ]
+    assets = []
     for asset, sizes in grouped.items():
-        body.append(f'<section class="asset" id="{e(asset)}"><h2>{e(asset)}</h2>')
+        rows = []
         for size, cards in sizes.items():
-            body.append(f'<h3>{e(size)}</h3><div class="row">')
+            made = []
             for entry in sorted(cards, key=lambda c: c["variant"]):
                 key = (entry["asset"], entry["variant"], entry["size"])
-                body.append(_card(home, campaign, entry, by_deliverable.get(key, []), renders.get(key), store))
-            body.append("</div>")
-        body.append("</section>")
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{e(campaign)}: review gallery</title><style>{STYLE}</style></head>"
-        f"<body>{''.join(body)}</body></html>\n"
+                made.append(_card(home, campaign, entry, by_deliverable.get(key, []), renders.get(key), store))
+            rows.append({"size": shown(size), "cards": made})
+        assets.append({"id": shown(asset), "sizes": rows})
+    page = _template().render(
+        campaign=shown(campaign),
+        style=markupsafe.Markup(STYLE),  # ours, not input
+        brand=shown(manifest.get("brand")),
+        brief_hash=manifest["brief_hash"][:12],
+        brand_hash=manifest["brand_hash"][:12],
+        pipeline=shown(manifest.get("pipeline_version")),
+        published=published,
+        rejected=len(entries) - published,
+        assets=assets,
     )
     atomic_write_bytes(home.inside("published", campaign, "index.html"), page.encode("utf-8"))
     return f"published/{campaign}/index.html"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import re
 import tempfile
@@ -20,11 +21,30 @@ def _prefix(path: Path) -> str:
     return f".{path.name}.pid{os.getpid()}."
 
 
+@functools.cache
+def _file_mode() -> int:
+    """0o666 less the umask: the mode an ordinary tool creates files with (mkstemp's is 0o600).
+
+    The umask is read once, from /proc where it can be read without changing it (setting and
+    restoring it would race with threads creating files meanwhile).
+    """
+    umask = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                umask = int(line.split()[1], 8)
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _file_mode())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -45,6 +65,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

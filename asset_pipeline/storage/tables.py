@@ -8,7 +8,6 @@ by rewriting the campaign's file with the old rows plus the new ones.
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from asset_pipeline.home import Home
-from asset_pipeline.specs import ID_PATTERN
+from asset_pipeline.specs import is_identifier
 from asset_pipeline.storage.files import atomic_path
 from asset_pipeline.storage.records import RECORDS, SCHEMAS, RecordError, to_record
 
@@ -28,7 +27,7 @@ def table_dir(home: Home, table: str) -> Path:
 
 
 def table_path(home: Home, table: str, campaign: str) -> Path:
-    if table not in SCHEMAS or not re.fullmatch(ID_PATTERN, campaign):
+    if table not in SCHEMAS or not is_identifier(campaign):
         raise ValueError(f"no table {table!r} for campaign {campaign!r}")
     return home.inside("tables", table, f"{campaign}.parquet")
 

@@ -69,6 +69,8 @@ def resolve_font(name: str, brand_dir: Path) -> Path:
     """Absolute path of the font file a brand names; FontError if there is none."""
     if not name or not name.strip():
         raise FontError("font name is empty")
+    if not name.isprintable():  # a NUL or control character: no file or fontconfig name has one
+        raise FontError(f"font name {name!r} has control characters")
     as_path = Path(name)
     if as_path.is_absolute():
         if not as_path.is_file():
