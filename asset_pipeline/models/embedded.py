@@ -3,7 +3,7 @@
 The weights (a standard diffusers `StableDiffusionPipeline` folder, about 30 MB of fp16
 safetensors) ship inside the package under `embedded_weights/`, so a clean clone makes
 useful backgrounds with nothing downloaded. `make train-embedded` rebuilds them
-(asset_pipeline/training/). The model knows the colour names below, and hex codes, from
+(training/). The model knows the colour names below, and hex codes, from
 its training captions; a brand's colours are put in front of the prompt in those words.
 
 Light to import: no torch, no diffusers (naming a colour imports scikit-image).

@@ -1,6 +1,6 @@
 """Train the embedded draft model on the procedural corpus and save it as a diffusers pipeline folder.
 
-    python -m asset_pipeline.training.train_embedded --out asset_pipeline/models/embedded_weights
+    python -m training.train_embedded --out asset_pipeline/models/embedded_weights
 
 Three phases, all seeded (`--seed`), each over corpus images drawn in index order
 (sample i of a phase always has the same seed, whatever the number of loader workers):
@@ -39,7 +39,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from asset_pipeline.models.tiny import _bytes_to_unicode
-from asset_pipeline.training.corpus import sample
+from training.corpus import sample
 
 CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 PHASE_SEEDS = {"tokenizer": 0, "vae": 10_000_000, "unet": 20_000_000, "decoder": 30_000_000}

@@ -76,7 +76,7 @@ class PatternClassifier:
     """Nearest centroid over standardised `features`, fitted on corpus renders."""
 
     def __init__(self, per_pattern: int = 24, size: int = 256, seed: int = 50_000):
-        from asset_pipeline.training.corpus import PATTERNS, SINGLE_COLOUR, draw_colours, render
+        from training.corpus import PATTERNS, SINGLE_COLOUR, draw_colours, render
 
         rng = np.random.default_rng(seed)
         rows, labels = [], []
@@ -111,7 +111,7 @@ def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_
     """Colour adherence of `count` training-corpus images before and after `vae` encodes and decodes them."""
     import torch
 
-    from asset_pipeline.training.corpus import sample
+    from training.corpus import sample
 
     before = after = 0
     errors = []
