@@ -1,5 +1,5 @@
 """Hallucinated text and the draft repair path, for real: the tiny diffusers model,
-a registry model fixture that paints words into its drafts (text_models.py),
+a registry model fixture that paints words into its drafts (support/text_models.py),
 real tesseract, and a real Dagster run."""
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from asset_pipeline.checks import check_hallucinated_text, ocr_available, run_deliverable_checks
-from asset_pipeline.checks.hallucination import is_confident_word
+from asset_pipeline.checks.hallucination import check_hallucinated_text, is_confident_word
+from asset_pipeline.checks.suite import run_deliverable_checks
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import load_registry
 from asset_pipeline.stages.drafts import REROLL_SEED_STEP, generate_drafts, reroll_plan
 from asset_pipeline.typography.boxes import Layout
-from asset_pipeline_tests import text_models
 from asset_pipeline_tests.conftest import write_brief
-from asset_pipeline_tests.test_checks import BOLD, BRAND, box_at, deliverable
+from asset_pipeline_tests.support import text_models
+from asset_pipeline_tests.support.deliverables import BOLD, BRAND, box_at, deliverable
 
 pytestmark = pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
 

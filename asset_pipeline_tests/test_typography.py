@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asset_pipeline.checks.ocr import normalize_text, ocr_available, read_boxes
+from asset_pipeline.checks.ocr import normalize_text
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.specs import Brand
 from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.typography import (
@@ -30,6 +31,7 @@ from asset_pipeline.typography import (
     worst_case_contrast,
 )
 from asset_pipeline.typography.contrast import background_texture, required_separation
+from asset_pipeline_tests.support.ocr import read_boxes
 
 HERE = Path(__file__).parent
 TEXTS = {
@@ -359,7 +361,8 @@ def test_ligatures_and_typographic_punctuation_render_and_read_back():
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
 def test_accented_text_reads_back_with_its_accents():
-    from asset_pipeline.checks.ocr import LATIN_SCRIPT, language_for
+    from asset_pipeline.checks.ocr import language_for
+    from asset_pipeline.checks.tesseract import LATIN_SCRIPT
 
     texts = {"headline": "Crème brûlée à São Paulo", "body": "Smörgåsbord, jalapeño & Noël in Köln"}
     bg = gradient(1200, 628)

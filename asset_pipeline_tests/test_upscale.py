@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asset_pipeline.checks.ocr import ocr_available, read_boxes, text_similarity
+from asset_pipeline.checks.ocr import text_similarity
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
-from asset_pipeline.models.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
 from asset_pipeline.models.registry import UPSCALE, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.specs import Brand, InputError
@@ -31,6 +31,8 @@ from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.stages.upscale import background_for, needs_enlarging, upscale
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography import choose_colors, layout_text
+from asset_pipeline_tests.support.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
+from asset_pipeline_tests.support.ocr import read_boxes
 
 BRAND = Brand(brand="acme", disclaimer="Offer ends May 31.")
 TEXTS = {"headline": "Spring Sale", "cta": "Shop now"}

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from asset_pipeline.models.tiny import _bytes_to_unicode
+from asset_pipeline.models.tiny import bytes_to_unicode
 from training.corpus import sample
 
 CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
@@ -85,7 +85,7 @@ def build_tokenizer(seed: int, captions: int = 3000, vocab_size: int = 900):
     bpe.train_from_iterator(texts, trainer)
     model = json.loads(bpe.to_str())["model"]
     vocab = dict(model["vocab"])
-    for char in _bytes_to_unicode():  # every byte, mid-word and word-final: any text tokenizes
+    for char in bytes_to_unicode():  # every byte, mid-word and word-final: any text tokenizes
         for token in (char, char + "</w>"):
             vocab.setdefault(token, len(vocab))
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split()) for m in model["merges"]]

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from asset_pipeline.checks.ocr import ocr_available
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.orchestration.assets import campaigns, upscaled_images
 from asset_pipeline.orchestration.metadata import table
 from asset_pipeline.orchestration.resources import PipelineResource

@@ -18,8 +18,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from asset_pipeline.checks.ocr import ocr_available
-from asset_pipeline.checks.quality import run_draft_checks
+from asset_pipeline.checks.suite import run_draft_checks
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator

@@ -17,10 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from asset_pipeline.checks import CheckResult
 from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
-    OCRError,
     compare_box,
     language_for,
     normalize_text,
@@ -29,6 +27,8 @@ from asset_pipeline.checks.ocr import (
     psm_for,
     read_crops,
 )
+from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout
 
