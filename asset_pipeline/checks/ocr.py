@@ -21,6 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from asset_pipeline.checks import tesseract
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import ENGLISH, LATIN_SCRIPT, OCRError, installed_models
+from asset_pipeline.colour import hex_to_rgb, luma
 from asset_pipeline.typography.boxes import TextBox
 
 # Font size the crops are scaled to: DejaVu's cap height is ~0.73 em, so 40 px
@@ -101,10 +102,9 @@ def language_for(box: TextBox) -> str:
     return LATIN_SCRIPT
 
 
-def _luma(hex_color: str) -> float:
-    """ITU-R 601 luma (0..255), the same weights as Pillow's RGB -> L conversion."""
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.299 * r + 0.587 * g + 0.114 * b
+def _luma(colour: str) -> float:
+    """Rec.601 luma (0..255) of a hex colour: the grey level tesseract sees it as."""
+    return float(luma(hex_to_rgb(colour)))
 
 
 def psm_for(box: TextBox) -> int:

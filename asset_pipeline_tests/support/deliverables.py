@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from asset_pipeline.colour import hex_to_rgb
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout, TextBox
 
@@ -54,7 +55,7 @@ def draw_box(
     if plate:
         draw.rectangle((left - pad, top - pad, left + box_w + pad, top + box_h + pad), fill=plate)
     if scrim:
-        rgb = tuple(int(scrim[i : i + 2], 16) for i in (1, 3, 5))
+        rgb = hex_to_rgb(scrim)
         draw.rectangle((left - pad, top - pad, left + box_w + pad, top + box_h + pad), fill=(*rgb, 170))
     for i, line in enumerate(lines):
         draw.text((left, top + i * step), line, font=face, fill=color)
