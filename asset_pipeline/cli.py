@@ -24,10 +24,6 @@ from asset_pipeline.specs import InputError, Problem
 EXIT_OK, EXIT_REJECTED, EXIT_INVALID = 0, 1, 2
 
 
-class SetupError(Exception):
-    """The environment, not the input, is wrong (missing tesseract, a failed run...)."""
-
-
 def _prepare_environment(home: Home) -> None:
     """Point Dagster at the home's instance; never reach for a model hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

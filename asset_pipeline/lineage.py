@@ -29,7 +29,7 @@ def _rows(home: Home, sql: str, params: list) -> list[dict]:
 
 def _content_credentials(data: bytes) -> dict | None:
     """Who signed the file's C2PA manifest and what it declares; None when it has none."""
-    from asset_pipeline.stages import content_credentials
+    from asset_pipeline.publishing import content_credentials
 
     if not content_credentials.available():
         return None

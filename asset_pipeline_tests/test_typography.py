@@ -15,8 +15,8 @@ from PIL import Image
 from asset_pipeline.checks.ocr import normalize_text
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.colour import contrast_ratio, worst_case_contrast
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.specs import Brand
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.typography import (
     FontError,
     Layout,

@@ -22,13 +22,13 @@ from PIL import Image
 
 from asset_pipeline.checks.ocr import text_similarity
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.home import Home
 from asset_pipeline.models.registry import UPSCALE, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.specs import Brand, InputError
-from asset_pipeline.stages.cache import ResultCache
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.stages.upscale import background_for, needs_enlarging, upscale
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography import choose_colours, layout_text
 from asset_pipeline_tests.support.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler

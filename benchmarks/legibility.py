@@ -65,8 +65,8 @@ from asset_pipeline.checks.ocr import (  # noqa: E402
     read_crops,
     text_similarity,
 )
+from asset_pipeline.framing import crop_to_aspect  # noqa: E402
 from asset_pipeline.specs import Brand  # noqa: E402
-from asset_pipeline.stages.framing import crop_to_aspect  # noqa: E402
 from asset_pipeline.typography import LayoutError, choose_colours, layout_text, render_layout  # noqa: E402
 
 DEFAULT_SEED = 4242

@@ -16,11 +16,11 @@ from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
 from asset_pipeline.stages.briefs import CampaignInputs, expand_deliverables, load_campaign
-from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.drafts import generate_drafts
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.typeset import typeset
 from asset_pipeline.stages.upscale import upscale
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows, write_rows

@@ -15,8 +15,8 @@ from asset_pipeline.orchestration.assets import campaigns, upscaled_images
 from asset_pipeline.orchestration.metadata import table
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.stages.briefs import load_campaign
-from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.quality import run_checks
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows, write_rows
 

@@ -25,8 +25,8 @@ from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
-from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.quality import attempts_summary
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included

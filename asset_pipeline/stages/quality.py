@@ -11,7 +11,7 @@ import os
 
 from asset_pipeline.checks.suite import run_checks_parallel
 from asset_pipeline.specs import Brand, content_hash
-from asset_pipeline.stages.cache import ResultCache
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import Layout
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.specs import Brand, content_hash
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.contrast import choose_colours

@@ -8,7 +8,6 @@ The views glob the table folders, so new campaigns need no catalog write.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -107,7 +106,3 @@ def query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:
         result = con.execute(sql)
         columns = [d[0] for d in result.description] if result.description else []
         return columns, result.fetchall()
-
-
-def catalog_path(home: Home) -> Path:
-    return home.catalog
