@@ -13,7 +13,7 @@ from PIL import Image
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.catalog import connect_readonly
-from asset_pipeline.storage.objects import sha256_file
+from asset_pipeline.storage.files import sha256_file
 
 
 class LineageError(Exception):

@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from asset_pipeline.storage.files import sha256_file
+
 
 def bytes_to_unicode() -> list[str]:
     """GPT-2/CLIP's printable stand-in for each of the 256 bytes (byte-level BPE alphabet)."""
@@ -184,11 +186,7 @@ def weights_hash(folder: Path) -> str:
     if key not in _HASH_CACHE:
         total = hashlib.sha256()
         for path, (rel, _size, _mtime) in zip(files, stats):
-            content = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    content.update(chunk)
             # name and content digest per file, NUL-separated: no two layouts collide
-            total.update(rel.encode("utf-8") + b"\0" + content.digest())
+            total.update(rel.encode("utf-8") + b"\0" + bytes.fromhex(sha256_file(path)))
         _HASH_CACHE[key] = total.hexdigest()
     return _HASH_CACHE[key]

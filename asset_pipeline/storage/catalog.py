@@ -7,13 +7,11 @@ The views glob the table folders, so new campaigns need no catalog write.
 
 from __future__ import annotations
 
-import time
-
 import duckdb
 import pyarrow as pa
 
 from asset_pipeline.home import Home
-from asset_pipeline.storage.files import file_lock
+from asset_pipeline.storage.files import file_lock, retry
 from asset_pipeline.storage.tables import SCHEMAS, table_dir
 
 VIEWS = ("briefs", "drafts", "layouts", "renders", "checks", "publications")
@@ -67,38 +65,34 @@ def refresh_catalog(home: Home, attempts: int = 50) -> None:
     """(Re)create the views whose definitions changed. Safe to call from many processes."""
     wanted = _wanted(home)
     home.root.mkdir(parents=True, exist_ok=True)
+
+    def sync() -> None:
+        if home.catalog.exists():
+            with duckdb.connect(str(home.catalog), read_only=True) as con:
+                if _current(con) == wanted:
+                    return  # the common case: no write connection at all
+        with duckdb.connect(str(home.catalog)) as con:
+            con.execute("CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)")
+            current = _current(con)
+            for table, sql in wanted.items():
+                if current.get(table) != sql:
+                    con.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
+                    con.execute("INSERT OR REPLACE INTO _view_definitions VALUES (?, ?)", [table, sql])
+
     with file_lock(home.locks / "catalog.lock"):
-        for attempt in range(attempts):
-            try:
-                if home.catalog.exists():
-                    with duckdb.connect(str(home.catalog), read_only=True) as con:
-                        if _current(con) == wanted:
-                            return  # the common case: no write connection at all
-                with duckdb.connect(str(home.catalog)) as con:
-                    con.execute(
-                        "CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)"
-                    )
-                    current = _current(con)
-                    for table, sql in wanted.items():
-                        if current.get(table) != sql:
-                            con.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
-                            con.execute("INSERT OR REPLACE INTO _view_definitions VALUES (?, ?)", [table, sql])
-                return
-            except duckdb.IOException:
-                # A reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
-                time.sleep(0.1 * (attempt + 1))
-        raise RuntimeError(f"catalog {home.catalog} stayed locked by another process")
+        # Retried while a reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
+        retry(sync, duckdb.IOException, attempts, f"catalog {home.catalog} stayed locked by another process")
 
 
 def connect_readonly(home: Home, attempts: int = 50) -> duckdb.DuckDBPyConnection:
     if not home.catalog.exists():
         refresh_catalog(home)
-    for attempt in range(attempts):
-        try:
-            return duckdb.connect(str(home.catalog), read_only=True)
-        except duckdb.IOException:
-            time.sleep(0.1 * (attempt + 1))
-    raise RuntimeError(f"catalog {home.catalog} is locked by a writer")
+    return retry(
+        lambda: duckdb.connect(str(home.catalog), read_only=True),
+        duckdb.IOException,
+        attempts,
+        f"catalog {home.catalog} is locked by a writer",
+    )
 
 
 def query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:
