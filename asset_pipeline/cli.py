@@ -1,4 +1,6 @@
-"""`asset-pipeline` (CONTRACT.md section 7).
+"""asset-pipeline: campaign briefs and brand rules in, checked and published images out.
+
+Each command has its own --help.
 
 Exit status: 0 every deliverable published; 1 some rejected by checks;
 2 invalid input or set-up (one line per problem on stderr, no traceback

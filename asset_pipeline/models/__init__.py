@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-# CONTRACT.md: nothing downloads at run time. Set before huggingface_hub reads it.
+# Nothing downloads at run time (HF_HUB_OFFLINE=1 by default). Set before huggingface_hub reads it.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from asset_pipeline.models.registry import (  # noqa: E402

@@ -101,7 +101,7 @@ def _load(spec: ModelSpec, path: Path):
     cls = _pipeline_class(spec.pipeline_class)
     pipe = cls.from_pretrained(
         path,
-        local_files_only=True,  # never download (CONTRACT.md section 1)
+        local_files_only=True,  # never download: weights load from local paths only
         use_safetensors=True,  # never unpickle weights: a .bin checkpoint could run code (SECURITY.md)
         dtype=dtype,  # diffusers' current name for torch_dtype
         # Low-memory loading needs accelerate; asking for it without warns on every load.

@@ -304,7 +304,7 @@ def generate_drafts(
     home: Home,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> list[dict]:
-    """Drafts rows (CONTRACT.md `drafts`), plus `sizes`: the deliverable sizes each draft serves.
+    """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
 
     A draft failing a draft-level check is re-rolled (`reroll_plan`) up to
     `max_attempts` attempts in all; `attempts` records each (model, seed,

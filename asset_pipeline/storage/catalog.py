@@ -1,4 +1,7 @@
-"""The DuckDB catalog: views over the Parquet tables (CONTRACT.md section 5).
+"""The DuckDB catalog (catalog.duckdb in the home): one view per table over its Parquet files.
+
+Users and scripts query the views (briefs, drafts, renders, checks, publications, ...), opened
+read-only from any directory; their columns are the tables' schemas (storage/tables.py).
 
 DuckDB allows one writing process or many readers, so the catalog file is only
 opened for writing briefly, under a file lock, to (re)create view definitions.
