@@ -194,7 +194,7 @@ def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.models.compare import compare_models
+    from asset_pipeline.compare import compare_models
     from asset_pipeline.models.registry import UnknownModelError
     from asset_pipeline.orchestration.observations import report_model_comparison
 
