@@ -86,7 +86,7 @@ test-fast: setup-test
 # cores and the whole-recipe estimate are in docs/models.md. --stop-at and --decoder-stop-at
 # repeat where a time cap ended a run, so the schedules match the committed weights.
 EMBEDDED := asset_pipeline/models/embedded_weights
-TRAIN := HF_HUB_OFFLINE=1 $(PY) -m asset_pipeline.training.train_embedded
+TRAIN := HF_HUB_OFFLINE=1 $(PY) -m training.train_embedded
 train-embedded: setup
 	$(TRAIN) --out $(EMBEDDED).stage1 --seed 0 --vae-steps 1700 --steps 2600 --stop-at 2380 --batch 32 --workers $$(nproc)
 	$(TRAIN) --out $(EMBEDDED).stage2 --resume $(EMBEDDED).stage1 --seed 1 --steps 1300 --stop-at 1181 --lr 2e-4 --batch 32 --workers $$(nproc)
@@ -96,13 +96,13 @@ train-embedded: setup
 		--decoder-steps 800 --colour-weight 1 --vae-batch 16 --vae-lr 2e-4 --workers 0
 	$(TRAIN) --out $(EMBEDDED) --resume $(EMBEDDED).stage4 --seed 100000 --steps 0 \
 		--decoder-steps 1000 --decoder-stop-at 583 --colour-weight 3 --vae-batch 16 --vae-lr 3e-4 --workers 0
-	for stage in 1 2 3 4; do mv $(EMBEDDED).stage$$stage.training.json asset_pipeline/training/embedded_weights.stage$$stage.training.json; \
+	for stage in 1 2 3 4; do mv $(EMBEDDED).stage$$stage.training.json training/embedded_weights.stage$$stage.training.json; \
 		rm -rf $(EMBEDDED).stage$$stage; done
-	mv $(EMBEDDED).training.json asset_pipeline/training/embedded_weights.stage5.training.json
+	mv $(EMBEDDED).training.json training/embedded_weights.stage5.training.json
 
 # The same architecture from scratch on a CPU: VAE on 128 px images with the colour term, UNet at
 # 256 px, then a short pass at 512 px. Measured on this project's 2-core VM: 12 + 74 min, then
-# 12 min (logs: asset_pipeline/training/embedded_cpu.stage*.training.json). Writes
+# 12 min (logs: training/embedded_cpu.stage*.training.json). Writes
 # $(EMBEDDED_CPU) (evaluate it with benchmarks/embedded_model.py --weights; register it in
 # data/models.yaml with brand_steering and palette_grade as `embedded` has them), or pass
 # EMBEDDED_CPU=$(EMBEDDED) to replace the shipped weights.

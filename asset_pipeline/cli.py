@@ -1,4 +1,6 @@
-"""`asset-pipeline` (CONTRACT.md section 7).
+"""asset-pipeline: campaign briefs and brand rules in, checked and published images out.
+
+Each command has its own --help.
 
 Exit status: 0 every deliverable published; 1 some rejected by checks;
 2 invalid input or set-up (one line per problem on stderr, no traceback
@@ -27,10 +29,6 @@ from asset_pipeline.specs import InputError, Problem, is_identifier
 from asset_pipeline.storage.disk import disk_full_line, is_disk_full, mentions_disk_full
 
 EXIT_OK, EXIT_REJECTED, EXIT_INVALID = 0, 1, 2
-
-
-class SetupError(Exception):
-    """The environment, not the input, is wrong (missing tesseract, a failed run...)."""
 
 
 def _prepare_environment(home: Home) -> None:
@@ -253,7 +251,7 @@ def cmd_verify(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.models.compare import compare_models
+    from asset_pipeline.compare import compare_models
     from asset_pipeline.models.registry import UnknownModelError
     from asset_pipeline.orchestration.observations import report_model_comparison
 

@@ -1,4 +1,7 @@
-"""The home folder (CONTRACT.md section 2): where inputs live and outputs go.
+"""The home folder (ASSET_PIPELINE_HOME, default the checkout's data/): where inputs live and outputs go.
+
+Inputs: briefs/, brands/, media/ and an optional models.yaml; outputs: catalog.duckdb,
+published/<campaign>/, dagster/ (the Dagster instance) and the stages' own folders.
 
 Every path built from a user-supplied id goes through `Home.inside`, so a
 campaign or asset id can never point outside the home.

@@ -13,7 +13,7 @@ from PIL import Image
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.catalog import connect_readonly
-from asset_pipeline.storage.objects import sha256_file
+from asset_pipeline.storage.files import sha256_file
 
 
 class LineageError(Exception):
@@ -29,7 +29,7 @@ def _rows(home: Home, sql: str, params: list) -> list[dict]:
 
 def _content_credentials(data: bytes) -> dict | None:
     """Who signed the file's C2PA manifest and what it declares; None when it has none."""
-    from asset_pipeline.stages import content_credentials
+    from asset_pipeline.publishing import content_credentials
 
     if not content_credentials.available():
         return None

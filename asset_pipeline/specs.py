@@ -1,4 +1,6 @@
-"""Brief and brand-rules schemas (CONTRACT.md sections 3 and 4), validated with pydantic.
+"""Brief and brand-rules schemas (briefs/<campaign>.yaml, brands/<brand>.yaml), validated with pydantic.
+
+Unknown keys are errors in both: they are usually typos.
 
 Loading never raises a bare exception for bad input: it raises `InputError`
 carrying one `Problem` (file, field, message) per thing that is wrong.

@@ -11,7 +11,7 @@ import json
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.catalog import query
-from asset_pipeline.storage.objects import sha256_file
+from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.tables import read_rows
 
 

@@ -7,138 +7,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from asset_pipeline.checks import (
-    CheckResult,
+from asset_pipeline.checks import ocr, tesseract
+from asset_pipeline.checks.ocr import text_similarity
+from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.suite import (
     check_banned_terms,
     check_contrast,
     check_exact_size,
     check_min_font,
     check_not_blank,
-    check_ocr,
     check_safe_margin,
-    ocr,
-    ocr_available,
-    read_box,
     run_checks_parallel,
     run_deliverable_checks,
-    text_similarity,
 )
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout, TextBox
 from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.render import render_layout
-
-SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+from asset_pipeline_tests.support.deliverables import BRAND, SANS, box_at, deliverable, draw_box, photo
+from asset_pipeline_tests.support.ocr import ocr_results, read_box
 
 needs_tesseract = pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
-
-
-# ---------------------------------------------------------------- drawing helpers
-
-
-def photo(width: int, height: int, seed: int = 0) -> Image.Image:
-    """A busy, photo-like background: smooth colour blobs plus grain."""
-    rng = np.random.default_rng(seed)
-    blobs = rng.integers(0, 256, (height // 40 + 1, width // 40 + 1, 3), dtype=np.uint8)
-    smooth = np.asarray(Image.fromarray(blobs).resize((width, height), Image.Resampling.BICUBIC), dtype=float)
-    grain = rng.normal(0, 8, smooth.shape)
-    return Image.fromarray(np.clip(smooth + grain, 0, 255).astype(np.uint8))
-
-
-def draw_box(
-    image: Image.Image,
-    role: str,
-    lines: list[str],
-    x: float,
-    y: float,
-    *,
-    font: str = BOLD,
-    font_px: int = 48,
-    color: str = "#1A1A1A",
-    plate: str | None = None,
-    plate_pad: float = 0.3,
-    scrim: str | None = None,
-    text: str | None = None,
-    contrast: float = 7.0,
-) -> TextBox:
-    """Draw lines at (x, y) (fractions) and return the TextBox that describes them.
-
-    `text` is what the box claims to show (default: the lines drawn).
-    """
-    width, height = image.size
-    face = ImageFont.truetype(font, font_px)
-    step = round(font_px * 1.2)
-    ascent, descent = face.getmetrics()
-    box_w = max(face.getlength(line) for line in lines)
-    box_h = step * (len(lines) - 1) + ascent + descent
-    left, top = round(x * width), round(y * height)
-    draw = ImageDraw.Draw(image, "RGBA")
-    pad = round(font_px * plate_pad)
-    if plate:
-        draw.rectangle((left - pad, top - pad, left + box_w + pad, top + box_h + pad), fill=plate)
-    if scrim:
-        rgb = tuple(int(scrim[i : i + 2], 16) for i in (1, 3, 5))
-        draw.rectangle((left - pad, top - pad, left + box_w + pad, top + box_h + pad), fill=(*rgb, 170))
-    for i, line in enumerate(lines):
-        draw.text((left, top + i * step), line, font=face, fill=color)
-    return TextBox(
-        role=role,
-        text=" ".join(lines) if text is None else text,
-        lines=list(lines),
-        x=left / width,
-        y=top / height,
-        w=box_w / width,
-        h=box_h / height,
-        font=font,
-        font_px=font_px,
-        color=color,
-        plate=plate,
-        scrim=scrim,
-        contrast=contrast,
-    )
-
-
-def box_at(x: float, y: float, w: float, h: float, **kwargs) -> TextBox:
-    """A TextBox for the layout-only checks (nothing drawn)."""
-    fields = dict(role="headline", text="Spring Sale", lines=["Spring Sale"], font=BOLD, font_px=40, contrast=7.0)
-    fields.update(kwargs)
-    return TextBox(x=x, y=y, w=w, h=h, **fields)
-
-
-def deliverable(seed: int = 0, headline: str = "Spring Sale", size: int = 1080) -> tuple[Image.Image, Layout]:
-    """A 3-box final image over a busy background: scrim, light plate, accent plate."""
-    image = photo(size, size, seed)
-    px = size / 1080  # font sizes scale with the deliverable
-    boxes = [
-        draw_box(
-            image,
-            "headline",
-            [headline, "30% off everything"],
-            0.08,
-            0.08,
-            font_px=round(72 * px),
-            color="#FFFFFF",
-            scrim="#000000",
-        ),
-        draw_box(
-            image,
-            "body",
-            ["Fresh styles for sunny days,", "made to last all season."],
-            0.08,
-            0.45,
-            font=SANS,
-            font_px=round(34 * px),
-            plate="#FFFFFF",
-        ),
-        draw_box(image, "cta", ["Shop now"], 0.08, 0.75, font_px=round(40 * px), color="#FFFFFF", plate="#FF5A36"),
-    ]
-    return image, Layout(size, size, boxes)
-
-
-BRAND = Brand(brand="acme", banned_terms=["guaranteed", "money back"])
 
 
 # ---------------------------------------------------------------- text_similarity
@@ -195,7 +87,7 @@ def test_ocr_reads_text_on_plain_background():
             draw_box(image, "disclaimer", ["Offer ends May 31. Terms apply."], 0.08, 0.9, font=SANS, font_px=14),
         ],
     )
-    results = check_ocr(image, layout, min_similarity=0.9)
+    results = ocr_results(image, layout, min_similarity=0.9)
     assert [r.check for r in results] == ["ocr"] * 3
     assert all(r.passed for r in results), [r.detail for r in results]
     assert all(r.value >= 0.95 for r in results)
@@ -220,7 +112,7 @@ def test_ocr_reads_light_text_on_plates_and_scrim_over_a_photo():
             plate_pad=0,
         )
     )
-    results = check_ocr(image, layout, min_similarity=0.9)
+    results = ocr_results(image, layout, min_similarity=0.9)
     assert all(r.passed for r in results), [r.detail for r in results]
     assert read_box(image, layout.boxes[-1]) == "Offer ends May 31."
 
@@ -271,7 +163,7 @@ def test_ocr_reads_a_scrim_over_noise_without_stray_edge_characters(seed, text):
 def test_ocr_fails_when_the_image_shows_other_text():
     image = Image.new("RGB", (1080, 1080), "#203040")
     box = draw_box(image, "headline", ["Summer Sale"], 0.1, 0.1, font_px=64, color="#FFFFFF", text="Spring Sale")
-    [result] = check_ocr(image, Layout(1080, 1080, [box]), min_similarity=0.95)
+    [result] = ocr_results(image, Layout(1080, 1080, [box]), min_similarity=0.95)
     assert not result.passed
     assert result.value < 0.95
     assert result.detail.startswith("headline: read 'Summer Sale' vs 'Spring Sale', similarity 0.")
@@ -282,15 +174,15 @@ def test_ocr_fails_when_the_image_shows_other_text():
 def test_ocr_fails_for_a_box_with_nothing_in_it():
     image = Image.new("RGB", (600, 400), "#FFFFFF")
     box = box_at(0.1, 0.1, 0.6, 0.2, text="Shop now", lines=["Shop now"], color="#1A1A1A")
-    [result] = check_ocr(image, Layout(600, 400, [box]), min_similarity=0.9)
+    [result] = ocr_results(image, Layout(600, 400, [box]), min_similarity=0.9)
     assert not result.passed and result.value < 0.5
 
 
 def test_ocr_without_tesseract_fails_every_box(monkeypatch):
-    monkeypatch.setattr(ocr, "ocr_available", lambda: False)
+    monkeypatch.setattr(tesseract, "ocr_available", lambda: False)
     image = Image.new("RGB", (200, 200), "#FFFFFF")
     layout = Layout(200, 200, [box_at(0.1, 0.1, 0.5, 0.2), box_at(0.1, 0.5, 0.5, 0.2, role="cta")])
-    results = check_ocr(image, layout, 0.9)
+    results = ocr_results(image, layout, 0.9)
     assert [r.passed for r in results] == [False, False]
     assert results[1].value is None
     assert results[1].detail.startswith("cta: could not OCR: ")

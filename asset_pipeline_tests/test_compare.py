@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from asset_pipeline.compare import BOX, CELL_HEIGHT, CELL_WIDTH, _fit, compare_models, default_sheet_path
 from asset_pipeline.home import Home
-from asset_pipeline.models.compare import BOX, CELL_HEIGHT, CELL_WIDTH, _fit, compare_models, default_sheet_path
-from asset_pipeline.models.families import build_family_model
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import UnknownModelError, load_registry
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
 from asset_pipeline_tests.conftest import write_brief
+from asset_pipeline_tests.support.families import build_family_model
 
 BRIEF = """\
 campaign: look

@@ -8,9 +8,9 @@ import pytest
 from asset_pipeline.home import Home
 from asset_pipeline.models import DraftGenerator, draft_size, load_registry
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH, colour_name, palette_phrase, steered_prompt
-from asset_pipeline.training.corpus import held_out_prompts, is_held_out, sample
-from asset_pipeline.training.evaluate import colour_check
 from asset_pipeline_tests.conftest import write_brief
+from training.corpus import held_out_prompts, is_held_out, sample
+from training.evaluate import colour_check
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,7 @@ def test_a_colour_edit_changes_prompts_only_for_campaigns_the_embedded_model_dra
 
 def test_vae_round_trip_keeps_corpus_colours_close(registry):
     """A regression guard on the VAE, the part that limits colour: its round trip alone."""
-    from asset_pipeline.training.evaluate import vae_round_trip
+    from training.evaluate import vae_round_trip
 
     vae = DraftGenerator(registry).load(registry.get(EMBEDDED_ID)).vae
     measured = vae_round_trip(vae, count=4, size=256)

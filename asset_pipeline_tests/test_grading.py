@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from skimage.color import deltaE_ciede2000, rgb2lab
 
-from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
+from asset_pipeline.colour import delta_e, hex_to_rgb, lab
+from asset_pipeline.models.embedded import COLOURS
 from asset_pipeline.models.grading import grade, named_colours
 
 CORAL, NAVY = hex_to_rgb(COLOURS["coral"]), hex_to_rgb(COLOURS["navy"])
 
 
 def _delta_e(rgb_a, rgb_b) -> float:
-    lab = rgb2lab(np.array([rgb_a, rgb_b], dtype=np.float64).reshape(2, 1, 3) / 255.0).reshape(2, 3)
-    return float(deltaE_ciede2000(lab[0], lab[1]))
+    a, b = lab([rgb_a, rgb_b])
+    return float(delta_e(a, b))
 
 
 def _mean_rgb(image: Image.Image, box=None) -> tuple:
@@ -61,8 +61,8 @@ def test_lightness_moves_less_so_a_spotlight_stays_a_spotlight():
     backdrop = np.full((128, 128, 3), (30, 40, 90), np.uint8)
     backdrop[40:88, 40:88] = (200, 205, 230)  # a bright patch on a blue backdrop, navy the only colour named
     graded = np.asarray(grade(Image.fromarray(backdrop), [NAVY], 1.0, lightness=0.5), float)
-    lab = rgb2lab(graded / 255.0)
-    assert lab[64, 64, 0] - lab[5, 5, 0] > 25  # still far lighter than the backdrop
+    lightness = lab(graded)[..., 0]
+    assert lightness[64, 64] - lightness[5, 5] > 25  # still far lighter than the backdrop
 
 
 @pytest.mark.parametrize("targets, strength", [([], 1.0), ([CORAL], 0.0)])

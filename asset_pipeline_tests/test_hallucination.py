@@ -1,5 +1,5 @@
 """Hallucinated text and the draft repair path, for real: the tiny diffusers model,
-a registry model fixture that paints words into its drafts (text_models.py),
+a registry model fixture that paints words into its drafts (support/text_models.py),
 real tesseract, and a real Dagster run."""
 
 from __future__ import annotations
@@ -11,39 +11,20 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from asset_pipeline.checks import check_hallucinated_text, ocr_available, run_deliverable_checks
-from asset_pipeline.checks.hallucination import is_confident_word
+from asset_pipeline.checks.hallucination import check_hallucinated_text, is_confident_word
+from asset_pipeline.checks.suite import run_deliverable_checks
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import load_registry
-from asset_pipeline.stages.drafts import REROLL_SEED_STEP, generate_drafts, reroll_plan
+from asset_pipeline.stages.drafts import REROLL_SEED_STEP, reroll_plan
 from asset_pipeline.typography.boxes import Layout
-from asset_pipeline_tests import text_models
 from asset_pipeline_tests.conftest import write_brief
-from asset_pipeline_tests.test_checks import BOLD, BRAND, box_at, deliverable
+from asset_pipeline_tests.support import text_models
+from asset_pipeline_tests.support.deliverables import BOLD, BRAND, box_at, deliverable
+from asset_pipeline_tests.support.drafts import brief_rows, drafts_for
 
 pytestmark = pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
-
-
-def deliverables(model: str | None, seed: int, variants: int = 1, sizes=((256, 256),)) -> list[dict]:
-    """Brief rows (the drafts stage's input) for one asset."""
-    return [
-        {
-            "campaign": "c",
-            "asset": "hero",
-            "variant": v,
-            "size": f"{w}x{h}",
-            "width": w,
-            "height": h,
-            "tier": "draft",
-            "model": model,
-            "prompt": "ceramic mug",
-            "negative_prompt": None,
-            "seed": seed + v - 1,
-        }
-        for v in range(1, variants + 1)
-        for w, h in sizes
-    ]
 
 
 @pytest.fixture
@@ -51,10 +32,6 @@ def sign_home(home, monkeypatch) -> Path:
     text_models.register(monkeypatch)
     (home / "models.yaml").write_text(text_models.models_yaml())
     return home
-
-
-def drafts_for(home: Path, rows: list[dict], max_attempts: int = 3) -> list[dict]:
-    return generate_drafts(rows, load_registry(home), DraftGenerator(), Home(home), max_attempts=max_attempts)
 
 
 # ---------------------------------------------------------------- the check as a plain function
@@ -133,13 +110,13 @@ def test_reroll_plan_next_seed_then_next_model():
 
 
 def test_clean_draft_passes_first_time(sign_home):
-    [row] = drafts_for(sign_home, deliverables("even-signpainter", seed=5))
+    [row] = drafts_for(sign_home, brief_rows("even-signpainter", seed=5))
     assert row["draft_passed"] and row["draft_reason"] is None
     assert [(a["model"], a["seed"], a["passed"]) for a in row["attempts"]] == [("even-signpainter", 5, True)]
 
 
 def test_reroll_with_the_next_seed_repairs_a_draft_with_text(sign_home):
-    [row] = drafts_for(sign_home, deliverables("even-signpainter", seed=4))
+    [row] = drafts_for(sign_home, brief_rows("even-signpainter", seed=4))
     first, second = row["attempts"]
     assert (first["seed"], first["passed"]) == (4, False)
     assert "hallucinated_text" in first["reason"] and "'OPEN'" in first["reason"]
@@ -151,7 +128,7 @@ def test_reroll_with_the_next_seed_repairs_a_draft_with_text(sign_home):
 
 def test_reroll_moves_to_the_next_model_in_the_tier(sign_home):
     (sign_home / "models.yaml").write_text(text_models.models_yaml(front="signpainter"))
-    [row] = drafts_for(sign_home, deliverables(None, seed=4))
+    [row] = drafts_for(sign_home, brief_rows(None, seed=4))
     assert [(a["model"], a["seed"], a["passed"]) for a in row["attempts"]] == [
         ("signpainter", 4, False),
         ("signpainter", 4 + REROLL_SEED_STEP, False),
@@ -161,14 +138,14 @@ def test_reroll_moves_to_the_next_model_in_the_tier(sign_home):
 
 
 def test_draft_that_never_passes_is_rejected_with_every_attempt(sign_home):
-    rows = drafts_for(sign_home, deliverables("signpainter", seed=7), max_attempts=2)
+    rows = drafts_for(sign_home, brief_rows("signpainter", seed=7), max_attempts=2)
     [row] = rows
     assert not row["draft_passed"] and len(row["attempts"]) == 2
     assert "attempt 1 (model signpainter, seed 7): hallucinated_text" in row["draft_reason"]
     assert f"attempt 2 (model signpainter, seed {7 + REROLL_SEED_STEP}): hallucinated_text" in row["draft_reason"]
 
     # A re-run replays the attempts from the cache: nothing is generated again.
-    again = drafts_for(sign_home, deliverables("signpainter", seed=7), max_attempts=2)
+    again = drafts_for(sign_home, brief_rows("signpainter", seed=7), max_attempts=2)
     assert again[0]["attempts"] == row["attempts"] and again[0]["cache_hit"]
 
 

@@ -166,7 +166,7 @@ def test_a_problem_line_stays_short_and_inert():
 
 
 def test_gallery_escapes_through_the_template_engine(tmp_path):
-    from asset_pipeline.stages.gallery import write_gallery
+    from asset_pipeline.publishing.gallery import write_gallery
 
     home = Home(tmp_path)
     manifest = {

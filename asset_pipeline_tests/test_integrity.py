@@ -21,7 +21,7 @@ from asset_pipeline_tests.test_version_rule import _inputs
 
 @pytest.fixture
 def root(tmp_path, monkeypatch):
-    from asset_pipeline.stages import content_credentials
+    from asset_pipeline.publishing import content_credentials
 
     monkeypatch.setattr(content_credentials, "available", lambda: False)
     return Home(tmp_path.resolve())
@@ -101,7 +101,7 @@ def _agree(root: Home) -> None:
 
 
 def test_a_failure_at_any_write_leaves_history_manifest_and_latest_agreeing(root, monkeypatch):
-    from asset_pipeline.stages import gallery
+    from asset_pipeline.publishing import gallery
 
     store, _ = _published(root)
     real = {

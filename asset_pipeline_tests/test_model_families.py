@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from asset_pipeline.models import generation
-from asset_pipeline.models.families import FAMILIES, build_family_model
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import draft_size, load_registry
 from asset_pipeline.models.tiny import weights_hash
+from asset_pipeline_tests.support.families import FAMILIES, build_family_model
 
 FAMILY_NAMES = ["sd", "sdxl", "sd3", "flux"]
 DELIVERABLE = (1200, 628)

@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 
 from asset_pipeline.models import generation
-from asset_pipeline.models.generation import DraftGenerator, GenerationError, generate_with_fallback
+from asset_pipeline.models.generation import DraftGenerator, GenerationError
 from asset_pipeline.models.registry import ModelSpec, UnknownModelError, draft_size, load_registry
 from asset_pipeline.models.tiny import ensure_tiny_model, weights_hash
 from asset_pipeline.specs import InputError
+from asset_pipeline.stages.drafts import DraftError
+from asset_pipeline_tests.support.drafts import brief_rows, drafts_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -351,23 +353,23 @@ def test_broken_model_first_in_route_falls_back_to_tiny(tiny_model, tmp_path):
     candidates = registry.candidates("draft")
     assert candidates[0].id == "broken" and registry.weights_present(candidates[0])
 
-    images, used, fallbacks = generate_with_fallback(candidates, registry, ["a mug"], [None], [5], 1200, 628)
-    assert used.id == "tiny"
-    assert images[0].size == draft_size(used, 1200, 628)
-    assert fallbacks[0].startswith("model broken: ")
-    assert any(f.startswith("model sd-turbo: weights not present") for f in fallbacks)
+    [row] = drafts_for(home, brief_rows(None, seed=5, sizes=((1200, 628),)))
+    assert row["model"] == "tiny"
+    assert (row["width"], row["height"]) == draft_size(registry.get("tiny"), 1200, 628)
+    assert row["fallbacks"][0].startswith("broken: ")
+    assert any(f.startswith("sd-turbo: weights not present") for f in row["fallbacks"])
 
     # Named explicitly, the broken model has nothing to fall back to.
-    with pytest.raises(GenerationError, match="model broken"):
-        generate_with_fallback(registry.candidates("draft", "broken"), registry, ["a mug"], [None], [5], 256, 256)
+    with pytest.raises(DraftError, match="no model could generate its drafts: broken: "):
+        drafts_for(home, brief_rows("broken", seed=5))
 
 
 def test_nan_and_black_output_are_refused():
     with pytest.raises(GenerationError, match="black"):
-        generation._to_images(np.zeros((1, 8, 8, 3), dtype=np.float32))
+        generation.to_images(np.zeros((1, 8, 8, 3), dtype=np.float32))
     with pytest.raises(GenerationError, match="NaN"):
-        generation._to_images(np.full((1, 8, 8, 3), np.nan, dtype=np.float32))
-    assert generation._to_images(np.full((1, 8, 8, 3), 0.5, dtype=np.float32))[0].getpixel((0, 0)) == (128, 128, 128)
+        generation.to_images(np.full((1, 8, 8, 3), np.nan, dtype=np.float32))
+    assert generation.to_images(np.full((1, 8, 8, 3), 0.5, dtype=np.float32))[0].getpixel((0, 0)) == (128, 128, 128)
 
 
 # ------------------------------------------------------------------ draft size

@@ -108,7 +108,7 @@ def test_first_run_publishes_version_1_with_full_provenance(story):
 
 
 def test_published_file_carries_signed_c2pa_credentials(story):
-    from asset_pipeline.stages import content_credentials
+    from asset_pipeline.publishing import content_credentials
 
     if not content_credentials.available():
         pytest.skip("c2pa-python is not installed")
@@ -187,7 +187,7 @@ def test_lineage_of_an_old_version_found_by_file_hash(story, tmp_path):
     text = cli(home, "lineage", str(home / changed["path"]))
     assert text.returncode == 0 and "version 2" in text.stdout and "'Summer Sale'" in text.stdout
     assert "pass ocr" in text.stdout and "(upscale lanczos)" in text.stdout
-    from asset_pipeline.stages import content_credentials
+    from asset_pipeline.publishing import content_credentials
 
     if content_credentials.available():
         assert chain["c2pa"]["signer"] == "asset_pipeline signer"

@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from asset_pipeline.models.generation import generate_with_fallback
 from asset_pipeline.models.registry import load_registry
 from asset_pipeline.specs import InputError
 from asset_pipeline_tests.conftest import cli, write_brief
+from asset_pipeline_tests.support.drafts import brief_rows, drafts_for
 
 PICKLE_PROTOCOL_MARKS = tuple(bytes([0x80, n]) for n in range(2, 6))
 
@@ -41,14 +41,11 @@ def test_a_pickled_checkpoint_is_never_unpickled(home, tiny_model, tmp_path):
         "routes:\n  draft: [hostile, tiny]\n"
     )
 
-    registry = load_registry(home)
-    images, used, reasons = generate_with_fallback(
-        [registry.get("hostile"), registry.get("tiny")], registry, ["a mug"], [None], [1], 256, 256
-    )
+    [row] = drafts_for(home, brief_rows(None, seed=1))
 
     assert not marker.exists()  # the pickle was never loaded
-    assert used.id == "tiny" and len(images) == 1
-    assert reasons and reasons[0].startswith("model hostile:")
+    assert row["model"] == "tiny" and row["image_sha256"]
+    assert row["fallbacks"] and row["fallbacks"][0].startswith("hostile:")
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 from PIL import Image
 
-from asset_pipeline.models.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
 from asset_pipeline.typography.layout import aspect_family
 from asset_pipeline_tests.conftest import cli, make_home, write_brief
+from asset_pipeline_tests.support.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
 
 SIZES = ["1080x1080", "1200x628", "1080x1920", "728x90", "300x250", "160x600", "970x250", "320x64"]
 

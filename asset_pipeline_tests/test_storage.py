@@ -6,11 +6,11 @@ import duckdb
 import pytest
 from PIL import Image
 
+from asset_pipeline.framing import aspect_crop_box, crop_to_aspect
 from asset_pipeline.home import Home
-from asset_pipeline.stages.framing import aspect_crop_box, crop_to_aspect
 from asset_pipeline.storage.catalog import VIEWS, query, refresh_catalog
-from asset_pipeline.storage.files import atomic_write_bytes
-from asset_pipeline.storage.objects import ObjectStore, sha256_file
+from asset_pipeline.storage.files import atomic_write_bytes, sha256_file
+from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import RecordError, read_rows, write_rows
 
 

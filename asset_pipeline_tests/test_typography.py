@@ -12,24 +12,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asset_pipeline.checks.ocr import normalize_text, ocr_available, read_boxes
+from asset_pipeline.checks.ocr import normalize_text
+from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.colour import contrast_ratio, worst_case_contrast
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.specs import Brand
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.typography import (
     FontError,
     Layout,
     LayoutError,
     background_luminance,
     break_lines,
-    choose_colors,
-    contrast_ratio,
+    choose_colours,
     layout_text,
     missing_glyphs,
     render_layout,
     resolve_font,
-    worst_case_contrast,
 )
 from asset_pipeline.typography.contrast import background_texture, required_separation
+from asset_pipeline_tests.support.ocr import read_boxes
 
 HERE = Path(__file__).parent
 TEXTS = {
@@ -171,7 +172,7 @@ def test_text_sits_in_the_lower_part_in_reading_order():
 
 
 def test_layout_round_trips_through_json():
-    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), noise(270, 270), brand())
+    layout = choose_colours(layout_text(1080, 1080, TEXTS, brand(), HERE), noise(270, 270), brand())
     assert Layout.from_json(layout.to_json()) == layout
 
 
@@ -187,8 +188,8 @@ def test_contrast_ratio_matches_wcag():
 
 def test_dark_text_on_white_and_light_text_on_black():
     layout = layout_text(1080, 1080, TEXTS, brand(), HERE)
-    on_white = choose_colors(layout, solid(1080, 1080, 255), brand())
-    on_black = choose_colors(layout, solid(540, 540, 0), brand())  # a draft-sized background
+    on_white = choose_colours(layout, solid(1080, 1080, 255), brand())
+    on_black = choose_colours(layout, solid(540, 540, 0), brand())  # a draft-sized background
     for box in on_white.boxes:
         if box.role != "cta":
             assert (box.color, box.scrim, box.plate) == ("#1A1A1A", None, None)
@@ -202,7 +203,7 @@ def test_dark_text_on_white_and_light_text_on_black():
 
 def test_busy_background_gets_a_scrim_and_the_render_reaches_min_contrast():
     bg = noise(1080, 1080)
-    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), bg, brand())
+    layout = choose_colours(layout_text(1080, 1080, TEXTS, brand(), HERE), bg, brand())
     # render scrims and plates only, then measure what the text would sit on
     bare = dataclasses.replace(layout, boxes=[dataclasses.replace(b, lines=[]) for b in layout.boxes])
     rendered = render_layout(bg, bare)
@@ -217,7 +218,7 @@ def test_busy_background_gets_a_scrim_and_the_render_reaches_min_contrast():
 
 def test_when_no_scrim_is_enough_a_plate_is_used():
     strict = brand(min_contrast=19.0)  # beyond what the strongest scrim (85 %) reaches on noise
-    layout = choose_colors(
+    layout = choose_colours(
         layout_text(1080, 1080, {"headline": "Spring Sale"}, strict, HERE), noise(1080, 1080), strict
     )
     (box,) = layout.boxes
@@ -239,7 +240,7 @@ def test_texture_tells_busy_from_smooth_backgrounds():
 def test_smooth_light_background_needs_no_scrim():
     yy, xx = np.mgrid[0:1080, 0:1080]
     light = Image.fromarray(np.stack([200 + xx * 55 // 1080] * 3, axis=-1).astype(np.uint8))
-    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), light, brand())
+    layout = choose_colours(layout_text(1080, 1080, TEXTS, brand(), HERE), light, brand())
     for box in layout.boxes:
         if box.role != "cta":
             assert (box.color, box.scrim, box.plate) == ("#1A1A1A", None, None), box
@@ -251,7 +252,7 @@ def test_smaller_text_gets_a_stronger_scrim_on_the_same_busy_ground():
     strengths = []
     for px in (97, 48, 29, 20, 14):  # same box, same pixels behind it: only the text size differs
         layout = Layout(1080, 1080, [dataclasses.replace(headline, font_px=px)])
-        strengths.append(strength(choose_colors(layout, background, brand()).boxes[0]))
+        strengths.append(strength(choose_colours(layout, background, brand()).boxes[0]))
     assert strengths == sorted(strengths) and strengths[-1] > strengths[0], strengths
     assert strengths[0] >= 0.5  # contrast alone was met by a 30 % scrim; texture needs more
 
@@ -263,7 +264,7 @@ def test_text_on_busy_noise_gets_a_strong_scrim_or_plate_and_reads_back_exactly(
     draft-sized crop and the text drawn at final size, as the typeset and upscale stages do."""
     draft = draft_noise(seed=width + height)
     layout = layout_text(width, height, TEXTS, brand(), HERE)
-    layout = choose_colors(layout, crop_to_aspect(draft, width, height, max_side=256), brand())
+    layout = choose_colours(layout, crop_to_aspect(draft, width, height, max_side=256), brand())
     image = render_layout(crop_to_aspect(draft, width, height), layout)
     for box in layout.boxes:
         assert strength(box) >= 0.5, box  # the old choice, a 30-45 % scrim, was misread
@@ -277,7 +278,7 @@ def test_text_on_busy_noise_gets_a_strong_scrim_or_plate_and_reads_back_exactly(
 
 @pytest.mark.parametrize("size", [(1080, 1080), (512, 512), (300, 300)])
 def test_render_keeps_the_background_size_and_mode(size):
-    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), noise(*size), brand())
+    layout = choose_colours(layout_text(1080, 1080, TEXTS, brand(), HERE), noise(*size), brand())
     out = render_layout(noise(*size).convert("RGBA"), layout)
     assert out.size == size and out.mode == "RGB"
 
@@ -305,7 +306,7 @@ def test_tesseract_reads_the_headline_back():
     yy, xx = np.mgrid[0:1080, 0:1080]
     photo = np.stack([xx * 255 // 1080, yy * 255 // 1080, np.full_like(xx, 140)], axis=-1).astype(np.uint8)
     bg = Image.fromarray(photo)
-    layout = choose_colors(layout_text(1080, 1080, TEXTS, brand(), HERE), bg, brand())
+    layout = choose_colours(layout_text(1080, 1080, TEXTS, brand(), HERE), bg, brand())
     out = render_layout(bg, layout)
     for box in layout.boxes:
         crop = out.crop(box.pixel_box(*out.size))
@@ -350,7 +351,7 @@ def test_ligatures_and_typographic_punctuation_render_and_read_back():
     for role, text in texts.items():
         assert missing_glyphs(resolve_font("DejaVuSans.ttf", HERE), text) == [], role
     bg = gradient(1080, 1080)
-    layout = choose_colors(layout_text(1080, 1080, texts, brand(), HERE), bg, brand())
+    layout = choose_colours(layout_text(1080, 1080, texts, brand(), HERE), bg, brand())
     out = render_layout(bg, layout)
     for box, read in zip(layout.boxes, read_boxes(out, layout.boxes)):
         # typographic quotes and dashes compare as their ASCII forms, "…" as "..." (NFKC)
@@ -359,11 +360,12 @@ def test_ligatures_and_typographic_punctuation_render_and_read_back():
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract with 'eng' is not installed")
 def test_accented_text_reads_back_with_its_accents():
-    from asset_pipeline.checks.ocr import LATIN_SCRIPT, language_for
+    from asset_pipeline.checks.ocr import language_for
+    from asset_pipeline.checks.tesseract import LATIN_SCRIPT
 
     texts = {"headline": "Crème brûlée à São Paulo", "body": "Smörgåsbord, jalapeño & Noël in Köln"}
     bg = gradient(1200, 628)
-    layout = choose_colors(layout_text(1200, 628, texts, brand(), HERE), bg, brand())
+    layout = choose_colours(layout_text(1200, 628, texts, brand(), HERE), bg, brand())
     out = render_layout(bg, layout)
     # `make setup` installs it (tesseract-ocr-script-latn); English alone reads û as "i", ñ as "fi"
     assert all(language_for(box) == LATIN_SCRIPT for box in layout.boxes), "no Latin-script tesseract model"
@@ -375,7 +377,7 @@ def test_accented_text_reads_back_with_its_accents():
 def test_small_text_keeps_the_gap_between_r_and_n():
     # hinted 14 px DejaVu Sans closes the gap: "Learn" read as "Leam"; supersampled it stays open
     bg = solid(300, 250, 128)
-    layout = choose_colors(
+    layout = choose_colours(
         layout_text(300, 250, {"headline": "Spring Sale", "cta": "Learn more"}, brand(), HERE), bg, brand()
     )
     cta = next(box for box in layout.boxes if box.role == "cta")

@@ -20,17 +20,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asset_pipeline.checks.ocr import ocr_available, read_boxes, text_similarity
+from asset_pipeline.checks.ocr import text_similarity
+from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.home import Home
-from asset_pipeline.models.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
 from asset_pipeline.models.registry import UPSCALE, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.specs import Brand, InputError
-from asset_pipeline.stages.cache import ResultCache
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.stages.upscale import background_for, needs_enlarging, upscale
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
-from asset_pipeline.typography import choose_colors, layout_text
+from asset_pipeline.typography import choose_colours, layout_text
+from asset_pipeline_tests.support.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
+from asset_pipeline_tests.support.ocr import read_boxes
 
 BRAND = Brand(brand="acme", disclaimer="Offer ends May 31.")
 TEXTS = {"headline": "Spring Sale", "cta": "Shop now"}
@@ -130,7 +132,7 @@ def test_upscale_stage_records_the_engine_and_text_is_drawn_at_final_resolution(
     layouts = []
     for width, height in [(300, 250), (728, 90)]:
         layout = layout_text(width, height, TEXTS, BRAND, Path("."))
-        layout = choose_colors(layout, crop_to_aspect(source, width, height, max_side=64), BRAND)
+        layout = choose_colours(layout, crop_to_aspect(source, width, height, max_side=64), BRAND)
         layouts.append(
             {
                 "campaign": "c",

@@ -29,7 +29,7 @@ def _inputs(store: ObjectStore, colour: str, brand_hash: str = "b1", passed: boo
 
 @pytest.fixture
 def root(tmp_path, monkeypatch):
-    from asset_pipeline.stages import content_credentials
+    from asset_pipeline.publishing import content_credentials
 
     monkeypatch.setattr(content_credentials, "available", lambda: False)  # signing is tested elsewhere
     return Home(tmp_path)

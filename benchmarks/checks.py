@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
-    from asset_pipeline.checks import ocr_available, run_checks_parallel
-    from asset_pipeline_tests.test_checks import BRAND, deliverable
+    from asset_pipeline.checks.suite import run_checks_parallel
+    from asset_pipeline.checks.tesseract import ocr_available
+    from asset_pipeline_tests.support.deliverables import BRAND, deliverable
 
     if not ocr_available():
         print("tesseract with the 'eng' model is not installed", file=sys.stderr)

@@ -5,9 +5,9 @@
 
 100 prompts naming colours (name and hex, as brand steering writes them) and a pattern,
 from the (colour pair, pattern) combinations the training corpus never draws
-(asset_pipeline.training.corpus.held_out_prompts), each generated at 512x512 through
+(training.corpus.held_out_prompts), each generated at 512x512 through
 `DraftGenerator` with the registry's settings for `embedded`. Reports (definitions in
-asset_pipeline/training/evaluate.py):
+training/evaluate.py):
 
 - colour adherence: share of images whose dominant colours are all within CIEDE2000 ΔE 20
   of the named colours; coverage: share where every named colour is present. Both for the
@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,12 +39,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from asset_pipeline.models import DraftGenerator, load_registry
-from asset_pipeline.models.embedded import EMBEDDED_ID
-from asset_pipeline.training.corpus import held_out_prompts, render
-from asset_pipeline.training.evaluate import PatternClassifier, colour_check, diversity, vae_round_trip
-
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # training/ lives beside the package, outside the wheel
+    sys.path.insert(0, str(REPO))
+
+from asset_pipeline.models import DraftGenerator, load_registry  # noqa: E402
+from asset_pipeline.models.embedded import EMBEDDED_ID  # noqa: E402
+from training.corpus import held_out_prompts, render  # noqa: E402
+from training.evaluate import PatternClassifier, colour_check, diversity, vae_round_trip  # noqa: E402
 
 
 def contact_sheet(rows: list[tuple[str, list[Image.Image]]], cell: int = 160) -> Image.Image:

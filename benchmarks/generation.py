@@ -21,7 +21,7 @@ Models:
                   with random weights, 1 step, 512 px; built once into <cache>/sdxl-turbo-arch
                   (float16 safetensors, ~7 GB)
   sd-tiny, sdxl-tiny, sd3-tiny, flux-tiny
-                  the tiny random pipelines of each family (asset_pipeline.models.families)
+                  the tiny random pipelines of each family (asset_pipeline_tests/support/families.py)
   anything else   a model id of --home's registry (models.yaml, or a real checkpoint in the
                   local Hugging Face cache such as sd-turbo); nothing is downloaded
 
@@ -62,7 +62,8 @@ RESULT_TAG = "BENCHMARK-RESULT "
 
 def _spec_for(name: str, cache: Path, home: Path | None):
     """(registry, spec, build_seconds) for a benchmark model name."""
-    from asset_pipeline.models.families import (
+    from asset_pipeline.models.registry import ModelSpec, load_registry
+    from asset_pipeline_tests.support.families import (
         FAMILIES,
         SD_TURBO_ENTRY,
         SDXL_TURBO_ENTRY,
@@ -70,7 +71,6 @@ def _spec_for(name: str, cache: Path, home: Path | None):
         build_sd_turbo_architecture,
         build_sdxl_turbo_architecture,
     )
-    from asset_pipeline.models.registry import ModelSpec, load_registry
 
     home = home or cache / "home"
     home.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ stripes, checkerboards, photo-like gradients with blobs and grain, flat mid-grey
 drafts of the built-in tiny diffusers model) at eight deliverable sizes, including
 1080x1920 and 728x90, through the pipeline's own code in the pipeline's order:
 
-    crop to aspect at draft scale -> layout_text -> choose_colors (on the draft crop)
+    crop to aspect at draft scale -> layout_text -> choose_colours (on the draft crop)
     -> crop + Lanczos to final size -> render_layout -> checks.ocr (prepare_box, read_crops)
 
 OCR goes through the checks' code: every box's crop is prepared by `prepare_box` and a
@@ -65,9 +65,9 @@ from asset_pipeline.checks.ocr import (  # noqa: E402
     read_crops,
     text_similarity,
 )
+from asset_pipeline.framing import crop_to_aspect  # noqa: E402
 from asset_pipeline.specs import Brand  # noqa: E402
-from asset_pipeline.stages.framing import crop_to_aspect  # noqa: E402
-from asset_pipeline.typography import LayoutError, choose_colors, layout_text, render_layout  # noqa: E402
+from asset_pipeline.typography import LayoutError, choose_colours, layout_text, render_layout  # noqa: E402
 
 DEFAULT_SEED = 4242
 DEFAULT_OUT = HERE / "results" / "legibility.json"
@@ -300,7 +300,7 @@ def set_case(case: Case, brand: Brand, drafts: list[Image.Image]):
         layout = layout_text(case.width, case.height, case.texts, brand, REPO)
     except LayoutError as exc:
         return None, str(exc)
-    layout = choose_colors(layout, draft_crop, brand)
+    layout = choose_colours(layout, draft_crop, brand)
     final = render_layout(crop_to_aspect(source, case.width, case.height), layout)
     crops = [prepare_box(final, box) for box in layout.boxes]
     return layout, (crops, [psm_for(box) for box in layout.boxes], [language_for(box) for box in layout.boxes])

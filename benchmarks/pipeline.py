@@ -67,8 +67,8 @@ def brief(assets: int) -> str:
 
 def model_setup(model: str, cache: Path) -> tuple[dict, Path]:
     """(registry entry fields, weights folder) for the benchmark's model."""
-    from asset_pipeline.models.families import SD_TURBO_ENTRY, build_sd_turbo_architecture
     from asset_pipeline.models.tiny import ensure_tiny_model
+    from asset_pipeline_tests.support.families import SD_TURBO_ENTRY, build_sd_turbo_architecture
 
     if model == "tiny":
         folder = ensure_tiny_model(cache / "tiny")

@@ -25,7 +25,6 @@ blobs of "text" at low confidence, never rejects a draft. The thresholds:
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +32,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from asset_pipeline.checks import CheckResult
-from asset_pipeline.checks.ocr import TESSERACT, OCRError, ocr_available, tesseract_env
+from asset_pipeline.checks import tesseract
+from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.tesseract import ENGLISH, OCRError
 from asset_pipeline.typography.boxes import Layout
 
 MIN_CONFIDENCE = 85.0
@@ -76,8 +76,6 @@ def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
     The image is read scaled to a longer side of `side` px (default: as it is);
     boxes are in the given image's pixels (the scaling is undone).
     """
-    if not ocr_available():
-        raise OCRError(f"{TESSERACT!r} is not installed or has no 'eng' model")
     scale = side / max(image.size) if side else 1.0
     page = image.convert("L")
     if abs(scale - 1.0) > 0.01:
@@ -88,18 +86,9 @@ def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
         path = Path(tmp) / "page.png"
         page.save(path, compress_level=1)
         # psm 11: sparse text, find as much text as possible in no particular order.
-        command = [TESSERACT, str(path), "stdout", "-l", "eng", "--oem", "1", "--psm", "11", "tsv"]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, env=tesseract_env())
-        except subprocess.TimeoutExpired:
-            raise OCRError("tesseract timed out reading the whole image") from None
-        except OSError as exc:
-            raise OCRError(f"tesseract did not start: {exc}") from None
-    if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OCRError(f"tesseract exited {done.returncode}: {stderr[-1] if stderr else 'no message'}")
+        out = tesseract.run(str(path), ENGLISH, 11, TIMEOUT_S, "tsv", what="the whole image")
     words = []
-    for line in done.stdout.decode("utf-8", "replace").splitlines()[1:]:
+    for line in out.splitlines()[1:]:
         fields = line.split("\t")
         if len(fields) != 12 or fields[0] != "5" or not fields[11].strip():  # level 5 = word
             continue

@@ -4,16 +4,12 @@ Tesseract runs as a subprocess. Starting it (loading the English model) costs
 about 60 ms, while reading one prepared line costs a few ms, so the crops are
 handed over in batches: tesseract reads a *file list* (one crop per line) in
 one process and separates the pages of its output with form feeds. One
-deliverable is one process; `quality.run_checks_parallel` batches several
+deliverable is one process; `suite.run_checks_parallel` batches several
 deliverables into one process per worker.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
-import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -22,27 +18,12 @@ import numpy as np
 from PIL import Image, ImageOps
 from rapidfuzz.distance import Levenshtein
 
-from asset_pipeline.checks import CheckResult
-from asset_pipeline.typography.boxes import Layout, TextBox
+from asset_pipeline.checks import tesseract
+from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.tesseract import ENGLISH, LATIN_SCRIPT, OCRError, installed_models
+from asset_pipeline.colour import hex_to_rgb, luma
+from asset_pipeline.typography.boxes import TextBox
 
-
-def tesseract_env() -> dict[str, str]:
-    """The environment for a tesseract process: one OpenMP thread.
-
-    Tesseract's OpenMP threads fight each other when several tesseracts run at once (one
-    per worker); one thread each is faster in total. It is set for tesseract only, never
-    in this process's environment: torch, imported later, would read it and generate
-    drafts on one thread. An explicit setting by the user wins.
-    """
-    return {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1")}
-
-
-TESSERACT = "tesseract"
-# Tesseract's English model reads accented letters as other letters (û as "i", ö as "é" or
-# "6", ñ as "fi"), so a box whose text has non-ASCII letters is read with the Latin-script
-# model (Debian: tesseract-ocr-script-latn) when it is installed. Only those boxes: the
-# Latin model is a little less sure of plain English ("Terms" read as "Tems").
-ENGLISH, LATIN_SCRIPT = "eng", "Latin"
 # Font size the crops are scaled to: DejaVu's cap height is ~0.73 em, so 40 px
 # gives ~29 px capitals, where tesseract's LSTM model reads best. Scaling big
 # headlines down to it also keeps the OCR fast.
@@ -84,10 +65,6 @@ _TYPOGRAPHIC = str.maketrans(
 )
 
 
-class OCRError(RuntimeError):
-    """Tesseract is missing, failed or timed out; the message says which."""
-
-
 def normalize_text(text: str) -> str:
     """NFKC, typographic quotes/dashes to ASCII, whitespace runs to one space.
 
@@ -118,33 +95,16 @@ def text_similarity(expected: str, actual: str) -> float:
     )
 
 
-@functools.cache
-def _installed_models() -> frozenset[str]:
-    if shutil.which(TESSERACT) is None:
-        return frozenset()
-    try:
-        done = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return frozenset()
-    return frozenset(done.stdout.split()) if done.returncode == 0 else frozenset()
-
-
-def ocr_available() -> bool:
-    """Whether the tesseract binary runs and has the English model."""
-    return ENGLISH in _installed_models()
-
-
 def language_for(box: TextBox) -> str:
     """The tesseract model to read a box with: English, or Latin script for accented text."""
-    if all(c.isascii() for c in box.text if c.isalpha()) or LATIN_SCRIPT not in _installed_models():
+    if all(c.isascii() for c in box.text if c.isalpha()) or LATIN_SCRIPT not in installed_models():
         return ENGLISH
     return LATIN_SCRIPT
 
 
-def _luma(hex_color: str) -> float:
-    """ITU-R 601 luma (0..255), the same weights as Pillow's RGB -> L conversion."""
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.299 * r + 0.587 * g + 0.114 * b
+def _luma(colour: str) -> float:
+    """Rec.601 luma (0..255) of a hex colour: the grey level tesseract sees it as."""
+    return float(luma(hex_to_rgb(colour)))
 
 
 def psm_for(box: TextBox) -> int:
@@ -220,12 +180,10 @@ def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) 
     return ImageOps.expand(grey, border=BORDER_PX, fill=255)
 
 
-def _run_tesseract(crops: list[Image.Image], psm: int, lang: str = ENGLISH) -> list[str]:
+def _read_pages(crops: list[Image.Image], psm: int, lang: str = ENGLISH) -> list[str]:
     """OCR several prepared crops in one tesseract process; one string per crop."""
     if not crops:
         return []
-    if not ocr_available():
-        raise OCRError(f"{TESSERACT!r} is not installed or has no 'eng' model")
     with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
         paths = []
         for i, crop in enumerate(crops):
@@ -235,23 +193,10 @@ def _run_tesseract(crops: list[Image.Image], psm: int, lang: str = ENGLISH) -> l
         # A text file given as the input is a list of images, one per line.
         listing = Path(tmp) / "pages.txt"
         listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-        command = [TESSERACT, str(listing), "stdout", "-l", lang, "--oem", "1", "--psm", str(psm)]
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                timeout=TIMEOUT_S + PAGE_TIMEOUT_S * len(crops),
-                env=tesseract_env(),
-            )
-        except subprocess.TimeoutExpired:
-            raise OCRError(f"tesseract timed out on {len(crops)} crops") from None
-        except OSError as exc:
-            raise OCRError(f"tesseract did not start: {exc}") from None
-    if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OCRError(f"tesseract exited {done.returncode}: {stderr[-1] if stderr else 'no message'}")
+        timeout = TIMEOUT_S + PAGE_TIMEOUT_S * len(crops)
+        out = tesseract.run(str(listing), lang, psm, timeout, what=f"{len(crops)} crops")
     # Pages are separated (not terminated) by form feeds.
-    pages = done.stdout.decode("utf-8", "replace").split("\f")
+    pages = out.split("\f")
     if len(pages) != len(crops):
         raise OCRError(f"tesseract returned {len(pages)} pages for {len(crops)} crops")
     return [" ".join(page.split()) for page in pages]
@@ -263,24 +208,9 @@ def read_crops(crops: list[Image.Image], psms: list[int], langs: list[str] | Non
     texts = [""] * len(crops)
     for psm, lang in sorted(set(zip(psms, langs))):
         indices = [i for i, (p, g) in enumerate(zip(psms, langs)) if (p, g) == (psm, lang)]
-        for i, text in zip(indices, _run_tesseract([crops[i] for i in indices], psm, lang)):
+        for i, text in zip(indices, _read_pages([crops[i] for i in indices], psm, lang)):
             texts[i] = text
     return texts
-
-
-def read_boxes(image: Image.Image, boxes: list[TextBox], font_scale: float = 1.0) -> list[str]:
-    """The text tesseract reads in each box (lines joined by one space).
-
-    `font_scale` converts the boxes' `font_px` to this image's pixels when the
-    image is not at the layout's size (image height / layout height).
-    """
-    crops = [prepare_box(image, box, box.font_px * font_scale) for box in boxes]
-    return read_crops(crops, [psm_for(box) for box in boxes], [language_for(box) for box in boxes])
-
-
-def read_box(image: Image.Image, box: TextBox) -> str:
-    """The text tesseract reads in one box of an image at the layout's size."""
-    return read_boxes(image, [box])[0]
 
 
 def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult:
@@ -300,12 +230,3 @@ def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult
 def ocr_failed(box: TextBox, error: Exception) -> CheckResult:
     """A box that could not be read fails; it never passes by default."""
     return CheckResult("ocr", False, None, f"{box.role}: could not OCR: {error}")
-
-
-def check_ocr(image: Image.Image, layout: Layout, min_similarity: float) -> list[CheckResult]:
-    """One "ocr" result per text box: does the image show the expected text?"""
-    try:
-        texts = read_boxes(image, layout.boxes, font_scale=image.height / layout.height)
-    except OCRError as exc:
-        return [ocr_failed(box, exc) for box in layout.boxes]
-    return [compare_box(box, text, min_similarity) for box, text in zip(layout.boxes, texts)]

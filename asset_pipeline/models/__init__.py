@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-# CONTRACT.md: nothing downloads at run time. Set before huggingface_hub reads it.
+# Nothing downloads at run time (HF_HUB_OFFLINE=1 by default). Set before huggingface_hub reads it.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from asset_pipeline.models.registry import (  # noqa: E402
@@ -20,7 +20,7 @@ from asset_pipeline.models.registry import (  # noqa: E402
 )
 from asset_pipeline.models.tiny import ensure_tiny_model, weights_hash  # noqa: E402
 
-_LAZY = {"DraftGenerator", "GenerationError", "generate_with_fallback"}
+_LAZY = {"DraftGenerator", "GenerationError"}
 
 
 def __getattr__(name: str):
@@ -39,7 +39,6 @@ __all__ = [
     "UnknownModelError",
     "draft_size",
     "ensure_tiny_model",
-    "generate_with_fallback",
     "load_registry",
     "weights_hash",
 ]

@@ -3,7 +3,7 @@
 The weights (a standard diffusers `StableDiffusionPipeline` folder, about 30 MB of fp16
 safetensors) ship inside the package under `embedded_weights/`, so a clean clone makes
 useful backgrounds with nothing downloaded. `make train-embedded` rebuilds them
-(asset_pipeline/training/). The model knows the colour names below, and hex codes, from
+(training/). The model knows the colour names below, and hex codes, from
 its training captions; a brand's colours are put in front of the prompt in those words.
 
 Light to import: no torch, no diffusers (naming a colour imports scikit-image).
@@ -12,6 +12,8 @@ Light to import: no torch, no diffusers (naming a colour imports scikit-image).
 from __future__ import annotations
 
 from pathlib import Path
+
+from asset_pipeline.colour import delta_e, hex_to_rgb, lab
 
 EMBEDDED_ID = "embedded"
 EMBEDDED_PATH = str(Path(__file__).resolve().parent / "embedded_weights")
@@ -57,21 +59,13 @@ COLOURS: dict[str, str] = {
 }
 
 
-def hex_to_rgb(hex_code: str) -> tuple[int, int, int]:
-    value = hex_code.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
-
-
 def colour_name(hex_code: str) -> str:
     """The caption name nearest to `hex_code` by CIEDE2000 (plain Lab distance calls #ff5a36 red, not coral)."""
     import numpy as np
-    from skimage.color import deltaE_ciede2000
-
-    from asset_pipeline.models.grading import colours_lab
 
     names = list(COLOURS)
-    lab = colours_lab([hex_to_rgb(hex_code)] + [hex_to_rgb(COLOURS[n]) for n in names])
-    return names[int(np.argmin(deltaE_ciede2000(np.repeat(lab[:1], len(names), 0), lab[1:])))]
+    labs = lab([hex_to_rgb(hex_code)] + [hex_to_rgb(COLOURS[n]) for n in names])
+    return names[int(np.argmin(delta_e(np.repeat(labs[:1], len(names), 0), labs[1:])))]
 
 
 def palette_phrase(hex_codes: list[str]) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from asset_pipeline.models.registry import ModelSpec, Registry, draft_size, resolve_weights
+from asset_pipeline.models.registry import ModelSpec, Registry, resolve_weights
 from asset_pipeline.storage.disk import is_disk_full
 
 # torch is imported where a model runs, not here: a nothing-changed rebuild never needs it,
@@ -46,7 +46,7 @@ class _Loaded:
 
 # Module-level so every DraftGenerator in the process shares the one loaded pipeline.
 _LOADED: _Loaded | None = None
-_LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not thread-safe
+PIPELINE_LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not thread-safe
 LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
 
 
@@ -102,7 +102,7 @@ def _load(spec: ModelSpec, path: Path):
     cls = _pipeline_class(spec.pipeline_class)
     pipe = cls.from_pretrained(
         path,
-        local_files_only=True,  # never download (CONTRACT.md section 1)
+        local_files_only=True,  # never download: weights load from local paths only
         use_safetensors=True,  # never unpickle weights: a .bin checkpoint could run code (SECURITY.md)
         dtype=dtype,  # diffusers' current name for torch_dtype
         # Low-memory loading needs accelerate; asking for it without warns on every load.
@@ -120,7 +120,7 @@ def _load(spec: ModelSpec, path: Path):
     return pipe
 
 
-def _to_images(batch: np.ndarray) -> list[Image.Image]:
+def to_images(batch: np.ndarray) -> list[Image.Image]:
     """float [0, 1] NHWC -> PIL, refusing NaN or black output so the caller can fall back."""
     if np.isnan(batch).any():
         raise GenerationError("output has NaN pixels")
@@ -157,7 +157,7 @@ class DraftGenerator:
         path = self.weights_path(spec)
         if path is None:
             raise FileNotFoundError(f"weights not found for {spec.path!r} (local folder or local HF cache)")
-        with _LOCK:
+        with PIPELINE_LOCK:
             return _load(spec, path)
 
     def generate(
@@ -176,7 +176,7 @@ class DraftGenerator:
             raise ValueError(f"{width}x{height} is not a multiple of {spec.multiple} (model {spec.id}); use draft_size")
         if not prompts:
             return []
-        with _LOCK:
+        with PIPELINE_LOCK:
             pipe = self.load(spec)
             device, _dtype = device_and_dtype(spec)
             if device == "cpu":  # per image: bytes must not depend on batch neighbours
@@ -218,53 +218,9 @@ class DraftGenerator:
             if is_disk_full(exc):  # the machine's fault, not the model's: no fallback (storage/disk.py)
                 raise
             raise GenerationError(f"generation failed: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-        images = _to_images(np.asarray(out.images, dtype=np.float32))
+        images = to_images(np.asarray(out.images, dtype=np.float32))
         if spec.palette_grade:
             from asset_pipeline.models.grading import grade, named_colours
 
             images = [grade(image, named_colours(prompt), spec.palette_grade) for image, prompt in zip(images, prompts)]
         return images
-
-
-def _reason(spec: ModelSpec, exc: BaseException) -> str:
-    """One line for the fallback record: which model, and why it was passed over."""
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    what = first_line if isinstance(exc, GenerationError) else f"{type(exc).__name__}: {first_line}"
-    return f"model {spec.id}: {what}"[:300]
-
-
-def generate_with_fallback(
-    candidates: list[ModelSpec],
-    registry: Registry,
-    prompts: list[str],
-    negatives: list[str | None],
-    seeds: list[int],
-    width: int,
-    height: int,
-) -> tuple[list[Image.Image], ModelSpec, list[str]]:
-    """Try each candidate in order; return (images, the spec used, why earlier ones were skipped).
-
-    `width` x `height` is the deliverable's size: each candidate generates at its own
-    `draft_size`, so the images' size depends on the model that was used.
-    Absent weights, a failed load and a GenerationError move on to the next candidate.
-    """
-    generator = DraftGenerator(registry)
-    reasons: list[str] = []
-    for spec in candidates:
-        if not registry.weights_present(spec):
-            reasons.append(f"model {spec.id}: weights not present ({spec.path})")
-            continue
-        try:
-            generator.load(spec)
-        except Exception as exc:  # any load failure (bad config, missing file, wrong class) means "next"
-            if is_disk_full(exc):  # ... except a full disk: every other model would meet it too
-                raise
-            reasons.append(_reason(spec, exc))
-            continue
-        try:
-            images = generator.generate(spec, prompts, negatives, seeds, *draft_size(spec, width, height))
-        except GenerationError as exc:
-            reasons.append(_reason(spec, exc))
-            continue
-        return images, spec, reasons
-    raise GenerationError("no model could generate: " + "; ".join(reasons) if reasons else "no candidate models")

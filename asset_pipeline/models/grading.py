@@ -20,7 +20,8 @@ import re
 import numpy as np
 from PIL import Image
 
-from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
+from asset_pipeline.colour import delta_e, hex_to_rgb, lab, lab_to_rgb
+from asset_pipeline.models.embedded import COLOURS
 
 HEX = re.compile(r"#([0-9a-fA-F]{6})\b")
 # Longest names first, so "sky blue" is one colour and not also "blue".
@@ -40,13 +41,6 @@ def named_colours(prompt: str) -> list[tuple[int, int, int]]:
     return list(dict.fromkeys(found))
 
 
-def colours_lab(rgb) -> np.ndarray:
-    """CIELAB (n x 3) of n sRGB colours (0-255)."""
-    from skimage.color import rgb2lab
-
-    return rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
-
-
 def dominant_colours(
     image: Image.Image, clusters: int = CLUSTERS, thumbnail: int = THUMBNAIL
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +51,7 @@ def dominant_colours(
     counts = np.bincount(np.asarray(quantised).ravel(), minlength=len(rgb))[: len(rgb)]
     used = counts > 0
     rgb = rgb[used]
-    return colours_lab(rgb), counts[used] / counts.sum()
+    return lab(rgb), counts[used] / counts.sum()
 
 
 def grade(
@@ -67,23 +61,20 @@ def grade(
 
     Lightness moves `lightness` times as far as hue and chroma. No targets or no strength: unchanged.
     """
-    from skimage.color import deltaE_ciede2000, lab2rgb, rgb2lab
-
     if not targets or strength <= 0:
         return image
-    lab = rgb2lab(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)
+    pixels = lab(np.asarray(image.convert("RGB")))
     centres, shares = dominant_colours(image)
-    goals = colours_lab(targets)
-    distance = deltaE_ciede2000(centres[:, None, :], goals[None, :, :])  # clusters x targets
+    goals = lab(targets)
+    distance = delta_e(centres[:, None, :], goals[None, :, :])  # clusters x targets
     moves = goals[distance.argmin(1)] - centres
     moves[:, 0] *= lightness
     # Each pixel takes a softmax-weighted mix of the clusters' moves, by its Lab distance to each.
-    flat = lab.reshape(-1, 3)
+    flat = pixels.reshape(-1, 3)
     # |p - c|^2 expanded, so memory is pixels x clusters, not pixels x clusters x 3.
     d2 = (flat**2).sum(1, keepdims=True) - 2 * flat @ centres.T + (centres**2).sum(1)[None, :]
     logits = -d2 / (2 * SOFTNESS**2) + np.log(shares)[None, :]
     weights = np.exp(logits - logits.max(1, keepdims=True))
     weights /= weights.sum(1, keepdims=True)
     graded = flat + strength * weights @ moves
-    out = lab2rgb(graded.reshape(lab.shape))
-    return Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8))
+    return Image.fromarray(lab_to_rgb(graded.reshape(pixels.shape)))

@@ -175,7 +175,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         multiple=8,
         tiers=[UPSCALE],
     ),
-    # Trained on procedural backgrounds (asset_pipeline/training/), shipped in the package:
+    # Trained on procedural backgrounds (training/), shipped in the package:
     # useful drafts with nothing downloaded. Zero-terminal-SNR Euler: 6 steps with guidance.
     ModelSpec(
         id=EMBEDDED_ID,

@@ -19,10 +19,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from asset_pipeline.storage.files import sha256_file
 
-def _bytes_to_unicode() -> list[str]:
+
+def bytes_to_unicode() -> list[str]:
     """GPT-2/CLIP's printable stand-in for each of the 256 bytes (byte-level BPE alphabet)."""
     printable = (
         list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
@@ -37,13 +40,13 @@ def _bytes_to_unicode() -> list[str]:
     return [chr(c) for c in chars]
 
 
-def _tokenizer_vocab() -> dict[str, int]:
+def tokenizer_vocab() -> dict[str, int]:
     """Vocabulary of a byte-level CLIP tokenizer with no merges.
 
     Every byte is a token on its own and at a word's end ("</w>"), so any text
     tokenizes; with no merges a word is simply spelled out byte by byte.
     """
-    alphabet = _bytes_to_unicode()
+    alphabet = bytes_to_unicode()
     tokens = [*alphabet, *(c + "</w>" for c in alphabet), "<|startoftext|>", "<|endoftext|>"]
     return {token: index for index, token in enumerate(tokens)}
 
@@ -51,8 +54,8 @@ def _tokenizer_vocab() -> dict[str, int]:
 MERGES_TXT = "#version: 0.2\n"  # header only: no merges
 
 
-def _build(folder: Path) -> None:
-    """Build the pipeline from config into `folder` (which must not hold a pipeline yet)."""
+def build_tiny(folder: Path) -> None:
+    """Build the tiny pipeline from config into `folder` (which must not hold a pipeline yet)."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -61,7 +64,7 @@ def _build(folder: Path) -> None:
     transformers_logging.disable_progress_bar()  # a one-shard "writing" bar is just noise
 
     hidden = 32  # text width == UNet cross-attention width
-    vocab = _tokenizer_vocab()
+    vocab = tokenizer_vocab()
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -136,8 +139,8 @@ def _build(folder: Path) -> None:
     (folder / "tokenizer" / "merges.txt").write_text(MERGES_TXT, encoding="utf-8")
 
 
-def ensure_tiny_model(folder: Path) -> Path:
-    """Return `folder`, building the tiny pipeline there first if it is missing.
+def ensure_tiny_model(folder: Path, build: Callable[[Path], None] = build_tiny) -> Path:
+    """Return `folder`, building a pipeline there first (`build`, default the tiny one) if it is missing.
 
     Built in a temporary sibling and renamed into place, so the folder is either absent
     or complete; a file lock stops two processes from building it at the same time.
@@ -154,7 +157,7 @@ def ensure_tiny_model(folder: Path) -> Path:
             shutil.rmtree(folder)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
         try:
-            _build(tmp)
+            build(tmp)
             os.chmod(tmp, 0o755)  # mkdtemp makes it private
             os.rename(tmp, folder)
         except BaseException:
@@ -183,11 +186,7 @@ def weights_hash(folder: Path) -> str:
     if key not in _HASH_CACHE:
         total = hashlib.sha256()
         for path, (rel, _size, _mtime) in zip(files, stats):
-            content = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    content.update(chunk)
             # name and content digest per file, NUL-separated: no two layouts collide
-            total.update(rel.encode("utf-8") + b"\0" + content.digest())
+            total.update(rel.encode("utf-8") + b"\0" + bytes.fromhex(sha256_file(path)))
         _HASH_CACHE[key] = total.hexdigest()
     return _HASH_CACHE[key]

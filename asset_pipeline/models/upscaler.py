@@ -19,13 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from asset_pipeline.models import generation
-from asset_pipeline.models.generation import DraftGenerator, GenerationError
+from asset_pipeline.framing import crop_to_aspect
+from asset_pipeline.models.generation import PIPELINE_LOCK, DraftGenerator, GenerationError, to_images
 from asset_pipeline.models.registry import UPSCALE, ModelSpec, Registry
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.storage.disk import is_disk_full
 
-LANCZOS = "lanczos"
 NOISE_LEVEL = 20  # the x4 upscaler's default: how much noise the low-res input gets before denoising
 
 
@@ -59,7 +57,7 @@ class DiffusionUpscaler:
         """
         import torch  # only when a diffusion upscaler runs (see generation.py)
 
-        with generation._LOCK:  # a pipeline is not thread-safe; one load or call at a time
+        with PIPELINE_LOCK:  # a pipeline is not thread-safe; one load or call at a time
             pipe = self.generator.load(self.spec)
             factor = int(getattr(pipe, "vae_scale_factor", 4))
             step = self.spec.multiple
@@ -83,7 +81,7 @@ class DiffusionUpscaler:
                 if is_disk_full(exc):  # the machine's fault, not the model's (storage/disk.py)
                     raise
                 raise GenerationError(f"upscaling failed: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
-        enlarged = generation._to_images(np.asarray(out.images, dtype=np.float32))[0]
+        enlarged = to_images(np.asarray(out.images, dtype=np.float32))[0]
         return crop_to_aspect(enlarged, width, height)
 
 

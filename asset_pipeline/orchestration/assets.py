@@ -31,12 +31,12 @@ from asset_pipeline.stages.briefs import (
     snapshot_row,
     take_snapshot,
 )
-from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.drafts import generate_drafts
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
 from asset_pipeline.stages.upscale import upscale
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows, write_rows

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from asset_pipeline.checks.ocr import ocr_available
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.orchestration.assets import campaigns, check_results
 from asset_pipeline.orchestration.metadata import table
 from asset_pipeline.orchestration.resources import PipelineResource

@@ -18,7 +18,7 @@ from pathlib import Path
 from asset_pipeline.home import Home
 from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash, load_brand, load_brief, parse_size
-from asset_pipeline.storage.objects import sha256_file
+from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile, SnapshotRow
 from asset_pipeline.storage.tables import read_rows
 

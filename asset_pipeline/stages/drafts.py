@@ -18,15 +18,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from asset_pipeline.checks.ocr import ocr_available
-from asset_pipeline.checks.quality import run_draft_checks
+from asset_pipeline.checks.suite import run_draft_checks
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
-from asset_pipeline.stages.cache import ResultCache
 from asset_pipeline.stages.quality import attempts_summary
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
 
@@ -307,7 +307,7 @@ def generate_drafts(
     home: Home,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> list[dict]:
-    """Drafts rows (CONTRACT.md `drafts`), plus `sizes`: the deliverable sizes each draft serves.
+    """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
 
     A draft failing a draft-level check is re-rolled (`reroll_plan`) up to
     `max_attempts` attempts in all; `attempts` records each (model, seed,

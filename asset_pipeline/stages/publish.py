@@ -33,12 +33,12 @@ from pathlib import Path
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
-from asset_pipeline.stages import content_credentials
-from asset_pipeline.stages.cache import ResultCache
-from asset_pipeline.stages.gallery import write_gallery
+from asset_pipeline.publishing import content_credentials
+from asset_pipeline.publishing.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
-from asset_pipeline.storage.files import atomic_write_bytes, file_lock
-from asset_pipeline.storage.objects import ObjectStore, encode_png, pixels_sha256, sha256_bytes, sha256_file
+from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.files import atomic_write_bytes, file_lock, sha256_file
+from asset_pipeline.storage.objects import ObjectStore, encode_png, pixels_sha256, sha256_bytes
 from asset_pipeline.storage.tables import read_rows, table_path, write_rows
 
 PUBLISHED_COMPRESS_LEVEL = 6  # files people download: smaller beats faster here

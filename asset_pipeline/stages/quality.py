@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from asset_pipeline.checks.quality import run_checks_parallel
+from asset_pipeline.checks.suite import run_checks_parallel
 from asset_pipeline.specs import Brand, content_hash
-from asset_pipeline.stages.cache import ResultCache
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import Layout
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from PIL import Image
 
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.specs import Brand, content_hash
-from asset_pipeline.stages.framing import crop_to_aspect
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import LayoutError
-from asset_pipeline.typography.contrast import choose_colors
+from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.render import render_layout
@@ -46,7 +46,7 @@ def typeset(deliverables: list[dict], drafts: list[dict], brand: Brand, brand_di
         )
         try:
             layout = layout_text(row["width"], row["height"], texts, brand, brand_dir)
-            layout = choose_colors(layout, background, brand)
+            layout = choose_colours(layout, background, brand)
         except (LayoutError, FontError) as exc:
             out["error"] = str(exc)
         else:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from asset_pipeline.framing import crop_to_aspect
 from asset_pipeline.specs import content_hash
-from asset_pipeline.stages.cache import ResultCache
-from asset_pipeline.stages.framing import crop_to_aspect
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.render import render_layout
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # the upscaler pulls in torch; the Lanczos path never needs i
     from asset_pipeline.models.upscaler import DiffusionUpscaler
 
 LANCZOS = "lanczos"
-ENGINE = LANCZOS  # the default engine
 RENDER_CODE_VERSION = "2"  # bump when rendering changes pixels, to invalidate cached renders
 
 
@@ -81,7 +80,7 @@ def upscale(
                 {
                     "draft": draft["image_sha256"],
                     "layout": row["layout"],
-                    "engine": upscaler.cache_part() if upscaler else ENGINE,
+                    "engine": upscaler.cache_part() if upscaler else LANCZOS,
                     "prompt": draft.get("prompt") if upscaler else None,
                     "seed": draft.get("seed") if upscaler else None,
                     "code": RENDER_CODE_VERSION,

@@ -1,1 +1,2 @@
-"""Storage: Parquet tables per (stage, campaign), content-addressed images, the DuckDB catalog."""
+"""Storage: Parquet tables per (stage, campaign), content-addressed images, the result cache, the DuckDB
+catalog, and the file primitives under them (atomic writes, locks, retries, hashes)."""

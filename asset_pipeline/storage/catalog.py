@@ -1,4 +1,7 @@
-"""The DuckDB catalog `catalog.duckdb`: one view per Parquet table, nothing else.
+"""The DuckDB catalog (catalog.duckdb in the home): one view per table over its Parquet files.
+
+Users and scripts query the views (briefs, drafts, renders, checks, publications, ...), opened
+read-only from any directory; their columns are the tables' schemas (storage/tables.py).
 
 DuckDB allows one writing process or many readers, so the catalog file is only
 opened for writing briefly, under a file lock, to (re)create view definitions.
@@ -9,13 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import duckdb
 import pyarrow as pa
 
 from asset_pipeline.home import Home
-from asset_pipeline.storage.files import file_lock
+from asset_pipeline.storage.files import file_lock, retry
 from asset_pipeline.storage.tables import SCHEMAS, table_dir
 
 VIEWS = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "publications")
@@ -65,6 +67,10 @@ def _current(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT name, definition FROM _view_definitions").fetchall()) if exists else {}
 
 
+class _Locked(Exception):
+    """Another process holds the catalog file: try again shortly."""
+
+
 def _locked(exc: Exception) -> bool:
     """Whether opening failed because another process holds the file (else it is damaged)."""
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
@@ -89,30 +95,32 @@ def refresh_catalog(home: Home, attempts: int = 50) -> None:
     """(Re)create the views whose definitions changed. Safe to call from many processes."""
     wanted = _wanted(home)
     home.root.mkdir(parents=True, exist_ok=True)
+
+    def write_views() -> None:
+        if home.catalog.exists():
+            with duckdb.connect(str(home.catalog), read_only=True) as con:
+                if _current(con) == wanted:
+                    return  # the common case: no write connection at all
+        with duckdb.connect(str(home.catalog)) as con:
+            con.execute("CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)")
+            current = _current(con)
+            for table, sql in wanted.items():
+                if current.get(table) != sql:
+                    con.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
+                    con.execute("INSERT OR REPLACE INTO _view_definitions VALUES (?, ?)", [table, sql])
+
+    def sync() -> None:
+        try:
+            write_views()
+        except duckdb.Error as exc:
+            if _locked(exc):
+                raise _Locked from exc
+            _rebuild(home, exc)  # damaged, not locked: set aside, and the next try writes a new one
+            raise _Locked from exc
+
     with file_lock(home.locks / "catalog.lock"):
-        for attempt in range(attempts):
-            try:
-                if home.catalog.exists():
-                    with duckdb.connect(str(home.catalog), read_only=True) as con:
-                        if _current(con) == wanted:
-                            return  # the common case: no write connection at all
-                with duckdb.connect(str(home.catalog)) as con:
-                    con.execute(
-                        "CREATE TABLE IF NOT EXISTS _view_definitions (name VARCHAR PRIMARY KEY, definition VARCHAR)"
-                    )
-                    current = _current(con)
-                    for table, sql in wanted.items():
-                        if current.get(table) != sql:
-                            con.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
-                            con.execute("INSERT OR REPLACE INTO _view_definitions VALUES (?, ?)", [table, sql])
-                return
-            except duckdb.Error as exc:
-                if not _locked(exc):
-                    _rebuild(home, exc)
-                    continue
-                # A reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
-                time.sleep(0.1 * (attempt + 1))
-        raise RuntimeError(f"catalog {home.catalog} stayed locked by another process")
+        # Retried while a reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
+        retry(sync, _Locked, attempts, f"catalog {home.catalog} stayed locked by another process")
 
 
 def connect_readonly(home: Home, attempts: int = 50) -> duckdb.DuckDBPyConnection:
@@ -123,14 +131,16 @@ def connect_readonly(home: Home, attempts: int = 50) -> duckdb.DuckDBPyConnectio
     definitions are compared with this home's first and rewritten when they differ.
     """
     refresh_catalog(home, attempts)
-    for attempt in range(attempts):
+
+    def open_readonly() -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(home.catalog), read_only=True)
         except duckdb.Error as exc:
-            if not _locked(exc):
-                raise
-            time.sleep(0.1 * (attempt + 1))
-    raise RuntimeError(f"catalog {home.catalog} is locked by a writer")
+            if _locked(exc):
+                raise _Locked from exc
+            raise
+
+    return retry(open_readonly, _Locked, attempts, f"catalog {home.catalog} is locked by a writer")
 
 
 def query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:

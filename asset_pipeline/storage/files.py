@@ -1,8 +1,9 @@
-"""Atomic file writes: write to a temporary name beside the target, fsync, rename.
+"""Files: atomic writes, a lock between processes, retries with back-off, and sha256 of a file.
 
-A killed process leaves either the old file or the new one, never a torn one.
-Temporary names end in `.tmp` so no reader's glob (`*.parquet`, `*.png`) sees them,
-and carry the writer's pid so leftovers of a killed writer can be told from live ones.
+Atomic writes go to a temporary name beside the target, are fsynced and renamed: a killed
+process leaves either the old file or the new one, never a torn one. Temporary names end
+in `.tmp` so no reader's glob (`*.parquet`, `*.png`) sees them, and carry the writer's pid
+so leftovers of a killed writer can be told from live ones.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def _prefix(path: Path) -> str:
@@ -39,22 +45,6 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), _file_mode())
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path to write; it replaces `path` only if the block succeeds."""
@@ -71,6 +61,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 @contextlib.contextmanager
@@ -110,3 +106,29 @@ def remove_stale_temporaries(*roots: Path) -> int:
                     tmp.unlink()
                     removed += 1
     return removed
+
+
+def retry(
+    action: Callable[[], T],
+    errors: type[BaseException] | tuple[type[BaseException], ...],
+    attempts: int,
+    failure: str,
+    step_s: float = 0.1,
+) -> T:
+    """`action()`, tried up to `attempts` times while it raises one of `errors`.
+
+    Waits `step_s`, then twice that, three times... after each failed try (linear back-off);
+    when every try failed, RuntimeError(`failure`).
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except errors:
+            time.sleep(step_s * (attempt + 1))
+    raise RuntimeError(failure)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks (`hashlib.file_digest`)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

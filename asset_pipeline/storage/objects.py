@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from asset_pipeline.home import Home
-from asset_pipeline.storage.files import atomic_write_bytes
+from asset_pipeline.storage.files import atomic_write_bytes, sha256_file
 
 # Level 1 is several times faster than the default and only a little larger;
 # intermediates are rewritten often, so speed wins here.
@@ -39,14 +39,6 @@ def pixels_sha256(image: Image.Image) -> str:
     """sha256 of an image's decoded pixels, mode and size: equal exactly when the pixels are."""
     digest = hashlib.sha256(f"{image.mode} {image.width}x{image.height}\n".encode())
     digest.update(image.tobytes())
-    return digest.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

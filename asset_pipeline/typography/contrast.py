@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image
 
+from ..colour import contrast_ratio, luma, pixel_luminance, to_rgb, worst_case_contrast
 from ..specs import Brand
 from .boxes import Layout, TextBox
 
@@ -30,7 +30,6 @@ LOW_PERCENTILE, HIGH_PERCENTILE = 5, 95
 SCRIM_ALPHAS = [a / 100 for a in range(30, 90, 5)]  # lightest first; above 0.85 a plate reads better
 SCRIM_HEADROOM = 0.05  # aim a little above the minimum: the render rounds to 8-bit
 MAX_SAMPLES = 250_000  # pixels per box used for percentiles; more changes nothing
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])  # Pillow's RGB -> L
 # Busy backgrounds: the text's luma must differ from the background's median by
 # SEPARATION_LARGE times the background's texture (RMS luma detail finer than
 # TEXTURE_WINDOW_EM) for text of SEPARATION_REF_PX and more, and by
@@ -46,47 +45,6 @@ SEPARATION_EXPONENT = 0.5
 # luma percentiles keep at least EVENNESS of that distance from the text.
 EVENNESS = 0.6
 EVEN_PERCENTILE = 1
-
-Color = str | Sequence[int]
-
-
-def to_rgb(color: Color) -> tuple[int, int, int]:
-    if isinstance(color, str):
-        return ImageColor.getrgb(color)[:3]
-    return tuple(int(c) for c in color[:3])  # type: ignore[return-value]
-
-
-def _linear(channel: np.ndarray | float) -> np.ndarray | float:
-    """sRGB 0..255 -> linear light 0..1 (the WCAG / sRGB transfer function)."""
-    c = np.asarray(channel, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def relative_luminance(rgb: Color) -> float:
-    r, g, b = (float(_linear(c)) for c in to_rgb(rgb))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def luminance_ratio(l1: float, l2: float) -> float:
-    high, low = max(l1, l2), min(l1, l2)
-    return (high + 0.05) / (low + 0.05)
-
-
-def contrast_ratio(c1: Color, c2: Color) -> float:
-    """WCAG 2.x contrast ratio, 1 to 21."""
-    return luminance_ratio(relative_luminance(c1), relative_luminance(c2))
-
-
-def worst_case_contrast(color: Color, low: float, high: float) -> float:
-    """Lowest contrast of `color` against any luminance in [low, high].
-
-    When the text's own luminance lies inside the range, some background pixels
-    match it and the worst case is 1.
-    """
-    lum = relative_luminance(color)
-    if low <= lum <= high:
-        return 1.0
-    return min(luminance_ratio(lum, low), luminance_ratio(lum, high))
 
 
 def _pixel_rect(image: Image.Image, box: TextBox | tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -105,8 +63,7 @@ def _box_pixels(image: Image.Image, box: TextBox | tuple[int, int, int, int]) ->
 
 
 def _luminance_range(pixels: np.ndarray) -> tuple[float, float]:
-    lin = _linear(pixels)
-    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    lum = pixel_luminance(pixels)
     low, high = np.percentile(lum, [LOW_PERCENTILE, HIGH_PERCENTILE])
     return float(low), float(high)
 
@@ -135,11 +92,6 @@ def _box_patch(image: Image.Image, box: TextBox | tuple[int, int, int, int]) -> 
     return patch[::step, ::step] if step > 1 else patch
 
 
-def _luma(pixels: np.ndarray) -> np.ndarray:
-    """ITU-R 601 luma 0..255 (Pillow's RGB -> L): the grey levels OCR and readers go by."""
-    return pixels.astype(np.float64) @ LUMA_WEIGHTS
-
-
 def _local_mean(plane: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2 radius + 1)^2 window around each pixel, edges replicated (integral image)."""
     padded = np.pad(plane, radius + 1, mode="edge")
@@ -159,7 +111,7 @@ def _texture(patch: np.ndarray, font_px: float, step: int = 1) -> float:
     """RMS luma detail of an (H, W, 3) patch finer than about one em (font_px, in full-size pixels)."""
     if patch.size == 0:
         return 0.0
-    plane = _luma(patch)
+    plane = luma(patch)
     radius = max(1, round(font_px * TEXTURE_WINDOW_EM / 2 / step))
     detail = plane - _local_mean(plane, radius)
     return float(np.sqrt(np.mean(detail * detail)))
@@ -194,9 +146,9 @@ def required_separation(font_px: float) -> float:
 
 
 def _legible(
-    color: str, pixels: np.ndarray, texture: float, alpha8: int, scrim: tuple[int, int, int], separation: float
+    colour: str, pixels: np.ndarray, texture: float, alpha8: int, scrim: tuple[int, int, int], separation: float
 ) -> tuple[bool, float]:
-    """(clean enough to read, WCAG worst case) for text `color` over pixels under a scrim (alpha8 0: none).
+    """(clean enough to read, WCAG worst case) for text `colour` over pixels under a scrim (alpha8 0: none).
 
     Clean enough: the text's luma is `separation` times the remaining texture
     away from the background's median, and the background is even: its 1st and
@@ -205,10 +157,10 @@ def _legible(
     text's tone and reads as a mark.
     """
     blended = _composite(pixels, scrim, alpha8) if alpha8 else pixels
-    ratio = worst_case_contrast(color, *_luminance_range(blended))
-    luma = _luma(blended)
-    low, median, high = np.percentile(luma, [EVEN_PERCENTILE, 50, 100 - EVEN_PERCENTILE])
-    text = float(_luma(np.array(to_rgb(color))))
+    ratio = worst_case_contrast(colour, *_luminance_range(blended))
+    grey = luma(blended)
+    low, median, high = np.percentile(grey, [EVEN_PERCENTILE, 50, 100 - EVEN_PERCENTILE])
+    text = float(luma(np.array(to_rgb(colour))))
     gap = abs(text - median)
     residual = texture * (255 - alpha8) / 255  # a scrim scales the texture down with what shows through
     clear = gap >= separation * residual and min(abs(text - low), abs(text - high)) >= EVENNESS * gap
@@ -216,7 +168,7 @@ def _legible(
 
 
 def _scrim_for(
-    pixels: np.ndarray, colors: list[str], min_contrast: float, texture: float = 0.0, separation: float = 0.0
+    pixels: np.ndarray, colours: list[str], min_contrast: float, texture: float = 0.0, separation: float = 0.0
 ) -> tuple[str, str | None, float] | None:
     """No scrim, or the lightest one, with which some allowed colour reaches `min_contrast`
     and stands out `separation` times from the texture: (text colour, "#RRGGBBAA" or None, contrast).
@@ -225,28 +177,28 @@ def _scrim_for(
     for alpha in [0.0, *SCRIM_ALPHAS]:
         alpha8 = round(alpha * 255)
         options = []
-        for color in colors:
+        for colour in colours:
             # dark scrim under light text, light scrim under dark text
             scrim = (
-                (0, 0, 0) if contrast_ratio(color, "#000000") >= contrast_ratio(color, "#FFFFFF") else (255, 255, 255)
+                (0, 0, 0) if contrast_ratio(colour, "#000000") >= contrast_ratio(colour, "#FFFFFF") else (255, 255, 255)
             )
-            clear, ratio = _legible(color, pixels, texture, alpha8, scrim, separation)
+            clear, ratio = _legible(colour, pixels, texture, alpha8, scrim, separation)
             if clear and ratio >= (min_contrast + SCRIM_HEADROOM if alpha8 else min_contrast):
-                options.append((ratio, color, scrim))
+                options.append((ratio, colour, scrim))
         if options:
-            ratio, color, scrim = max(options)
-            return color, ("#{:02X}{:02X}{:02X}{:02X}".format(*scrim, alpha8) if alpha8 else None), ratio
+            ratio, colour, scrim = max(options)
+            return colour, ("#{:02X}{:02X}{:02X}{:02X}".format(*scrim, alpha8) if alpha8 else None), ratio
     return None
 
 
-def _plate_for(colors: list[str]) -> tuple[str, str, float]:
+def _plate_for(colours: list[str]) -> tuple[str, str, float]:
     """Solid black or white plate and the allowed colour that reads best on it."""
-    options = [(contrast_ratio(c, plate), c, plate) for c in colors for plate in ("#000000", "#FFFFFF")]
-    ratio, color, plate = max(options)
-    return color, plate, ratio
+    options = [(contrast_ratio(c, plate), c, plate) for c in colours for plate in ("#000000", "#FFFFFF")]
+    ratio, colour, plate = max(options)
+    return colour, plate, ratio
 
 
-def choose_colors(layout: Layout, background: Image.Image, brand: Brand) -> Layout:
+def choose_colours(layout: Layout, background: Image.Image, brand: Brand) -> Layout:
     """Pick each box's text colour (and scrim or plate when needed) for this background.
 
     The background may be any resolution: boxes are relative. A box gets no
@@ -257,25 +209,25 @@ def choose_colors(layout: Layout, background: Image.Image, brand: Brand) -> Layo
     (noise, grain, stripes) contrast alone does not make text readable.
     Returns a new Layout; every box records the contrast it achieves.
     """
-    colors = list(brand.colors.text)
+    colours = list(brand.colors.text)
     scale = background.height / layout.height  # final-size px -> this background's px
     boxes = []
     # a scrim or plate from an earlier pass is recomputed for this background
     for box in layout.boxes:
         if box.role == "cta" and box.plate:  # text against the accent plate
-            color, ratio = max(((c, contrast_ratio(c, box.plate)) for c in colors), key=lambda cc: cc[1])
+            colour, ratio = max(((c, contrast_ratio(c, box.plate)) for c in colours), key=lambda cc: cc[1])
             if ratio < brand.min_contrast:  # no brand colour reads on the accent: fall back to black/white
-                color = max(("#000000", "#FFFFFF"), key=lambda c: contrast_ratio(c, box.plate))
-                ratio = contrast_ratio(color, box.plate)
-            boxes.append(dataclasses.replace(box, color=color, scrim=None, contrast=float(ratio)))
+                colour = max(("#000000", "#FFFFFF"), key=lambda c: contrast_ratio(c, box.plate))
+                ratio = contrast_ratio(colour, box.plate)
+            boxes.append(dataclasses.replace(box, color=colour, scrim=None, contrast=float(ratio)))
             continue
         patch, step = _patch_and_step(background, box)
         texture = _texture(patch, box.font_px * scale, step)
-        found = _scrim_for(patch.reshape(-1, 3), colors, brand.min_contrast, texture, required_separation(box.font_px))
+        found = _scrim_for(patch.reshape(-1, 3), colours, brand.min_contrast, texture, required_separation(box.font_px))
         scrim = plate = None
         if found:
-            color, scrim, ratio = found
+            colour, scrim, ratio = found
         else:
-            color, plate, ratio = _plate_for(colors)
-        boxes.append(dataclasses.replace(box, color=color, scrim=scrim, plate=plate, contrast=float(ratio)))
+            colour, plate, ratio = _plate_for(colours)
+        boxes.append(dataclasses.replace(box, color=colour, scrim=scrim, plate=plate, contrast=float(ratio)))
     return dataclasses.replace(layout, boxes=boxes)

@@ -17,10 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from asset_pipeline.checks import CheckResult
 from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
-    OCRError,
     compare_box,
     language_for,
     normalize_text,
@@ -29,6 +27,9 @@ from asset_pipeline.checks.ocr import (
     psm_for,
     read_crops,
 )
+from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.tesseract import OCRError
+from asset_pipeline.colour import luma
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout
 
@@ -126,7 +127,7 @@ def _luminance(image: Image.Image | np.ndarray) -> np.ndarray:
             array = array.astype(np.float64) * (255.0 / np.iinfo(array.dtype).max)
     if array.ndim == 3:
         if array.shape[-1] >= 3:
-            array = array[..., 0] * 0.299 + array[..., 1] * 0.587 + array[..., 2] * 0.114
+            array = luma(array)
         else:
             array = array[..., 0]
     return array

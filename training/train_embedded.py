@@ -1,6 +1,6 @@
 """Train the embedded draft model on the procedural corpus and save it as a diffusers pipeline folder.
 
-    python -m asset_pipeline.training.train_embedded --out asset_pipeline/models/embedded_weights
+    python -m training.train_embedded --out asset_pipeline/models/embedded_weights
 
 Three phases, all seeded (`--seed`), each over corpus images drawn in index order
 (sample i of a phase always has the same seed, whatever the number of loader workers):
@@ -38,8 +38,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from asset_pipeline.models.tiny import _bytes_to_unicode
-from asset_pipeline.training.corpus import sample
+from asset_pipeline.models.tiny import bytes_to_unicode
+from training.corpus import sample
 
 CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 PHASE_SEEDS = {"tokenizer": 0, "vae": 10_000_000, "unet": 20_000_000, "decoder": 30_000_000}
@@ -85,7 +85,7 @@ def build_tokenizer(seed: int, captions: int = 3000, vocab_size: int = 900):
     bpe.train_from_iterator(texts, trainer)
     model = json.loads(bpe.to_str())["model"]
     vocab = dict(model["vocab"])
-    for char in _bytes_to_unicode():  # every byte, mid-word and word-final: any text tokenizes
+    for char in bytes_to_unicode():  # every byte, mid-word and word-final: any text tokenizes
         for token in (char, char + "</w>"):
             vocab.setdefault(token, len(vocab))
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split()) for m in model["merges"]]

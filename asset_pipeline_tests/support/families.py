@@ -1,4 +1,5 @@
-"""Tiny random pipelines of each architecture family the registry can route to, built locally.
+"""Test and benchmark fixtures: tiny random pipelines of each architecture family the registry can
+route to, built locally (folders are built and renamed into place by `tiny.ensure_tiny_model`).
 
 Each builder makes a genuine diffusers pipeline folder (model_index.json, safetensors
 weights, tokenizer files) from config alone, the way diffusers' own tests make their dummy
@@ -31,17 +32,12 @@ safetensors (~2.6 GB; ~1.29 G parameters); `from_pretrained` upcasts to float32 
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from asset_pipeline.models.tiny import MERGES_TXT, _tokenizer_vocab, ensure_tiny_model
-from asset_pipeline.models.tiny import _build as _build_sd
+from asset_pipeline.models.tiny import MERGES_TXT, build_tiny, ensure_tiny_model, tokenizer_vocab
 
 # ------------------------------------------------------------------------------ tokenizers
 
@@ -50,12 +46,12 @@ def _clip_tokenizer(model_max_length: int = 77):
     """Byte-level CLIP tokenizer with no merges (tiny.py's): any text tokenizes, byte by byte."""
     from transformers import CLIPTokenizer
 
-    return CLIPTokenizer(vocab=_tokenizer_vocab(), merges=[], model_max_length=model_max_length)
+    return CLIPTokenizer(vocab=tokenizer_vocab(), merges=[], model_max_length=model_max_length)
 
 
 def _write_clip_files(folder: Path) -> None:
     """The classic vocab.json/merges.txt beside tokenizer.json, as real checkpoints ship them."""
-    (folder / "vocab.json").write_text(json.dumps(_tokenizer_vocab(), ensure_ascii=False), encoding="utf-8")
+    (folder / "vocab.json").write_text(json.dumps(tokenizer_vocab(), ensure_ascii=False), encoding="utf-8")
     (folder / "merges.txt").write_text(MERGES_TXT, encoding="utf-8")
 
 
@@ -109,7 +105,7 @@ def _t5_encoder(d_model: int):
 def _clip_config(hidden: int = 32, projection: int = 32):
     from transformers import CLIPTextConfig
 
-    vocab = _tokenizer_vocab()
+    vocab = tokenizer_vocab()
     return CLIPTextConfig(
         bos_token_id=vocab["<|startoftext|>"],
         eos_token_id=vocab["<|endoftext|>"],  # pooled output is taken at this token
@@ -342,7 +338,7 @@ FAMILIES: dict[str, Family] = {
         multiple=16,
         steps=2,
         guidance=0.0,
-        build=_build_sd,
+        build=build_tiny,
         note="the built-in tiny model (tiny.py); real SD 1.x/2.x: vae scale 8, multiple 8",
     ),
     "sdxl": Family(
@@ -387,37 +383,11 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def _ensure(folder: Path, build: Callable[[Path], None]) -> Path:
-    """`folder`, built first if it has no model_index.json: in a temporary sibling, renamed into
-    place under a file lock, so it is either absent or complete (as tiny.ensure_tiny_model)."""
-    folder = Path(folder)
-    if (folder / "model_index.json").is_file():
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (folder / "model_index.json").is_file():
-            return folder
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
-        try:
-            build(tmp)
-            os.chmod(tmp, 0o755)
-            os.rename(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return folder
-
-
 def build_family_model(family: str, folder: Path) -> Path:
     """Build the tiny random pipeline of `family` into `folder` (kept if already built); returns it."""
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
-    if family == "sd":
-        return ensure_tiny_model(Path(folder))
-    return _ensure(Path(folder), FAMILIES[family].build)
+    return ensure_tiny_model(Path(folder), FAMILIES[family].build)
 
 
 # ------------------------------------------------------------------ SD-Turbo's architecture
@@ -498,7 +468,7 @@ def sd_turbo_architecture_pipeline(dtype=None):
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    vocab = _tokenizer_vocab()
+    vocab = tokenizer_vocab()
     torch.manual_seed(0)
     unet = UNet2DConditionModel(**SD_TURBO_UNET)
     torch.manual_seed(0)
@@ -541,7 +511,7 @@ def build_sd_turbo_architecture(folder: Path) -> Path:
         pipe = sd_turbo_architecture_pipeline(torch.float16)
         _save(pipe, tmp, ("tokenizer",))
 
-    return _ensure(Path(folder), build)
+    return ensure_tiny_model(Path(folder), build)
 
 
 # ---------------------------------------------------------------- SDXL-Turbo's architecture
@@ -602,7 +572,7 @@ def sdxl_turbo_architecture_pipeline(dtype=None):
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    vocab = _tokenizer_vocab()
+    vocab = tokenizer_vocab()
     ids = dict(
         bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"]
     )
@@ -639,7 +609,7 @@ def build_sdxl_turbo_architecture(folder: Path) -> Path:
         pipe = sdxl_turbo_architecture_pipeline(torch.float16)
         _save(pipe, tmp, ("tokenizer", "tokenizer_2"))
 
-    return _ensure(Path(folder), build)
+    return ensure_tiny_model(Path(folder), build)
 
 
 # ------------------------------------------------------------------ the SD x4 upscaler
@@ -738,4 +708,4 @@ def _build_sd_x4_upscaler(folder: Path) -> None:
 
 def build_tiny_upscaler(folder: Path) -> Path:
     """Build a tiny random SD x4 upscaler pipeline into `folder` (kept if already built); returns it."""
-    return _ensure(Path(folder), _build_sd_x4_upscaler)
+    return ensure_tiny_model(Path(folder), _build_sd_x4_upscaler)

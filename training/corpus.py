@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
+from asset_pipeline.colour import hex_to_rgb
+from asset_pipeline.models.embedded import COLOURS
 
 PATTERNS = ("gradient", "radial", "bokeh", "stripes", "dots", "waves", "shapes", "texture", "studio", "spotlight")
 NAMES = tuple(COLOURS)

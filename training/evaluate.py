@@ -21,10 +21,10 @@ import itertools
 
 import numpy as np
 from PIL import Image
-from skimage.color import deltaE_ciede2000, rgb2lab
 
-from asset_pipeline.models.embedded import COLOURS, hex_to_rgb
-from asset_pipeline.models.grading import colours_lab, dominant_colours
+from asset_pipeline.colour import delta_e, hex_to_rgb, lab
+from asset_pipeline.models.embedded import COLOURS
+from asset_pipeline.models.grading import dominant_colours
 
 DELTA_E = 20.0
 DOMINANT_SHARE = 0.15
@@ -34,19 +34,19 @@ PRESENT_SHARE = 0.05
 def palette(image: Image.Image, colours: int = 6) -> list[tuple[np.ndarray, float]]:
     """[(Lab colour, share of pixels)], largest first."""
     labs, shares = dominant_colours(image, colours, thumbnail=64)
-    return sorted(((lab, float(share)) for lab, share in zip(labs, shares)), key=lambda x: -x[1])
+    return sorted(((centre, float(share)) for centre, share in zip(labs, shares)), key=lambda x: -x[1])
 
 
 def colour_check(image: Image.Image, names_or_hex: list[str]) -> dict:
     """{'adherent': bool, 'covered': bool, 'worst_delta_e': float} for the named colours."""
-    targets = colours_lab([hex_to_rgb(COLOURS.get(c, c)) for c in names_or_hex])
+    targets = lab([hex_to_rgb(COLOURS.get(c, c)) for c in names_or_hex])
     found = palette(image)
     worst, covered = 0.0, True
-    for lab, share in found:
+    for centre, share in found:
         if share >= DOMINANT_SHARE:
-            worst = max(worst, float(deltaE_ciede2000(np.repeat(lab[None], len(targets), 0), targets).min()))
+            worst = max(worst, float(delta_e(np.repeat(centre[None], len(targets), 0), targets).min()))
     for target in targets:
-        near = [share for lab, share in found if share >= PRESENT_SHARE and deltaE_ciede2000(lab, target) <= DELTA_E]
+        near = [share for centre, share in found if share >= PRESENT_SHARE and delta_e(centre, target) <= DELTA_E]
         covered &= bool(near)
     return {"adherent": worst <= DELTA_E, "covered": covered, "worst_delta_e": round(worst, 1)}
 
@@ -76,7 +76,7 @@ class PatternClassifier:
     """Nearest centroid over standardised `features`, fitted on corpus renders."""
 
     def __init__(self, per_pattern: int = 24, size: int = 256, seed: int = 50_000):
-        from asset_pipeline.training.corpus import PATTERNS, SINGLE_COLOUR, draw_colours, render
+        from training.corpus import PATTERNS, SINGLE_COLOUR, draw_colours, render
 
         rng = np.random.default_rng(seed)
         rows, labels = [], []
@@ -90,7 +90,7 @@ class PatternClassifier:
         self.mean, self.std = matrix.mean(0), matrix.std(0) + 1e-9
         z = (matrix - self.mean) / self.std
         self.patterns = list(PATTERNS)
-        self.centroids = np.array([z[[lab == p for lab in labels]].mean(0) for p in self.patterns])
+        self.centroids = np.array([z[[label == p for label in labels]].mean(0) for p in self.patterns])
 
     def predict(self, image: Image.Image) -> str:
         z = (features(image) - self.mean) / self.std
@@ -99,11 +99,8 @@ class PatternClassifier:
 
 def diversity(images: list[Image.Image]) -> float:
     """Mean pixelwise CIEDE2000 between every pair of images (64 px thumbnails)."""
-    labs = [
-        rgb2lab(np.asarray(im.convert("RGB").resize((64, 64), Image.BILINEAR), dtype=np.float64) / 255.0)
-        for im in images
-    ]
-    pairs = [float(deltaE_ciede2000(a, b).mean()) for a, b in itertools.combinations(labs, 2)]
+    labs = [lab(np.asarray(im.convert("RGB").resize((64, 64), Image.BILINEAR))) for im in images]
+    pairs = [float(delta_e(a, b).mean()) for a, b in itertools.combinations(labs, 2)]
     return float(np.mean(pairs)) if pairs else 0.0
 
 
@@ -111,7 +108,7 @@ def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_
     """Colour adherence of `count` training-corpus images before and after `vae` encodes and decodes them."""
     import torch
 
-    from asset_pipeline.training.corpus import sample
+    from training.corpus import sample
 
     before = after = 0
     errors = []
@@ -123,7 +120,7 @@ def vae_round_trip(vae, count: int = 30, size: int = 512, first_seed: int = 777_
         back = ((decoded[0].permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
         before += colour_check(Image.fromarray(item.image), item.colours)["adherent"]
         after += colour_check(Image.fromarray(back), item.colours)["adherent"]
-        errors.append(float(deltaE_ciede2000(rgb2lab(item.image / 255.0), rgb2lab(back / 255.0)).mean()))
+        errors.append(float(delta_e(lab(item.image), lab(back)).mean()))
     return {
         "images": count,
         "adherent_before": before / count,

@@ -1,1 +1,0 @@
-"""Training code for the embedded draft model: the procedural corpus and the training script."""
