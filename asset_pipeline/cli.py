@@ -125,6 +125,13 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
             return EXIT_INVALID
     else:
         campaigns = list(dict.fromkeys(args.campaigns))
+    if args.changed:  # only what changed since its last publication gets a run
+        from asset_pipeline.freshness import check_freshness
+
+        freshness = check_freshness(home, campaigns)
+        for campaign in freshness.fresh:
+            _say(f"{campaign}: up to date (inputs unchanged since its last publication); no run")
+        campaigns = list(freshness.stale)
 
     registry, problems = load_registry_checked(home)
     runnable = []
@@ -349,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize the whole graph for campaigns, as Dagster runs")
     run.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
     run.add_argument("--all", action="store_true", help="every brief under the home")
+    run.add_argument(
+        "--changed",
+        action="store_true",
+        help="run only campaigns whose inputs (brief, brand, media, models, weights, code) changed since "
+        "their last publication, as the nightly schedule does",
+    )
     run.add_argument(
         "--executor",
         choices=["in_process", "multiprocess", "celery"],

@@ -110,3 +110,61 @@ def test_nightly_cron_is_configurable_and_checked(monkeypatch):
         timeout=300,
     )
     assert loaded.stdout.strip() == "30 4 * * 1-5", loaded.stderr
+
+
+# ---------------------------------------------------------------- only what changed gets a run
+
+
+def _publish_all(home, monkeypatch, campaigns):
+    from asset_pipeline.orchestration.runner import run_campaigns
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    (home / "dagster").mkdir(exist_ok=True)
+    summaries = run_campaigns(Home(home.resolve()), campaigns)
+    assert all(s.success for s in summaries), [s.line() for s in summaries]
+
+
+def test_freshness_reads_only_the_recorded_hashes(home):
+    from asset_pipeline.freshness import check_freshness
+    from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.stages.briefs import inputs_fingerprint, models_part
+    from asset_pipeline.storage.files import sha256_file
+    from asset_pipeline.storage.records import InputFile
+
+    root = Home(home.resolve())
+    for campaign in ("one", "two"):
+        write_brief(home, campaign, BRIEF.format(c=campaign))
+        files = [InputFile(path, sha256_file(home / path)) for path in (f"briefs/{campaign}.yaml", "brands/acme.yaml")]
+        manifest = home / "published" / campaign / "manifest.json"
+        manifest.parent.mkdir(parents=True)
+        fingerprint = inputs_fingerprint(files, models_part(load_registry(root.root)))
+        manifest.write_text(json.dumps({"inputs": {"fingerprint": fingerprint, "files": [f.__dict__ for f in files]}}))
+    write_brief(home, "new", BRIEF.format(c="new"))
+    assert check_freshness(root, ["one", "two", "new"]).stale == {"new": "never published"}
+    (home / "briefs" / "two.yaml").write_text(BRIEF.format(c="two").replace("Hi", "Hello"))
+    assert check_freshness(root, ["one", "two"]).stale == {"two": "changed: briefs/two.yaml"}
+    (home / "models.yaml").write_text("routes:\n  draft: [tiny]\n  final: [tiny, embedded]\n")
+    assert check_freshness(root, ["one"]).stale == {"one": "the models or the code changed"}
+
+
+@pytest.mark.slow
+def test_nightly_requests_runs_only_for_changed_campaigns(home, instance, monkeypatch):
+    brand = home / "brands" / "other.yaml"
+    brand.write_text((home / "brands" / "acme.yaml").read_text().replace("brand: acme", "brand: other"))
+    for campaign, name in (("one", "acme"), ("two", "acme"), ("three", "other")):
+        write_brief(home, campaign, BRIEF.format(c=campaign).replace("brand: acme", f"brand: {name}"))
+    assert [r.partition_key for r in nightly_rebuild(dg.build_schedule_context(instance=instance))] == [
+        "one",
+        "three",
+        "two",
+    ]  # nothing published yet: every campaign
+    _publish_all(home, monkeypatch, ["one", "two", "three"])
+
+    def requested() -> list[str]:
+        return sorted(r.partition_key for r in nightly_rebuild(dg.build_schedule_context(instance=instance)))
+
+    assert requested() == []  # nothing changed: no run at all
+    write_brief(home, "two", BRIEF.format(c="two").replace("Hi", "Hello"))
+    assert requested() == ["two"]
+    brand.write_text(brand.read_text().replace("min_contrast: 4.5", "min_contrast: 5"))  # reaches its campaigns only
+    assert requested() == ["three", "two"]

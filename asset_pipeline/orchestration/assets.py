@@ -319,6 +319,7 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
     started, home = _started(), pipeline.home_dir()
     campaign = context.partition_key
     store = ObjectStore(home)
+    snapshot = read_snapshot(home, campaign)
     result = publish(
         home,
         read_rows(home, "briefs", campaign),
@@ -326,6 +327,10 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
         read_rows(home, "renders", campaign),
         read_rows(home, "checks", campaign),
         store,
+        inputs={
+            "fingerprint": snapshot.fingerprint,
+            "files": [{"path": f.path, "sha256": f.sha256} for f in snapshot.input_files],
+        },
     )
     refresh_catalog(home)
     manifest, new_versions = result.manifest, result.new_versions

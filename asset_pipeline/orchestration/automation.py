@@ -1,7 +1,11 @@
-"""Automation: a nightly rebuild of every campaign, and a sensor on the home's briefs/.
+"""Automation: a nightly rebuild of what changed, and a sensor on the home's briefs/.
 
-Both only *request* runs; the content-hash caches decide what work a run does,
-so a nightly rebuild with nothing changed costs no model call and no new version.
+The nightly is a schedule that requests runs only for campaigns whose inputs changed
+since their last publication (freshness.py compares the content hashes each manifest
+records, so deciding costs no run and no model load). A schedule rather than Dagster's
+declarative automation: Dagster's per-partition staleness is weak for observable sources
+(dagster issues #22553, #18921) and observing every partition each night would itself
+be a run per campaign. Inside a run, the content-hash caches decide what work is done.
 """
 
 import json
@@ -11,6 +15,7 @@ import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._utils.schedules import is_valid_cron_string
 
+from asset_pipeline.freshness import check_freshness
 from asset_pipeline.home import Home
 from asset_pipeline.orchestration.assets import campaigns, input_versions
 from asset_pipeline.specs import InputError, content_hash, read_yaml
@@ -109,12 +114,16 @@ def build_automation(job):
         job=job,
         cron_schedule=nightly_cron(),
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Rebuilds every campaign; cached stages make an unchanged campaign cost seconds.",
+        description="Rebuilds the campaigns whose inputs changed since their last publication "
+        "(brief, brand, media, models, weights or code); the others are up to date and get no run.",
     )
     def nightly_rebuild(context: dg.ScheduleEvaluationContext):
+        freshness = check_freshness(home(), home().campaign_ids())
+        context.log.info(f"{len(freshness.fresh)} campaigns up to date, {len(freshness.stale)} to rebuild")
         registry, registry_problems = load_registry_checked(home())
         valid = []
-        for campaign in home().campaign_ids():
+        for campaign, reason in freshness.stale.items():
+            context.log.info(f"rebuilding {campaign}: {reason}")
             problems = registry_problems + check_campaign(home(), campaign, registry)
             if problems:
                 context.log.warning(f"skipping {campaign}: " + " | ".join(str(p) for p in problems))

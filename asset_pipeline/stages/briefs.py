@@ -9,6 +9,7 @@ versions of a brand in one publication.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class CampaignInputs:
     # The model registry the run resolved, and every input file it read with its sha256.
     registry: Registry | None = field(default=None, compare=False)
     input_files: tuple[InputFile, ...] = ()
+    fingerprint: str | None = None  # inputs_fingerprint, once the snapshot is stored
 
     @property
     def campaign(self) -> str:
@@ -182,6 +184,30 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
     return tuple(InputFile(path=p, sha256=h) for p, h in sorted(files.items()))
 
 
+@functools.cache
+def code_hash() -> str:
+    """sha256 over the package's source files: a code change is an input change for the nightly."""
+    package = Path(__file__).resolve().parent.parent
+    return content_hash([[p.relative_to(package).as_posix(), sha256_file(p)] for p in sorted(package.rglob("*.py"))])
+
+
+def models_part(registry: Registry) -> str:
+    """What the registry contributes to every campaign's inputs: its models and routes, and the
+    weights hash of every routed model whose weights are local (a retrained model is a change)."""
+    routed = {model_id for ids in registry.routes.values() for model_id in ids}
+    weights = {}
+    for model_id in sorted(routed):
+        spec = registry.models[model_id]
+        path = registry.resolve_path(spec, create=False)
+        weights[model_id] = registry.weights_hash(spec) if path is not None else None
+    return content_hash({"registry": _registry_json(registry), "weights": weights})
+
+
+def inputs_fingerprint(files: tuple[InputFile, ...] | list[InputFile], models: str) -> str:
+    """One hash of everything a campaign's run reads: its input files, the models part, the code."""
+    return content_hash({"files": sorted([f.path, f.sha256] for f in files), "models": models, "code": code_hash()})
+
+
 def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     """Read, validate and hash every input of a campaign, once; raises InputError."""
     inputs = load_campaign(home, campaign)
@@ -214,6 +240,7 @@ def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
         generation_hash=inputs.brand_generation_hash,
         typography_hash=inputs.brand_typography_hash,
         steering_palette=list(inputs.steering_palette),
+        fingerprint=inputs_fingerprint(inputs.input_files, models_part(inputs.registry)),
         taken_at=datetime.now(UTC),
     )
 
@@ -238,4 +265,5 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         steering_palette=tuple(row["steering_palette"]),
         registry=_registry_from_json(home, row["registry_json"]),
         input_files=tuple(InputFile(**f) for f in row["input_files"]),
+        fingerprint=row["fingerprint"],
     )

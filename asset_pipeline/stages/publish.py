@@ -210,8 +210,12 @@ def publish(
     renders: list[dict],
     checks: list[dict],
     store: ObjectStore,
+    inputs: dict | None = None,
 ) -> Publication:
-    """Publish what passed: the manifest (also written to disk), new versions and repaired files."""
+    """Publish what passed: the manifest (also written to disk), new versions and repaired files.
+
+    `inputs` (the snapshot's fingerprint and input files) goes into the manifest as `inputs`:
+    what the nightly compares to decide whether the campaign needs a run at all."""
     campaign = deliverables[0]["campaign"]
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
     render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
@@ -350,6 +354,7 @@ def publish(
             "brand_hash": deliverables[0]["brand_hash"],
             "brief_hash": deliverables[0]["brief_hash"],
             "pipeline_version": __version__,
+            "inputs": inputs or {},
             "deliverables": entries,
         }
         manifest_path = home.inside("published", campaign, "manifest.json")

@@ -73,6 +73,7 @@ class SnapshotRow:
     generation_hash: str  # the brand fields that reach prompts
     typography_hash: str  # every other brand field
     steering_palette: list[str]
+    fingerprint: str  # one hash of every input file, the models and the code: what the nightly compares
     taken_at: datetime
 
 
