@@ -1,0 +1,140 @@
+"""Scale benchmark: many campaigns, the nightly, and the catalog.
+
+    python benchmarks/scale.py [--counts 10,100] [--out benchmarks/results/scale.json]
+
+For each N it makes a fresh home of N campaigns (the tiny model, 1 to 4 deliverables each,
+256 px squares and 728x90 banners) and measures, each as its own process:
+
+- a full build: `asset-pipeline run --all`;
+- a nothing-changed nightly: `asset-pipeline run --all --changed` (what the nightly schedule
+  requests: runs only for campaigns whose inputs changed);
+- a nightly after 1% of the briefs changed (at least one);
+- `asset-pipeline sql "SELECT count(*) FROM publications"`;
+- the peak RSS of each.
+
+Wall-clock seconds, the cost per campaign, and the machine. Markdown on stdout, JSON at --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+BRAND = REPO / "data" / "brands" / "acme.yaml"
+SIZES = ["256x256", "728x90"]
+
+
+def brief(campaign: str, deliverables: int, headline: str) -> str:
+    lines = [f"campaign: {campaign}", "brand: acme", "assets:"]
+    for asset in range((deliverables + 1) // 2):
+        sizes = SIZES[: min(2, deliverables - 2 * asset)]
+        lines += [
+            f"  - id: a{asset}",
+            f'    prompt: "ceramic mug {campaign} {asset}, studio light"',
+            f'    headline: "{headline}"',
+            f"    sizes: {json.dumps(sizes)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def make_home(root: Path, count: int, tiny: Path, rng: random.Random) -> Path:
+    (root / "briefs").mkdir(parents=True)
+    (root / "brands").mkdir()
+    shutil.copy(BRAND, root / "brands" / "acme.yaml")
+    (root / "models").mkdir()
+    (root / "models" / "tiny").symlink_to(tiny, target_is_directory=True)
+    (root / "models.yaml").write_text("routes:\n  draft: [tiny]\n  final: [tiny]\n")
+    for i in range(count):
+        campaign = f"c{i:04d}"
+        (root / "briefs" / f"{campaign}.yaml").write_text(brief(campaign, rng.randint(1, 4), "Spring Sale"))
+    return root
+
+
+def timed(home: Path, *args: str) -> dict:
+    """`asset-pipeline ARGS` in `home`: wall seconds, peak RSS (MB) of its process, output."""
+    env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asset_pipeline", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} failed:\n{output[-2000:]}")
+    return {"seconds": round(seconds, 2), "rss": round(usage.ru_maxrss / 1024), "stdout": output}
+
+
+def measure(count: int, tiny: Path, work: Path) -> dict:
+    rng = random.Random(count)
+    home = make_home(work / f"home-{count}", count, tiny, rng)
+    row: dict = {"campaigns": count}
+    full = timed(home, "run", "--all")
+    row["full_build_s"], row["full_build_rss_mb"] = full["seconds"], full["rss"]
+    nightly = timed(home, "run", "--all", "--changed")
+    row["nightly_unchanged_s"], row["nightly_rss_mb"] = nightly["seconds"], nightly["rss"]
+    changed = rng.sample(sorted(p.stem for p in (home / "briefs").glob("*.yaml")), max(1, count // 100))
+    for campaign in changed:
+        path = home / "briefs" / f"{campaign}.yaml"
+        path.write_text(path.read_text().replace("Spring Sale", "Summer Sale"))
+    after = timed(home, "run", "--all", "--changed")
+    row["nightly_1pct_s"], row["changed"] = after["seconds"], len(changed)
+    query = timed(home, "sql", "SELECT count(*) FROM publications")
+    row["sql_count_s"] = query["seconds"]
+    for key in ("full_build_s", "nightly_unchanged_s", "nightly_1pct_s"):
+        row[key.replace("_s", "_per_campaign_s")] = round(row[key] / count, 3)
+    shutil.rmtree(home, ignore_errors=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", default="10,100")
+    parser.add_argument("--out", default=str(HERE / "results" / "scale.json"))
+    args = parser.parse_args()
+    from asset_pipeline.models.tiny import ensure_tiny_model
+
+    with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
+        work = Path(tmp)
+        tiny = ensure_tiny_model(work / "tiny")
+        rows = [measure(int(n), tiny, work) for n in args.counts.split(",")]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    result = {"machine": machine, "rows": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    keys = [
+        "campaigns",
+        "full_build_s",
+        "full_build_per_campaign_s",
+        "nightly_unchanged_s",
+        "nightly_1pct_s",
+        "sql_count_s",
+        "full_build_rss_mb",
+    ]
+    print(f"machine: {machine}\n")
+    print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for row in rows:
+        print("| " + " | ".join(str(row[k]) for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
