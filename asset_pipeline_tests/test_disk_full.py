@@ -156,9 +156,27 @@ routes:
 """
 
 
-def test_generation_fails_fast_on_a_full_disk_without_trying_the_next_model(home, monkeypatch):
+ROW = {
+    "campaign": "roomy",
+    "asset": "hero",
+    "variant": 1,
+    "size": "256x256",
+    "width": 256,
+    "height": 256,
+    "prompt": "a mug",
+    "negative_prompt": None,
+    "tier": "draft",
+    "model": None,
+    "seed": 5,
+    "palette": [],
+}
+
+
+def test_loading_fails_fast_on_a_full_disk_without_trying_the_next_model(home, monkeypatch):
+    from asset_pipeline.home import Home
     from asset_pipeline.models import generation
     from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.stages import drafts
 
     (home / "models.yaml").write_text(TWO_MODELS)
     registry = load_registry(home)
@@ -170,7 +188,7 @@ def test_generation_fails_fast_on_a_full_disk_without_trying_the_next_model(home
 
     monkeypatch.setattr(generation.DraftGenerator, "load", load)
     with pytest.raises(OSError) as caught:
-        generation.generate_with_fallback(registry.candidates("draft"), registry, ["a mug"], [None], [1], 256, 256)
+        drafts.generate_drafts([ROW], registry, generation.DraftGenerator(registry), Home(home.resolve()))
     assert caught.value.errno == errno.ENOSPC and loads == ["tiny"]
 
 
@@ -195,22 +213,8 @@ def test_drafts_stage_fails_fast_on_a_full_disk_without_trying_the_next_model(ho
 
     monkeypatch.setattr(DraftGenerator, "generate", generate)
     monkeypatch.setattr(drafts.ObjectStore, "put_image", put_image)
-    row = {
-        "campaign": "roomy",
-        "asset": "hero",
-        "variant": 1,
-        "size": "256x256",
-        "width": 256,
-        "height": 256,
-        "prompt": "a mug",
-        "negative_prompt": None,
-        "tier": "draft",
-        "model": None,
-        "seed": 5,
-        "palette": [],
-    }
     with pytest.raises(OSError) as caught:
-        drafts.generate_drafts([row], registry, DraftGenerator(registry), Home(home.resolve()))
+        drafts.generate_drafts([ROW], registry, DraftGenerator(registry), Home(home.resolve()))
     assert caught.value.errno == errno.ENOSPC
     assert generated == ["tiny"]  # tiny2 was never asked: the disk, not the model, failed
 

@@ -101,12 +101,16 @@ def test_graphql_lineage_metadata_and_loopback_only(ui):
         ("brief_file", "campaign_briefs"),
         ("brand_style", "campaign_briefs"),
         ("campaign_briefs", "draft_images"),
+        ("brand_typography", "brand_rules"),
         ("draft_images", "typeset_images"),
-        ("brand_typography", "typeset_images"),
+        ("brand_rules", "typeset_images"),
         ("typeset_images", "upscaled_images"),
-        ("upscaled_images", "published_assets"),
+        ("upscaled_images", "check_results"),
+        ("check_results", "published_assets"),
     } <= edges
-    assert ("brand_typography", "draft_images") not in edges  # a colour change never reaches drafts
+    assert (
+        not {("brand_typography", "draft_images"), ("brand_rules", "draft_images")} & edges
+    )  # colours never reach drafts
 
     metadata = {
         node["assetKey"]["path"][0]: {
