@@ -115,6 +115,7 @@ def test_compare_to_a_given_path_and_refusals(compare_home, tmp_path):
         compare_models(compare_home, "look", [], out=out)
 
 
+@pytest.mark.slow  # the CLI end to end
 def test_compare_command_prints_seconds_and_records_the_sheet_in_dagster(home):
     from asset_pipeline_tests.conftest import cli
 

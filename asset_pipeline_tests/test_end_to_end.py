@@ -56,6 +56,7 @@ def built(tmp_path_factory, tiny_model):
     return home, result
 
 
+@pytest.mark.slow  # shares the module's full CLI run
 def test_run_publishes_every_deliverable(built):
     home, result = built
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,6 +64,7 @@ def test_run_publishes_every_deliverable(built):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # shares the module's full CLI run
 def test_manifest_files_and_provenance(built):
     home, _ = built
     manifest = json.loads((home / "published" / "launch" / "manifest.json").read_text())
@@ -88,6 +90,7 @@ def test_manifest_files_and_provenance(built):
     assert seeds[2] == seeds[1] + 1
 
 
+@pytest.mark.slow  # shares the module's full CLI run
 def test_catalog_agrees_with_the_manifest(built):
     home, _ = built
     assert sql(home, "SELECT count(*) FROM briefs WHERE campaign = 'launch'") == [(7,)]
@@ -100,6 +103,7 @@ def test_catalog_agrees_with_the_manifest(built):
     assert published == sorted((e["path"], e["sha256"], 1, "published") for e in manifest["deliverables"])
 
 
+@pytest.mark.slow  # shares the module's full CLI run
 def test_ocr_read_every_text_box_back(built):
     home, _ = built
     rows = sql(home, "SELECT asset, size, passed, value, detail FROM checks WHERE \"check\" = 'ocr'")
@@ -110,6 +114,7 @@ def test_ocr_read_every_text_box_back(built):
     assert {"ocr", "banned_terms", "size", "not_blank", "contrast", "min_font", "safe_margin", "layout"} <= checks
 
 
+@pytest.mark.slow  # shares the module's full CLI run
 def test_lineage_of_a_published_file(built):
     home, _ = built
     manifest = json.loads((home / "published" / "launch" / "manifest.json").read_text())
@@ -145,6 +150,7 @@ def test_rerun_and_brand_change(built):
             assert tree_digest(home / "published")[path] == before[path]
 
 
+@pytest.mark.slow  # a full CLI run
 def test_rejected_deliverable_is_listed_and_the_rest_publish(home):
     write_brief(
         home,

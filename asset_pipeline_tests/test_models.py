@@ -149,6 +149,7 @@ print(hashlib.sha256(buffer.getvalue()).hexdigest())
 """
 
 
+@pytest.mark.slow  # two CLI processes generate the same drafts
 def test_same_inputs_give_identical_png_bytes_across_processes(tiny_home):
     import torch
 

@@ -15,6 +15,8 @@ from PIL import Image
 from asset_pipeline_tests.conftest import REPO, cli, make_home, write_brief
 
 ARTIFACTS = REPO / "test-artifacts"
+# Four full CLI runs of one campaign (the story below), then the gallery in Chromium.
+pytestmark = pytest.mark.slow
 
 BRIEF = """\
 campaign: versions

@@ -72,6 +72,7 @@ def test_a_model_folder_without_model_index_is_absent(home):
     assert {row["id"]: row["present"] for row in json.loads(listed.stdout)}["etc"] is False
 
 
+@pytest.mark.slow  # a full CLI run
 def test_storage_holds_no_pickle(home):
     write_brief(
         home,
