@@ -166,10 +166,13 @@ class Brand(_Strict):
     disclaimer: str | None = Field(default=None, max_length=300)
     banned_terms: list[str] = Field(default_factory=list)
     ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
+    # Background colours that steer palette-steered models (`embedded`); default: the accent.
+    # Text colours never steer: a text-colour edit regenerates no draft for any model.
+    palette: list[HexColour] | None = Field(default=None, min_length=1, max_length=8)
 
-    def palette(self) -> list[str]:
-        """The brand's colours, accent first: what steers the embedded model's backgrounds."""
-        return [self.colors.accent, *self.colors.text]
+    def steering_palette(self) -> list[str]:
+        """The colours a palette-steered model's backgrounds are drawn in."""
+        return list(self.palette) if self.palette else [self.colors.accent]
 
     def generation_part(self) -> dict[str, Any]:
         """The fields that change every model's prompts, and so drafts (the palette too, for
@@ -178,7 +181,7 @@ class Brand(_Strict):
 
     def typography_part(self) -> dict[str, Any]:
         """The fields typesetting and later stages read; alone, they never regenerate a draft."""
-        return self.model_dump(exclude={"style", "negative"})
+        return self.model_dump(exclude={"style", "negative", "palette"})
 
 
 # ---------------------------------------------------------------- YAML loading

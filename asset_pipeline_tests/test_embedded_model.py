@@ -169,24 +169,40 @@ assets:
 {model}"""
 
 
-def test_a_colour_edit_changes_prompts_only_for_campaigns_the_embedded_model_draws(home):
+def test_the_palette_alone_steers_and_only_campaigns_the_embedded_model_draws(home):
     from asset_pipeline.orchestration.assets import input_versions
     from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
 
     write_brief(home, "steered", BRIEF.format(campaign="steered", model="    model: embedded\n"))
     write_brief(home, "plain", BRIEF.format(campaign="plain", model=""))  # routed to tiny by the test home
-    before = {c: input_versions(load_campaign(Home(home), c)) for c in ("steered", "plain")}
+
+    def versions() -> dict:
+        return {c: input_versions(load_campaign(Home(home), c)) for c in ("steered", "plain")}
+
+    before = versions()
     steered = load_campaign(Home(home), "steered")
-    assert expand_deliverables(steered, Home(home))[0]["palette"] == ["#FF5A36", "#FFFFFF", "#1A1A1A"]
+    assert expand_deliverables(steered, Home(home))[0]["palette"] == ["#FF5A36", "#FFF3E0"]  # the brand's palette
     assert expand_deliverables(load_campaign(Home(home), "plain"), Home(home))[0]["palette"] == []
 
     brand = home / "brands" / "acme.yaml"
-    brand.write_text(brand.read_text().replace('accent: "#FF5A36"', 'accent: "#2255CC"'))
-    after = {c: input_versions(load_campaign(Home(home), c)) for c in ("steered", "plain")}
-    # Both re-typeset; only the embedded campaign's prompts (brand_style) change.
-    assert all(after[c]["brand_typography"] != before[c]["brand_typography"] for c in after)
-    assert after["steered"]["brand_style"] != before["steered"]["brand_style"]
-    assert after["plain"]["brand_style"] == before["plain"]["brand_style"]
+    # A text colour is typography only: no campaign's prompts change, whatever model draws it.
+    brand.write_text(brand.read_text().replace('text: ["#FFFFFF", "#1A1A1A"]', 'text: ["#FFFFFF", "#222222"]'))
+    after_text = versions()
+    assert all(after_text[c]["brand_typography"] != before[c]["brand_typography"] for c in after_text)
+    assert all(after_text[c]["brand_style"] == before[c]["brand_style"] for c in after_text)
+    # The palette reaches the prompts of the embedded (palette-steered) campaign only.
+    brand.write_text(brand.read_text().replace('palette: ["#FF5A36", "#FFF3E0"]', 'palette: ["#2255CC"]'))
+    after_palette = versions()
+    assert after_palette["steered"]["brand_style"] != after_text["steered"]["brand_style"]
+    assert after_palette["plain"]["brand_style"] == after_text["plain"]["brand_style"]
+    assert after_palette["plain"]["brand_typography"] == after_text["plain"]["brand_typography"]
+
+
+def test_without_a_palette_the_accent_alone_steers(home):
+    from asset_pipeline.specs import Brand
+
+    assert Brand(brand="x", colors={"accent": "#123456"}).steering_palette() == ["#123456"]
+    assert Brand(brand="x", palette=["#ABCDEF", "#000000"]).steering_palette() == ["#ABCDEF", "#000000"]
 
 
 def test_vae_round_trip_keeps_corpus_colours_close(registry):

@@ -77,7 +77,7 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
         brand_file=brand_file,
         brief_hash=content_hash(brief.model_dump(mode="json")),
         brand_hash=content_hash(brand.model_dump(mode="json")),
-        steering_palette=tuple(brand.palette()) if _steered_model_draws(home, brief) else (),
+        steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief) else (),
     )
 
 
@@ -219,7 +219,7 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         brand_file=inputs.brand_file,
         brief_hash=inputs.brief_hash,
         brand_hash=inputs.brand_hash,
-        steering_palette=tuple(inputs.brand.palette()) if _steered_model_draws(home, inputs.brief, registry) else (),
+        steering_palette=tuple(inputs.brand.steering_palette()) if _steered_model_draws(home, inputs.brief, registry) else (),
         registry=registry,
     )
     return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs)})
