@@ -398,3 +398,19 @@ def test_draft_size(resolution, multiple, size, expected):
     assert (width, height) == expected
     assert width % multiple == 0 and height % multiple == 0
     assert max(width / height, height / width) <= 4.0
+
+
+def test_the_drafts_stage_says_why_it_generated():
+    from asset_pipeline.stages.drafts import why_generated
+
+    old = {"asset": "a", "variant": 1, "aspect": "512x512", "prompt": "p", "negative_prompt": None, "seed": 1,
+           "model": "tiny", "weights_hash": "w", "image_sha256": "x", "cache_hit": False}  # fmt: skip
+    rows = [
+        dict(old, prompt="coral palette, p"),  # the steering palette changed
+        dict(old, asset="b"),  # no previous draft
+        dict(old, cache_hit=True),  # reused: not counted
+    ]
+    previous = [old, dict(old, asset="c")]
+    assert why_generated(previous, rows, ["#FF5A36"], ["#2255CC"]) == {"brand palette changed": 1, "new": 1}
+    assert why_generated(previous, [dict(old, seed=2), dict(old)], [], []) == {"seed changed": 1, "cache miss": 1}
+    assert why_generated(previous, [dict(old, prompt="q")], [], []) == {"prompt changed": 1}

@@ -92,6 +92,7 @@ def test_brand_edits_rerun_exactly_what_they_affect(instance_home):
     assert stale("campaign_briefs") and not stale("brand_rules")
     restyle = build(home)
     assert (restyle.drafts_generated, restyle.drafts_reused, restyle.new_versions) == (2, 0, 2)
+    assert "drafts 2 generated (2 prompt changed), 0 reused" in restyle.line()  # says why it paid
     prompts = query(home, "SELECT DISTINCT prompt FROM briefs")[1]
     assert prompts and all("warm evening light" in p for (p,) in prompts)
 

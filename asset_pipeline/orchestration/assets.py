@@ -31,7 +31,7 @@ from asset_pipeline.stages.briefs import (
     snapshot_row,
     take_snapshot,
 )
-from asset_pipeline.stages.drafts import generate_drafts
+from asset_pipeline.stages.drafts import generate_drafts, why_generated
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
@@ -180,10 +180,13 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     started, home = _started(), pipeline.home_dir()
     inputs = read_snapshot(home, context.partition_key)
     deliverables = read_rows(home, "briefs", context.partition_key)
+    previous = read_rows(home, "drafts", context.partition_key)  # its own last output: to say why it generated
+    palette_before = list(previous[0].get("palette") or []) if previous else []
     rows = generate_drafts(
         deliverables, inputs.registry, pipeline.generator(), home, max_attempts=pipeline.draft_attempts
     )
     write_rows(home, "drafts", context.partition_key, rows)
+    generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))
     generated = [r for r in rows if not r["cache_hit"]]
     fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
     return dg.MaterializeResult(
@@ -191,6 +194,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
         metadata={
             "drafts": len(rows),
             "generated": len(generated),
+            "generated_because": dg.MetadataValue.json(generated_because),
             "cache_hits": len(rows) - len(generated),
             "models": ", ".join(f"{m} ({n})" for m, n in sorted(Counter(r["model"] for r in rows).items())),
             "fallbacks": dg.MetadataValue.json(fallbacks),

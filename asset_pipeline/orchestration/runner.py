@@ -23,6 +23,7 @@ class CampaignSummary:
     new_versions: int = 0
     drafts_generated: int = 0
     drafts_reused: int = 0
+    drafts_because: dict = field(default_factory=dict)  # why drafts were generated: reason -> count
     renders_made: int = 0
     renders_reused: int = 0
     checks_run: int = 0  # deliverables checked afresh; the rest reused cached results
@@ -32,6 +33,11 @@ class CampaignSummary:
     repaired: list[str] = field(default_factory=list)  # published files found missing or damaged, restored
     quarantined: int = 0  # damaged objects set aside under objects/.corrupt/ and made again
     reasons: list[str] = field(default_factory=list)
+
+    def _because(self) -> str:
+        if not self.drafts_because:
+            return ""
+        return " (" + ", ".join(f"{n} {why}" for why, n in sorted(self.drafts_because.items())) + ")"
 
     @property
     def failed(self) -> bool:
@@ -44,7 +50,7 @@ class CampaignSummary:
             return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
         text = (
             f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
-            f"{self.rejected} rejected; drafts {self.drafts_generated} generated, "
+            f"{self.rejected} rejected; drafts {self.drafts_generated} generated{self._because()}, "
             f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
             f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}"
         )
@@ -98,6 +104,7 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     ]
     summary.drafts_generated = sum(not d["cache_hit"] for d in drafts)
     summary.drafts_reused = len(drafts) - summary.drafts_generated
+    summary.drafts_because = dict(_metadata_value(result, "draft_images", "generated_because") or {})
     summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
     summary.repaired = list(_metadata_value(result, "published_assets", "repaired") or [])
     renders = _metadata_value(result, "upscaled_images", "renders") or 0

@@ -219,7 +219,9 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         brand_file=inputs.brand_file,
         brief_hash=inputs.brief_hash,
         brand_hash=inputs.brand_hash,
-        steering_palette=tuple(inputs.brand.steering_palette()) if _steered_model_draws(home, inputs.brief, registry) else (),
+        steering_palette=tuple(inputs.brand.steering_palette())
+        if _steered_model_draws(home, inputs.brief, registry)
+        else (),
         registry=registry,
     )
     return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs)})

@@ -324,7 +324,8 @@ def generate_drafts(
     jobs = plan_jobs(deliverables)
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
     # The palette comes with the brief's rows (campaign_briefs), so the drafts' lineage covers it.
-    steer = brand_steering(deliverables[0].get("palette") if deliverables else None)
+    palette = list(deliverables[0].get("palette") or []) if deliverables else []
+    steer = brand_steering(palette)
     # Group jobs by their first choice so each pipeline is loaded once per step.
     routed.sort(key=lambda item: [spec.id for spec in item[1]])
 
@@ -363,4 +364,34 @@ def generate_drafts(
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
         else:
             raise DraftError(f"asset {job.asset!r}: no model could generate its drafts: " + "; ".join(fallbacks))
+    for row in rows:
+        row["palette"] = palette  # the steering palette these drafts were asked for (empty: none)
     return rows
+
+
+def why_generated(previous: list[dict], rows: list[dict], palette_before: list[str], palette: list[str]) -> dict:
+    """Reason -> count for the drafts this run generated, against the drafts it replaces.
+
+    So a summary can say "4 drafts generated: brand palette changed" instead of leaving the
+    user to guess why a rebuild paid for generation.
+    """
+    before = {(r["asset"], r["variant"], r["aspect"]): r for r in previous}
+    reasons: dict[str, int] = {}
+    for row in rows:
+        if row["cache_hit"]:
+            continue
+        old = before.get((row["asset"], row["variant"], row["aspect"]))
+        if old is None:
+            reason = "new"
+        elif old["prompt"] != row["prompt"] or old["negative_prompt"] != row["negative_prompt"]:
+            reason = "brand palette changed" if palette_before != palette else "prompt changed"
+        elif old["seed"] != row["seed"]:
+            reason = "seed changed"
+        elif (old["model"], old["weights_hash"]) != (row["model"], row["weights_hash"]):
+            reason = "model changed"
+        elif old["image_sha256"] != row["image_sha256"]:
+            reason = "re-rolled"
+        else:
+            reason = "cache miss"  # the same inputs, but no usable cached draft (cleared, or damaged)
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return reasons

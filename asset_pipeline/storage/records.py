@@ -123,6 +123,7 @@ class DraftRow:
     fallbacks: list[str]
     sizes: list[str]
     palette_grade: float
+    palette: list[str]  # the brand palette that steered this draft's prompt (empty: not steered)
     attempts: list[Attempt]
     draft_passed: bool
     draft_reason: str | None
