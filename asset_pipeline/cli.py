@@ -427,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _report(exc.problems)
         return EXIT_INVALID
+    except BrokenPipeError:  # `asset-pipeline sql … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
     except Exception as exc:  # set-up or environment: one line, the traceback only with --debug
         if args.debug:
             raise

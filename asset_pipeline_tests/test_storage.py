@@ -131,3 +131,17 @@ def test_a_damaged_catalog_is_rebuilt_from_the_tables(home, damage, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "rebuilt from the Parquet tables" in err
     assert (home.root / "catalog.duckdb.corrupt").exists()
+
+
+def test_files_written_before_a_column_existed_read_as_null(home):
+    """A home upgraded in place: its old Parquet files lack the newer columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    old = check_row("spring", True)
+    del old["render_sha256"]  # written before check results were keyed by their render
+    folder = home.tables / "checks"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([old]), folder / "spring.parquet")
+    assert query(home, "SELECT campaign, render_sha256, passed FROM checks")[1] == [("spring", None, True)]
+    assert not (home.root / "catalog.duckdb.corrupt").exists()  # a missing column is not a damaged file

@@ -267,5 +267,5 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         steering_palette=tuple(row["steering_palette"]),
         registry=_registry_from_json(home, row["registry_json"]),
         input_files=tuple(InputFile(**f) for f in row["input_files"]),
-        fingerprint=row["fingerprint"],
+        fingerprint=row.get("fingerprint"),  # None in snapshots taken before fingerprints
     )

@@ -49,13 +49,17 @@ def _sql_string(value: str) -> str:
 def _view_sql(home: Home, table: str) -> str:
     folder = table_dir(home, table)
     schema = SCHEMAS[table]
-    if folder.is_dir() and any(folder.glob("*.parquet")):
-        columns = ", ".join(f'"{name}"' for name in schema.names)
-        glob = _sql_string(str(folder / "*.parquet"))
-        return f"SELECT {columns} FROM read_parquet({glob}, union_by_name = true)"
-    # No data yet: an empty view with the right columns, replaced once files exist.
-    columns = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in schema)
-    return f"SELECT {columns} WHERE false"
+    # An empty relation with every column of the record, typed: the view's shape whatever files exist.
+    typed = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in schema)
+    if not (folder.is_dir() and any(folder.glob("*.parquet"))):
+        return f"SELECT {typed} WHERE false"  # no data yet: replaced once files exist
+    # Files written before a column was added lack it: UNION BY NAME fills it with NULL.
+    columns = ", ".join(f'"{name}"' for name in schema.names)
+    glob = _sql_string(str(folder / "*.parquet"))
+    return (
+        f"SELECT {columns} FROM (SELECT {typed} WHERE false "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet({glob}, union_by_name = true))"
+    )
 
 
 def _wanted(home: Home) -> dict[str, str]:
@@ -72,8 +76,15 @@ class _Locked(Exception):
 
 
 def _locked(exc: Exception) -> bool:
-    """Whether opening failed because another process holds the file (else it is damaged)."""
+    """Whether opening failed because another process holds the file."""
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _damaged(exc: Exception) -> bool:
+    """Whether the catalog file itself is unreadable (garbage, truncated), as opposed to locked,
+    or a statement that is wrong (those are bugs to report, not files to rebuild)."""
+    kinds = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+    return isinstance(exc, kinds) and not _locked(exc)
 
 
 def _rebuild(home: Home, exc: Exception) -> None:
@@ -115,6 +126,8 @@ def refresh_catalog(home: Home, attempts: int = 50) -> None:
         except duckdb.Error as exc:
             if _locked(exc):
                 raise _Locked from exc
+            if not _damaged(exc):
+                raise
             _rebuild(home, exc)  # damaged, not locked: set aside, and the next try writes a new one
             raise _Locked from exc
 
