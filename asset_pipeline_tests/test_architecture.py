@@ -156,6 +156,7 @@ LAYERS = [
     ("asset_pipeline.storage", "asset_pipeline.models", "asset_pipeline.typography"),
     ("asset_pipeline.checks", "asset_pipeline.publishing"),
     ("asset_pipeline.stages",),
+    ("asset_pipeline.freshness",),  # reads what publication recorded; the orchestration layer asks it
     (
         "asset_pipeline.orchestration",
         "asset_pipeline.lineage",
