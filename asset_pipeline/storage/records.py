@@ -54,6 +54,25 @@ class InputFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Budget:
+    """A file format to deliver and its byte budget (KB of 1024 bytes; None: no budget)."""
+
+    format: str
+    max_kb: float | None
+
+
+@dataclass(frozen=True)
+class KeepOut:
+    """A box of the frame a channel's interface covers (fractions of width and height): no text there."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    reason: str
+
+
 # ------------------------------------------------------------------ tables
 
 
@@ -99,6 +118,10 @@ class BriefRow:
     brand_hash: str
     brief_file: str
     palette: list[str]
+    preset: str | None  # the size preset the brief named (`size` is its resolved WxH)
+    formats: list[Budget]  # the files to deliver, in order, each with its byte budget
+    min_quality: int  # the brand's lowest encoder quality a budget may force
+    keep_out: list[KeepOut]  # the preset's safe zones, as the boxes text, CTA and logo stay out of
 
 
 @dataclass(frozen=True)
@@ -195,6 +218,26 @@ class PublicationRow:
     checks: list[CheckResult]  # the checks this row was judged by
 
 
+@dataclass(frozen=True)
+class FileRow:
+    """One encoded file of a published version: one row per (deliverable, version, format)."""
+
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    version: int
+    format: str  # png | jpeg | webp | avif
+    path: str
+    sha256: str
+    bytes: int
+    quality: int | None  # the encoder quality (None: lossless PNG)
+    max_kb: float | None  # the budget it was encoded for
+    psnr_db: float | None  # measured error of the decoded file against the render (None: identical pixels)
+    pixels_sha256: str  # the render's pixels this file encodes (the version's)
+    published_at: datetime
+
+
 RECORDS: dict[str, type] = {
     "snapshots": SnapshotRow,
     "briefs": BriefRow,
@@ -203,6 +246,7 @@ RECORDS: dict[str, type] = {
     "renders": RenderRow,
     "checks": CheckRow,
     "publications": PublicationRow,
+    "files": FileRow,
 }
 
 # ------------------------------------------------------------------ Arrow schema from a record
