@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    PlainValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from asset_pipeline import presets
 from asset_pipeline.echo import LINE_LIMIT, shown
@@ -112,6 +121,26 @@ def parse_size(size: str) -> tuple[int, int]:
     return width, height
 
 
+def _kb(value: Any, where: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_KB:
+        raise ValueError(f"{where}'{shown(value)}' is not a budget in KB (a number above 0, at most {MAX_KB})")
+    return float(value)
+
+
+def _budget(value: Any) -> float | dict[str, float] | None:
+    """max_kb: one number of KB for every format, or a map format -> KB."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        budgets = {}
+        for fmt, kb in value.items():
+            if fmt not in FORMATS:
+                raise ValueError(f"'{shown(fmt)}' is not a format ({', '.join(FORMATS)})")
+            budgets[fmt] = _kb(kb, f"{fmt}: ")
+        return budgets
+    return _kb(value)
+
+
 def _formats(formats: list[str] | None) -> list[str] | None:
     if formats is not None and len(set(formats)) != len(formats):
         raise ValueError("formats are listed twice")
@@ -133,9 +162,7 @@ class AssetSpec(_Strict):
     # The files to deliver; default: the size preset's, else the brand's, else [png].
     formats: list[Format] | None = Field(default=None, min_length=1, max_length=len(FORMATS))
     # Byte budget in KB (1024 bytes) per file: one number for every format, or format -> number.
-    max_kb: Annotated[float, Field(gt=0, le=MAX_KB)] | dict[Format, Annotated[float, Field(gt=0, le=MAX_KB)]] | None = (
-        None
-    )
+    max_kb: Annotated[float | dict[Format, float] | None, PlainValidator(_budget)] = None
 
     @field_validator("sizes")
     @classmethod
