@@ -136,3 +136,14 @@ def free_band(row: Mapping) -> tuple[float, float]:
             elif zone.bottom >= 1.0:
                 bottom = min(bottom, zone.top)
     return top, bottom
+
+
+def layout_overlaps(layout: Mapping, zones: Iterable[Zone | Mapping]) -> list[str]:
+    """`role: zone reason` for every laid-out box (a layout's relative x, y, w, h boxes, as the
+    `layouts` table stores them) that overlaps a keep-out zone: what a design check reports."""
+    found = []
+    zones = list(zones)
+    for box in layout.get("boxes", ()):
+        rect = (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"])
+        found += [f"{box.get('role', 'box')}: {reason}" for reason in overlapping_zones(rect, zones, 1, 1)]
+    return found

@@ -20,9 +20,9 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    PlainValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     field_validator,
     model_validator,

@@ -73,6 +73,9 @@ def test_a_story_keeps_its_bands_clear():
         "story bottom band (reply bar, call to action)"
     ]
     assert presets.keep_out_boxes({"width": 300, "height": 250}) == []  # a plain size: no zones
+    layout = {"boxes": [{"role": "headline", "x": 0.1, "y": 0.4, "w": 0.8, "h": 0.1},
+                        {"role": "cta", "x": 0.3, "y": 0.89, "w": 0.4, "h": 0.05}]}  # fmt: skip
+    assert presets.layout_overlaps(layout, story.keep_out) == ["cta: story bottom band (reply bar, call to action)"]
 
 
 def test_briefs_rows_keep_the_preset_name_and_its_resolved_size(home):

@@ -141,7 +141,10 @@ def sign(home: Home, data: bytes, fmt: str, title: str, provenance: dict[str, st
         ],
     }
     signed = io.BytesIO()
-    with c2pa.Builder(json.dumps(manifest)) as builder:
+    # No thumbnail: c2pa would embed one of the whole image (1.6 MB in a 1080x1920 WebP), which
+    # breaks byte budgets; the manifest alone adds about 3 KB.
+    context = c2pa.Context(c2pa.Settings.from_dict({"builder": {"thumbnail": {"enabled": False}}}))
+    with c2pa.Builder(json.dumps(manifest), context) as builder:
         builder.sign(_signer(home), mime, io.BytesIO(data), signed)
     return signed.getvalue()
 

@@ -182,18 +182,39 @@ class PixelHashes:
             return None
 
 
-def _encode_job(job: tuple, store: ObjectStore) -> tuple[list[Encoded], list[str]]:
+def _signed_within(render, fmt: str, text: dict, max_kb: float | None, min_quality: int, sign) -> Encoded:
+    """The file encoded under its budget and signed; when the C2PA manifest pushes it over, encoded
+    again under the budget less the manifest's size. Raises BudgetError."""
+    encoded = encode_within(render, fmt, text, max_kb, min_quality)
+    if sign is None:
+        return encoded
+    signed = sign(encoded.data, fmt)
+    if max_kb is not None and len(signed) > max_kb * 1024:
+        overhead = len(signed) - len(encoded.data)
+        try:
+            encoded = encode_within(render, fmt, text, max_kb - overhead / 1024, min_quality)
+        except BudgetError as exc:
+            raise BudgetError(f"{exc} (the budget less {overhead} bytes of content credentials)") from None
+        signed = sign(encoded.data, fmt)
+        if len(signed) > max_kb * 1024:
+            raise BudgetError(f"{fmt} needs {len(signed)} bytes with its content credentials, budget {max_kb:g} KB")
+    return Encoded(fmt, signed, encoded.quality, encoded.max_kb)
+
+
+def _encode_job(job: tuple, store: ObjectStore, sign) -> tuple[list[Encoded], list[str]]:
     """(the files, the problems) of one deliverable's formats still to encode."""
-    _, image_sha, text, todo, min_quality = job
+    key, image_sha, text, todo, min_quality = job
     render = store.open(image_sha)
+    title = "/".join(map(str, key))
+    signer = (lambda data, fmt: sign(data, fmt, title, text)) if sign else None
     files, problems = [], []
     for fmt, max_kb in todo:
         try:
-            encoded = encode_within(render, fmt, text, max_kb, min_quality)
+            encoded = _signed_within(render, fmt, text, max_kb, min_quality, signer)
         except BudgetError as exc:
             problems.append(f"budget: {exc}")
             continue
-        encoded, problem = decode_check(encoded, render)
+        encoded, problem = decode_check(encoded, render)  # the bytes that go on disk
         if problem:
             problems.append(f"encoding: {problem}")
         else:
@@ -201,8 +222,10 @@ def _encode_job(job: tuple, store: ObjectStore) -> tuple[list[Encoded], list[str
     return files, problems
 
 
-def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tuple, list[Encoded], list[str]]]:
-    """(key, files with provenance, not yet signed, problems) for each job, in order.
+def _encode_in_order(
+    todo: list[tuple], store: ObjectStore, sign=None
+) -> Iterator[tuple[tuple, list[Encoded], list[str]]]:
+    """(key, files with provenance, signed when `sign` is given, problems) for each job, in order.
 
     Decoding the render and the encoders (zlib at level 6, libjpeg, libwebp, libaom) are most of
     publication's time and release the GIL, so they run on a thread per core, a bounded window
@@ -213,7 +236,7 @@ def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tu
     with ThreadPoolExecutor(max_workers=workers) as pool:
         window: deque = deque()
         for job in todo:
-            window.append((job[0], pool.submit(_encode_job, job, store)))
+            window.append((job[0], pool.submit(_encode_job, job, store, sign)))
             if len(window) > 2 * workers:
                 key, future = window.popleft()
                 yield key, *future.result()
@@ -337,7 +360,14 @@ def publish(
             version = (good["version"] if good else 0) + 1 if fresh else good["version"]
             plans[key] = _Plan(text, px, fresh, version, wanted, kept, todo, min_quality)
         jobs = [(key, render_of[key]["image_sha256"], p.text, p.todo, p.min_quality) for key, p in plans.items()]
-        encoded = _encode_in_order([job for job in jobs if job[3]], store)
+        # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
+        # so the byte budget holds for the signed file.
+        signer = (
+            (lambda data, fmt, title, text: content_credentials.sign(home, data, fmt, f"{campaign}/{title}", text))
+            if sign
+            else None
+        )
+        encoded = _encode_in_order([job for job in jobs if job[3]], store, signer)
         new_rows, new_files, entries = [], [], []
         for row in deliverables:
             key = (row["asset"], row["variant"], row["size"])
@@ -402,9 +432,6 @@ def publish(
             files = dict(plan.kept)
             for made_file in made:
                 data = made_file.data
-                if sign:  # C2PA content credentials, when c2pa-python is installed
-                    title = f"{campaign}/{'/'.join(map(str, key))}"
-                    data = content_credentials.sign(home, data, made_file.format, title, plan.text)
                 sha, ext = sha256_bytes(data), EXTENSIONS[made_file.format]
                 path = f"{folder}/v{plan.version}.{ext}"
                 if not plan.fresh and path in taken:  # re-encoded for this version: never over a published file
