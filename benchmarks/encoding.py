@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -88,21 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         png_s, png_summary = publish_once(fresh_copy(home, root / "png"), png_only)
         four_s, four_summary = publish_once(fresh_copy(home, root / "four"), four)
     overhead = (four_s - png_s) / full["seconds"]
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    machine = {
-        "cpu": cpu,
-        "cpus": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(os.getloadavg()[0], 2),
-    }
+    machine = pipeline.machine_info(load_before)
     deliverables = args.assets * len(pipeline.SIZES)
     text = "\n".join(
         [

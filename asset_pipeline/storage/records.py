@@ -17,6 +17,8 @@ from typing import Any, Union
 
 import pyarrow as pa
 
+from asset_pipeline.presets import Zone as KeepOut  # a box of the frame no text may overlap
+
 
 class RecordError(ValueError):
     """A row that does not match its table's record."""
@@ -60,17 +62,6 @@ class Budget:
 
     format: str
     max_kb: float | None
-
-
-@dataclass(frozen=True)
-class KeepOut:
-    """A box of the frame a channel's interface covers (fractions of width and height): no text there."""
-
-    left: float
-    top: float
-    right: float
-    bottom: float
-    reason: str
 
 
 # ------------------------------------------------------------------ tables
