@@ -36,13 +36,15 @@ system-packages:
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	$(APT_INSTALL)
 
-# What only the tests need: headless chromium (UI tests), redis and postgresql (scale-out tests).
+# What only the tests need: headless chromium (UI tests), redis and postgresql (scale-out tests),
+# exiftool (an independent reader of the XMP provenance in JPEG, WebP and AVIF files).
 system-packages-test:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	$(APT_INSTALL)
 
 # torch is installed first and pinned, so nothing after it can pull a CUDA build.

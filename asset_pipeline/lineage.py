@@ -1,17 +1,18 @@
 """`asset-pipeline lineage PATH`: where a published file came from, found by its hash.
 
+Any published file is found: the history's own file, or any format's (the `files` table).
 The chain is read from the publication history (which keeps every version and
-the checks each version was judged by), the file's own PNG text chunks, and the
-stage tables when they still describe the same render or draft.
+the checks each version was judged by), the file's own provenance (PNG text chunks,
+or the XMP of a JPEG, WebP or AVIF), and the stage tables when they still describe
+the same render or draft.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
-
 from asset_pipeline.home import Home
+from asset_pipeline.publishing.encoding import read_provenance
 from asset_pipeline.storage.catalog import connect_readonly
 from asset_pipeline.storage.files import sha256_file
 
@@ -27,14 +28,14 @@ def _rows(home: Home, sql: str, params: list) -> list[dict]:
         return [dict(zip(columns, row)) for row in result.fetchall()]
 
 
-def _content_credentials(data: bytes) -> dict | None:
+def _content_credentials(data: bytes, fmt: str = "png") -> dict | None:
     """Who signed the file's C2PA manifest and what it declares; None when it has none."""
     from asset_pipeline.publishing import content_credentials
 
     if not content_credentials.available():
         return None
     try:
-        store = content_credentials.read_manifest(data)
+        store = content_credentials.read_manifest(data, fmt)
     except Exception:  # c2pa raises its own error types for "no manifest here"
         return None
     active = store.get("manifests", {}).get(store.get("active_manifest"), {})
@@ -58,11 +59,21 @@ def lineage(home: Home, path: Path) -> dict:
         raise LineageError(f"{path}: no such file")
     sha = sha256_file(found)
     pubs = _rows(home, "SELECT * FROM publications WHERE sha256 = ? AND status = 'published' ORDER BY version", [sha])
+    files = _rows(home, "SELECT * FROM files WHERE sha256 = ? ORDER BY version", [sha])
+    if not pubs and files:  # a file of another format than the history row names: its version's row
+        f = files[0]
+        pubs = _rows(
+            home,
+            "SELECT * FROM publications WHERE campaign = ? AND asset = ? AND variant = ? AND size = ? "
+            "AND version = ? AND status = 'published' ORDER BY published_at",
+            [f["campaign"], f["asset"], f["variant"], f["size"], f["version"]],
+        )
     if not pubs:
         raise LineageError(f"{path}: sha256 {sha[:12]}… was never published by this pipeline (home {home.root})")
     pub = pubs[0]
-    with Image.open(found) as image:
-        chunks = dict(getattr(image, "text", {}) or {})
+    data = found.read_bytes()
+    fmt, chunks = read_provenance(data)
+    file = next((f for f in files if f["version"] == pub["version"]), None)
     key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"]]
     where = "campaign = ? AND asset = ? AND variant = ? AND size = ?"
     render = _rows(home, f"SELECT * FROM renders WHERE {where} AND image_sha256 = ?", key + [pub["render_sha256"]])
@@ -84,6 +95,8 @@ def lineage(home: Home, path: Path) -> dict:
     return {
         "file": str(found),
         "sha256": sha,
+        "format": fmt,
+        "encoding": {k: file[k] for k in ("format", "bytes", "quality", "max_kb", "psnr_db")} if file else None,
         "publication": {k: pub[k] for k in ("campaign", "asset", "variant", "size", "version", "path", "published_at")},
         "brief": {
             "file": f"briefs/{pub['campaign']}.yaml",
@@ -115,7 +128,7 @@ def lineage(home: Home, path: Path) -> dict:
         },
         "checks": checks,
         "pipeline_version": chunks.get("asset_pipeline:version"),
-        "c2pa": _content_credentials(found.read_bytes()),
+        "c2pa": _content_credentials(data, fmt) if fmt else None,
     }
 
 
@@ -124,6 +137,16 @@ def format_lineage(chain: dict) -> str:
     lines = [
         f"file      {chain['file']}",
         f"sha256    {chain['sha256']}",
+        *(
+            [
+                f"format    {enc['format']} {enc['bytes']} bytes"
+                + (f" quality {enc['quality']}" if enc["quality"] is not None else " lossless")
+                + (f" (budget {enc['max_kb']:g} KB)" if enc["max_kb"] is not None else "")
+                + (f" PSNR {enc['psnr_db']} dB against the render" if enc["psnr_db"] is not None else "")
+            ]
+            if (enc := chain.get("encoding"))
+            else []
+        ),
         f"published {pub['campaign']}/{pub['asset']} variant {pub['variant']} {pub['size']} "
         f"version {pub['version']} at {pub['published_at']}",
         f"brief     {chain['brief']['file']} hash {chain['brief']['hash']}"

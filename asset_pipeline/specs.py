@@ -8,6 +8,7 @@ carrying one `Problem` (file, field, message) per thing that is wrong.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -16,8 +17,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from asset_pipeline import presets
 from asset_pipeline.echo import LINE_LIMIT, shown
 
 # Every identifier and pattern is matched whole (`re.fullmatch`) over explicit ASCII classes:
@@ -30,8 +41,14 @@ ID_RE = re.compile(ID_CHARS)
 ID_PATTERN = rf"^{ID_CHARS}$"
 SIZE_RE = re.compile("([0-9]{1,5})x([0-9]{1,5})")
 HEX_COLOR_RE = re.compile("#[0-9A-Fa-f]{6}")
-MIN_SIDE, MAX_SIDE = 64, 4096
+MIN_SIDE, MAX_SIDE = 32, 4096  # 32: the 320x50 mobile banner's short side is 50
 MAX_INPUT_BYTES = 2_000_000  # a brief of 500 assets is far below this
+MAX_ASSETS = 500  # per campaign, YAML and CSV feed together
+FORMATS = ("png", "jpeg", "webp", "avif")
+Format = Literal["png", "jpeg", "webp", "avif"]
+MAX_KB = 100_000  # a byte budget above 100 MB is a typo
+# A feed file beside the brief: a plain name, no folder, no `..`, no leading dot.
+CSV_NAME_RE = re.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,123}[.]csv")
 
 
 @dataclass(frozen=True)
@@ -80,15 +97,54 @@ Identifier = Annotated[str, AfterValidator(_identifier)]
 HexColour = Annotated[str, AfterValidator(_colour)]
 
 
-def parse_size(size: str) -> tuple[int, int]:
+def resolve_size(size: str) -> tuple[int, int, str | None]:
+    """(width, height, preset name or None) of a size given as WxH or as a preset name."""
+    preset = presets.find(size)
+    if preset is not None:
+        return preset.width, preset.height, preset.name
     match = SIZE_RE.fullmatch(size) if isinstance(size, str) else None
     if not match:
-        raise ValueError(f"'{shown(size)}' is not WxH (for example 1080x1080)")
+        hint = ""
+        if isinstance(size, str) and (close := difflib.get_close_matches(size, list(presets.presets()), n=1)):
+            hint = f"; did you mean '{close[0]}'?"
+        raise ValueError(f"'{shown(size)}' is not WxH (for example 1080x1080) or a size preset{hint}")
     width, height = int(match.group(1)), int(match.group(2))
     for side in (width, height):
         if not MIN_SIDE <= side <= MAX_SIDE:
             raise ValueError(f"'{shown(size)}': each side must be {MIN_SIDE}..{MAX_SIDE} px")
+    return width, height, None
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """(width, height) of WxH or of a preset name."""
+    width, height, _ = resolve_size(size)
     return width, height
+
+
+def _kb(value: Any, where: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_KB:
+        raise ValueError(f"{where}'{shown(value)}' is not a budget in KB (a number above 0, at most {MAX_KB})")
+    return float(value)
+
+
+def _budget(value: Any) -> float | dict[str, float] | None:
+    """max_kb: one number of KB for every format, or a map format -> KB."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        budgets = {}
+        for fmt, kb in value.items():
+            if fmt not in FORMATS:
+                raise ValueError(f"'{shown(fmt)}' is not a format ({', '.join(FORMATS)})")
+            budgets[fmt] = _kb(kb, f"{fmt}: ")
+        return budgets
+    return _kb(value)
+
+
+def _formats(formats: list[str] | None) -> list[str] | None:
+    if formats is not None and len(set(formats)) != len(formats):
+        raise ValueError("formats are listed twice")
+    return formats
 
 
 class AssetSpec(_Strict):
@@ -103,15 +159,20 @@ class AssetSpec(_Strict):
     model: Identifier | None = None
     variants: int = Field(default=1, ge=1, le=16, strict=True)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, strict=True)
+    # The files to deliver; default: the size preset's, else the brand's, else [png].
+    formats: list[Format] | None = Field(default=None, min_length=1, max_length=len(FORMATS))
+    # Byte budget in KB (1024 bytes) per file: one number for every format, or format -> number.
+    max_kb: Annotated[float | dict[Format, float] | None, PlainValidator(_budget)] = None
 
     @field_validator("sizes")
     @classmethod
     def _sizes(cls, sizes: list[str]) -> list[str]:
-        for size in sizes:
-            parse_size(size)
-        if len(set(sizes)) != len(sizes):
+        resolved = [parse_size(size) for size in sizes]
+        if len(set(resolved)) != len(resolved):  # `300x250` and `medium-rectangle` are one size
             raise ValueError("sizes are listed twice")
         return sizes
+
+    _formats = field_validator("formats")(_formats)
 
     @field_validator("prompt")
     @classmethod
@@ -124,10 +185,21 @@ class AssetSpec(_Strict):
 class Brief(_Strict):
     campaign: Identifier
     brand: Identifier
-    assets: list[AssetSpec] = Field(min_length=1, max_length=500)
+    # With `assets_csv`, `assets` may be left out; together they hold 1..500 assets (feeds.py merges them).
+    assets: list[AssetSpec] = Field(default_factory=list, max_length=MAX_ASSETS)
+    assets_csv: str | None = None
+
+    @field_validator("assets_csv")
+    @classmethod
+    def _csv_name(cls, name: str | None) -> str | None:
+        if name is not None and CSV_NAME_RE.fullmatch(name) is None:
+            raise ValueError(f"'{shown(name)}' is not the name of a .csv file beside the brief (no folders)")
+        return name
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Brief:
+        if not self.assets and self.assets_csv is None:
+            raise ValueError("assets: at least one asset, here or in an assets_csv feed")
         seen: set[str] = set()
         for asset in self.assets:
             if asset.id in seen:
@@ -169,6 +241,10 @@ class Brand(_Strict):
     # Background colours that steer palette-steered models (`embedded`); default: the accent.
     # Text colours never steer: a text-colour edit regenerates no draft for any model.
     palette: list[HexColour] | None = Field(default=None, min_length=1, max_length=8)
+    formats: list[Format] | None = Field(default=None, min_length=1, max_length=len(FORMATS))  # default for assets
+    min_quality: int = Field(default=60, ge=1, le=95, strict=True)  # lowest encoder quality a budget may force
+
+    _formats = field_validator("formats")(_formats)
 
     def steering_palette(self) -> list[str]:
         """The colours a palette-steered model's backgrounds are drawn in."""

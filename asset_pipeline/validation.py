@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from asset_pipeline.echo import shown
+from asset_pipeline.feeds import load_brief, read_feed
 from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.models.registry import TIERS, Registry, load_registry
-from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, load_brief, read_yaml
+from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, read_yaml
 from asset_pipeline.stages.briefs import load_campaign
 from asset_pipeline.typography.fonts import FontError, resolve_font
 
@@ -138,6 +139,9 @@ def _validate_file(home: Home, path: Path, label: str, registry: Registry | None
     in_home = path.parent.resolve() in (home.briefs.resolve(), home.brands.resolve())
     if in_home:  # a brief or brand linked out of the home (or into a loop) is refused, as when it runs
         home.inside(path.parent.name, path.name)
+    if path.suffix.lower() == ".csv":  # a feed on its own: its rows (the brief that names it checks ids)
+        read_feed(path, label)
+        return []
     data = read_yaml(path, label)
     if "campaign" in data or path.parent.name == "briefs":
         if path.parent.resolve() == home.briefs.resolve():

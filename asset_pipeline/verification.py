@@ -1,8 +1,9 @@
 """`asset-pipeline verify`: check every published file, manifest and catalog row against the history.
 
-The publications table (the history) is the truth: every version file it names must
-exist with its sha256, each deliverable's `latest.png` must be its latest good version,
-and the manifest and the catalog must say the same. Read-only: `run` repairs.
+The publications table (the history) and the files table (every format's file of every
+version) are the truth: every file they name must exist with its sha256, each delivered
+format's `latest.<ext>` must be that format's file of the latest good version, and the
+manifest and the catalog must say the same. Read-only: `run` repairs.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ def published_campaigns(home: Home) -> list[str]:
 def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
     """(files checked, one line per problem) for one campaign."""
     history = read_rows(home, "publications", campaign)
+    files = read_rows(home, "files", campaign)
     problems: list[str] = []
     checked = 0
-    for path, sha in sorted({(r["path"], r["sha256"]) for r in history if r["status"] == "published"}):
+    named = {(r["path"], r["sha256"]) for r in history if r["status"] == "published"}
+    for path, sha in sorted(named | {(r["path"], r["sha256"]) for r in files}):
         checked += 1
         if problem := _file_problem(home, path, sha):
             problems.append(problem)
@@ -43,10 +46,14 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
     for row in history:
         if row["status"] == "published":
             latest_good[(row["asset"], row["variant"], row["size"])] = row
+    files_of: dict[tuple, dict[str, dict]] = {}
+    for file in files:
+        files_of.setdefault((file["asset"], file["variant"], file["size"], file["version"]), {})[file["format"]] = file
     for (asset, variant, size), row in sorted(latest_good.items()):
-        latest = f"published/{campaign}/{asset}/variant{variant}/{size}/latest.png"
+        folder = f"published/{campaign}/{asset}/variant{variant}/{size}"
+        ext = row["path"].rpartition(".")[2]
         checked += 1
-        if problem := _file_problem(home, latest, row["sha256"]):
+        if problem := _file_problem(home, f"{folder}/latest.{ext}", row["sha256"]):
             problems.append(problem.replace("the history's", f"v{row['version']}'s"))
 
     manifest_path = f"published/{campaign}/manifest.json"
@@ -71,21 +78,39 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
                 good["sha256"],
             ):
                 problems.append(f"{label}: names v{entry.get('version')}, the history's latest is v{good['version']}")
+            version_files = files_of.get((*key, good["version"]) if good else (), {})
+            for item in entry.get("files") or []:
+                file = version_files.get(item.get("format"))
+                if file is None or (item.get("path"), item.get("sha256")) != (file["path"], file["sha256"]):
+                    problems.append(
+                        f"{label}: its {item.get('format')} file is not the files table's for v{good['version']}"
+                    )
+                    continue
+                latest = f"{item['path'].rpartition('/')[0]}/latest.{item['path'].rpartition('.')[2]}"
+                if item["path"] == good["path"]:
+                    continue  # checked above
+                checked += 1
+                if problem := _file_problem(home, latest, file["sha256"]):
+                    problems.append(problem.replace("the history's", f"v{good['version']}'s"))
     return checked, problems
 
 
 def verify_catalog(home: Home, campaigns: list[str]) -> list[str]:
-    """The catalog's publications view holds exactly the history's rows."""
-    try:
-        _, rows = query(home, "SELECT campaign, count(*) FROM publications GROUP BY campaign")
-    except Exception as exc:  # a catalog that cannot answer is itself the problem to report
-        return [f"catalog.duckdb: cannot query publications ({str(exc).splitlines()[0][:120]})"]
-    counts = dict(rows)
-    return [
-        f"catalog.duckdb: publications has {counts.get(c, 0)} rows for {c}, the history {len(history)}"
-        for c in campaigns
-        if counts.get(c, 0) != len(history := read_rows(home, "publications", c))
-    ]
+    """The catalog's publications and files views hold exactly the tables' rows."""
+    problems = []
+    for view in ("publications", "files"):
+        try:
+            _, rows = query(home, f"SELECT campaign, count(*) FROM {view} GROUP BY campaign")
+        except Exception as exc:  # a catalog that cannot answer is itself the problem to report
+            problems.append(f"catalog.duckdb: cannot query {view} ({str(exc).splitlines()[0][:120]})")
+            continue
+        counts = dict(rows)
+        problems += [
+            f"catalog.duckdb: {view} has {counts.get(c, 0)} rows for {c}, the table {len(table)}"
+            for c in campaigns
+            if counts.get(c, 0) != len(table := read_rows(home, view, c))
+        ]
+    return problems
 
 
 def verify(home: Home, campaigns: list[str] | None = None) -> tuple[int, list[str]]:

@@ -150,6 +150,8 @@ LAYERS = [
         "asset_pipeline.home",
         "asset_pipeline.echo",
         "asset_pipeline.specs",
+        "asset_pipeline.presets",
+        "asset_pipeline.feeds",
         "asset_pipeline.colour",
         "asset_pipeline.framing",
     ),

@@ -43,7 +43,9 @@ def test_good_brief_loads_with_defaults(tmp_path):
     [
         ("64x64", True),
         ("4096x4096", True),
-        ("63x100", False),
+        ("31x100", False),
+        ("320x50", True),
+        ("32x32", True),
         ("100x4097", False),
         ("0x0", False),
         ("100*100", False),

@@ -248,6 +248,26 @@ def markdown(result: dict, machine: dict) -> str:
     return "\n".join(out)
 
 
+def machine_info(load_before: float) -> dict:
+    """The machine a benchmark ran on, with the load average before it and now."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cpus": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "loadavg_before": round(load_before, 2),
+        "loadavg_after": round(os.getloadavg()[0], 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny", help="tiny or sd-turbo-arch (default %(default)s)")
@@ -260,22 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = sorted(int(c) for c in args.counts.split(","))
     load_before = os.getloadavg()[0]
     result = measure(args.model, counts, args.cache)
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    machine = {
-        "cpu": cpu,
-        "cpus": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(os.getloadavg()[0], 2),
-    }
+    machine = machine_info(load_before)
     text = markdown(result, machine)
     print(text)
     out = args.out or HERE / "results" / f"pipeline-{args.model}.json"

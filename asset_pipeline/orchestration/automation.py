@@ -47,13 +47,17 @@ def input_observations(home: Home, campaign: str) -> list[dg.AssetObservation]:
 
 
 def _input_fingerprint(home: Home, campaign: str) -> str:
-    """Hash of the brief file and the brand file it names (raw bytes: any edit counts)."""
+    """Hash of the brief file, its CSV feed and the brand file it names (raw bytes: any edit counts)."""
     parts = [home.brief_path(campaign).read_bytes()]
     try:
-        brand = read_yaml(home.brief_path(campaign), campaign).get("brand")
+        data = read_yaml(home.brief_path(campaign), campaign)
+        brand, feed = data.get("brand"), data.get("assets_csv")
         if isinstance(brand, str):
             brand_file = home.brand_path(brand)
             parts.append(brand_file.read_bytes() if brand_file.exists() else b"")
+        if isinstance(feed, str):  # the sensor watches the feed too
+            feed_file = home.inside("briefs", feed)
+            parts.append(feed_file.read_bytes() if feed_file.is_file() else b"")
     except Exception:  # invalid briefs are reported by validation, not here
         pass
     return content_hash([p.hex() for p in parts])

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from asset_pipeline import presets
+from asset_pipeline.feeds import feed_path, load_brief
 from asset_pipeline.home import Home
 from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
-from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash, load_brand, load_brief, parse_size
+from asset_pipeline.specs import AssetSpec, Brand, Brief, InputError, Problem, content_hash, load_brand, resolve_size
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile, SnapshotRow
 from asset_pipeline.storage.tables import read_rows
@@ -109,6 +111,22 @@ def join_prompt(*parts: str | None) -> str:
     return ", ".join(p.strip() for p in parts if p and p.strip())
 
 
+def file_formats(asset: AssetSpec, brand: Brand, preset: presets.Preset | None) -> list[dict]:
+    """The files a deliverable is delivered as, each with its byte budget.
+
+    Formats: the asset's, else the size preset's, else the brand's, else [png]. Budget per
+    format: the asset's (one number for all, or that format's entry), else the preset's."""
+    formats = asset.formats or (list(preset.formats) if preset and preset.formats else None) or brand.formats
+    budgets = []
+    for fmt in formats or ["png"]:
+        if isinstance(asset.max_kb, dict):
+            max_kb = asset.max_kb.get(fmt, preset.max_kb if preset else None)
+        else:
+            max_kb = asset.max_kb if asset.max_kb is not None else (preset.max_kb if preset else None)
+        budgets.append({"format": fmt, "max_kb": None if max_kb is None else float(max_kb)})
+    return budgets
+
+
 def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
     """One row per deliverable: (asset, variant, size), with everything later stages need."""
     brief, brand = inputs.brief, inputs.brand
@@ -116,14 +134,15 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
     for asset in brief.assets:
         base_seed = asset.seed if asset.seed is not None else default_seed(brief.campaign, asset.id)
         for variant in range(1, asset.variants + 1):
-            for size in asset.sizes:
-                width, height = parse_size(size)
+            for named in asset.sizes:
+                width, height, preset_name = resolve_size(named)
+                preset = presets.find(preset_name) if preset_name else None
                 rows.append(
                     {
                         "campaign": brief.campaign,
                         "asset": asset.id,
                         "variant": variant,
-                        "size": size,
+                        "size": f"{width}x{height}",  # a preset's resolved WxH; its name is `preset`
                         "width": width,
                         "height": height,
                         "prompt": join_prompt(asset.prompt, brand.style),
@@ -141,6 +160,10 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                         "palette": list(inputs.steering_palette),
                         "brand_hash": inputs.brand_hash,
                         "brief_file": home.relative(inputs.brief_file),
+                        "preset": preset_name,
+                        "formats": file_formats(asset, brand, preset),
+                        "min_quality": brand.min_quality,
+                        "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
                     }
                 )
     return rows
@@ -165,10 +188,12 @@ def _registry_from_json(home: Home, text: str) -> Registry:
 
 
 def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
-    """Every file the run reads: brief, brand, models.yaml and the brand's font files."""
+    """Every file the run reads: brief, its CSV feed, brand, models.yaml and the brand's font files."""
     from asset_pipeline.typography.fonts import FontError, resolve_font
 
     paths = [inputs.brief_file, inputs.brand_file]
+    if (feed := feed_path(inputs.brief_file, inputs.brief)) is not None:
+        paths.append(feed)
     if home.models_file.exists():
         paths.append(home.models_file)
     for name in (inputs.brand.fonts.headline, inputs.brand.fonts.body):

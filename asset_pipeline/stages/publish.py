@@ -14,8 +14,18 @@ decoded image), never by the file's bytes, which also hold provenance and signat
 Only check results for the render being published count (`render_sha256`): results of
 an older render are refused, so a run whose checks did not run publishes nothing new.
 
-Order of writes (each atomic): version files, `latest.png`, the history table, the
-manifest, then the review gallery (`index.html`, see gallery.py). A run killed anywhere
+Formats: each deliverable is delivered in its `formats` (png, jpeg, webp, avif; see
+publishing/encoding.py), each file under its byte budget, as `v<N>.<ext>` beside
+`latest.<ext>`. A version is the pixels: every file of a version encodes the same render,
+lossy files included, and the `files` table has one row per (deliverable, version, format).
+A file already published for a version is kept while it meets the current budget; a format
+newly asked for is encoded for the current version, with no new number. The history row's
+`path` and `sha256` name the PNG when PNG is among the formats, else the first format.
+A deliverable whose file cannot meet its budget at the brand's `min_quality`, or whose file
+does not decode back to the render, is rejected with the numbers.
+
+Order of writes (each atomic): version files, the history and files tables, the manifest,
+the `latest.<ext>` files, then the review gallery (`index.html`, see gallery.py). A run killed anywhere
 leaves the previous state readable, and a re-run converges (files are deterministic).
 """
 
@@ -34,14 +44,15 @@ from pathlib import Path
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.publishing import content_credentials
+from asset_pipeline.publishing.encoding import EXTENSIONS, BudgetError, Encoded, decode_check, encode_within
 from asset_pipeline.publishing.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.files import atomic_write_bytes, file_lock, sha256_file
-from asset_pipeline.storage.objects import ObjectStore, encode_png, pixels_sha256, sha256_bytes
+from asset_pipeline.storage.objects import ObjectStore, pixels_sha256, sha256_bytes
 from asset_pipeline.storage.tables import read_rows, table_path, write_rows
 
-PUBLISHED_COMPRESS_LEVEL = 6  # files people download: smaller beats faster here
+DEFAULT_FORMATS = [{"format": "png", "max_kb": None}]  # rows written before formats existed
 
 
 def deliverable_dir(campaign: str, asset: str, variant: int, size: str) -> str:
@@ -90,11 +101,13 @@ def _matches(path: Path, sha: str) -> bool:
         return False
 
 
-def repair_versions(home: Home, history: list[dict], store: ObjectStore) -> list[str]:
-    """Restore every published version file that is missing or damaged, byte for byte, from
-    the content store (publication keeps a copy of each); returns the paths restored."""
+def repair_versions(home: Home, history: list[dict], store: ObjectStore, files: list[dict] = ()) -> list[str]:
+    """Restore every published version file (each format's) that is missing or damaged, byte for
+    byte, from the content store (publication keeps a copy of each); returns the paths restored."""
     repaired = []
-    for path, sha in sorted({(r["path"], r["sha256"]) for r in history if r["status"] == "published"}):
+    named = {(r["path"], r["sha256"]) for r in history if r["status"] == "published"}
+    named |= {(r["path"], r["sha256"]) for r in files}
+    for path, sha in sorted(named):
         target = home.inside(path)
         if _matches(target, sha):
             continue
@@ -109,7 +122,7 @@ class _Undo:
     """What publication changed, so a failure part-way can put it back."""
 
     def __init__(self):
-        self.steps: list[tuple[Path, bytes | Path | None]] = []
+        self.steps: list[tuple[Path, bytes | None]] = []
 
     def created(self, path: Path) -> None:
         self.steps.append((path, None))
@@ -117,16 +130,13 @@ class _Undo:
     def replaced(self, path: Path) -> None:
         self.steps.append((path, path.read_bytes() if path.exists() else None))
 
-    def latest(self, path: Path, previous: Path | None) -> None:
-        self.steps.append((path, previous))
-
     def roll_back(self) -> None:
         for path, before in reversed(self.steps):
             with contextlib.suppress(OSError):
                 if before is None:
                     path.unlink(missing_ok=True)
                 else:
-                    atomic_write_bytes(path, before if isinstance(before, bytes) else before.read_bytes())
+                    atomic_write_bytes(path, before)
 
 
 def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
@@ -172,29 +182,122 @@ class PixelHashes:
             return None
 
 
-def _encode_in_order(todo: list[tuple], store: ObjectStore) -> Iterator[tuple[tuple, bytes]]:
-    """(key, PNG bytes with provenance chunks, not yet signed) for each job, in order.
+def _signed_within(render, fmt: str, text: dict, max_kb: float | None, min_quality: int, sign) -> Encoded:
+    """The file encoded under its budget and signed; when the C2PA manifest pushes it over, encoded
+    again under the budget less the manifest's size. Raises BudgetError."""
+    encoded = encode_within(render, fmt, text, max_kb, min_quality)
+    if sign is None:
+        return encoded
+    signed = sign(encoded.data, fmt)
+    if max_kb is not None and len(signed) > max_kb * 1024:
+        overhead = len(signed) - len(encoded.data)
+        try:
+            encoded = encode_within(render, fmt, text, max_kb - overhead / 1024, min_quality)
+        except BudgetError as exc:
+            raise BudgetError(f"{exc} (the budget less {overhead} bytes of content credentials)") from None
+        signed = sign(encoded.data, fmt)
+        if len(signed) > max_kb * 1024:
+            raise BudgetError(f"{fmt} needs {len(signed)} bytes with its content credentials, budget {max_kb:g} KB")
+    return Encoded(fmt, signed, encoded.quality, encoded.max_kb)
 
-    Decoding the render and zlib at level 6 are most of publication's time and both release
-    the GIL, so they run on a thread per core, a bounded window ahead of the (sequential)
-    signing and writing, so memory stays a few images whatever the campaign's size.
+
+def _encode_job(job: tuple, store: ObjectStore, sign) -> tuple[list[Encoded], list[str]]:
+    """(the files, the problems) of one deliverable's formats still to encode."""
+    key, image_sha, text, todo, min_quality = job
+    render = store.open(image_sha)
+    title = "/".join(map(str, key))
+    signer = (lambda data, fmt: sign(data, fmt, title, text)) if sign else None
+    files, problems = [], []
+    for fmt, max_kb in todo:
+        try:
+            encoded = _signed_within(render, fmt, text, max_kb, min_quality, signer)
+        except BudgetError as exc:
+            problems.append(f"budget: {exc}")
+            continue
+        encoded, problem = decode_check(encoded, render)  # the bytes that go on disk
+        if problem:
+            problems.append(f"encoding: {problem}")
+        else:
+            files.append(encoded)
+    return files, problems
+
+
+def _encode_in_order(
+    todo: list[tuple], store: ObjectStore, sign=None
+) -> Iterator[tuple[tuple, list[Encoded], list[str]]]:
+    """(key, files with provenance, signed when `sign` is given, problems) for each job, in order.
+
+    Decoding the render and the encoders (zlib at level 6, libjpeg, libwebp, libaom) are most of
+    publication's time and release the GIL, so they run on a thread per core, a bounded window
+    ahead of the (sequential) signing and writing, so memory stays a few images whatever the
+    campaign's size.
     """
     workers = max(1, min(len(todo), os.cpu_count() or 1))
-
-    def encode(job: tuple) -> bytes:
-        _, image_sha, text = job
-        return encode_png(store.open(image_sha), text, PUBLISHED_COMPRESS_LEVEL)
-
     with ThreadPoolExecutor(max_workers=workers) as pool:
         window: deque = deque()
         for job in todo:
-            window.append((job[0], pool.submit(encode, job)))
+            window.append((job[0], pool.submit(_encode_job, job, store, sign)))
             if len(window) > 2 * workers:
                 key, future = window.popleft()
-                yield key, future.result()
+                yield key, *future.result()
         while window:
             key, future = window.popleft()
-            yield key, future.result()
+            yield key, *future.result()
+
+
+def wanted_files(row: dict) -> list[tuple[str, float | None]]:
+    """(format, max_kb) for each file a deliverable is delivered as, in the brief's order."""
+    return [(f["format"], f["max_kb"]) for f in row.get("formats") or DEFAULT_FORMATS]
+
+
+def _still_fits(file: dict | None, max_kb: float | None, min_quality: int) -> bool:
+    """Whether a file published earlier for this version serves the current settings."""
+    if file is None:
+        return False
+    if file["max_kb"] == max_kb:
+        return True
+    lossless_or_good = file["quality"] is None or file["quality"] >= min_quality
+    return max_kb is not None and file["bytes"] <= max_kb * 1024 and lossless_or_good
+
+
+def _format_of(path: str) -> str:
+    ext = path.rpartition(".")[2]
+    return next((fmt for fmt, e in EXTENSIONS.items() if e == ext), ext)
+
+
+def _version_files(home: Home, key: tuple, good: dict, files: dict[tuple, dict], px: str) -> dict[str, dict]:
+    """format -> files row of the deliverable's latest good version; for a version published
+    before formats existed, its one PNG as a files row."""
+    found = {fmt: row for (k, version, fmt), row in files.items() if k == key and version == good["version"]}
+    if found or not good.get("path"):
+        return found
+    try:
+        size = home.inside(good["path"]).stat().st_size
+    except OSError:
+        size = 0
+    fmt = _format_of(good["path"])
+    return {
+        fmt: dict(
+            campaign=good["campaign"],
+            asset=key[0],
+            variant=key[1],
+            size=key[2],
+            version=good["version"],
+            format=fmt,
+            path=good["path"],
+            sha256=good["sha256"],
+            bytes=size,
+            quality=None,
+            max_kb=None,
+            psnr_db=None,
+            pixels_sha256=px,
+            published_at=good["published_at"],
+        )
+    }
+
+
+def _file_entry(row: dict) -> dict:
+    return {k: row[k] for k in ("format", "path", "sha256", "bytes", "quality")}
 
 
 def _same_inputs(row: dict | None, base: dict) -> bool:
@@ -234,25 +337,48 @@ def publish(
 
     with file_lock(home.locks / f"publish-{campaign}.lock"):
         history = read_rows(home, "publications", campaign)
-        repaired = repair_versions(home, history, store)
+        files_before = read_rows(home, "files", campaign)
+        repaired = repair_versions(home, history, store, files_before)
         undo, latest_updates = _Undo(), []
         last_row = _latest_by_deliverable(history)
         last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
-        plans: dict[tuple, tuple[dict, str]] = {}  # passing deliverables: (provenance, pixels sha256)
+        files_of = {((r["asset"], r["variant"], r["size"]), r["version"], r["format"]): r for r in files_before}
+        taken = {r["path"] for r in history if r["path"]} | {r["path"] for r in files_before}
+        plans: dict[tuple, _Plan] = {}  # passing deliverables
         for row in deliverables:
             key = (row["asset"], row["variant"], row["size"])
-            if not reasons.get(key, ["checks: no check results for this render"]):
-                render = render_of[key]
-                plans[key] = (provenance(row, served[key], render), pixels.of_render(render["image_sha256"]))
-        fresh_keys = [
-            key for key, (_, px) in plans.items() if key not in last_good or pixels.of_published(last_good[key]) != px
-        ]
-        fresh = _encode_in_order([(key, render_of[key]["image_sha256"], plans[key][0]) for key in fresh_keys], store)
-        new_rows, entries = [], []
+            if reasons.get(key, ["checks: no check results for this render"]):
+                continue
+            render = render_of[key]
+            text, px = provenance(row, served[key], render), pixels.of_render(render["image_sha256"])
+            good = last_good.get(key)
+            fresh = good is None or pixels.of_published(good) != px
+            kept = {} if fresh else _version_files(home, key, good, files_of, px)
+            min_quality = row.get("min_quality") or 60
+            wanted = wanted_files(row)
+            todo = [(fmt, kb) for fmt, kb in wanted if not _still_fits(kept.get(fmt), kb, min_quality)]
+            version = (good["version"] if good else 0) + 1 if fresh else good["version"]
+            plans[key] = _Plan(text, px, fresh, version, wanted, kept, todo, min_quality)
+        jobs = [(key, render_of[key]["image_sha256"], p.text, p.todo, p.min_quality) for key, p in plans.items()]
+        # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
+        # so the byte budget holds for the signed file.
+        signer = (
+            (lambda data, fmt, title, text: content_credentials.sign(home, data, fmt, f"{campaign}/{title}", text))
+            if sign
+            else None
+        )
+        encoded = _encode_in_order([job for job in jobs if job[3]], store, signer)
+        new_rows, new_files, entries = [], [], []
         for row in deliverables:
             key = (row["asset"], row["variant"], row["size"])
             draft, render = served[key], render_of[key]
             why = reasons.get(key, ["checks: no check results for this render"])
+            plan = plans.get(key)
+            made: list[Encoded] = []
+            if plan is not None and plan.todo:
+                encoded_key, made, problems = next(encoded)  # same order as the deliverables
+                assert encoded_key == key
+                why = problems  # a file over budget, or one that does not decode to the render
             good = last_good.get(key)
             folder = deliverable_dir(campaign, *key)
             base = dict(
@@ -282,7 +408,8 @@ def publish(
                     path=None,
                     sha256=None,
                     version=good["version"] if good else None,
-                    latest_path=good and folder + "/latest.png",
+                    latest_path=good and f"{folder}/latest.{good['path'].rpartition('.')[2]}",
+                    files=[],
                 )
                 previous = last_row.get(key)
                 repeated = _same_inputs(previous, dict(base, status="rejected")) and list(previous["reasons"]) == why
@@ -302,50 +429,72 @@ def publish(
                 entries.append(entry)
                 continue
 
-            text, px = plans[key]
-            latest = home.inside(folder, "latest.png")
-            if key in fresh_keys:
-                encoded_key, data = next(fresh)  # same order as the deliverables
-                assert encoded_key == key
-                if sign:  # C2PA content credentials, when c2pa-python is installed
-                    data = content_credentials.sign_png(home, data, f"{campaign}/{'/'.join(map(str, key))}", text)
-                version = (good["version"] if good else 0) + 1
-                path, sha = f"{folder}/v{version}.png", sha256_bytes(data)
+            files = dict(plan.kept)
+            for made_file in made:
+                data = made_file.data
+                sha, ext = sha256_bytes(data), EXTENSIONS[made_file.format]
+                path = f"{folder}/v{plan.version}.{ext}"
+                if not plan.fresh and path in taken:  # re-encoded for this version: never over a published file
+                    path = f"{folder}/v{plan.version}-{sha[:8]}.{ext}"
+                taken.add(path)
                 store.put_bytes(data)  # the published bytes too: a damaged file is restored byte for byte
                 undo.created(home.inside(path))
                 atomic_write_bytes(home.inside(path), data)
+                files[made_file.format] = dict(
+                    base_file(base, plan, made_file.format),
+                    path=path,
+                    sha256=sha,
+                    bytes=len(data),
+                    quality=made_file.quality,
+                    max_kb=made_file.max_kb,
+                    psnr_db=made_file.psnr_db,
+                )
+            delivered = [files[fmt] for fmt, _ in plan.wanted]
+            for file in delivered:
+                if files_of.get((key, plan.version, file["format"])) != file:
+                    new_files.append(file)
+            primary = next((f for f in delivered if f["format"] == "png"), delivered[0])
+            version, path, sha = plan.version, primary["path"], primary["sha256"]
+            previous = last_row.get(key)
+            if plan.fresh:
+                change = "pixels"
+            elif not _same_inputs(previous, dict(base, status="published")) or (
+                previous["path"],
+                previous["sha256"],
+            ) != (
+                path,
+                sha,
+            ):
+                change = "provenance"  # the same pixels as the last good version: no new number
+            else:
+                change = None
+            if change:
                 new_rows.append(
                     dict(
                         base,
                         status="published",
                         path=path,
                         sha256=sha,
-                        pixels_sha256=px,
+                        pixels_sha256=plan.pixels,
                         version=version,
-                        change="pixels",
+                        change=change,
                         reasons=[],
                     )
                 )
-            else:  # the same pixels as the last good version: no new file, no new number
-                version, path, sha = good["version"], good["path"], good["sha256"]
-                if not _same_inputs(last_row.get(key), dict(base, status="published")):
-                    new_rows.append(
-                        dict(
-                            base,
-                            status="published",
-                            path=path,
-                            sha256=sha,
-                            pixels_sha256=px,
-                            version=version,
-                            change="provenance",
-                            reasons=[],
-                        )
-                    )
-            if not _matches(latest, sha):
-                if good is not None and key not in fresh_keys:  # its latest good version's file was lost
-                    repaired.append(home.relative(latest))
-                latest_updates.append((latest, home.inside(path), good and home.inside(good["path"])))
-            entry.update(status="published", path=path, sha256=sha, version=version, latest_path=f"{folder}/latest.png")
+            for file in delivered:
+                latest = home.inside(folder, f"latest.{EXTENSIONS[file['format']]}")
+                if not _matches(latest, file["sha256"]):
+                    if file["format"] in plan.kept and files[file["format"]] is plan.kept[file["format"]]:
+                        repaired.append(home.relative(latest))  # its latest good version's file was lost
+                    latest_updates.append((latest, home.inside(file["path"])))
+            entry.update(
+                status="published",
+                path=path,
+                sha256=sha,
+                version=version,
+                latest_path=f"{folder}/latest.{EXTENSIONS[primary['format']]}",
+                files=[_file_entry(f) for f in delivered],
+            )
             entries.append(entry)
 
         manifest = {
@@ -358,16 +507,25 @@ def publish(
             "deliverables": entries,
         }
         manifest_path = home.inside("published", campaign, "manifest.json")
-        # History, manifest and latest files change together or not at all: on any failure
-        # the ones already written are put back, so the three always agree.
+        # History, files, manifest and latest files change together or not at all: on any failure
+        # the ones already written are put back, so they always agree.
         try:
             if new_rows:
                 undo.replaced(table_path(home, "publications", campaign))
                 write_rows(home, "publications", campaign, [_complete(r) for r in history] + new_rows)
+            if new_files:
+                replaced = {((f["asset"], f["variant"], f["size"]), f["version"], f["format"]) for f in new_files}
+                kept_rows = [
+                    r
+                    for r in files_before
+                    if ((r["asset"], r["variant"], r["size"]), r["version"], r["format"]) not in replaced
+                ]
+                undo.replaced(table_path(home, "files", campaign))
+                write_rows(home, "files", campaign, kept_rows + new_files)
             undo.replaced(manifest_path)
             atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
-            for latest, source, previous in latest_updates:
-                undo.latest(latest, previous)
+            for latest, source in latest_updates:
+                undo.replaced(latest)
                 atomic_write_bytes(latest, source.read_bytes())
             write_gallery(
                 home, manifest, history + new_rows, {k: r["image_sha256"] for k, r in render_of.items()}, store
@@ -376,6 +534,33 @@ def publish(
             undo.roll_back()
             raise
     return Publication(manifest, sum(r["change"] == "pixels" for r in new_rows), repaired)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What publishing a passing deliverable takes: its version, the files kept and those to encode."""
+
+    text: dict[str, str]  # provenance
+    pixels: str  # pixels sha256 of the render
+    fresh: bool  # new pixels: a new version
+    version: int
+    wanted: list[tuple[str, float | None]]
+    kept: dict[str, dict]  # format -> files row already published for this version
+    todo: list[tuple[str, float | None]]  # formats to encode now, with their budgets
+    min_quality: int
+
+
+def base_file(base: dict, plan: _Plan, fmt: str) -> dict:
+    return dict(
+        campaign=base["campaign"],
+        asset=base["asset"],
+        variant=base["variant"],
+        size=base["size"],
+        version=plan.version,
+        format=fmt,
+        pixels_sha256=plan.pixels,
+        published_at=base["published_at"],
+    )
 
 
 def _complete(row: dict) -> dict:

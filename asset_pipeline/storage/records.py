@@ -17,6 +17,8 @@ from typing import Any, Union
 
 import pyarrow as pa
 
+from asset_pipeline.presets import Zone as KeepOut  # a box of the frame no text may overlap
+
 
 class RecordError(ValueError):
     """A row that does not match its table's record."""
@@ -52,6 +54,14 @@ class InputFile:
 
     path: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A file format to deliver and its byte budget (KB of 1024 bytes; None: no budget)."""
+
+    format: str
+    max_kb: float | None
 
 
 # ------------------------------------------------------------------ tables
@@ -99,6 +109,10 @@ class BriefRow:
     brand_hash: str
     brief_file: str
     palette: list[str]
+    preset: str | None  # the size preset the brief named (`size` is its resolved WxH)
+    formats: list[Budget]  # the files to deliver, in order, each with its byte budget
+    min_quality: int  # the brand's lowest encoder quality a budget may force
+    keep_out: list[KeepOut]  # the preset's safe zones, as the boxes text, CTA and logo stay out of
 
 
 @dataclass(frozen=True)
@@ -196,6 +210,26 @@ class PublicationRow:
     checks: list[CheckResult]  # the checks this row was judged by
 
 
+@dataclass(frozen=True)
+class FileRow:
+    """One encoded file of a published version: one row per (deliverable, version, format)."""
+
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    version: int
+    format: str  # png | jpeg | webp | avif
+    path: str
+    sha256: str
+    bytes: int
+    quality: int | None  # the encoder quality (None: lossless PNG)
+    max_kb: float | None  # the budget it was encoded for
+    psnr_db: float | None  # measured error of the decoded file against the render (None: identical pixels)
+    pixels_sha256: str  # the render's pixels this file encodes (the version's)
+    published_at: datetime
+
+
 RECORDS: dict[str, type] = {
     "snapshots": SnapshotRow,
     "briefs": BriefRow,
@@ -204,6 +238,7 @@ RECORDS: dict[str, type] = {
     "renders": RenderRow,
     "checks": CheckRow,
     "publications": PublicationRow,
+    "files": FileRow,
 }
 
 # ------------------------------------------------------------------ Arrow schema from a record

@@ -1,0 +1,132 @@
+"""Encoding overhead: what delivering every format under a byte budget adds to a full build.
+
+    python benchmarks/encoding.py [--assets 12] [--max-kb 300] [--out benchmarks/results/encoding.json]
+
+Makes a home with the pipeline benchmark's campaign (N assets x 4 sizes: 1080x1080, 1200x628,
+1080x1920, 728x90; default 48 deliverables), runs the full build once (`asset-pipeline run`,
+PNG only, the default), then times publication alone on that build's renders, twice, each in a
+fresh copy of the home with no publication yet: PNG only (what the build did), and PNG + JPEG +
+WebP + AVIF with `--max-kb` per lossy file (the quality search runs for every file that does
+not fit at quality 95), C2PA signing included as in production. Only publication differs between
+the two, so the overhead is (four formats - PNG only) / full build. Markdown on stdout, JSON at --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pipeline  # noqa: E402  (benchmarks/pipeline.py: the campaign and the timed run)
+
+
+def publish_once(home_dir: Path, formats: list[dict]) -> tuple[float, dict]:
+    """Seconds of `publish` over the build's renders with `formats` for every deliverable, and counts."""
+    from asset_pipeline.home import Home
+    from asset_pipeline.stages.publish import publish
+    from asset_pipeline.storage.objects import ObjectStore
+    from asset_pipeline.storage.tables import read_rows
+
+    home = Home(home_dir.resolve())
+    campaign = pipeline.CAMPAIGN
+    rows = [dict(r, formats=formats) for r in read_rows(home, "briefs", campaign)]
+    args = [read_rows(home, t, campaign) for t in ("drafts", "renders", "checks")]
+    started = time.perf_counter()
+    result = publish(home, rows, *args, ObjectStore(home))
+    seconds = time.perf_counter() - started
+    entries = result.manifest["deliverables"]
+    files = [f for e in entries for f in e.get("files", [])]
+    summary = {
+        "published": sum(e["status"] == "published" for e in entries),
+        "rejected": sum(e["status"] == "rejected" for e in entries),
+        "files": len(files),
+        "quality_by_format": {
+            fmt: sorted({f["quality"] for f in files if f["format"] == fmt}) for fmt in ("jpeg", "webp", "avif")
+        },
+        "kb_max_by_format": {
+            fmt: round(max((f["bytes"] for f in files if f["format"] == fmt), default=0) / 1024, 1)
+            for fmt in ("png", "jpeg", "webp", "avif")
+        },
+    }
+    return round(seconds, 2), summary
+
+
+def fresh_copy(home: Path, target: Path) -> Path:
+    shutil.copytree(home, target, symlinks=True, ignore=shutil.ignore_patterns("published", "dagster"))
+    for table in ("publications", "files"):
+        shutil.rmtree(target / "tables" / table, ignore_errors=True)
+    shutil.rmtree(target / "cache" / "pixels", ignore_errors=True)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assets", type=int, default=12, help="assets (x4 sizes = deliverables)")
+    parser.add_argument("--max-kb", type=float, default=300, help="budget per lossy file, KB")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "encoding.json")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-encoding-") as tmp:
+        root = Path(tmp)
+        entry, folder = pipeline.model_setup("tiny", HERE / ".cache")
+        home = pipeline.make_home(root / "build", args.assets, "tiny", entry, folder)
+        full = pipeline.pipeline_run(home)
+        stage = pipeline.stage_seconds(home).get("published_assets")
+        png_only = [{"format": "png", "max_kb": None}]
+        four = png_only + [{"format": f, "max_kb": args.max_kb} for f in ("jpeg", "webp", "avif")]
+        png_s, png_summary = publish_once(fresh_copy(home, root / "png"), png_only)
+        four_s, four_summary = publish_once(fresh_copy(home, root / "four"), four)
+    overhead = (four_s - png_s) / full["seconds"]
+    machine = pipeline.machine_info(load_before)
+    deliverables = args.assets * len(pipeline.SIZES)
+    text = "\n".join(
+        [
+            f"### encoding overhead, {deliverables} deliverables (tiny model)",
+            "",
+            "| measure | seconds |",
+            "|---|---|",
+            f"| full build (PNG only), `asset-pipeline run` | {full['seconds']} |",
+            f"| its published_assets step | {stage} |",
+            f"| publication alone, PNG only | {png_s} |",
+            f"| publication alone, PNG + JPEG + WebP + AVIF, {args.max_kb:g} KB per lossy file | {four_s} |",
+            f"| **overhead: (four formats - PNG) / full build** | **{overhead:.1%}** |",
+            "",
+            f"Four formats: {four_summary['published']} published, {four_summary['rejected']} rejected, "
+            f"{four_summary['files']} files; qualities chosen {json.dumps(four_summary['quality_by_format'])}; "
+            f"largest file per format (KB) {json.dumps(four_summary['kb_max_by_format'])}.",
+            "",
+            f"Machine: {machine['cpu']}, {machine['cpus']} CPUs; load average {machine['loadavg_before']} before, "
+            f"{machine['loadavg_after']} after.",
+        ]
+    )
+    print(text)
+    result = {
+        "machine": machine,
+        "deliverables": deliverables,
+        "max_kb": args.max_kb,
+        "full_build_seconds": full["seconds"],
+        "published_assets_step_seconds": stage,
+        "publish_png_seconds": png_s,
+        "publish_four_formats_seconds": four_s,
+        "overhead_of_full_build": round(overhead, 4),
+        "png_only": png_summary,
+        "four_formats": four_summary,
+        "markdown": text,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
