@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from asset_pipeline.checks.edges import check_edge_band
 from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
     compare_box,
@@ -242,9 +243,9 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
 
 
 def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
-    """The draft-level checks, whose failure a re-roll can fix: not blank or black,
-    and (with `ocr`) no hallucinated text anywhere in the draft."""
-    results = [check_not_blank(draft)]
+    """The draft-level checks, whose failure a re-roll can fix: not blank or black, no tinted
+    frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere."""
+    results = [check_not_blank(draft), check_edge_band(draft)]
     if ocr:
         results.append(check_hallucinated_text(draft))
     return results
