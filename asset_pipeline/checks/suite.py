@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
 from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
@@ -224,7 +225,7 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
     margin = safe_margin * min(width, height)
     results = []
     for box in layout.boxes:
-        left, top, right, bottom = box.pixel_box(width, height)
+        left, top, right, bottom = box.ink_box(width, height)  # the text itself; its box grows outward
         distances = {"left": left, "top": top, "right": width - right, "bottom": height - bottom}
         edge = min(distances, key=distances.get)
         distance = distances[edge]
@@ -235,7 +236,7 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
                 "safe_margin",
                 passed,
                 float(distance),
-                f"{box.role}: box ({left}, {top})-({right}, {bottom}) is {distance} px from the {edge} edge "
+                f"{box.role}: ink ({left}, {top})-({right}, {bottom}) is {distance} px from the {edge} edge "
                 f"{sign} safe margin {margin:.0f} px",
             )
         )
@@ -291,6 +292,7 @@ def _prepare(
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
+    results += design_lint(layout, brand)
 
     font_scale = image.height / layout.height
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]

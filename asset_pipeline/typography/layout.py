@@ -105,6 +105,19 @@ class Block:
     ink_bottom: int = 0  # one past the last ink row
 
 
+@functools.lru_cache(maxsize=8192)
+def ink_bounds(font_path: str, px: float, line: str) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of a line's real ink relative to its "la" anchor, from the shaped
+    glyphs' own bitmap (HarfBuzz through raqm). Pillow's getbbox starts at the origin whatever
+    the first glyph's side bearing ("1", "W"), so it cannot align ink; the mask can."""
+    font = load_font(font_path, px)
+    mask, (dx, dy) = font.getmask2(line, anchor="la")
+    box = mask.getbbox()
+    if box is None:  # only spaces: no ink, its advance box
+        return font.getbbox(line, anchor="la")
+    return dx + box[0], dy + box[1], dx + box[2], dy + box[3]
+
+
 def text_block(
     lines: list[str], font_path: str | Path, px: float, line_spacing: float = 1.2, align: str = "left"
 ) -> Block:
@@ -122,7 +135,7 @@ def text_block(
     font = load_font(str(font_path), px)
     ascent, descent = font.getmetrics()
     pitch = px * line_spacing
-    inks = [font.getbbox(line, anchor="la") for line in lines]
+    inks = [ink_bounds(str(font_path), px, line) for line in lines]
     widths = [right - left for left, _, right, _ in inks]
     full = max(widths)
     if align == "center":
@@ -368,15 +381,18 @@ def type_scale(body: int, ratio: float, brand: Brand) -> dict[str, int]:
     }
 
 
-def _size_plans(family: str, width: int, height: int, brand: Brand) -> list[dict[str, int]]:
-    """Type scales to try, preferred first: the family's ratios at every body size, then compromises."""
+def _size_plans(family: str, width: int, height: int, brand: Brand, compromise: bool) -> list[dict[str, int]]:
+    """Type scales to try, preferred first: the family's ratios at every body size; or (compromise)
+    the headline below 1.5x the body at min_font_px, tried only when no proper scale fits anywhere."""
     start = round(BODY_START[family] * min(width, height))
-    plans = [
-        type_scale(body, ratio, brand)
-        for body in _sizes_to_try(start, brand.min_font_px)
-        for ratio in HEADLINE_RATIOS[family]
-    ]
-    plans += [type_scale(brand.min_font_px, ratio, brand) for ratio in COMPROMISE_RATIOS]
+    if compromise:
+        plans = [type_scale(brand.min_font_px, ratio, brand) for ratio in COMPROMISE_RATIOS]
+    else:
+        plans = [
+            type_scale(body, ratio, brand)
+            for body in _sizes_to_try(start, brand.min_font_px)
+            for ratio in HEADLINE_RATIOS[family]
+        ]
     return list({tuple(sorted(p.items())): p for p in plans}.values())
 
 
@@ -403,7 +419,7 @@ def _logo_size(source: LogoSource, family: str, width: int, height: int, brand: 
     w = h * source.aspect
     w, h = math.floor(w), math.floor(h)
     if min(w, h) < brand.logo_min_px:
-        limit = "height" if h <= max_h and h * source.aspect < max_w - 1 else "width"
+        limit = "width" if max_w / source.aspect < min(wanted, max_h) else "height"
         raise _NoFit(
             f"{source.field}: {w}x{h} px at most in {width}x{height} (limited by the {limit} available), "
             f"logo_min_px is {brand.logo_min_px}"
@@ -519,8 +535,18 @@ def _template_portrait(items, sizes, family, width, height, brand, logo, whole_a
     return _Plan(placed, groups, product, logo_box, clear, source, position, sizes["body"])
 
 
-def _template_banner(items, sizes, family, width, height, brand, logo, whole_area) -> _Plan:
-    """Banners: logo, a left-aligned column (headline, body, disclaimer), the product zone, the CTA."""
+# Banner arrangements, preferred first: groups of roles left to right; the last group (the CTA's)
+# ends at the right margin. The disclaimer sits by the CTA (the offer's terms by its action), or
+# under the headline's column when the banner is too short for the CTA and a line under it.
+BANNER_ARRANGEMENTS = (
+    (("headline", "body"), ("cta", "disclaimer")),
+    (("headline", "body", "disclaimer"), ("cta",)),
+    (("headline",), ("body", "disclaimer"), ("cta",)),
+)
+
+
+def _template_banner(items, sizes, family, width, height, brand, logo, whole_area, arrangement=0) -> _Plan:
+    """Banners: logo, text columns, the product zone, then the CTA group at the right margin."""
     inner = left, top, right, bottom = _inner(width, height, brand, family)
     inner_h = bottom - top
     pad = _scrim_pad(sizes)
@@ -535,49 +561,59 @@ def _template_banner(items, sizes, family, width, height, brand, logo, whole_are
         else:
             end = clear[0] - pad
     by_role = {item.role: item for item in items}
+    groups = [[by_role[r] for r in roles if r in by_role] for roles in BANNER_ARRANGEMENTS[arrangement]]
+    *lead, last = [g for g in groups if g]
+    if not any(i.role == "cta" for i in last):
+        lead, last = [*lead, last], []
     problems: list[str] = []
-    # the CTA at the end, the disclaimer under it: the terms sit by the offer's action
+
+    def fits(column: list[_Placed]) -> int:
+        needed = _column_height(column)
+        if needed > inner_h:
+            roles = " and ".join(p.item.role for p in column)
+            problems.append(
+                f"{roles} need{'s' if len(column) == 1 else ''} {needed} px of height at "
+                f"{max(p.px for p in column)} px, {inner_h} px available"
+            )
+        return needed
+
     tail: list[_Placed] = []
-    tail_items = [by_role[r] for r in ("cta", "disclaimer") if r in by_role]
-    if tail_items:
+    if last:
         try:
-            tail = _set_all(tail_items, sizes, (end - start) // 2, brand, "center", 1)
+            tail = _set_all(last, sizes, (end - start) // 2, brand, "center", 1)
         except _NoFit as exc:
             problems += exc.problems
         if tail:
-            needed = _column_height(tail)
-            if needed > inner_h:
-                problems.append(
-                    f"cta and disclaimer need {needed} px of height at {max(p.px for p in tail)} px, "
-                    f"{inner_h} px available"
-                )
-            widest = max(p.block.width for p in tail)
-            centre = end - math.ceil(widest / 2)  # the widest ink ends at the margin; the plate grows outward
+            needed = fits(tail)
+            centre = end - math.ceil(max(p.block.width for p in tail) / 2)  # the ink ends at the margin
             _stack(tail, centre, "center", top + (inner_h - needed) // 2)
             end = min(p.x for p in tail) - gap
-    column_items = [by_role[r] for r in ("headline", "body") if r in by_role]
-    column: list[_Placed] = []
-    if column_items:
-        align_x = start + max(box_padding(i.role, sizes[i.role])[0] for i in column_items)
+    placed_columns: list[list[_Placed]] = []
+    x = start
+    # the product zone's share is kept from the text columns (unless this is the whole-area pass)
+    reserve = 0 if whole_area else math.ceil(MIN_PRODUCT[family] * inner_h) + 2 * (pad + gap)
+    for group in lead:
+        align_x = x + max(box_padding(i.role, sizes[i.role])[0] for i in group)
         try:
-            column = _set_all(column_items, sizes, end - align_x, brand, "left", 1)
+            column = _set_all(group, sizes, end - reserve - align_x, brand, "left", None)
         except _NoFit as exc:
             problems += exc.problems
-        if column:
-            needed = _column_height(column)
-            if needed > inner_h:
-                problems.append(
-                    f"text needs {needed} px of height at {max(p.px for p in column)} px, {inner_h} px available"
-                )
-            _stack(column, align_x, "left", top + (inner_h - needed) // 2)
+            continue
+        needed = fits(column)
+        _stack(column, align_x, "left", top + (inner_h - needed) // 2)
+        placed_columns.append(column)
+        x = max(p.x + p.w for p in column) + gap + 2 * pad
     if problems:
         raise _NoFit(problems)
-    column_right = max((p.x + p.w for p in column), default=start)
+    column_right = max((p.x + p.w for c in placed_columns for p in c), default=start)
+    limit = (min(p.x for p in tail) - pad - gap) if tail else end
     product_left = column_right + pad + gap
-    product_right = max(product_left, (min(p.x for p in tail) - pad - gap) if tail else end)
-    product = (product_left, top, product_right, bottom)
-    groups = [g for g in (column, tail) if g]
-    return _Plan(column + tail, groups, product, logo_box, clear, source, position, sizes["body"])
+    if product_left > limit:  # no room: an empty zone at the column's edge, touching nothing
+        product_left = limit = column_right
+    product = (product_left, top, max(product_left, limit), bottom)
+    groups_out = [g for g in (*placed_columns, tail) if g]
+    placed = [p for g in groups_out for p in g]
+    return _Plan(placed, groups_out, product, logo_box, clear, source, position, sizes["body"])
 
 
 TEMPLATES = {
@@ -632,18 +668,26 @@ def layout_text(
     family = aspect_family(width, height)
     template = TEMPLATES[family]
     problems: list[str] = []
-    for whole_area in (False, True):
-        for sizes in _size_plans(family, width, height, brand):
+    arrangements = range(len(BANNER_ARRANGEMENTS)) if family == "banner" else [None]
+    passes = [(c, w, a) for c in (False, True) for w in (False, True) for a in arrangements]
+    for compromise, whole_area, arrangement in passes:
+        extra = {} if arrangement is None else {"arrangement": arrangement}
+        for sizes in _size_plans(family, width, height, brand, compromise):
             try:
-                plan = template(items, sizes, family, width, height, brand, logos or [], whole_area)
+                plan = template(items, sizes, family, width, height, brand, logos or [], whole_area, **extra)
             except _NoFit as exc:
-                problems = exc.problems
+                if arrangement in (None, 0) or not problems:
+                    problems = exc.problems  # the preferred arrangement's reasons are the ones to give
                 continue
             if not whole_area and not _product_room(plan, family, width, height, brand):
                 continue
             return _to_layout(plan, family, width, height, brand)
-    if not items and logos:  # nothing to set, only the logo: the problems are the logo's
-        raise LayoutError(problems)
+    if logos and any(p.startswith(("logo:", "logo_small:")) for p in problems):
+        # the logo stopped every plan before the text was tried: say what the text needs too
+        try:
+            layout_text(width, height, texts, brand, brand_dir)
+        except LayoutError as exc:
+            problems = [p for p in problems if p.startswith(("logo:", "logo_small:"))] + exc.problems
     raise LayoutError(problems)
 
 
