@@ -236,7 +236,8 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
                 "safe_margin",
                 passed,
                 float(distance),
-                f"{box.role}: ink ({left}, {top})-({right}, {bottom}) is {distance} px from the {edge} edge "
+                f"{box.role}: {'ink' if box.ink else 'box'} ({left}, {top})-({right}, {bottom}) is {distance} px "
+                f"from the {edge} edge "
                 f"{sign} safe margin {margin:.0f} px",
             )
         )
@@ -342,7 +343,7 @@ def run_deliverable_checks(
     """Every check for one final image (a Pillow image or a file path).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
-    safe_margin and ocr.
+    safe_margin, the design_lint figures, and per box ocr.
     """
     return _check_batch([(image, layout, brand, width, height)])[0]
 
