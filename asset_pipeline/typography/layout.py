@@ -315,11 +315,17 @@ def _set_all(
     brand: Brand,
     align: str,
     cta_lines: int,
+    max_lines_of: dict[str, int] | None = None,
 ):
-    """Every item set to `width` (or width(role)); _NoFit lists every item that does not fit, not only the first."""
+    """Every item set to `width` (or width(role)); _NoFit lists every item that does not fit, not only the first.
+
+    Lines allowed: the brand's max_headline_lines, `cta_lines`, and `max_lines_of` per role (if given)."""
     placed, problems = [], []
     for item in items:
-        max_lines = {"headline": brand.max_headline_lines, "cta": cta_lines}.get(item.role)
+        limits = {"headline": brand.max_headline_lines, "cta": cta_lines, **(max_lines_of or {})}
+        max_lines = (
+            min(limits["headline"], brand.max_headline_lines) if item.role == "headline" else limits.get(item.role)
+        )
         room = width(item.role) if callable(width) else width
         try:
             placed.append(_set(item, sizes[item.role], room, max_lines, align))
@@ -538,6 +544,7 @@ def _template_portrait(items, sizes, family, width, height, brand, logo, whole_a
 # Banner arrangements, preferred first: groups of roles left to right; the last group (the CTA's)
 # ends at the right margin. The disclaimer sits by the CTA (the offer's terms by its action), or
 # under the headline's column when the banner is too short for the CTA and a line under it.
+BANNER_MAX_LINES = {"body": 2, "disclaimer": 2}  # a banner's columns stay short: a reader glances at them
 BANNER_ARRANGEMENTS = (
     (("headline", "body"), ("cta", "disclaimer")),
     (("headline", "body", "disclaimer"), ("cta",)),
@@ -595,7 +602,7 @@ def _template_banner(items, sizes, family, width, height, brand, logo, whole_are
     for group in lead:
         align_x = x + max(box_padding(i.role, sizes[i.role])[0] for i in group)
         try:
-            column = _set_all(group, sizes, end - reserve - align_x, brand, "left", None)
+            column = _set_all(group, sizes, end - reserve - align_x, brand, "left", 1, BANNER_MAX_LINES)
         except _NoFit as exc:
             problems += exc.problems
             continue
