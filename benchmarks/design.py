@@ -2,7 +2,7 @@
 
     python benchmarks/design.py [--seed 7] [--briefs 240] [--checkout PATH] [--label after]
                                 [--out benchmarks/results/design-after.json]
-    python benchmarks/design.py --contact-sheet docs/layout-contact-sheet.png
+    python benchmarks/design.py --contact-sheet docs/layout-contact-sheet.jpg
 
 `--checkout` runs the same measurement against another checkout's code (for example the
 commit before issue 15: `git worktree add /tmp/before <commit>`), so "before" and "after"
@@ -302,7 +302,9 @@ def contact_sheet(seed: int, path: Path, count: int = 24) -> None:
             font=font,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, optimize=True)
+    sheet.save(path, quality=88, optimize=True) if path.suffix.lower() in (".jpg", ".jpeg") else sheet.save(
+        path, optimize=True
+    )
 
 
 def main() -> None:
