@@ -133,8 +133,10 @@ def test_long_text_shrinks_but_stays_above_the_minimum():
 def test_does_not_fit_reports_the_numbers():
     with pytest.raises(LayoutError, match=r"headline needs [2-9] lines at 14 px, 1 allowed"):
         layout_text(728, 90, {"headline": LONG}, brand(max_headline_lines=1), HERE)
-    with pytest.raises(LayoutError, match=r"need \d+ px of height at 14 px, \d+ px available"):
+    with pytest.raises(LayoutError, match=r"body needs \d+ lines at 14 px, 2 allowed"):  # a banner's columns are short
         layout_text(728, 90, {**TEXTS, "body": " ".join([LONG] * 3)}, brand(), HERE)
+    with pytest.raises(LayoutError, match=r"need \d+ px of height at 14 px, \d+ px available"):
+        layout_text(320, 64, TEXTS, brand(), HERE)
     with pytest.raises(LayoutError, match=r"headline needs [3-9] lines at 14 px, 2 allowed"):
         layout_text(300, 250, {"headline": LONG}, brand(), HERE)
 
