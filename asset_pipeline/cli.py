@@ -109,7 +109,7 @@ def cmd_validate(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.validation import check_campaign, load_registry_checked
+    from asset_pipeline.validation import check_campaign, check_layouts, load_registry_checked
 
     if args.executor == "celery" and not args.broker:
         print("error: --executor celery needs --broker URL (or $ASSET_PIPELINE_CELERY_BROKER)", file=sys.stderr)
@@ -140,6 +140,9 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
         problems += found
         if not found:
             runnable.append(campaign)
+            # pre-flight: deliverables that cannot be laid out get no draft and are rejected with these
+            for problem in check_layouts(home, campaign):
+                _say(f"pre-flight: {problem}")
     if problems:
         _report(problems)
     if registry is None:

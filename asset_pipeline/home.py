@@ -84,6 +84,19 @@ class Home:
     def locks(self) -> Path:
         return self.root / ".locks"
 
+    @property
+    def media(self) -> Path:
+        return self.root / "media"
+
+    def media_path(self, relative: str) -> Path:
+        """A file under media/ named by a brief or brand: HomePathError when it resolves outside
+        media/ (a "..", an absolute path, or a symlink out)."""
+        path = self.inside("media", *relative.split("/"))
+        media = self.inside("media")
+        if media not in path.parents:
+            raise HomePathError(f"media/{relative}", f"leaves media/ (it resolves to {path})")
+        return path
+
     def brief_path(self, campaign: str) -> Path:
         return self.inside("briefs", f"{campaign}.yaml")
 

@@ -92,9 +92,34 @@ def _colour(value: str) -> str:
     return value
 
 
+MEDIA_SUFFIXES = (".png", ".svg")
+MEDIA_PART_RE = re.compile("[A-Za-z0-9_][A-Za-z0-9_. -]{0,127}")
+
+
+def _media_path(value: str) -> str:
+    """A path relative to the home's media/: plain parts, no "..", not absolute, a PNG or SVG.
+
+    Where it resolves to (a symlink out of media/) is checked against the home itself
+    (`Home.media_path`), when the file is read.
+    """
+    if not 0 < len(value) <= 512:
+        raise ValueError("a media path must be 1 to 512 characters")
+    if value.startswith(("/", "\\")) or re.match("[A-Za-z]:", value):
+        raise ValueError(f"'{shown(value)}' is absolute; give a path relative to media/")
+    parts = value.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"'{shown(value)}' has an empty, '.' or '..' part; it must stay inside media/")
+    if any(MEDIA_PART_RE.fullmatch(part) is None for part in parts):
+        raise ValueError(f"'{shown(value)}': each part is ASCII letters, digits, '_', '-', '.' or spaces")
+    if not value.lower().endswith(MEDIA_SUFFIXES):
+        raise ValueError(f"'{shown(value)}' is not a .png or .svg file")
+    return value
+
+
 # An id or a colour, checked whole over ASCII whatever regex engine pydantic uses.
 Identifier = Annotated[str, AfterValidator(_identifier)]
 HexColour = Annotated[str, AfterValidator(_colour)]
+MediaPath = Annotated[str, AfterValidator(_media_path)]
 
 
 def resolve_size(size: str) -> tuple[int, int, str | None]:
@@ -243,6 +268,17 @@ class Brand(_Strict):
     palette: list[HexColour] | None = Field(default=None, min_length=1, max_length=8)
     formats: list[Format] | None = Field(default=None, min_length=1, max_length=len(FORMATS))  # default for assets
     min_quality: int = Field(default=60, ge=1, le=95, strict=True)  # lowest encoder quality a budget may force
+    # The logo: a PNG with alpha or an SVG under the home's media/ (a path relative to it).
+    logo: MediaPath | None = None
+    logo_small: MediaPath | None = None  # a variant for deliverables too small for `logo` at logo_min_px
+    logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right", "auto"] = "auto"
+    logo_size: float = Field(default=0.12, gt=0.0, le=0.5)  # the logo's height, a fraction of the shorter side
+    logo_min_px: int = Field(default=24, ge=4, le=1000, strict=True)  # smallest side of the drawn logo
+    logo_clear_space: float = Field(default=0.25, ge=0.0, le=2.0)  # round the logo, a fraction of its height
+
+    def media_files(self) -> dict[str, str]:
+        """The brand fields that name media files: field -> path relative to media/."""
+        return {name: getattr(self, name) for name in ("logo", "logo_small") if getattr(self, name)}
 
     _formats = field_validator("formats")(_formats)
 

@@ -1,4 +1,5 @@
-"""`asset-pipeline validate`: check briefs, brands and models.yaml without running anything.
+"""`asset-pipeline validate`: check briefs, brands, media and models.yaml without running anything,
+and lay out every deliverable (pre-flight, no model) to report what cannot be set.
 
 Every input problem leaves as a `Problem` (file, field, what is wrong), whatever raised it:
 a schema error, a symlink loop or a link out of the home, a directory where a file should be,
@@ -17,7 +18,8 @@ from asset_pipeline.feeds import load_brief, read_feed
 from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.models.registry import TIERS, Registry, load_registry
 from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, read_yaml
-from asset_pipeline.stages.briefs import load_campaign
+from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.preflight import brand_logos, preflight_problems
 from asset_pipeline.typography.fonts import FontError, resolve_font
 
 
@@ -73,8 +75,14 @@ def as_problems(label: str, check: Callable[[], list[Problem]]) -> list[Problem]
 
 
 def check_brand_fonts(home: Home, brand_file: Path) -> list[Problem]:
-    brand = load_brand(brand_file, _label(home, brand_file))
+    """The brand's fonts resolve and its media (logo, logo_small) are usable files inside media/."""
+    label = _label(home, brand_file)
+    brand = load_brand(brand_file, label)
     problems = []
+    try:
+        brand_logos(home, brand, label)
+    except InputError as exc:
+        problems += exc.problems
     for role in ("headline", "body"):
         name = getattr(brand.fonts, role)
         try:
@@ -85,10 +93,26 @@ def check_brand_fonts(home: Home, brand_file: Path) -> list[Problem]:
 
 
 def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
-    """Every problem that would stop a campaign from running: schema, brand, fonts, models."""
+    """Every problem that would stop a campaign from running: schema, brand, fonts, media, models."""
     if not is_identifier(campaign):
         return campaign_id_problems([campaign], where=f"briefs/{campaign}.yaml")
     return as_problems(f"briefs/{campaign}.yaml", lambda: _check_campaign(home, campaign, registry))
+
+
+def check_layouts(home: Home, campaign: str) -> list[Problem]:
+    """Pre-flight: every problem of every deliverable that cannot be laid out, with no model
+    (`briefs/x.yaml: asset hero, 160x600: headline needs 3 lines at 14 px, 2 allowed`).
+
+    Call it for a campaign `check_campaign` passed."""
+    label = f"briefs/{campaign}.yaml"
+
+    def check() -> list[Problem]:
+        inputs = load_campaign(home, campaign)
+        logos = brand_logos(home, inputs.brand, _label(home, inputs.brand_file))
+        deliverables = expand_deliverables(inputs, home)
+        return preflight_problems(label, deliverables, inputs.brand, inputs.brand_file.parent, logos)
+
+    return as_problems(label, check)
 
 
 def _check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
@@ -145,7 +169,7 @@ def _validate_file(home: Home, path: Path, label: str, registry: Registry | None
     data = read_yaml(path, label)
     if "campaign" in data or path.parent.name == "briefs":
         if path.parent.resolve() == home.briefs.resolve():
-            return check_campaign(home, path.stem, registry)
+            return check_campaign(home, path.stem, registry) or check_layouts(home, path.stem)
         load_brief(path, label)
         return []
     if "brand" in data or path.parent.name == "brands":
@@ -162,5 +186,6 @@ def validate_home(home: Home, files: list[Path] | None = None) -> list[Problem]:
     for path in sorted(home.brands.glob("*.yaml")) if home.brands.is_dir() else []:
         problems += validate_file(home, path, registry)
     for campaign in home.campaign_ids():
-        problems += check_campaign(home, campaign, registry)
+        found = check_campaign(home, campaign, registry)
+        problems += found or check_layouts(home, campaign)
     return problems

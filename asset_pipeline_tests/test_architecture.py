@@ -165,6 +165,7 @@ LAYERS = [
         "asset_pipeline.compare",
         "asset_pipeline.validation",
         "asset_pipeline.verification",
+        "asset_pipeline.freshness",
     ),
     ("asset_pipeline.cli", "asset_pipeline.__main__"),
 ]

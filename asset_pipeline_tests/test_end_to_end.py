@@ -167,7 +167,9 @@ def test_rejected_deliverable_is_listed_and_the_rest_publish(home):
     assert rejected[0]["path"] is None and any("guaranteed" in r.lower() for r in rejected[0]["reasons"])
     assert not (home / "published" / "mixed" / "strip").exists()
     assert sum(e["status"] == "published" for e in manifest["deliverables"]) == 6
-    assert "rejected strip v1 728x90: banned_terms" in result.stdout
+    # pre-flight finds the banned term before any draft: no draft for it, rejected with the reason
+    assert "pre-flight: briefs/mixed.yaml: asset strip, 728x90: banned term 'guaranteed'" in result.stdout
+    assert "rejected strip v1 728x90: " in result.stdout and "banned term 'guaranteed'" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -284,11 +284,15 @@ def tiny_drafts(count: int, cache: Path) -> list[Image.Image]:
 # ------------------------------------------------------------------------------ one case
 
 
-def treatment(box) -> str:
+def treatment(box, layout=None) -> str:
+    """plate (the CTA's), the scrim of the box's block (one per block) with its alpha, or bare."""
     if box.plate:
         return "plate"
-    if box.scrim:
-        return f"scrim {int(box.scrim[7:9], 16) / 255:.2f}"
+    panel = next((p for p in getattr(layout, "panels", []) if box.role in p.roles), None)
+    scrim = panel.colour if panel is not None and panel.kind == "scrim" else box.scrim
+    if scrim:
+        alpha = int(scrim[7:9], 16) / 255
+        return "panel 1.00" if alpha == 1 else f"scrim {alpha:.2f}"
     return "bare"
 
 
@@ -340,7 +344,7 @@ def run_chunk(cases: list[Case], brand: Brand, drafts: list[Image.Image]) -> tup
                     "role": box.role,
                     "font_px": box.font_px,
                     "lines": len(box.lines),
-                    "treatment": treatment(box),
+                    "treatment": treatment(box, layout),
                     "contrast": round(box.contrast or 0, 2),
                     "expected": box.text,
                     "read": read,

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from asset_pipeline.checks.design import design_lint
+from asset_pipeline.checks.edges import check_edge_band
 from asset_pipeline.checks.hallucination import check_hallucinated_text
 from asset_pipeline.checks.ocr import (
     compare_box,
@@ -223,7 +225,7 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
     margin = safe_margin * min(width, height)
     results = []
     for box in layout.boxes:
-        left, top, right, bottom = box.pixel_box(width, height)
+        left, top, right, bottom = box.ink_box(width, height)  # the text itself; its box grows outward
         distances = {"left": left, "top": top, "right": width - right, "bottom": height - bottom}
         edge = min(distances, key=distances.get)
         distance = distances[edge]
@@ -234,7 +236,8 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
                 "safe_margin",
                 passed,
                 float(distance),
-                f"{box.role}: box ({left}, {top})-({right}, {bottom}) is {distance} px from the {edge} edge "
+                f"{box.role}: {'ink' if box.ink else 'box'} ({left}, {top})-({right}, {bottom}) is {distance} px "
+                f"from the {edge} edge "
                 f"{sign} safe margin {margin:.0f} px",
             )
         )
@@ -242,9 +245,9 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
 
 
 def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
-    """The draft-level checks, whose failure a re-roll can fix: not blank or black,
-    and (with `ocr`) no hallucinated text anywhere in the draft."""
-    results = [check_not_blank(draft)]
+    """The draft-level checks, whose failure a re-roll can fix: not blank or black, no tinted
+    frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere."""
+    results = [check_not_blank(draft), check_edge_band(draft)]
     if ocr:
         results.append(check_hallucinated_text(draft))
     return results
@@ -290,6 +293,7 @@ def _prepare(
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
+    results += design_lint(layout, brand)
 
     font_scale = image.height / layout.height
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]
@@ -339,7 +343,7 @@ def run_deliverable_checks(
     """Every check for one final image (a Pillow image or a file path).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
-    safe_margin and ocr.
+    safe_margin, the design_lint figures, and per box ocr.
     """
     return _check_batch([(image, layout, brand, width, height)])[0]
 

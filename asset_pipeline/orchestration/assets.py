@@ -32,6 +32,7 @@ from asset_pipeline.stages.briefs import (
     take_snapshot,
 )
 from asset_pipeline.stages.drafts import generate_drafts, why_generated
+from asset_pipeline.stages.preflight import brand_logos, preflight
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
@@ -182,8 +183,16 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     deliverables = read_rows(home, "briefs", context.partition_key)
     previous = read_rows(home, "drafts", context.partition_key)  # its own last output: to say why it generated
     palette_before = list(previous[0].get("palette") or []) if previous else []
+    # Pre-flight: what cannot be laid out gets no draft (it is rejected later with the reasons).
+    logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
+    unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos)
     rows = generate_drafts(
-        deliverables, inputs.registry, pipeline.generator(), home, max_attempts=pipeline.draft_attempts
+        deliverables,
+        inputs.registry,
+        pipeline.generator(),
+        home,
+        max_attempts=pipeline.draft_attempts,
+        unlaid=unlaid,
     )
     write_rows(home, "drafts", context.partition_key, rows)
     generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))
@@ -199,11 +208,13 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
             "models": ", ".join(f"{m} ({n})" for m, n in sorted(Counter(r["model"] for r in rows).items())),
             "fallbacks": dg.MetadataValue.json(fallbacks),
             "rerolled": sum(len(r["attempts"]) > 1 for r in rows),
-            "unusable": sum(not r["draft_passed"] for r in rows),
+            "unusable": sum(not r["draft_passed"] for r in rows if r["image_sha256"]),
+            "not_laid_out": len(unlaid),
             "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
             "seconds": round(time.perf_counter() - started, 3),
             "thumbnails": thumbnails(
-                ObjectStore(home), [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows]
+                ObjectStore(home),
+                [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows if r["image_sha256"]],
             ),
         },
     )
@@ -221,7 +232,16 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
     inputs = read_snapshot(home, context.partition_key)
     deliverables = read_rows(home, "briefs", context.partition_key)
     drafts = read_rows(home, "drafts", context.partition_key)
-    rows = typeset(deliverables, drafts, inputs.brand, inputs.brand_file.parent, ObjectStore(home))
+    logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
+    rows = typeset(
+        deliverables,
+        drafts,
+        inputs.brand,
+        inputs.brand_file.parent,
+        ObjectStore(home),
+        logos,
+        inputs.brand_typography_hash,
+    )
     write_rows(home, "layouts", context.partition_key, rows)
     rejected = [r for r in rows if r["error"]]
     return dg.MaterializeResult(

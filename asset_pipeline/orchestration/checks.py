@@ -30,6 +30,8 @@ CHECKS = {
     "contrast": "Each text box reaches min_contrast against what is behind it.",
     "min_font": "No text is set below min_font_px at final size.",
     "safe_margin": "All text lies inside the safe margin.",
+    "design_lint": "Design figures as numbers: alignment spread, hierarchy ratios, margins, overlaps, logo clear "
+    "space, CTA plate contrast; fails only on the brand's rules (safe margin, logo clear space, no overlaps).",
 }
 # A campaign is blocked when at least this share of (at least MIN_SAMPLE) deliverables fail one check.
 SYSTEMIC_SHARE, MIN_SAMPLE = 0.8, 5

@@ -41,6 +41,8 @@ class CampaignInputs:
     registry: Registry | None = field(default=None, compare=False)
     input_files: tuple[InputFile, ...] = ()
     fingerprint: str | None = None  # inputs_fingerprint, once the snapshot is stored
+    # "media/<path>" -> sha256 of each media file the brand names (the logo): typesetting reads them
+    media: tuple[tuple[str, str], ...] = ()
 
     @property
     def campaign(self) -> str:
@@ -54,8 +56,10 @@ class CampaignInputs:
 
     @property
     def brand_typography_hash(self) -> str:
-        """Hash of the brand fields that change only typesetting and later stages."""
-        return content_hash(self.brand.typography_part())
+        """Hash of the brand fields that change only typesetting and later stages, and of the
+        media files they name (a new logo re-runs typesetting onwards, never a draft)."""
+        part = self.brand.typography_part()
+        return content_hash({**part, "media": dict(self.media)} if self.media else part)
 
 
 def load_campaign(home: Home, campaign: str) -> CampaignInputs:
@@ -73,6 +77,7 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
         raise InputError([Problem(label, "brand", f"brand {brief.brand!r} has no file brands/{brief.brand}.yaml")])
     brand = load_brand(brand_file, f"brands/{brief.brand}.yaml")
     return CampaignInputs(
+        media=_media_hashes(home, brand, f"brands/{brief.brand}.yaml"),
         brief=brief,
         brand=brand,
         brief_file=brief_file,
@@ -81,6 +86,25 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
         brand_hash=content_hash(brand.model_dump(mode="json")),
         steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief) else (),
     )
+
+
+def _media_hashes(home: Home, brand: Brand, label: str) -> tuple[tuple[str, str], ...]:
+    """("media/<path>", sha256) of every media file the brand names; InputError when one is missing
+    or resolves outside media/."""
+    found, problems = [], []
+    for field_name, relative in brand.media_files().items():
+        try:
+            path = home.media_path(relative)
+        except ValueError as exc:
+            problems.append(Problem(label, field_name, str(exc)))
+            continue
+        if not path.is_file():
+            problems.append(Problem(label, field_name, f"no such file media/{relative}"))
+            continue
+        found.append((f"media/{relative}", sha256_file(path)))
+    if problems:
+        raise InputError(problems)
+    return tuple(sorted(found))
 
 
 def _steered_model_draws(home: Home, brief: Brief, registry: Registry | None = None) -> bool:
@@ -188,7 +212,7 @@ def _registry_from_json(home: Home, text: str) -> Registry:
 
 
 def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
-    """Every file the run reads: brief, its CSV feed, brand, models.yaml and the brand's font files."""
+    """Every file the run reads: brief, its CSV feed, brand, models.yaml, the brand's font files and media (its logo)."""
     from asset_pipeline.typography.fonts import FontError, resolve_font
 
     paths = [inputs.brief_file, inputs.brand_file]
@@ -201,6 +225,7 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
             paths.append(resolve_font(name, inputs.brand_file.parent))
         except FontError:
             continue  # reported by typesetting, per deliverable
+    paths += [home.media_path(label.removeprefix("media/")) for label, _ in inputs.media]
     files = {}
     for path in paths:
         path = path.resolve()
@@ -248,6 +273,7 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         if _steered_model_draws(home, inputs.brief, registry)
         else (),
         registry=registry,
+        media=inputs.media,
     )
     return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs)})
 
@@ -293,4 +319,5 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         registry=_registry_from_json(home, row["registry_json"]),
         input_files=tuple(InputFile(**f) for f in row["input_files"]),
         fingerprint=row.get("fingerprint"),  # None in snapshots taken before fingerprints
+        media=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"].startswith("media/"))),
     )

@@ -22,7 +22,7 @@ from asset_pipeline.checks.suite import run_draft_checks
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
 from asset_pipeline.models.embedded import brand_steering
-from asset_pipeline.models.generation import DraftGenerator
+from asset_pipeline.models.generation import EDGE_PADDING, DraftGenerator
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.quality import attempts_summary
@@ -32,7 +32,7 @@ from asset_pipeline.storage.objects import ObjectStore
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
-DRAFT_CHECKS_VERSION = "1"  # bump when a draft-level check changes, to invalidate cached verdicts
+DRAFT_CHECKS_VERSION = "2"  # bump when a draft-level check changes, to invalidate cached verdicts
 
 
 class DraftError(Exception):
@@ -73,6 +73,7 @@ def cache_key(
             "guidance": spec.guidance,
             "scheduler": spec.scheduler,
             "dtype": spec.dtype,
+            "edge_padding": EDGE_PADDING,  # how convolutions see past the border: it changes every edge pixel
             # Only when set, so the keys (and caches) of models that never grade stay as they were.
             **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
         }
@@ -300,12 +301,57 @@ def _run_job(
     return rows
 
 
+def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str], list[str]]) -> list[dict]:
+    """Drafts rows that were never generated: one per (asset, variant) for the sizes pre-flight
+    found cannot be laid out, so the later stages reject them with the reason (no image)."""
+    grouped: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for row in deliverables:
+        if (row["asset"], row["variant"], row["size"]) in problems:
+            grouped[(row["asset"], row["variant"])].append(row)
+    rows = []
+    for (asset, variant), group in grouped.items():
+        first = group[0]
+        reasons = "; ".join(
+            dict.fromkeys(f"{r['size']}: {p}" for r in group for p in problems[(asset, variant, r["size"])])
+        )
+        rows.append(
+            {
+                "campaign": first["campaign"],
+                "asset": asset,
+                "variant": variant,
+                "model": "none",
+                "seed": first["seed"],
+                "width": 0,
+                "height": 0,
+                "aspect": "0x0",
+                "image_sha256": "",
+                "cache_hit": True,  # nothing was generated (the counts of generated drafts stay true)
+                "seconds": 0.0,
+                "draft_key": "",
+                "prompt": first["prompt"],
+                "negative_prompt": first["negative_prompt"],
+                "steps": 0,
+                "guidance": 0.0,
+                "palette_grade": 0.0,
+                "palette": list(first.get("palette") or []),
+                "weights_hash": "",
+                "fallbacks": [],
+                "sizes": sorted(r["size"] for r in group),
+                "attempts": [],
+                "draft_passed": False,
+                "draft_reason": f"not generated: pre-flight found it cannot be laid out: {reasons}",
+            }
+        )
+    return rows
+
+
 def generate_drafts(
     deliverables: list[dict],
     registry: Registry,
     generator: DraftGenerator,
     home: Home,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    unlaid: dict[tuple[str, int, str], list[str]] | None = None,
 ) -> list[dict]:
     """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
 
@@ -314,9 +360,17 @@ def generate_drafts(
     reason), and `draft_passed` / `draft_reason` say how it ended. A draft that
     never passed keeps its last attempt's image so the later stages still run;
     the quality stage rejects it with the whole history.
+
+    `unlaid` (pre-flight's problems by (asset, variant, size)) names deliverables that
+    cannot be laid out: no draft is generated for them (`unlaid_drafts` stands in).
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+    unlaid = unlaid or {}
+    skipped = unlaid_drafts(deliverables, unlaid)
+    deliverables = [r for r in deliverables if (r["asset"], r["variant"], r["size"]) not in unlaid]
+    if not deliverables:
+        return skipped
     store = ObjectStore(home)
     cache = DraftCache(home, store)
     checker = DraftChecker(home, store)
@@ -364,6 +418,7 @@ def generate_drafts(
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
         else:
             raise DraftError(f"asset {job.asset!r}: no model could generate its drafts: " + "; ".join(fallbacks))
+    rows = rows + skipped
     for row in rows:
         row["palette"] = palette  # the steering palette these drafts were asked for (empty: none)
     return rows

@@ -15,8 +15,15 @@ from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import Layout
 
-CHECKS_CODE_VERSION = "2"  # bump when a check changes, to invalidate cached results
-CHECK_RULES = ("banned_terms", "ocr_min_similarity", "min_contrast", "min_font_px", "safe_margin")
+CHECKS_CODE_VERSION = "3"  # bump when a check changes, to invalidate cached results
+CHECK_RULES = (
+    "banned_terms",
+    "ocr_min_similarity",
+    "min_contrast",
+    "min_font_px",
+    "safe_margin",
+    "logo_clear_space",
+)
 
 
 def _identity(render: dict) -> dict:

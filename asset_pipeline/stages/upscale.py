@@ -1,5 +1,6 @@
 """Upscale: scale the draft background to each deliverable's size, then draw the text
-again at final resolution from the layout, so text is never an upscaled blur.
+again at final resolution from the layout, and the logo from its source file, so neither
+is ever an upscaled blur.
 
 The background is scaled with Lanczos, or enlarged by a diffusers upscaler when the
 registry's `upscale` route names one whose weights are local (`find_upscaler`). The
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # the upscaler pulls in torch; the Lanczos path never needs i
     from asset_pipeline.models.upscaler import DiffusionUpscaler
 
 LANCZOS = "lanczos"
-RENDER_CODE_VERSION = "2"  # bump when rendering changes pixels, to invalidate cached renders
+RENDER_CODE_VERSION = "3"  # bump when rendering changes pixels, to invalidate cached renders
 
 
 def needs_enlarging(draft: Image.Image, width: int, height: int) -> bool:
@@ -105,8 +106,10 @@ def upscale(
                     draft.get("prompt") or "",
                     int(draft.get("seed") or 0),
                 )
+                # the logo from its source file's bytes (by sha256), at final resolution
+                mark = store.read_bytes(layout.logo.sha256) if layout.logo else None
                 out.update(
-                    image_sha256=store.put_image(render_layout(background, layout)),
+                    image_sha256=store.put_image(render_layout(background, layout, mark)),
                     engine=engine,
                     upscaler_error=failure,
                 )

@@ -1,7 +1,9 @@
-"""The layout as data: text boxes in relative coordinates.
+"""The layout as data: text boxes, the scrims behind text blocks, the logo and the product zone,
+all in relative coordinates.
 
 The typography pass produces a `Layout`; the upscale stage draws it again at
-final resolution, and the checks OCR each box. Stored as JSON beside the render.
+final resolution, the checks OCR each box and lint the design from the same
+numbers. Stored as JSON beside the render.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Role = Literal["headline", "body", "cta", "disclaimer"]
+Rect = tuple[float, float, float, float]  # (x, y, w, h), fractions of the image's width and height
+
+
+def to_pixels(rect: Rect, width: int, height: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) in pixels of a relative (x, y, w, h) on an image of the given size."""
+    x, y, w, h = rect
+    return round(x * width), round(y * height), round((x + w) * width), round((y + h) * height)
 
 
 @dataclass(frozen=True)
@@ -25,20 +34,68 @@ class TextBox:
     font: str  # absolute path of the font file
     font_px: int  # font size in px at the layout's (final) size
     color: str = "#FFFFFF"  # text colour, #RRGGBB
-    plate: str | None = None  # colour of a solid plate behind the text, if any
-    scrim: str | None = None  # colour of a translucent scrim behind the text, if any
+    plate: str | None = None  # colour of a solid plate behind the text, if any (the CTA's)
+    scrim: str | None = None  # older layouts only: a scrim per box; now the block's Panel carries it
     contrast: float | None = None  # WCAG ratio measured against what is behind the text
     align: Literal["left", "center"] = "left"
     line_spacing: float = 1.2
+    # The glyphs' ink as shaped (HarfBuzz through Pillow's raqm layout), (x, y, w, h) relative:
+    # what optical alignment lines up and what the safe margin keeps inside.
+    ink: Rect | None = None
+    block: int | None = None  # index of the Panel (text block) this box belongs to
+    # CTA plate against its surroundings (WCAG 1.4.11 non-text contrast): how it is set apart
+    # ("accent": the accent plate alone reaches it; "alternate": another allowed colour does;
+    # "outline": the accent plate with an outline that does) and the ratio reached.
+    plate_treatment: str | None = None
+    plate_outline: str | None = None
+    plate_outline_px: int | None = None
+    plate_contrast: float | None = None
 
     def pixel_box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in pixels of an image of the given size."""
-        return (
-            round(self.x * width),
-            round(self.y * height),
-            round((self.x + self.w) * width),
-            round((self.y + self.h) * height),
-        )
+        return to_pixels((self.x, self.y, self.w, self.h), width, height)
+
+    def ink_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The ink's (left, top, right, bottom) in pixels; the box itself for layouts without ink data."""
+        return to_pixels(self.ink, width, height) if self.ink else self.pixel_box(width, height)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One treatment behind a whole text block: a scrim (or nothing) that covers all its boxes."""
+
+    roles: list[str]  # the boxes of the block, top to bottom
+    x: float
+    y: float
+    w: float
+    h: float
+    kind: Literal["none", "scrim"] = "none"
+    colour: str | None = None  # "#RRGGBBAA" for a scrim
+
+    def pixel_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return to_pixels((self.x, self.y, self.w, self.h), width, height)
+
+
+@dataclass(frozen=True)
+class LogoBox:
+    """Where the brand's logo is drawn (from its source file, at final resolution) and its clear space."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    source: str  # the brand field it came from: "logo" or "logo_small"
+    path: str  # relative to the home's media/
+    sha256: str  # of the source file: the renderer draws exactly this file
+    kind: Literal["png", "svg"] = "png"
+    clear: Rect = (0.0, 0.0, 0.0, 0.0)  # the clear space: the logo grown by logo_clear_space x its height
+    position: str = "top-left"
+
+    def pixel_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return to_pixels((self.x, self.y, self.w, self.h), width, height)
+
+    def clear_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return to_pixels(self.clear, width, height)
 
 
 @dataclass(frozen=True)
@@ -47,6 +104,11 @@ class Layout:
     height: int
     boxes: list[TextBox] = field(default_factory=list)
     family: str = "square"  # aspect family the layout template came from
+    panels: list[Panel] = field(default_factory=list)  # one per text block
+    polarity: str | None = None  # the one text colour of the deliverable's blocks (a CTA on its plate aside)
+    logo: LogoBox | None = None
+    # The template's focal box for the product shot, (x, y, w, h) fractions: never under text or logo.
+    product_zone: Rect | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
@@ -54,9 +116,27 @@ class Layout:
     @classmethod
     def from_json(cls, text: str) -> Layout:
         data = json.loads(text)
-        boxes = [TextBox(**box) for box in data.pop("boxes")]
-        return cls(boxes=boxes, **data)
+        boxes = [TextBox(**_tuples(box, "ink")) for box in data.pop("boxes")]
+        panels = [Panel(**panel) for panel in data.pop("panels", [])]
+        logo = data.pop("logo", None)
+        logo = LogoBox(**_tuples(logo, "clear")) if logo else None
+        zone = data.pop("product_zone", None)
+        return cls(boxes=boxes, panels=panels, logo=logo, product_zone=tuple(zone) if zone else None, **data)
+
+    def box(self, role: str) -> TextBox | None:
+        return next((b for b in self.boxes if b.role == role), None)
+
+
+def _tuples(data: dict, *keys: str) -> dict:
+    return {k: (tuple(v) if k in keys and v is not None else v) for k, v in data.items()}
 
 
 class LayoutError(Exception):
-    """Text cannot be laid out within the brand rules; the message gives the numbers."""
+    """Text cannot be laid out within the brand rules; the message gives the numbers.
+
+    `problems` lists every reason, one line each (the message joins them).
+    """
+
+    def __init__(self, message: str | list[str]):
+        self.problems = [message] if isinstance(message, str) else list(message)
+        super().__init__("; ".join(self.problems))

@@ -7,11 +7,12 @@ with marks of its own size and tone. So the background's texture (luma detail
 finer than the text) counts too, and small text must stand out from it more
 than large text (`required_separation`).
 
-When no allowed text colour is legible on the bare background, the box gets a
-translucent scrim (colour "#RRGGBBAA", the lightest alpha that is enough: a
-scrim scales the texture down with what shows through) or, failing that, a
-solid plate. Scrims and plates cover exactly the box, which the layout pads
-around the text.
+When no allowed text colour is legible on the bare background, the text block
+gets one translucent scrim behind all its boxes (colour "#RRGGBBAA", the lightest
+alpha that is enough for every box: a scrim scales the texture down with what
+shows through), up to a solid panel. One text colour (polarity) serves the
+whole deliverable. The CTA plate is set apart from its surroundings by 3:1
+(WCAG 1.4.11), with an outline or another allowed colour when the accent is not.
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ import dataclasses
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageColor, ImageDraw
 
-from ..colour import contrast_ratio, luma, pixel_luminance, to_rgb, worst_case_contrast
+from ..colour import (
+    contrast_ratio,
+    luma,
+    luminance_ratio,
+    pixel_luminance,
+    relative_luminance,
+    to_rgb,
+    worst_case_contrast,
+)
 from ..specs import Brand
-from .boxes import Layout, TextBox
+from .boxes import Layout, Panel, TextBox
 
 LOW_PERCENTILE, HIGH_PERCENTILE = 5, 95
 SCRIM_ALPHAS = [a / 100 for a in range(30, 90, 5)]  # lightest first; above 0.85 a plate reads better
@@ -167,67 +176,183 @@ def _legible(
     return bool(clear), ratio
 
 
-def _scrim_for(
-    pixels: np.ndarray, colours: list[str], min_contrast: float, texture: float = 0.0, separation: float = 0.0
-) -> tuple[str, str | None, float] | None:
-    """No scrim, or the lightest one, with which some allowed colour reaches `min_contrast`
-    and stands out `separation` times from the texture: (text colour, "#RRGGBBAA" or None, contrast).
-    None when even the strongest scrim is not enough: the box needs a plate.
-    """
-    for alpha in [0.0, *SCRIM_ALPHAS]:
+BLOCK_ALPHAS = [0.0, *SCRIM_ALPHAS, 0.9, 0.95, 1.0]  # a block's scrim, lightest first; 1.0 is a solid panel
+NON_TEXT_CONTRAST = 3.0  # WCAG 1.4.11: a control (the CTA plate) against the colours next to it
+PLATE_RING_EM = 0.3  # how far round the plate its surroundings are sampled, in the CTA's ems
+
+
+def _scrim_rgb(colour: str) -> tuple[int, int, int]:
+    """A dark scrim under light text, a light one under dark text."""
+    return (0, 0, 0) if contrast_ratio(colour, "#000000") >= contrast_ratio(colour, "#FFFFFF") else (255, 255, 255)
+
+
+def _hex(rgb: tuple[int, int, int], alpha8: int | None = None) -> str:
+    return "#{:02X}{:02X}{:02X}".format(*rgb) + ("" if alpha8 is None else f"{alpha8:02X}")
+
+
+def _box_alpha(
+    pixels: np.ndarray, colour: str, texture: float, separation: float, min_contrast: float
+) -> tuple[int, float] | None:
+    """The lightest scrim alpha (0..255) behind which `colour` is legible on these pixels, and its ratio."""
+    scrim = _scrim_rgb(colour)
+    for alpha in BLOCK_ALPHAS:
         alpha8 = round(alpha * 255)
-        options = []
-        for colour in colours:
-            # dark scrim under light text, light scrim under dark text
-            scrim = (
-                (0, 0, 0) if contrast_ratio(colour, "#000000") >= contrast_ratio(colour, "#FFFFFF") else (255, 255, 255)
-            )
-            clear, ratio = _legible(colour, pixels, texture, alpha8, scrim, separation)
-            if clear and ratio >= (min_contrast + SCRIM_HEADROOM if alpha8 else min_contrast):
-                options.append((ratio, colour, scrim))
-        if options:
-            ratio, colour, scrim = max(options)
-            return colour, ("#{:02X}{:02X}{:02X}{:02X}".format(*scrim, alpha8) if alpha8 else None), ratio
+        clear, ratio = _legible(colour, pixels, texture, alpha8, scrim, separation)
+        if clear and ratio >= (min_contrast + SCRIM_HEADROOM if alpha8 else min_contrast):
+            return alpha8, ratio
     return None
 
 
-def _plate_for(colours: list[str]) -> tuple[str, str, float]:
-    """Solid black or white plate and the allowed colour that reads best on it."""
-    options = [(contrast_ratio(c, plate), c, plate) for c in colours for plate in ("#000000", "#FFFFFF")]
-    ratio, colour, plate = max(options)
-    return colour, plate, ratio
+def _at_alpha(pixels: np.ndarray, colour: str, texture: float, separation: float, alpha8: int) -> float:
+    return _legible(colour, pixels, texture, alpha8, _scrim_rgb(colour), separation)[1]
+
+
+def _composited(background: Image.Image, layout: Layout, panels: list[Panel]) -> Image.Image:
+    """The background with the panels' scrims on it (for what surrounds the CTA plate)."""
+    overlay = Image.new("RGBA", background.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for panel in panels:
+        if panel.kind == "scrim" and panel.colour:
+            left, top, right, bottom = panel.pixel_box(*background.size)
+            draw.rectangle((left, top, right - 1, bottom - 1), fill=ImageColor.getrgb(panel.colour))
+    return Image.alpha_composite(background.convert("RGBA"), overlay).convert("RGB")
+
+
+def plate_surroundings(image: Image.Image, box: TextBox, scale: float, grow: int = 0) -> float:
+    """Median relative luminance of a ring round the box (grown by `grow` final px), on `image`."""
+    left, top, right, bottom = box.pixel_box(*image.size)
+    g = round(grow * scale)
+    left, top, right, bottom = left - g, top - g, right + g, bottom + g
+    ring = max(2, round(PLATE_RING_EM * box.font_px * scale))
+    outer = (max(0, left - ring), max(0, top - ring), min(image.width, right + ring), min(image.height, bottom + ring))
+    patch = np.asarray(image.convert("RGB").crop(outer), dtype=np.float64)
+    mask = np.ones(patch.shape[:2], dtype=bool)
+    mask[top - outer[1] : bottom - outer[1], left - outer[0] : right - outer[0]] = False
+    pixels = patch[mask]
+    if pixels.size == 0:
+        return 0.5
+    return float(np.median(pixel_luminance(pixels)))
+
+
+def _plate(box: TextBox, surroundings: float, brand: Brand) -> dict:
+    """The CTA plate's treatment so it stands 3:1 from its surroundings (WCAG 1.4.11), and its text colour.
+
+    The accent plate if it does; else the accent plate with an outline in an allowed colour
+    that does; else another allowed colour as the plate; else the accent plate, recorded
+    with the ratio it reaches (the design lint shows it).
+    """
+    colours = list(brand.colors.text)
+
+    def text_on(plate: str) -> tuple[str, float]:
+        colour, ratio = max(
+            ((c, contrast_ratio(c, plate)) for c in colours if c != plate),
+            key=lambda cc: cc[1],
+            default=("#000000", 0.0),
+        )
+        if ratio < brand.min_contrast:  # no brand colour reads on this plate: black or white
+            colour = max(("#000000", "#FFFFFF"), key=lambda c: contrast_ratio(c, plate))
+            ratio = contrast_ratio(colour, plate)
+        return colour, ratio
+
+    def against(colour: str) -> float:
+        return luminance_ratio(relative_luminance(colour), surroundings)
+
+    accent = brand.colors.accent
+    colour, ratio = text_on(accent)
+    plate = dict(plate=accent, color=colour, contrast=float(ratio), plate_outline=None, plate_outline_px=None)
+    if against(accent) >= NON_TEXT_CONTRAST:
+        return dict(plate, plate_treatment="accent", plate_contrast=round(against(accent), 3))
+    outline = max(colours + ["#000000", "#FFFFFF"], key=against)
+    if outline in colours and against(outline) >= NON_TEXT_CONTRAST:
+        px = max(2, round(box.font_px / 12))
+        return dict(
+            plate,
+            plate_treatment="outline",
+            plate_outline=outline,
+            plate_outline_px=px,
+            plate_contrast=round(against(outline), 3),
+        )
+    for alternate in sorted(colours, key=against, reverse=True):
+        colour, ratio = text_on(alternate)
+        if against(alternate) >= NON_TEXT_CONTRAST and ratio >= brand.min_contrast:
+            return dict(
+                plate,
+                plate=alternate,
+                color=colour,
+                contrast=float(ratio),
+                plate_treatment="alternate",
+                plate_contrast=round(against(alternate), 3),
+            )
+    return dict(plate, plate_treatment="accent", plate_contrast=round(against(accent), 3))
 
 
 def choose_colours(layout: Layout, background: Image.Image, brand: Brand) -> Layout:
-    """Pick each box's text colour (and scrim or plate when needed) for this background.
+    """One text polarity for the deliverable, one scrim per text block, and the CTA plate's treatment.
 
-    The background may be any resolution: boxes are relative. A box gets no
-    scrim, the lightest scrim, or a plate, whichever first makes an allowed
-    text colour both reach brand.min_contrast (WCAG, worst case over the
-    background's 5th..95th percentile luminance) and stand out from the
-    background's texture by `required_separation(font_px)`: over busy ground
-    (noise, grain, stripes) contrast alone does not make text readable.
-    Returns a new Layout; every box records the contrast it achieves.
+    For each allowed text colour, every block gets the lightest scrim (dark under light text,
+    light under dark text; up to a solid panel) with which all its boxes both reach
+    brand.min_contrast (WCAG, worst case over the background's 5th..95th percentile
+    luminance) and stand out from the background's texture by `required_separation(font_px)`.
+    The colour whose blocks need the least scrim is the deliverable's polarity; every
+    block and box uses it. The CTA text reads against its plate, and the plate is set apart
+    from what surrounds it (`_plate`). Returns a new Layout; every box records the contrast
+    it achieves, every panel its scrim, the layout its polarity.
+
+    The background may be any resolution: boxes are relative. Layouts without panels (from
+    an older pass) get one panel per box.
     """
     colours = list(brand.colors.text)
     scale = background.height / layout.height  # final-size px -> this background's px
-    boxes = []
-    # a scrim or plate from an earlier pass is recomputed for this background
+    panels = layout.panels or [Panel([b.role], b.x, b.y, b.w, b.h) for b in layout.boxes if b.role != "cta"]
+    members = [[b for b in layout.boxes if b.role in panel.roles and b.role != "cta"] for panel in panels]
+    measured = {}
     for box in layout.boxes:
-        if box.role == "cta" and box.plate:  # text against the accent plate
-            colour, ratio = max(((c, contrast_ratio(c, box.plate)) for c in colours), key=lambda cc: cc[1])
-            if ratio < brand.min_contrast:  # no brand colour reads on the accent: fall back to black/white
-                colour = max(("#000000", "#FFFFFF"), key=lambda c: contrast_ratio(c, box.plate))
-                ratio = contrast_ratio(colour, box.plate)
-            boxes.append(dataclasses.replace(box, color=colour, scrim=None, contrast=float(ratio)))
+        if box.role == "cta":
             continue
         patch, step = _patch_and_step(background, box)
-        texture = _texture(patch, box.font_px * scale, step)
-        found = _scrim_for(patch.reshape(-1, 3), colours, brand.min_contrast, texture, required_separation(box.font_px))
-        scrim = plate = None
-        if found:
-            colour, scrim, ratio = found
+        measured[box.role] = (patch.reshape(-1, 3), _texture(patch, box.font_px * scale, step))
+
+    best = None
+    for colour in colours:
+        alphas, feasible = [], True
+        for boxes in members:
+            need = 0
+            for box in boxes:
+                pixels, texture = measured[box.role]
+                found = _box_alpha(pixels, colour, texture, required_separation(box.font_px), brand.min_contrast)
+                if found is None:
+                    feasible = False
+                    break
+                need = max(need, found[0])
+            if not feasible:
+                break
+            alphas.append(need)
+        if feasible:
+            key = (max(alphas, default=0), sum(alphas), -contrast_ratio(colour, _hex(_scrim_rgb(colour))))
+            if best is None or key < best[0]:
+                best = (key, colour, alphas)
+    if best is None:  # no allowed colour reads even on a solid panel: the colour that reads best on black/white
+        colour = max(colours, key=lambda c: contrast_ratio(c, _hex(_scrim_rgb(c))))
+        best = ((255, 0, 0), colour, [255] * len(members))
+    _, polarity, alphas = best
+
+    new_panels = []
+    for panel, boxes, alpha8 in zip(panels, members, alphas):
+        if boxes and alpha8:
+            new_panels.append(dataclasses.replace(panel, kind="scrim", colour=_hex(_scrim_rgb(polarity), alpha8)))
         else:
-            colour, plate, ratio = _plate_for(colours)
-        boxes.append(dataclasses.replace(box, color=colour, scrim=scrim, plate=plate, contrast=float(ratio)))
-    return dataclasses.replace(layout, boxes=boxes)
+            new_panels.append(dataclasses.replace(panel, kind="none", colour=None))
+    alpha_of = {b.role: a for boxes, a in zip(members, alphas) for b in boxes}
+    surroundings_image = None
+    out = []
+    for box in layout.boxes:
+        if box.role == "cta":
+            if surroundings_image is None:
+                surroundings_image = _composited(background, layout, new_panels)
+            treatment = _plate(box, plate_surroundings(surroundings_image, box, scale), brand)
+            out.append(dataclasses.replace(box, scrim=None, **treatment))
+            continue
+        pixels, texture = measured[box.role]
+        ratio = _at_alpha(pixels, polarity, texture, required_separation(box.font_px), alpha_of.get(box.role, 0))
+        out.append(dataclasses.replace(box, color=polarity, scrim=None, plate=None, contrast=float(ratio)))
+    return dataclasses.replace(layout, boxes=out, panels=new_panels, polarity=polarity)

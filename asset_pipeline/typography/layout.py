@@ -1,36 +1,74 @@
-"""Place headline, body, CTA and disclaimer on a deliverable of a given final size.
+"""Place headline, body, CTA, disclaimer and the brand's logo on a deliverable of a given final size,
+and reserve the product zone.
 
-Sizes start proportional to the image and step down until everything fits in
-the template of the image's aspect family; below the brand's minimum font size
-the layout is rejected with the numbers. Text is never truncated.
+One template per aspect family:
 
-`text_block` is the one place that decides where lines go inside a box: the
-renderer calls it too, so what is drawn is what was measured.
+- square (1080x1080, 300x250): logo in its corner, the product zone in the upper part,
+  one left-aligned text block at the bottom;
+- landscape (1200x628): a left-aligned text column, the product zone to its right;
+- portrait and skyscrapers (1080x1920, 160x600): they use their height: a centred headline
+  group high (under the logo), the CTA and disclaimer low, the product zone between;
+- banner (728x90, 320x50, 970x250): logo, a text column (headline, body, the disclaimer
+  under them where a reader looks for terms), the product zone, then the CTA; horizontal
+  margins of at least half the banner's height.
+
+Within a block the glyphs' ink lines up optically (left edges in left-aligned templates,
+centres in centred ones), from the shaped text (HarfBuzz through Pillow's raqm layout),
+not from nominal advance boxes; boxes, plates and scrims grow outward from the text.
+
+Sizes follow a type scale per family: the body starts proportional to the image and steps
+down; the headline is `HEADLINE_RATIOS` times the body (at least 1.5x where space allows),
+the CTA the body's size, the disclaimer `DISCLAIMER_SCALE` of it and never below
+`min_font_px`. Below the minimum the layout is rejected with every reason and its numbers.
+Text is never truncated.
+
+`text_block` is the one place that decides where lines go inside a box: the renderer calls
+it too, so what is drawn is what was measured.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..specs import Brand
-from .boxes import Layout, LayoutError, TextBox
+from .boxes import Layout, LayoutError, LogoBox, Panel, TextBox
 from .fonts import load_font, missing_glyphs, resolve_font
+from .logo import LogoSource
 
 ROLES = ("headline", "body", "cta", "disclaimer")
 
-# font size of each role relative to the headline's
-ROLE_SCALE = {"headline": 1.0, "body": 0.5, "cta": 0.5, "disclaimer": 0.3}
 LINE_SPACING = {"headline": 1.1, "body": 1.2, "cta": 1.2, "disclaimer": 1.2}
-# starting headline size as a fraction of the shorter side (banners are short, so more)
-HEADLINE_START = {"square": 0.09, "landscape": 0.09, "portrait": 0.09, "banner": 0.42}
-# stacked templates: (share of the inner width, share of the inner height at the bottom, alignment)
-STACK_ZONES = {"square": (1.0, 0.6, "left"), "portrait": (1.0, 0.55, "center"), "landscape": (0.6, 1.0, "left")}
+# starting body size as a fraction of the shorter side (banners are short, so more)
+BODY_START = {"square": 0.045, "landscape": 0.045, "portrait": 0.06, "banner": 0.2}
+# headline / body, preferred first; portrait formats have the height for a larger headline
+HEADLINE_RATIOS = {
+    "square": (2.0, 1.75, 1.5),
+    "landscape": (2.0, 1.75, 1.5),
+    "portrait": (2.4, 2.0, 1.75, 1.5),
+    "banner": (2.0, 1.75, 1.5),
+}
+MIN_HEADLINE_RATIO = 1.5
+# when even min_font_px body leaves no room for a 1.5x headline: the ratios tried last
+COMPROMISE_RATIOS = (1.4, 1.3, 1.2, 1.1, 1.0)
+DISCLAIMER_SCALE = 0.6  # of the body size, never below min_font_px
+# share of the inner height a square's text block may take before the whole area is tried
+TEXT_SHARE = {"square": 0.6, "landscape": 1.0, "portrait": 1.0}
+LANDSCAPE_COLUMN = 0.58  # share of the inner width the landscape text column takes
 # space above a block, as a fraction of that block's font size
-GAP_ABOVE = {"body": 0.4, "cta": 0.8, "disclaimer": 0.8}
+GAP_ABOVE = {"body": 0.4, "cta": 0.8, "disclaimer": 0.7}
 CTA_MAX_LINES = 2
+SCRIM_PAD = 0.45  # a block's scrim reaches this many body ems beyond its text (outward)
+BANNER_LOGO_SHARE = 0.55  # a banner's logo is at least this share of its inner height
+LOGO_MAX_WIDTH = {"square": 0.4, "landscape": 0.3, "portrait": 0.5, "banner": 0.22}  # of the width
+PRODUCT_GAP = 0.5  # body ems kept between the product zone and text
+# The product zone a template keeps at least, before the whole area is given to text: a share
+# of the inner height (square, portrait) or width (landscape), or for banners a multiple of the
+# inner height (a square the banner's height).
+MIN_PRODUCT = {"square": 0.25, "landscape": 0.25, "portrait": 0.2, "banner": 1.0}
 
 
 def aspect_family(width: int, height: int) -> str:
@@ -45,12 +83,10 @@ def aspect_family(width: int, height: int) -> str:
 
 
 def box_padding(role: str, px: float) -> tuple[int, int]:
-    """(horizontal, vertical) padding inside a box: room for the CTA plate, air for scrims and OCR.
+    """(horizontal, vertical) padding of a box around its text's ink: the CTA plate, air for OCR.
 
-    A scrim or plate covers exactly the box, so this is how far it reaches
-    beyond the text; OCR crops exactly the box too. Vertically the line box
-    (ascent + descent) already leaves air around most glyphs, and 14 px banner
-    text has no height to spare.
+    Boxes grow outward from the ink, so this never moves text inward: the ink sits on the
+    template's alignment line and the box reaches past it. OCR crops exactly the box.
     """
     if role == "cta":
         return round(0.6 * px), round(0.35 * px)
@@ -62,9 +98,24 @@ def box_padding(role: str, px: float) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Block:
-    width: int  # ink-inclusive size of the lines, px
-    height: int
+    width: int  # the lines' ink width, px
+    height: int  # nominal line boxes and ink together, px
     origins: list[tuple[int, int]]  # each line's "la" anchor, relative to the block's top-left
+    ink_top: int = 0  # first ink row, relative to the block's top
+    ink_bottom: int = 0  # one past the last ink row
+
+
+@functools.lru_cache(maxsize=8192)
+def ink_bounds(font_path: str, px: float, line: str) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of a line's real ink relative to its "la" anchor, from the shaped
+    glyphs' own bitmap (HarfBuzz through raqm). Pillow's getbbox starts at the origin whatever
+    the first glyph's side bearing ("1", "W"), so it cannot align ink; the mask can."""
+    font = load_font(font_path, px)
+    mask, (dx, dy) = font.getmask2(line, anchor="la")
+    box = mask.getbbox()
+    if box is None:  # only spaces: no ink, its advance box
+        return font.getbbox(line, anchor="la")
+    return dx + box[0], dy + box[1], dx + box[2], dy + box[3]
 
 
 def text_block(
@@ -72,29 +123,38 @@ def text_block(
 ) -> Block:
     """Where each line goes and how much room the lines take, glyph ink included.
 
-    Lines are drawn with anchor "la" (left, ascender) one pitch apart; the block
-    is the union of the nominal line boxes and the real ink (accents above the
-    ascender, descenders, overhangs), so a box built from it contains every glyph.
+    Lines are drawn with anchor "la" (left, ascender) one pitch apart. Each line is placed
+    by its shaped ink, not its advance box: in left alignment every line's first ink column
+    is the block's left edge (an "W" and a "1" with different side bearings line up), in
+    centred alignment every line's ink centre is the block's centre. Horizontally the block
+    is exactly the ink; vertically it is the union of the nominal line boxes and the ink
+    (accents above the ascender, descenders), so a box built from it contains every glyph.
     """
     if not lines:
         return Block(0, 0, [])
     font = load_font(str(font_path), px)
     ascent, descent = font.getmetrics()
     pitch = px * line_spacing
-    widths = [font.getlength(line) for line in lines]
+    inks = [ink_bounds(str(font_path), px, line) for line in lines]
+    widths = [right - left for left, _, right, _ in inks]
     full = max(widths)
-    xs = [round((full - w) / 2) if align == "center" else 0 for w in widths]
+    if align == "center":
+        xs = [round((full - w) / 2 - left) for w, (left, _, _, _) in zip(widths, inks)]
+    else:
+        xs = [round(-left) for left, _, _, _ in inks]
     ys = [round(i * pitch) for i in range(len(lines))]
-    left, top, right, bottom = 0.0, 0.0, full, ys[-1] + ascent + descent
-    for x, y, line in zip(xs, ys, lines):
-        ink_left, ink_top, ink_right, ink_bottom = font.getbbox(line, anchor="la")
-        left, top = min(left, x + ink_left), min(top, y + ink_top)
-        right, bottom = max(right, x + ink_right), max(bottom, y + ink_bottom)
+    left = min(x + ink[0] for x, ink in zip(xs, inks))
+    right = max(x + ink[2] for x, ink in zip(xs, inks))
+    ink_top = min(y + ink[1] for y, ink in zip(ys, inks))
+    ink_bottom = max(y + ink[3] for y, ink in zip(ys, inks))
+    top, bottom = min(0.0, ink_top), max(ys[-1] + ascent + descent, ink_bottom)
     left, top = math.floor(left), math.floor(top)
     return Block(
         width=math.ceil(right) - left,
         height=math.ceil(bottom) - top,
         origins=[(x - left, y - top) for x, y in zip(xs, ys)],
+        ink_top=math.floor(ink_top) - top,
+        ink_bottom=math.ceil(ink_bottom) - top,
     )
 
 
@@ -161,7 +221,11 @@ def balanced_lines(
 
 
 class _NoFit(Exception):
-    """This size does not fit; the message says why, with numbers."""
+    """This plan does not fit; `problems` say why, with numbers, one line each."""
+
+    def __init__(self, problems: str | list[str]):
+        self.problems = [problems] if isinstance(problems, str) else problems
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -178,150 +242,132 @@ class _Placed:
     px: int
     lines: list[str]
     align: str
-    w: int
-    h: int
-    x: int = 0
+    block: Block
+    x: int = 0  # the box's top-left, px
     y: int = 0
+    group: int = 0
+
+    @property
+    def pad(self) -> tuple[int, int]:
+        return box_padding(self.item.role, self.px)
+
+    @property
+    def w(self) -> int:
+        return self.block.width + 2 * self.pad[0]
+
+    @property
+    def h(self) -> int:
+        return self.block.height + 2 * self.pad[1]
+
+    @property
+    def ink(self) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) of the ink in px: the renderer puts the block at the box's padding."""
+        left, top = self.x + self.pad[0], self.y + self.pad[1]
+        return left, top + self.block.ink_top, left + self.block.width, top + self.block.ink_bottom
+
+
+@dataclass
+class _Plan:
+    placed: list[_Placed]
+    groups: list[list[_Placed]]
+    product: tuple[int, int, int, int]  # left, top, right, bottom px
+    logo: tuple[int, int, int, int] | None = None
+    clear: tuple[int, int, int, int] | None = None
+    logo_source: LogoSource | None = None
+    position: str = "top-left"
+    body_px: int = 14
+    notes: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=65536)
+def _length(font: Path, px: int, text: str) -> float:
+    return load_font(str(font), px).getlength(text)
 
 
 def _measure(font: Path, px: int) -> Callable[[str], float]:
-    return load_font(str(font), px).getlength
+    return functools.partial(_length, font, px)
 
 
-def _place_block(item: _Item, px: int, lines: list[str], align: str) -> _Placed:
-    pad_x, pad_y = box_padding(item.role, px)
-    block = text_block(lines, item.font, px, LINE_SPACING[item.role], align)
-    return _Placed(item, px, lines, align, block.width + 2 * pad_x, block.height + 2 * pad_y)
-
-
-def _wrap(item: _Item, px: int, width: int, max_lines: int | None, align: str, where: str) -> _Placed:
-    """Break an item's text into lines that fit `width` (box padding included) or raise _NoFit."""
-    pad_x, _ = box_padding(item.role, px)
+def _set(item: _Item, px: int, width: int, max_lines: int | None, align: str) -> _Placed:
+    """Break an item's text into lines whose ink fits `width`, or raise _NoFit with the numbers."""
     measure = _measure(item.font, px)
-    lines = break_lines(item.words, measure, width - 2 * pad_x)
+    lines = break_lines(item.words, measure, width)
     if lines is None:
         widest = max(item.words, key=measure)
         raise _NoFit(
-            f"{item.role}: {widest!r} is {math.ceil(measure(widest))} px wide at {px} px, "
-            f"{max(0, width - 2 * pad_x)} px available {where}"
+            f"{item.role}: {widest!r} is {math.ceil(measure(widest))} px wide at {px} px, {width} px available"
         )
     if max_lines is not None and len(lines) > max_lines:
-        raise _NoFit(f"{item.role} needs {len(lines)} lines at {px} px (max {max_lines}) {where}")
-    return _place_block(item, px, lines, align)
+        raise _NoFit(f"{item.role} needs {len(lines)} lines at {px} px, {max_lines} allowed")
+    block = text_block(lines, item.font, px, LINE_SPACING[item.role], align)
+    if block.width > width:  # ink beyond the advance (an italic overhang): one more line if allowed
+        more = balanced_lines(item.words, measure, len(lines) + 1, width)
+        if more is None or (max_lines is not None and len(more) > max_lines):
+            raise _NoFit(f"{item.role} needs {block.width} px of width at {px} px, {width} px available")
+        lines, block = more, text_block(more, item.font, px, LINE_SPACING[item.role], align)
+    return _Placed(item, px, lines, align, block)
 
 
-def _max_lines(role: str, brand: Brand) -> int | None:
-    return {"headline": brand.max_headline_lines, "cta": CTA_MAX_LINES}.get(role)
-
-
-def _inner(width: int, height: int, brand: Brand) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the area inside the safe margin, in whole pixels."""
-    margin = brand.safe_margin * min(width, height)
-    return math.ceil(margin), math.ceil(margin), math.floor(width - margin), math.floor(height - margin)
-
-
-def _stack(
+def _set_all(
     items: list[_Item],
     sizes: dict[str, int],
-    family: str,
-    width: int,
-    height: int,
+    width: int | Callable[[str], int],
     brand: Brand,
-    where: str,
-    whole_area: bool = False,
-) -> list[_Placed]:
-    """Blocks one above the other, bottom-anchored: headline, body, CTA, disclaimer last.
+    align: str,
+    cta_lines: int,
+    max_lines_of: dict[str, int] | None = None,
+):
+    """Every item set to `width` (or width(role)); _NoFit lists every item that does not fit, not only the first.
 
-    The text zone is the family's preferred part of the safe area, or all of it (whole_area).
-    """
-    share_w, share_h, align = STACK_ZONES[family]
-    if whole_area:
-        share_w, share_h = 1.0, 1.0
-    left, top, right, bottom = _inner(width, height, brand)
-    zone_w, zone_h = math.floor((right - left) * share_w), math.floor((bottom - top) * share_h)
-    placed = []
+    Lines allowed: the brand's max_headline_lines, `cta_lines`, and `max_lines_of` per role (if given)."""
+    placed, problems = [], []
     for item in items:
-        cta = item.role == "cta"
-        placed.append(
-            _wrap(item, sizes[item.role], zone_w, _max_lines(item.role, brand), "center" if cta else align, where)
+        limits = {"headline": brand.max_headline_lines, "cta": cta_lines, **(max_lines_of or {})}
+        max_lines = (
+            min(limits["headline"], brand.max_headline_lines) if item.role == "headline" else limits.get(item.role)
         )
-    gaps = [round(GAP_ABOVE[p.item.role] * p.px) if i else 0 for i, p in enumerate(placed)]
-    needed = sum(p.h for p in placed) + sum(gaps)
-    if needed > zone_h:
-        raise _NoFit(
-            f"text needs {needed} px of height at {max(p.px for p in placed)} px, {zone_h} px available {where}"
-        )
-    y = bottom - needed
-    for gap, p in zip(gaps, placed):
-        y += gap
-        p.x = left + (zone_w - p.w) // 2 if align == "center" else left
-        p.y = y
-        y += p.h
+        room = width(item.role) if callable(width) else width
+        try:
+            placed.append(_set(item, sizes[item.role], room, max_lines, align))
+        except _NoFit as exc:
+            problems += exc.problems
+    if problems:
+        raise _NoFit(problems)
     return placed
 
 
-def _row(items: list[_Item], sizes: dict[str, int], width: int, height: int, brand: Brand, where: str) -> list[_Placed]:
-    """Banners: headline left, CTA right, body and disclaimer stacked in between if they fit."""
-    left, top, right, bottom = _inner(width, height, brand)
-    inner_h = bottom - top
-    by_role = {item.role: item for item in items}
-    gap = max(4, round(0.6 * sizes["body"]))
+def _gap(p: _Placed) -> int:
+    return round(GAP_ABOVE.get(p.item.role, 0.0) * p.px)
 
-    def centre_vertically(p: _Placed) -> None:
-        if p.h > inner_h:
-            raise _NoFit(f"{p.item.role} needs {p.h} px of height at {p.px} px, {inner_h} px available {where}")
-        p.y = top + (inner_h - p.h) // 2
 
-    tail: list[_Placed] = []
-    end = right  # the headline and the middle column end before this x
-    if "cta" in by_role:
-        cta = _wrap(by_role["cta"], sizes["cta"], right - left, 1, "center", where)
-        cta.x = right - cta.w
-        centre_vertically(cta)
-        tail, end = [cta], cta.x - gap
+def _column_height(placed: list[_Placed]) -> int:
+    return sum(p.h for p in placed) + sum(_gap(p) for p in placed[1:])
 
-    middle = [by_role[r] for r in ("body", "disclaimer") if r in by_role]
-    headline = by_role.get("headline")
-    # fewest headline lines first: one line reads best; more lines free width for the middle
-    line_counts = range(1, min(brand.max_headline_lines, len(headline.words)) + 1) if headline else [0]
-    reason = ""
-    for count in line_counts:
-        try:
-            row, x = [], left
-            if headline:
-                px = sizes["headline"]
-                lines = balanced_lines(headline.words, _measure(headline.font, px), count)
-                head = _place_block(headline, px, lines, "left")
-                head.x = left
-                centre_vertically(head)
-                if head.x + head.w > end:
-                    raise _NoFit(
-                        f"text needs {head.w + right - end} px of width at {px} px headline, "
-                        f"{right - left} px available {where}"
-                    )
-                row, x = [head], head.x + head.w + gap
-            if middle:
-                column = [_wrap(item, sizes[item.role], end - x, None, "left", where) for item in middle]
-                gaps = [round(0.3 * p.px) if i else 0 for i, p in enumerate(column)]
-                needed = sum(p.h for p in column) + sum(gaps)
-                if needed > inner_h:
-                    raise _NoFit(
-                        f"text needs {needed} px of height at {max(p.px for p in column)} px, "
-                        f"{inner_h} px available {where}"
-                    )
-                y = top + (inner_h - needed) // 2
-                for g, p in zip(gaps, column):
-                    p.x, p.y = x, y + g
-                    y += g + p.h
-                row += column
-            return row + tail
-        except _NoFit as exc:
-            reason = str(exc)
-    raise _NoFit(reason)
+
+def _stack(placed: list[_Placed], align_x: int, align: str, top: int) -> int:
+    """Set boxes one under the other from `top`, their ink on the alignment line (the left edge, or
+    the centre for centred blocks); returns the bottom."""
+    y = top
+    for index, p in enumerate(placed):
+        y += _gap(p) if index else 0
+        p.x = align_x - p.pad[0] - (round(p.block.width / 2) if align == "center" else 0)
+        p.y = y
+        y += p.h
+    return y
+
+
+def _inner(width: int, height: int, brand: Brand, family: str) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the area inside the safe margin, in whole pixels.
+
+    Banners keep at least half their height free at each end, left and right.
+    """
+    margin = brand.safe_margin * min(width, height)
+    side = max(margin, height / 2) if family == "banner" else margin
+    return math.ceil(side), math.ceil(margin), math.floor(width - side), math.floor(height - margin)
 
 
 def _sizes_to_try(start: int, minimum: int) -> list[int]:
-    """Headline sizes from start down to the minimum, in steps of about 4%."""
+    """Sizes from start down to the minimum, in steps of about 4%."""
     sizes, px = [], max(start, minimum)
     while px > minimum:
         sizes.append(px)
@@ -329,19 +375,270 @@ def _sizes_to_try(start: int, minimum: int) -> list[int]:
     return sizes + [minimum]
 
 
-def layout_text(width: int, height: int, texts: dict[str, str | None], brand: Brand, brand_dir: Path) -> Layout:
-    """Lay the texts out for a deliverable of width x height final pixels.
+def type_scale(body: int, ratio: float, brand: Brand) -> dict[str, int]:
+    """The four roles' sizes for a body size and a headline/body ratio."""
+    minimum = brand.min_font_px
+    body = max(minimum, body)
+    return {
+        "headline": max(minimum, round(body * ratio)),
+        "body": body,
+        "cta": body,
+        "disclaimer": min(body, max(minimum, round(body * DISCLAIMER_SCALE))),
+    }
 
-    texts maps roles (headline, body, cta, disclaimer) to text; empty ones are
-    skipped. The brand's disclaimer is not added here: pass it in texts.
-    Raises LayoutError when the text cannot fit at brand.min_font_px, or a
-    font lacks a glyph; FontError when a brand font cannot be found.
-    """
+
+def _size_plans(family: str, width: int, height: int, brand: Brand, compromise: bool) -> list[dict[str, int]]:
+    """Type scales to try, preferred first: the family's ratios at every body size; or (compromise)
+    the headline below 1.5x the body at min_font_px, tried only when no proper scale fits anywhere."""
+    start = round(BODY_START[family] * min(width, height))
+    if compromise:
+        plans = [type_scale(brand.min_font_px, ratio, brand) for ratio in COMPROMISE_RATIOS]
+    else:
+        plans = [
+            type_scale(body, ratio, brand)
+            for body in _sizes_to_try(start, brand.min_font_px)
+            for ratio in HEADLINE_RATIOS[family]
+        ]
+    return list({tuple(sorted(p.items())): p for p in plans}.values())
+
+
+# ---------------------------------------------------------------- the logo
+
+
+def _logo_position(brand: Brand, family: str) -> str:
+    if brand.logo_position != "auto":
+        return brand.logo_position
+    return "top-left"  # every template keeps its top-left corner for the logo
+
+
+def _logo_size(source: LogoSource, family: str, width: int, height: int, brand: Brand, inner) -> tuple[int, int]:
+    """(w, h) of the logo here, or _NoFit with the numbers when it would be below logo_min_px."""
+    left, top, right, bottom = inner
+    short = min(width, height)
+    wanted = max(brand.logo_size * short, brand.logo_min_px)
+    if family == "banner":
+        wanted = max(wanted, BANNER_LOGO_SHARE * (bottom - top))
+    clear = 1 + 2 * brand.logo_clear_space
+    max_h = (bottom - top) / (clear if family == "banner" else 1)
+    max_w = min(LOGO_MAX_WIDTH[family] * width, right - left)
+    h = min(wanted, max_h, max_w / source.aspect)
+    w = h * source.aspect
+    w, h = math.floor(w), math.floor(h)
+    if min(w, h) < brand.logo_min_px:
+        limit = "width" if max_w / source.aspect < min(wanted, max_h) else "height"
+        raise _NoFit(
+            f"{source.field}: {w}x{h} px at most in {width}x{height} (limited by the {limit} available), "
+            f"logo_min_px is {brand.logo_min_px}"
+        )
+    return w, h
+
+
+def _place_logo(
+    logos: list[LogoSource], family: str, width: int, height: int, brand: Brand, inner, position: str
+) -> tuple[LogoSource, tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """(source used, logo box, clear-space box) in px; the first source (logo, then logo_small) that fits."""
+    problems = []
+    for source in logos:
+        try:
+            w, h = _logo_size(source, family, width, height, brand, inner)
+        except _NoFit as exc:
+            problems += exc.problems
+            continue
+        left, top, right, bottom = inner
+        clear = math.ceil(brand.logo_clear_space * h)
+        if family == "banner":
+            y = top + (bottom - top - h) // 2
+            x = left if position.endswith("left") else right - w
+        else:
+            x = left if position.endswith("left") else right - w
+            y = top if position.startswith("top") else bottom - h
+        box = (x, y, x + w, y + h)
+        grown = (max(0, x - clear), max(0, y - clear), min(width, x + w + clear), min(height, y + h + clear))
+        return source, box, grown
+    raise _NoFit(problems)
+
+
+# ---------------------------------------------------------------- the templates
+
+
+def _scrim_pad(sizes: dict[str, int]) -> int:
+    return math.ceil(SCRIM_PAD * sizes["body"])
+
+
+def _template_stack(items, sizes, family, width, height, brand, logo, whole_area) -> _Plan:
+    """Square and landscape: one left-aligned block at the bottom (landscape: a left column)."""
+    inner = left, top, right, bottom = _inner(width, height, brand, family)
+    pad = _scrim_pad(sizes)
+    logo_box = clear = source = None
+    position = _logo_position(brand, family)
+    zone_top, zone_bottom = top, bottom
+    if logo:
+        source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
+        if family == "square" or position.endswith("left"):  # the logo's strip is no text's
+            if position.startswith("top"):
+                zone_top = clear[3] + pad
+            else:
+                zone_bottom = clear[1] - pad
+    column = LANDSCAPE_COLUMN if family == "landscape" else 1.0
+    if whole_area and family == "landscape":
+        column = 0.75
+    zone_w = math.floor((right - left) * column)
+    share = 1.0 if whole_area else TEXT_SHARE[family]
+    zone_h = math.floor((zone_bottom - zone_top) * share) if not whole_area else zone_bottom - zone_top
+    align_x = max(left, max(box_padding(i.role, sizes[i.role])[0] for i in items))
+    placed = _set_all(items, sizes, zone_w - (align_x - left), brand, "left", CTA_MAX_LINES)
+    needed = _column_height(placed)
+    if needed > zone_h:
+        raise _NoFit(f"text needs {needed} px of height at {max(p.px for p in placed)} px, {zone_h} px available")
+    text_top = zone_bottom - needed
+    _stack(placed, align_x, "left", text_top)
+    gap = math.ceil(PRODUCT_GAP * sizes["body"]) + pad
+    if family == "landscape":
+        ink_right = max(p.x + p.w for p in placed)
+        product_top, product_bottom = top, bottom
+        if logo_box and position.endswith("right"):
+            product_top, product_bottom = (clear[3], bottom) if position.startswith("top") else (top, clear[1])
+        product = (max(left + zone_w, ink_right) + gap, product_top, right, product_bottom)
+    else:
+        above = clear[3] if logo_box and position.startswith("top") else top
+        product = (left, above, right, text_top - gap)
+    return _Plan(placed, [placed], product, logo_box, clear, source, position, sizes["body"])
+
+
+def _template_portrait(items, sizes, family, width, height, brand, logo, whole_area) -> _Plan:
+    """Portrait and skyscrapers use their height: headline and body high, CTA and disclaimer low."""
+    inner = left, top, right, bottom = _inner(width, height, brand, family)
+    pad = _scrim_pad(sizes)
+    logo_box = clear = source = None
+    position = _logo_position(brand, family)
+    zone_top, zone_bottom = top, bottom
+    if logo:
+        source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
+        if position.startswith("top"):
+            zone_top = clear[3] + pad
+        else:
+            zone_bottom = clear[1] - pad
+    centre = (left + right) // 2
+
+    def room(role: str) -> int:  # the ink within the safe area, the box (its padding beyond the ink) in the image
+        return min(right - left, 2 * (min(centre, width - centre) - box_padding(role, sizes[role])[0]))
+
+    placed = _set_all(items, sizes, room, brand, "center", CTA_MAX_LINES)
+    high = [p for p in placed if p.item.role in ("headline", "body")]
+    low = [p for p in placed if p.item.role in ("cta", "disclaimer")]
+    gap = math.ceil(PRODUCT_GAP * sizes["body"]) + 2 * pad
+    needed = _column_height(high) + _column_height(low) + (gap if high and low else 0)
+    available = zone_bottom - zone_top
+    if needed > available:
+        raise _NoFit(f"text needs {needed} px of height at {max(p.px for p in placed)} px, {available} px available")
+    high_bottom = _stack(high, centre, "center", zone_top) if high else zone_top
+    low_top = zone_bottom - _column_height(low)
+    if low:
+        _stack(low, centre, "center", low_top)
+    product_gap = math.ceil(PRODUCT_GAP * sizes["body"]) + pad
+    product = (left, high_bottom + product_gap if high else zone_top, right, low_top - product_gap)
+    groups = [g for g in (high, low) if g]
+    return _Plan(placed, groups, product, logo_box, clear, source, position, sizes["body"])
+
+
+# Banner arrangements, preferred first: groups of roles left to right; the last group (the CTA's)
+# ends at the right margin. The disclaimer sits by the CTA (the offer's terms by its action), or
+# under the headline's column when the banner is too short for the CTA and a line under it.
+BANNER_MAX_LINES = {"body": 2, "disclaimer": 2}  # a banner's columns stay short: a reader glances at them
+BANNER_ARRANGEMENTS = (
+    (("headline", "body"), ("cta", "disclaimer")),
+    (("headline", "body", "disclaimer"), ("cta",)),
+    (("headline",), ("body", "disclaimer"), ("cta",)),
+)
+
+
+def _template_banner(items, sizes, family, width, height, brand, logo, whole_area, arrangement=0) -> _Plan:
+    """Banners: logo, text columns, the product zone, then the CTA group at the right margin."""
+    inner = left, top, right, bottom = _inner(width, height, brand, family)
+    inner_h = bottom - top
+    pad = _scrim_pad(sizes)
+    gap = max(6, round(0.8 * sizes["body"]))
+    logo_box = clear = source = None
+    position = _logo_position(brand, family)
+    start, end = left, right
+    if logo:
+        source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
+        if position.endswith("left"):
+            start = clear[2] + pad
+        else:
+            end = clear[0] - pad
+    by_role = {item.role: item for item in items}
+    groups = [[by_role[r] for r in roles if r in by_role] for roles in BANNER_ARRANGEMENTS[arrangement]]
+    *lead, last = [g for g in groups if g]
+    if not any(i.role == "cta" for i in last):
+        lead, last = [*lead, last], []
+    problems: list[str] = []
+
+    def fits(column: list[_Placed]) -> int:
+        needed = _column_height(column)
+        if needed > inner_h:
+            roles = " and ".join(p.item.role for p in column)
+            problems.append(
+                f"{roles} need{'s' if len(column) == 1 else ''} {needed} px of height at "
+                f"{max(p.px for p in column)} px, {inner_h} px available"
+            )
+        return needed
+
+    tail: list[_Placed] = []
+    if last:
+        try:
+            tail = _set_all(last, sizes, (end - start) // 2, brand, "center", 1)
+        except _NoFit as exc:
+            problems += exc.problems
+        if tail:
+            needed = fits(tail)
+            centre = end - math.ceil(max(p.block.width for p in tail) / 2)  # the ink ends at the margin
+            _stack(tail, centre, "center", top + (inner_h - needed) // 2)
+            end = min(p.x for p in tail) - gap
+    placed_columns: list[list[_Placed]] = []
+    x = start
+    # the product zone's share is kept from the text columns (unless this is the whole-area pass)
+    reserve = 0 if whole_area else math.ceil(MIN_PRODUCT[family] * inner_h) + 2 * (pad + gap)
+    for group in lead:
+        align_x = x + max(box_padding(i.role, sizes[i.role])[0] for i in group)
+        try:
+            column = _set_all(group, sizes, end - reserve - align_x, brand, "left", 1, BANNER_MAX_LINES)
+        except _NoFit as exc:
+            problems += exc.problems
+            continue
+        needed = fits(column)
+        _stack(column, align_x, "left", top + (inner_h - needed) // 2)
+        placed_columns.append(column)
+        x = max(p.x + p.w for p in column) + gap + 2 * pad
+    if problems:
+        raise _NoFit(problems)
+    column_right = max((p.x + p.w for c in placed_columns for p in c), default=start)
+    limit = (min(p.x for p in tail) - pad - gap) if tail else end
+    product_left = column_right + pad + gap
+    if product_left > limit:  # no room: an empty zone at the column's edge, touching nothing
+        product_left = limit = column_right
+    product = (product_left, top, max(product_left, limit), bottom)
+    groups_out = [g for g in (*placed_columns, tail) if g]
+    placed = [p for g in groups_out for p in g]
+    return _Plan(placed, groups_out, product, logo_box, clear, source, position, sizes["body"])
+
+
+TEMPLATES = {
+    "square": _template_stack,
+    "landscape": _template_stack,
+    "portrait": _template_portrait,
+    "banner": _template_banner,
+}
+
+
+# ---------------------------------------------------------------- the layout
+
+
+def _items(texts: dict[str, str | None], brand: Brand, brand_dir: Path) -> list[_Item]:
     unknown = set(texts) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown text roles {sorted(unknown)}; expected some of {ROLES}")
-    where = f"in {width}x{height}"
-    items = []
+    items, problems = [], []
     for role in ROLES:
         text = texts.get(role)
         if not text or not text.strip():
@@ -350,45 +647,133 @@ def layout_text(width: int, height: int, texts: dict[str, str | None], brand: Br
         missing = missing_glyphs(font, text)
         if missing:
             chars = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
-            raise LayoutError(f"{role}: font {font.name} has no glyph for {chars}")
+            problems.append(f"{role}: font {font.name} has no glyph for {chars}")
         items.append(_Item(role, text, text.split(), font))
+    if problems:
+        raise LayoutError(problems)
+    return items
 
+
+def layout_text(
+    width: int,
+    height: int,
+    texts: dict[str, str | None],
+    brand: Brand,
+    brand_dir: Path,
+    logos: list[LogoSource] | None = None,
+) -> Layout:
+    """Lay the texts (and the logo) out for a deliverable of width x height final pixels.
+
+    texts maps roles (headline, body, cta, disclaimer) to text; empty ones are
+    skipped. The brand's disclaimer is not added here: pass it in texts. `logos`
+    are the brand's logo and then its logo_small, if any (the first that fits at
+    logo_min_px is used). Raises LayoutError with every reason when the text
+    cannot fit at brand.min_font_px, a font lacks a glyph, or the logo would be
+    below logo_min_px; FontError when a brand font cannot be found.
+    """
+    items = _items(texts, brand, brand_dir)
     family = aspect_family(width, height)
-    if not items:
-        return Layout(width, height, [], family)
-
-    start = round(HEADLINE_START[family] * min(width, height))
-    # the family's preferred zone first; only if nothing fits there, the whole safe area
-    attempts = [False] if family == "banner" else [False, True]
-    reason = ""
-    for whole_area in attempts:
-        for headline_px in _sizes_to_try(start, brand.min_font_px):
-            sizes = {role: max(brand.min_font_px, round(headline_px * scale)) for role, scale in ROLE_SCALE.items()}
+    template = TEMPLATES[family]
+    problems: list[str] = []
+    arrangements = range(len(BANNER_ARRANGEMENTS)) if family == "banner" else [None]
+    passes = [(c, w, a) for c in (False, True) for w in (False, True) for a in arrangements]
+    for compromise, whole_area, arrangement in passes:
+        extra = {} if arrangement is None else {"arrangement": arrangement}
+        for sizes in _size_plans(family, width, height, brand, compromise):
             try:
-                if family == "banner":
-                    placed = _row(items, sizes, width, height, brand, where)
-                else:
-                    placed = _stack(items, sizes, family, width, height, brand, where, whole_area)
+                plan = template(items, sizes, family, width, height, brand, logos or [], whole_area, **extra)
             except _NoFit as exc:
-                reason = str(exc)
+                if arrangement in (None, 0) or not problems:
+                    problems = exc.problems  # the preferred arrangement's reasons are the ones to give
                 continue
-            placed.sort(key=lambda p: ROLES.index(p.item.role))
-            return Layout(width, height, [_to_box(p, width, height, brand) for p in placed], family)
-    raise LayoutError(reason)
+            if not whole_area and not _product_room(plan, family, width, height, brand):
+                continue
+            return _to_layout(plan, family, width, height, brand)
+    if logos and any(p.startswith(("logo:", "logo_small:")) for p in problems):
+        # the logo stopped every plan before the text was tried: say what the text needs too
+        try:
+            layout_text(width, height, texts, brand, brand_dir)
+        except LayoutError as exc:
+            problems = [p for p in problems if p.startswith(("logo:", "logo_small:"))] + exc.problems
+    raise LayoutError(problems)
 
 
-def _to_box(p: _Placed, width: int, height: int, brand: Brand) -> TextBox:
-    return TextBox(
-        role=p.item.role,  # type: ignore[arg-type]
-        text=p.item.text,
-        lines=p.lines,
-        x=p.x / width,
-        y=p.y / height,
-        w=p.w / width,
-        h=p.h / height,
-        font=str(p.item.font),
-        font_px=p.px,
-        plate=brand.colors.accent if p.item.role == "cta" else None,
-        align=p.align,  # type: ignore[arg-type]
-        line_spacing=LINE_SPACING[p.item.role],
-    )
+def _product_room(plan: _Plan, family: str, width: int, height: int, brand: Brand) -> bool:
+    """Whether the plan leaves the template's product zone at least MIN_PRODUCT of the inner area."""
+    left, top, right, bottom = _inner(width, height, brand, family)
+    pl, pt, pr, pb = plan.product
+    if family == "banner":
+        return pr - pl >= MIN_PRODUCT[family] * (bottom - top)
+    if family == "landscape":
+        return pr - pl >= MIN_PRODUCT[family] * (right - left)
+    return pb - pt >= MIN_PRODUCT[family] * (bottom - top)
+
+
+def _to_layout(plan: _Plan, family: str, width: int, height: int, brand: Brand) -> Layout:
+    pad = math.ceil(SCRIM_PAD * plan.body_px)
+    boxes, panels = [], []
+    for index, group in enumerate(plan.groups):
+        for p in group:
+            p.group = index
+        left = max(0, min(p.x for p in group) - pad)
+        top = max(0, min(p.y for p in group) - pad)
+        right = min(width, max(p.x + p.w for p in group) + pad)
+        bottom = min(height, max(p.y + p.h for p in group) + pad)
+        if plan.clear is not None:  # the scrim stops where the logo's clear space begins
+            cl, ct, cr, cb = plan.clear
+            if cl < right and left < cr:
+                if cb <= min(p.y for p in group):
+                    top = max(top, cb)
+                elif ct >= max(p.y + p.h for p in group):
+                    bottom = min(bottom, ct)
+        panels.append(
+            Panel(
+                roles=[p.item.role for p in group],
+                x=left / width,
+                y=top / height,
+                w=(right - left) / width,
+                h=(bottom - top) / height,
+            )
+        )
+    ordered = sorted(plan.placed, key=lambda p: ROLES.index(p.item.role))
+    for p in ordered:
+        il, it, ir, ib = p.ink
+        boxes.append(
+            TextBox(
+                role=p.item.role,  # type: ignore[arg-type]
+                text=p.item.text,
+                lines=p.lines,
+                x=p.x / width,
+                y=p.y / height,
+                w=p.w / width,
+                h=p.h / height,
+                font=str(p.item.font),
+                font_px=p.px,
+                plate=brand.colors.accent if p.item.role == "cta" else None,
+                align=p.align,  # type: ignore[arg-type]
+                line_spacing=LINE_SPACING[p.item.role],
+                ink=(il / width, it / height, (ir - il) / width, (ib - it) / height),
+                block=p.group,
+            )
+        )
+    logo = None
+    if plan.logo is not None and plan.logo_source is not None:
+        lx, ly, rx, ry = plan.logo
+        cl, ct, cr, cb = plan.clear
+        source = plan.logo_source
+        logo = LogoBox(
+            x=lx / width,
+            y=ly / height,
+            w=(rx - lx) / width,
+            h=(ry - ly) / height,
+            source=source.field,
+            path=source.path,
+            sha256=source.sha256,
+            kind=source.kind,  # type: ignore[arg-type]
+            clear=(cl / width, ct / height, (cr - cl) / width, (cb - ct) / height),
+            position=plan.position,
+        )
+    pl, pt, pr, pb = plan.product
+    pr, pb = max(pl, pr), max(pt, pb)
+    product = (pl / width, pt / height, (pr - pl) / width, (pb - pt) / height)
+    return Layout(width, height, boxes, family, panels=panels, logo=logo, product_zone=product)

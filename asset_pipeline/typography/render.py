@@ -3,6 +3,8 @@
 Font sizes scale by background.height / layout.height, so one layout renders
 crisp at final size and as a small preview on a draft. Line positions come
 from layout.text_block, the same function the layout engine measured with.
+The logo is drawn from its source file's bytes at the size it is shown
+(typography.logo), never resampled from another image.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from PIL import Image, ImageColor, ImageDraw
 from .boxes import Layout, TextBox
 from .fonts import load_font
 from .layout import Block, text_block
+from .logo import logo_image
 
 # Below this size FreeType's hinting snaps stems to whole pixels and closes the gaps
 # between some letters: DejaVu Sans's "rn" at 14-15 px touches and reads as "m" (to
@@ -21,24 +24,29 @@ SUPERSAMPLE_BELOW_PX = 20
 SUPERSAMPLE = 4
 
 
-def render_layout(background: Image.Image, layout: Layout) -> Image.Image:
-    """A new RGB image: the background with scrims, plates and text drawn."""
+def render_layout(background: Image.Image, layout: Layout, logo: bytes | None = None) -> Image.Image:
+    """A new RGB image: the background with scrims, plates, text and (given its source bytes) the logo."""
     image = background.convert("RGB")
     scale = image.height / layout.height
 
-    scrims = [box for box in layout.boxes if box.scrim]
-    if scrims:  # translucent rectangles need a composite, not a plain draw
+    rects = [(p.pixel_box(*image.size), p.colour) for p in layout.panels if p.kind == "scrim" and p.colour]
+    rects += [(b.pixel_box(*image.size), b.scrim) for b in layout.boxes if b.scrim]  # older layouts: per box
+    if rects:  # translucent rectangles need a composite, not a plain draw
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(overlay)
-        for box in scrims:
-            left, top, right, bottom = box.pixel_box(*image.size)
-            draw.rectangle((left, top, right - 1, bottom - 1), fill=ImageColor.getrgb(box.scrim))
+        for (left, top, right, bottom), colour in rects:
+            draw.rectangle((left, top, right - 1, bottom - 1), fill=ImageColor.getrgb(colour))
         image = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
 
     draw = ImageDraw.Draw(image)
     for box in layout.boxes:
         left, top, right, bottom = box.pixel_box(*image.size)
         if box.plate:
+            if box.plate_outline:
+                width = max(1, round((box.plate_outline_px or 2) * scale))
+                draw.rectangle(
+                    (left - width, top - width, right - 1 + width, bottom - 1 + width), fill=box.plate_outline
+                )
             draw.rectangle((left, top, right - 1, bottom - 1), fill=box.plate)
         if not box.lines:
             continue
@@ -55,6 +63,10 @@ def render_layout(background: Image.Image, layout: Layout) -> Image.Image:
             font = load_font(box.font, px)
             for line, (dx, dy) in zip(box.lines, block.origins):
                 draw.text((x0 + dx, y0 + dy), line, font=font, fill=box.color, anchor="la")
+    if layout.logo is not None and logo is not None:
+        left, top, right, bottom = layout.logo.pixel_box(*image.size)
+        mark = logo_image(layout.logo.kind, logo, right - left, bottom - top)
+        image.paste(mark.convert("RGB"), (left, top), mark.getchannel("A"))
     return image
 
 

@@ -1,0 +1,102 @@
+"""Pre-flight: lay out every deliverable before any model runs, and say everything that is wrong.
+
+The same layout code as the typography pass (fonts, glyph coverage, fit at min_font_px, the
+logo at logo_min_px), plus the banned terms, with no draft: the layout needs only the
+deliverable's size, its texts and the brand. `asset-pipeline validate` prints every problem
+of every deliverable; the drafts stage generates no draft for a deliverable that has one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asset_pipeline.checks.suite import check_banned_terms
+from asset_pipeline.home import Home
+from asset_pipeline.specs import Brand, InputError, Problem
+from asset_pipeline.storage.files import sha256_file
+from asset_pipeline.typography.boxes import LayoutError
+from asset_pipeline.typography.fonts import FontError
+from asset_pipeline.typography.layout import layout_text
+from asset_pipeline.typography.logo import LogoError, LogoSource, read_logo
+
+TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
+
+
+def brand_logos(home: Home, brand: Brand, label: str, expected: dict[str, str] | None = None) -> list[LogoSource]:
+    """The brand's logo, then its logo_small, read from media/ and checked; InputError otherwise.
+
+    `expected` maps "media/<path>" to the sha256 the run's snapshot recorded: a file edited
+    since then is refused rather than mixed into this run.
+    """
+    logos, problems = [], []
+    for field, relative in brand.media_files().items():
+        try:
+            path = home.media_path(relative)
+        except ValueError as exc:
+            problems.append(Problem(label, field, str(exc)))
+            continue
+        if not path.is_file():
+            problems.append(Problem(label, field, f"no such file media/{relative}"))
+            continue
+        data = path.read_bytes()
+        sha = sha256_file(path)
+        want = (expected or {}).get(f"media/{relative}")
+        if want is not None and want != sha:
+            problems.append(Problem(label, field, f"media/{relative} changed since the run's snapshot; run again"))
+            continue
+        try:
+            logos.append(read_logo(field, relative, data, sha))
+        except LogoError as exc:
+            problems.append(Problem(label, field, f"media/{relative} {exc}"))
+    if problems:
+        raise InputError(problems)
+    return logos
+
+
+def deliverable_texts(row: dict) -> dict[str, str]:
+    return {role: row[role] for role in TEXT_ROLES if row.get(role)}
+
+
+def deliverable_problems(row: dict, brand: Brand, brand_dir: Path, logos: list[LogoSource]) -> list[str]:
+    """Everything that stops one deliverable, one line each; empty when it can be laid out."""
+    texts = deliverable_texts(row)
+    problems = []
+    banned = check_banned_terms(list(texts.values()), list(brand.banned_terms), list(texts))
+    if not banned.passed:
+        problems += banned.detail.split("; ")
+    try:
+        layout_text(row["width"], row["height"], texts, brand, brand_dir, logos)
+    except LayoutError as exc:
+        problems += exc.problems
+    except FontError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def preflight(
+    deliverables: list[dict], brand: Brand, brand_dir: Path, logos: list[LogoSource]
+) -> dict[tuple[str, int, str], list[str]]:
+    """(asset, variant, size) -> its problems, for the deliverables that have any.
+
+    Variants share their texts, so each (asset, size) is laid out once.
+    """
+    seen: dict[tuple[str, str], list[str]] = {}
+    found = {}
+    for row in deliverables:
+        key = (row["asset"], row["size"])
+        if key not in seen:
+            seen[key] = deliverable_problems(row, brand, brand_dir, logos)
+        if seen[key]:
+            found[(row["asset"], row["variant"], row["size"])] = seen[key]
+    return found
+
+
+def preflight_problems(label: str, deliverables: list[dict], brand: Brand, brand_dir: Path, logos) -> list[Problem]:
+    """One Problem per problem per (asset, size): `briefs/x.yaml: asset hero, 160x600: headline needs ...`."""
+    out, shown = [], set()
+    for (asset, _variant, size), problems in preflight(deliverables, brand, brand_dir, logos).items():
+        for problem in problems:
+            if (asset, size, problem) not in shown:
+                shown.add((asset, size, problem))
+                out.append(Problem(label, f"asset {asset}, {size}", problem))
+    return out
