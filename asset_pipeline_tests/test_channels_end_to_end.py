@@ -69,8 +69,5 @@ def test_a_feed_of_presets_is_published_in_every_format(home):
     assert chain.returncode == 0, chain.stderr
     assert "format    webp" in chain.stdout and "seed " in chain.stdout and "c2pa" in chain.stdout
     assert cli(home, "verify").returncode == 0
-    # Safe zones honoured in the story: no text box in its top or bottom band. The layout engine
-    # reads `keep_out` once issue 15's layout lands; until then this is an expected failure.
-    overlaps = layout_overlaps(json.loads(layout), find("story").keep_out)
-    if overlaps:
-        pytest.xfail(f"the layout does not read the briefs row's keep_out yet: {overlaps}")
+    # Safe zones honoured in the story: no text box or logo in its top or bottom band.
+    assert layout_overlaps(json.loads(layout), find("story").keep_out) == []

@@ -211,3 +211,25 @@ def test_500_rows_validate_in_under_two_seconds(home):
     seconds = time.perf_counter() - started
     assert len(inputs.brief.assets) == 500 and seconds < 2, seconds
     print(f"500-row feed validated in {seconds:.3f} s")
+
+
+def test_a_story_is_laid_out_inside_its_free_band(tmp_path):
+    """The story preset's interface bands: no text, CTA or logo box enters them."""
+    import json
+
+    from asset_pipeline.presets import free_band, layout_overlaps
+    from asset_pipeline.specs import Brand
+    from asset_pipeline.typography.layout import layout_text
+
+    story = {"keep_out": [
+        {"left": 0.0, "top": 0.0, "right": 1.0, "bottom": 0.14, "reason": "status bar and profile"},
+        {"left": 0.0, "top": 0.86, "right": 1.0, "bottom": 1.0, "reason": "reply bar"},
+    ]}  # fmt: skip
+    texts = {"headline": "Spring Sale", "body": "Up to 50% off mugs", "cta": "Shop now", "disclaimer": "Ends May 31."}
+    brand = Brand(brand="acme")
+    plain = layout_text(1080, 1920, texts, brand, tmp_path)
+    inside = layout_text(1080, 1920, texts, brand, tmp_path, band=free_band(story))
+    assert layout_overlaps(json.loads(plain.to_json()), story["keep_out"])  # the bottom band is where text goes
+    assert layout_overlaps(json.loads(inside.to_json()), story["keep_out"]) == []
+    assert (inside.width, inside.height) == (1080, 1920)
+    assert all(0.14 <= b.y and b.y + b.h <= 0.86 for b in inside.boxes)

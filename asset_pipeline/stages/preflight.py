@@ -12,6 +12,7 @@ from pathlib import Path
 
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
+from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, InputError, Problem
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.typography.boxes import LayoutError
@@ -65,7 +66,7 @@ def deliverable_problems(row: dict, brand: Brand, brand_dir: Path, logos: list[L
     if not banned.passed:
         problems += banned.detail.split("; ")
     try:
-        layout_text(row["width"], row["height"], texts, brand, brand_dir, logos)
+        layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row))
     except LayoutError as exc:
         problems += exc.problems
     except FontError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PIL import Image
 
 from asset_pipeline.framing import crop_to_aspect
+from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography.boxes import LayoutError
@@ -59,7 +60,7 @@ def typeset(
         )
         sha = draft["image_sha256"]
         try:
-            layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos)
+            layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row))
             if not sha:  # pre-flight found it could not be laid out, so no draft was made for it
                 raise LayoutError(draft["draft_reason"] or "no draft was generated for this deliverable")
             if sha not in decoded:  # decode each draft once, whatever number of sizes it serves

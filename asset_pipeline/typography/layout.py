@@ -31,11 +31,11 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..specs import Brand
-from .boxes import Layout, LayoutError, LogoBox, Panel, TextBox
+from .boxes import Layout, LayoutError, LogoBox, Panel, Rect, TextBox
 from .fonts import load_font, missing_glyphs, resolve_font
 from .logo import LogoSource
 
@@ -661,8 +661,12 @@ def layout_text(
     brand: Brand,
     brand_dir: Path,
     logos: list[LogoSource] | None = None,
+    band: tuple[float, float] = (0.0, 1.0),
 ) -> Layout:
     """Lay the texts (and the logo) out for a deliverable of width x height final pixels.
+
+    `band` (top, bottom, fractions of the height) is the part of the frame a channel leaves
+    free (a story's interface covers its top and bottom): everything is laid out inside it.
 
     texts maps roles (headline, body, cta, disclaimer) to text; empty ones are
     skipped. The brand's disclaimer is not added here: pass it in texts. `logos`
@@ -671,6 +675,10 @@ def layout_text(
     cannot fit at brand.min_font_px, a font lacks a glyph, or the logo would be
     below logo_min_px; FontError when a brand font cannot be found.
     """
+    if band != (0.0, 1.0):
+        top, bottom = round(band[0] * height), round(band[1] * height)
+        inside = layout_text(width, bottom - top, texts, brand, brand_dir, logos)
+        return _placed_in_band(inside, height, top)
     items = _items(texts, brand, brand_dir)
     family = aspect_family(width, height)
     template = TEMPLATES[family]
@@ -777,3 +785,29 @@ def _to_layout(plan: _Plan, family: str, width: int, height: int, brand: Brand) 
     pr, pb = max(pl, pr), max(pt, pb)
     product = (pl / width, pt / height, (pr - pl) / width, (pb - pt) / height)
     return Layout(width, height, boxes, family, panels=panels, logo=logo, product_zone=product)
+
+
+def _placed_in_band(layout: Layout, height: int, top: int) -> Layout:
+    """A layout made for a band of the frame (its width x the band's height), moved `top` px down
+    into the whole frame: relative heights and tops rescale, font sizes (pixels) stay."""
+    band = layout.height
+
+    def y(value: float) -> float:
+        return (top + value * band) / height
+
+    def rect(r: Rect | None) -> Rect | None:
+        return None if r is None else (r[0], y(r[1]), r[2], r[3] * band / height)
+
+    def moved(item):
+        return replace(item, y=y(item.y), h=item.h * band / height)
+
+    boxes = [replace(moved(b), ink=rect(b.ink)) for b in layout.boxes]
+    logo = replace(moved(layout.logo), clear=rect(layout.logo.clear)) if layout.logo else None
+    return replace(
+        layout,
+        height=height,
+        boxes=boxes,
+        panels=[moved(p) for p in layout.panels],
+        logo=logo,
+        product_zone=rect(layout.product_zone),
+    )
