@@ -3,10 +3,12 @@
     python benchmarks/edge_frame.py [--models embedded tiny] [--prompts 16]
                                     [--out benchmarks/results/edge_frame.json]
 
-Generates drafts with each model twice, with PyTorch's zero padding in every convolution
-(the cause of the tinted frame) and with the pipeline's edge replication
-(models/generation.py EDGE_PADDING), at three aspects (1:1, 9:16, 4:1), and reports per
-model and mode the CIEDE2000 of the 8 px border band against the next 8 px inward
+Generates drafts with each model three ways: as generated before (the canvas edge is the
+picture's edge, where every convolution zero-pads: the cause of the tinted frame), with the
+pipeline's overscan (models/generation.py EDGE_OVERSCAN_PX: generated larger, the edge
+cropped off), and, for comparison, with edge replication instead of zero padding (which
+removes the frame too but shifts colours). At three aspects (1:1, 9:16, 4:1); per model and
+mode the CIEDE2000 of the 8 px border band against the next 8 px inward
 (`checks.edges.edge_band_delta_e`, what the edge_band draft check measures) and of the
 outermost 1 px ring alone. The check's threshold EDGE_MAX_DELTA_E comes from these figures.
 """
@@ -70,13 +72,15 @@ def main() -> None:
     for model in args.models:
         spec = registry.models[model]
         pipe = generator.load(spec)
-        for mode in ("zeros", "replicate"):
-            pad_edges(pipe, mode)
+        for mode in ("edge", "overscan", "replicate"):
+            pad_edges(pipe, "replicate" if mode == "replicate" else "zeros")
+            overscan = None if mode == "overscan" else 0
             bands, rings = [], []
             for width, height in ASPECTS:
                 gw, gh = draft_size(spec, width, height)
                 seeds = list(range(1, len(prompts) + 1))
-                for image in generator.generate(spec, prompts, [None] * len(prompts), seeds, gw, gh):
+                made = generator.generate(spec, prompts, [None] * len(prompts), seeds, gw, gh, overscan=overscan)
+                for image in made:
                     bands.append(edge_band_delta_e(image))
                     rings.append(ring_delta_e(image))
             b, r = np.array(bands), np.array(rings)
@@ -85,7 +89,7 @@ def main() -> None:
                 f"| {model} | {mode} | {np.median(b):.2f} | {np.percentile(b, 95):.2f} | {b.max():.2f} "
                 f"| {np.median(r):.2f} | {r.max():.2f} | {int((b > EDGE_MAX_DELTA_E).sum())}/{len(b)} |"
             )
-        pad_edges(pipe)  # back to the pipeline's own mode
+        pad_edges(pipe, "zeros")  # back to the pipeline's own mode
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

@@ -2,18 +2,18 @@
 
 A draft's outer EDGE_BAND px, all four sides, are compared with the next EDGE_BAND px
 inward: the mean colour of each band in CIELAB, apart by CIEDE2000. A frame left by the
-generator (zero-padded convolutions, see models/generation.py EDGE_PADDING) shows as a
+generator (zero-padded convolutions at the canvas edge, see models/generation.py
+EDGE_OVERSCAN_PX) shows as a
 border band whose mean colour differs from the picture just inside it.
 
 EDGE_MAX_DELTA_E is set from benchmarks/edge_frame.py (drafts of the embedded and tiny
-models at 1:1, 9:16 and 4:1, 16 prompts each; benchmarks/results/edge_frame.json). With
-zero padding the embedded model's 8 px band differed by 2.3 median, 5.4 at most (the
-outermost 1 px ring by 6 median, 12 at most). With edge replication: 0.37 median and 2.5
-at most for the embedded model; the tiny model, whose random weights paint large blotches
-that differ band to band whatever the padding, 1.3 median and 4.6 at most. 5.0 is above
-every frame-free draft measured (96 of 96 pass, so the check never re-rolls a good draft)
-and below the strongest zero-padded frames; the generator itself now prevents the subtler
-ones at their source.
+models at 1:1, 9:16 and 4:1, 16 prompts each; benchmarks/results/edge_frame.md). With the
+canvas edge kept, the embedded model's 8 px band differed by 2.30 median, 5.41 at most (its
+outermost ring by 6.05 median, 11.97 at most). With the generator's 16 px overscan: 1.23
+median, 3.98 at most (embedded) and 1.20 / 3.47 (tiny, whose random weights paint blotches
+that differ band to band anyway). 5.0 is above every overscanned draft measured (96 of 96
+pass, so the check never re-rolls a frame-free draft) and below the strongest frames of the
+old generation; the generator itself prevents the subtler ones at their source.
 """
 
 from __future__ import annotations

@@ -32,15 +32,19 @@ if TYPE_CHECKING:
     import torch
 
 BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE failure mode)
-# How every padded convolution of a loaded pipeline extends its input past the image's edge.
-# PyTorch's default pads with zeros: at the border each 3x3 convolution of the UNet and of the
-# VAE decoder sees a frame of zeros (black in feature space), and the decoder's stacked
-# convolutions spread that into a 2-5 px tinted frame round every draft (measured: the outer
-# 1 px ring 5-10 CIEDE2000 from the inner band, the 8 px border band 1.2-3.2). A centre crop
-# to the deliverable's aspect trims one axis only, so the frame survived into the renders.
-# Replicating the edge pixels instead removes it at its source (8 px band 0.3 mean, 0.6 max);
-# benchmarks/edge_frame.py measures both. Part of every draft's cache key.
-EDGE_PADDING = "replicate"
+# Drafts are generated EDGE_OVERSCAN_PX larger on every side (rounded up to the model's
+# `multiple`) and the overscan cropped off. Every convolution of the UNet and the VAE decoder
+# zero-pads its input at the canvas border, so the outer pixels of a generated image see black
+# beyond the edge: on the embedded model a tinted frame whose outermost 1 px ring was 6.05
+# CIEDE2000 (median; 12 at most) from the inner band, fading over 2-5 px. A crop to the
+# deliverable's aspect trims one axis only, so the frame reached the renders. With 16 px of
+# overscan the ring is 1.49 (median) and the 8 px band 1.23 (was 2.30). Replicating edge pixels
+# instead of zero padding removed more of it, but shifted every colour: the decoder's GroupNorm
+# statistics see the border, and the VAE round trip went from 12.5 to 15.3 mean CIEDE2000 in
+# the picture's interior. So the networks run as trained and the edge moves outside the picture
+# (about 13% more pixels at 512 px). benchmarks/edge_frame.py measures all three. Part of every
+# draft's cache key.
+EDGE_OVERSCAN_PX = 16
 
 
 class GenerationError(RuntimeError):
@@ -122,7 +126,6 @@ def _load(spec: ModelSpec, path: Path):
         if scheduler_cls is None or not hasattr(scheduler_cls, "from_config"):
             raise ValueError(f"{spec.scheduler!r} is not a diffusers scheduler class")
         pipe.scheduler = scheduler_cls.from_config(pipe.scheduler.config)
-    pad_edges(pipe, EDGE_PADDING)
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     _LOADED = _Loaded(key, pipe)
@@ -130,11 +133,17 @@ def _load(spec: ModelSpec, path: Path):
     return pipe
 
 
-def pad_edges(pipe, mode: str = EDGE_PADDING) -> int:
+def overscan_px(spec: ModelSpec) -> int:
+    """Pixels generated beyond each edge and cropped off: EDGE_OVERSCAN_PX in whole `multiple`s."""
+    return -(-EDGE_OVERSCAN_PX // spec.multiple) * spec.multiple if EDGE_OVERSCAN_PX else 0
+
+
+def pad_edges(pipe, mode: str = "zeros") -> int:
     """Set the padding mode of every padded Conv2d in the pipeline's modules; returns how many changed.
 
     "zeros" is PyTorch's default (and the cause of the edge frame); "replicate" repeats the
-    edge pixels. The weights are untouched: only what a convolution sees past the border changes.
+    edge pixels. The pipeline keeps "zeros" (see EDGE_OVERSCAN_PX); benchmarks/edge_frame.py
+    uses this to compare the two.
     """
     import torch
 
@@ -197,14 +206,21 @@ class DraftGenerator:
         seeds: list[int],
         width: int,
         height: int,
+        overscan: int | None = None,
     ) -> list[Image.Image]:
-        """One image per (prompt, negative, seed), at exactly width x height."""
+        """One image per (prompt, negative, seed), at exactly width x height.
+
+        Generated `overscan` px larger on every side (default `overscan_px(spec)`) and cropped,
+        so no pixel of the result lies at the canvas edge the convolutions zero-pad."""
         if not len(prompts) == len(negatives) == len(seeds):
             raise ValueError("prompts, negatives and seeds must have the same length")
         if width % spec.multiple or height % spec.multiple:
             raise ValueError(f"{width}x{height} is not a multiple of {spec.multiple} (model {spec.id}); use draft_size")
         if not prompts:
             return []
+        extra = overscan_px(spec) if overscan is None else overscan
+        if extra % spec.multiple:
+            raise ValueError(f"overscan {extra} is not a multiple of {spec.multiple} (model {spec.id})")
         with PIPELINE_LOCK:
             pipe = self.load(spec)
             device, _dtype = device_and_dtype(spec)
@@ -220,9 +236,11 @@ class DraftGenerator:
                     [prompts[i] for i in group],
                     [negatives[i] for i in group],
                     [seeds[i] for i in group],
-                    width,
-                    height,
+                    width + 2 * extra,
+                    height + 2 * extra,
                 )
+        if extra:
+            images = [image.crop((extra, extra, extra + width, extra + height)) for image in images]
         return images
 
     def _call(self, pipe, spec: ModelSpec, prompts, negatives, seeds, width, height) -> list[Image.Image]:

@@ -22,7 +22,7 @@ from asset_pipeline.checks.suite import run_draft_checks
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.home import Home
 from asset_pipeline.models.embedded import brand_steering
-from asset_pipeline.models.generation import EDGE_PADDING, DraftGenerator
+from asset_pipeline.models.generation import DraftGenerator, overscan_px
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.quality import attempts_summary
@@ -73,7 +73,7 @@ def cache_key(
             "guidance": spec.guidance,
             "scheduler": spec.scheduler,
             "dtype": spec.dtype,
-            "edge_padding": EDGE_PADDING,  # how convolutions see past the border: it changes every edge pixel
+            "overscan": overscan_px(spec),  # generated beyond each edge and cropped off: it changes every pixel
             # Only when set, so the keys (and caches) of models that never grade stay as they were.
             **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
         }
