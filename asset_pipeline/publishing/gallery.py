@@ -119,6 +119,10 @@ def _card(
         card["link"] = _relative(campaign, entry["path"])
     elif render_sha and store.exists(render_sha):
         card["thumb"] = _thumbnail(home, campaign, render_sha, store.path(render_sha))
+    else:  # rejected before anything was rendered (pre-flight): show its last good version, if any
+        good = [r for r in history if r["status"] == "published" and r.get("path")]
+        if good and home.inside(good[-1]["path"]).exists():
+            card["thumb"] = _thumbnail(home, campaign, good[-1]["sha256"], home.inside(good[-1]["path"]))
     if entry.get("latest_path"):
         card["latest"] = _relative(campaign, entry["latest_path"])
         card["latest_label"] = "latest" if status == "published" else f"latest good version (v{entry['version']})"
