@@ -88,9 +88,9 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
     )
 
 
-def _media_hashes(home: Home, brand: Brand, label: str) -> tuple[tuple[str, str], ...]:
-    """("media/<path>", sha256) of every media file the brand names; InputError when one is missing
-    or resolves outside media/."""
+def brand_media(home: Home, brand: Brand, label: str) -> list[tuple[str, str, Path]]:
+    """(field, path relative to media/, resolved file) of every media file the brand names;
+    InputError with one problem per file that is missing or resolves outside media/."""
     found, problems = [], []
     for field_name, relative in brand.media_files().items():
         try:
@@ -101,10 +101,17 @@ def _media_hashes(home: Home, brand: Brand, label: str) -> tuple[tuple[str, str]
         if not path.is_file():
             problems.append(Problem(label, field_name, f"no such file media/{relative}"))
             continue
-        found.append((f"media/{relative}", sha256_file(path)))
+        found.append((field_name, relative, path))
     if problems:
         raise InputError(problems)
-    return tuple(sorted(found))
+    return found
+
+
+def _media_hashes(home: Home, brand: Brand, label: str) -> tuple[tuple[str, str], ...]:
+    """("media/<path>", sha256) of every media file the brand names."""
+    return tuple(
+        sorted((f"media/{relative}", sha256_file(path)) for _, relative, path in brand_media(home, brand, label))
+    )
 
 
 def _steered_model_draws(home: Home, brief: Brief, registry: Registry | None = None) -> bool:

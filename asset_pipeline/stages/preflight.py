@@ -14,7 +14,8 @@ from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, InputError, Problem
-from asset_pipeline.storage.files import sha256_file
+from asset_pipeline.stages.briefs import brand_media
+from asset_pipeline.storage.objects import sha256_bytes
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
@@ -30,17 +31,9 @@ def brand_logos(home: Home, brand: Brand, label: str, expected: dict[str, str] |
     since then is refused rather than mixed into this run.
     """
     logos, problems = [], []
-    for field, relative in brand.media_files().items():
-        try:
-            path = home.media_path(relative)
-        except ValueError as exc:
-            problems.append(Problem(label, field, str(exc)))
-            continue
-        if not path.is_file():
-            problems.append(Problem(label, field, f"no such file media/{relative}"))
-            continue
+    for field, relative, path in brand_media(home, brand, label):
         data = path.read_bytes()
-        sha = sha256_file(path)
+        sha = sha256_bytes(data)
         want = (expected or {}).get(f"media/{relative}")
         if want is not None and want != sha:
             problems.append(Problem(label, field, f"media/{relative} changed since the run's snapshot; run again"))

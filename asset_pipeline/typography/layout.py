@@ -465,20 +465,31 @@ def _scrim_pad(sizes: dict[str, int]) -> int:
     return math.ceil(SCRIM_PAD * sizes["body"])
 
 
+def _logo_strip(logo, family, width, height, brand, inner, pad: int, keeps_strip: bool):
+    """(source, logo box, clear box, position, text zone top, text zone bottom) for a stacked template.
+
+    With `keeps_strip`, the horizontal strip of the logo's clear space (and the block's scrim
+    padding) is no text's: the text zone starts below it (a top logo) or ends above it."""
+    left, top, right, bottom = inner
+    position = _logo_position(brand, family)
+    if not logo:
+        return None, None, None, position, top, bottom
+    source, box, clear = _place_logo(logo, family, width, height, brand, inner, position)
+    if keeps_strip and position.startswith("top"):
+        top = clear[3] + pad
+    elif keeps_strip:
+        bottom = clear[1] - pad
+    return source, box, clear, position, top, bottom
+
+
 def _template_stack(items, sizes, family, width, height, brand, logo, whole_area) -> _Plan:
     """Square and landscape: one left-aligned block at the bottom (landscape: a left column)."""
     inner = left, top, right, bottom = _inner(width, height, brand, family)
     pad = _scrim_pad(sizes)
-    logo_box = clear = source = None
-    position = _logo_position(brand, family)
-    zone_top, zone_bottom = top, bottom
-    if logo:
-        source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
-        if family == "square" or position.endswith("left"):  # the logo's strip is no text's
-            if position.startswith("top"):
-                zone_top = clear[3] + pad
-            else:
-                zone_bottom = clear[1] - pad
+    keeps_strip = family == "square" or _logo_position(brand, family).endswith("left")
+    source, logo_box, clear, position, zone_top, zone_bottom = _logo_strip(
+        logo, family, width, height, brand, inner, pad, keeps_strip
+    )
     column = LANDSCAPE_COLUMN if family == "landscape" else 1.0
     if whole_area and family == "landscape":
         column = 0.75
@@ -509,15 +520,9 @@ def _template_portrait(items, sizes, family, width, height, brand, logo, whole_a
     """Portrait and skyscrapers use their height: headline and body high, CTA and disclaimer low."""
     inner = left, top, right, bottom = _inner(width, height, brand, family)
     pad = _scrim_pad(sizes)
-    logo_box = clear = source = None
-    position = _logo_position(brand, family)
-    zone_top, zone_bottom = top, bottom
-    if logo:
-        source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
-        if position.startswith("top"):
-            zone_top = clear[3] + pad
-        else:
-            zone_bottom = clear[1] - pad
+    source, logo_box, clear, position, zone_top, zone_bottom = _logo_strip(
+        logo, family, width, height, brand, inner, pad, True
+    )
     centre = (left + right) // 2
 
     def room(role: str) -> int:  # the ink within the safe area, the box (its padding beyond the ink) in the image
