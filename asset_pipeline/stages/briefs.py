@@ -9,6 +9,7 @@ versions of a brand in one publication.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -62,8 +63,11 @@ class CampaignInputs:
         return content_hash({**part, "media": dict(self.media)} if self.media else part)
 
 
-def load_campaign(home: Home, campaign: str) -> CampaignInputs:
-    """Load and cross-check a campaign's brief and brand; raises InputError."""
+def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -> CampaignInputs:
+    """Load and cross-check a campaign's brief and brand; raises InputError.
+
+    `registry` decides whether a palette-steered model draws (loaded from the home if not given).
+    """
     try:
         brief_file = home.brief_path(campaign)
     except ValueError as exc:
@@ -84,7 +88,8 @@ def load_campaign(home: Home, campaign: str) -> CampaignInputs:
         brand_file=brand_file,
         brief_hash=content_hash(brief.model_dump(mode="json")),
         brand_hash=content_hash(brand.model_dump(mode="json")),
-        steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief) else (),
+        steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief, registry) else (),
+        registry=registry,
     )
 
 
@@ -267,22 +272,14 @@ def inputs_fingerprint(files: tuple[InputFile, ...] | list[InputFile], models: s
 
 def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     """Read, validate and hash every input of a campaign, once; raises InputError."""
-    inputs = load_campaign(home, campaign)
-    registry = load_registry(home.root)
-    inputs = CampaignInputs(
-        brief=inputs.brief,
-        brand=inputs.brand,
-        brief_file=inputs.brief_file,
-        brand_file=inputs.brand_file,
-        brief_hash=inputs.brief_hash,
-        brand_hash=inputs.brand_hash,
-        steering_palette=tuple(inputs.brand.steering_palette())
-        if _steered_model_draws(home, inputs.brief, registry)
-        else (),
-        registry=registry,
-        media=inputs.media,
-    )
-    return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs)})
+    try:
+        registry, registry_problem = load_registry(home.root), None
+    except InputError as exc:
+        registry, registry_problem = None, exc
+    inputs = load_campaign(home, campaign, registry)  # the brief's and brand's problems are reported first
+    if registry_problem is not None:
+        raise registry_problem
+    return dataclasses.replace(inputs, input_files=_input_files(home, inputs))
 
 
 def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
