@@ -1,9 +1,12 @@
 """Draft generation: route each asset to a model, reuse cached drafts, generate the rest.
 
-A draft is one (asset, variant, generation size). Deliverables whose aspect
-ratios round to the same generation size share a draft; each is later cropped
-(never stretched) to its own size. The cache key covers everything that
-changes the pixels, so a cached key is never generated again.
+Each (asset, variant) gets one key visual, generated on a canvas that covers all of the
+asset's aspect ratios (framing.canvas_aspect); every size is later a crop of it around its
+focal point, never stretched, so all of an asset's sizes show one picture. A size whose
+crop would keep less than framing.MIN_KEPT of the canvas is served by an extension: the
+key visual outpainted by the same model to an aspect near the size's (one per generation
+size), its own pixels kept. The cache key covers everything that changes the pixels, so a
+cached key is never generated again.
 
 Each draft then passes the draft-level checks (not blank or black, no
 hallucinated text) or is re-rolled: the next seed, then the next model of its
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 
 from asset_pipeline.checks.suite import run_draft_checks
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.framing import canvas_aspect, extension, needs_extension
 from asset_pipeline.home import Home
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
@@ -33,6 +37,8 @@ from asset_pipeline.storage.objects import ObjectStore
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
 DRAFT_CHECKS_VERSION = "2"  # bump when a draft-level check changes, to invalidate cached verdicts
+OUTPAINT_VERSION = "1"  # bump when outpainting changes pixels, to invalidate cached extensions
+KEY, EXTENSION, NONE = "key", "extension", "none"  # drafts rows' `kind`
 
 
 class DraftError(Exception):
@@ -78,6 +84,35 @@ def cache_key(
             **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
         }
     )
+
+
+def extension_key(
+    spec: ModelSpec, weights: str, key_sha: str, prompt: str, negative: str | None, seed: int, ext
+) -> str:
+    return content_hash(
+        {
+            "outpaint": OUTPAINT_VERSION,
+            "key_visual": key_sha,  # the picture it extends, by its pixels
+            "model": spec.id,
+            "weights": weights,
+            "prompt": prompt,
+            "negative": negative,
+            "seed": seed,
+            "width": ext.width,
+            "height": ext.height,
+            "inset": list(ext.inset),
+            "steps": spec.steps,
+            "guidance": spec.guidance,
+            "overscan": overscan_px(spec),
+            **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
+        }
+    )
+
+
+def key_canvas(spec: ModelSpec, sizes: list[tuple[str, int, int]]) -> tuple[int, int]:
+    """The key visual's generation size for deliverables of these sizes."""
+    aspect = canvas_aspect([width / height for _, width, height in sizes])
+    return draft_size(spec, round(aspect * 10_000), 10_000)
 
 
 class DraftCache(ResultCache):
@@ -203,12 +238,11 @@ def _repair(
     max_attempts: int,
 ) -> None:
     """Re-roll a draft that failed its draft checks, in place, recording every attempt."""
-    first_size = next(s for s in base.sizes[row["variant"]] if s[0] == row["sizes"][0])
     for spec, seed in reroll_plan(base.seeds[row["variant"]], route, max_attempts):
         job = steer(base, spec)  # each model gets its own prompt: only the embedded one carries the palette
         try:
             weights = registry.weights_hash(spec)
-            gw, gh = draft_size(spec, first_size[1], first_size[2])
+            gw, gh = key_canvas(spec, base.sizes[row["variant"]])
             ((sha, hit, seconds),) = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
         except Exception as exc:  # a model that cannot run is one more failed attempt, not a crash
             if is_disk_full(exc):  # a full disk is no model's fault: fail fast (storage/disk.py)
@@ -237,6 +271,90 @@ def _repair(
             return
 
 
+def _draft_row(campaign: str, job: DraftJob, spec: ModelSpec, weights: str, seed: int, fallbacks: list[str]) -> dict:
+    return {
+        "campaign": campaign,
+        "asset": job.asset,
+        "model": spec.id,
+        "seed": seed,
+        "prompt": job.prompt,
+        "negative_prompt": job.negative_prompt,
+        "steps": spec.steps,
+        "guidance": spec.guidance,
+        "palette_grade": spec.palette_grade,
+        "weights_hash": weights,
+        "fallbacks": list(fallbacks),
+        "extends": None,
+        "inset": [],
+        "notes": [],
+    }
+
+
+def _extend(
+    key: dict,
+    spec: ModelSpec,
+    weights: str,
+    sizes: list[tuple[str, int, int]],
+    generator: DraftGenerator,
+    cache: DraftCache,
+    store: ObjectStore,
+    checker: DraftChecker,
+) -> list[dict]:
+    """Extension rows for the sizes a crop of `key` would serve too little of, one per
+    generation size. An extension that fails (the model cannot inpaint, or the result fails
+    a draft check) gives its sizes back to the key visual, cropped after all, with a note."""
+    wanted: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for size, width, height in sizes:
+        if needs_extension(key["width"], key["height"], width, height):
+            wanted[draft_size(spec, width, height)].append(size)
+    rows = []
+    for (gw, gh), served in sorted(wanted.items()):
+        ext = extension(key["width"], key["height"], gw, gh)
+        negative = key["negative_prompt"]
+        draft_key = extension_key(spec, weights, key["image_sha256"], key["prompt"], negative, key["seed"], ext)
+        hit = cache.get(draft_key)
+        seconds = 0.0
+        try:
+            if hit:
+                sha = hit["image_sha256"]
+            else:
+                started = time.perf_counter()
+                image = generator.outpaint(
+                    spec, store.open(key["image_sha256"]), ext, key["prompt"], negative, key["seed"]
+                )
+                seconds = time.perf_counter() - started
+                sha = store.put_image(image)
+                cache.put(draft_key, {"image_sha256": sha, "model": spec.id, "seconds": seconds})
+        except Exception as exc:  # no extension is no reason to lose the size: crop the key visual instead
+            if is_disk_full(exc):
+                raise
+            why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            key["notes"].append(f"{', '.join(served)}: outpainting failed ({why}); cropped instead")
+            continue
+        problems = checker.problems(sha)
+        if problems:
+            why = "; ".join(problems)
+            key["notes"].append(f"{', '.join(served)}: the extension failed its checks ({why}); cropped instead")
+            continue
+        key["sizes"] = [s for s in key["sizes"] if s not in served]
+        row = {**key, "kind": EXTENSION, "extends": key["draft_key"], "inset": list(ext.inset), "notes": []}
+        row.update(
+            width=gw,
+            height=gh,
+            aspect=f"{gw}x{gh}",
+            sizes=sorted(served),
+            draft_key=draft_key,
+            image_sha256=sha,
+            cache_hit=bool(hit),
+            seconds=seconds,
+            attempts=[_attempt(spec, key["seed"], sha, None)],
+            draft_passed=True,
+            draft_reason=None,
+        )
+        rows.append(row)
+    return rows
+
+
 def _run_job(
     base: DraftJob,
     steer: Steer,
@@ -252,52 +370,44 @@ def _run_job(
     fallbacks: list[str],
     max_attempts: int,
 ) -> list[dict]:
+    """The key visual of each variant (one batch: the variants share a canvas), then its extensions."""
     job = steer(base, spec)
-    # Every (variant, generation size) this job needs from this model.
-    wanted: dict[tuple[int, int, int], list[str]] = defaultdict(list)
-    for variant, sizes in job.sizes.items():
-        for size, width, height in sizes:
-            gw, gh = draft_size(spec, width, height)
-            wanted[(variant, gw, gh)].append(size)
-
-    rows = []
-    by_size: dict[tuple[int, int], list[dict]] = defaultdict(list)
-    for (variant, gw, gh), sizes in sorted(wanted.items()):
+    keys = []
+    for variant, sizes in sorted(job.sizes.items()):
+        gw, gh = key_canvas(spec, sizes)
         seed = job.seeds[variant]
-        row = {
-            "campaign": campaign,
-            "asset": job.asset,
-            "variant": variant,
-            "model": spec.id,
-            "seed": seed,
-            "width": gw,
-            "height": gh,
-            "aspect": f"{gw}x{gh}",
-            "prompt": job.prompt,
-            "negative_prompt": job.negative_prompt,
-            "steps": spec.steps,
-            "guidance": spec.guidance,
-            "palette_grade": spec.palette_grade,
-            "weights_hash": weights,
-            "fallbacks": list(fallbacks),
-            "sizes": sorted(sizes),
-            "draft_key": cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
-        }
-        rows.append(row)
-        by_size[(gw, gh)].append(row)
-    # Variants of one size go through the pipeline as one batch.
+        row = _draft_row(campaign, job, spec, weights, seed, fallbacks)
+        row.update(
+            variant=variant,
+            kind=KEY,
+            width=gw,
+            height=gh,
+            aspect=f"{gw}x{gh}",
+            sizes=sorted(size for size, _, _ in sizes),
+            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
+        )
+        keys.append(row)
+    by_size: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    for row in keys:
+        by_size[(row["width"], row["height"])].append(row)
     for (gw, gh), batch in by_size.items():
         made = _generate(spec, weights, job, [r["seed"] for r in batch], gw, gh, generator, cache, store)
         for row, (sha, hit, seconds) in zip(batch, made):
             row.update(image_sha256=sha, cache_hit=hit, seconds=seconds)
 
-    for row in rows:
+    rows = []
+    for row in keys:
         problems = checker.problems(row["image_sha256"])
         row["attempts"] = [_attempt(spec, row["seed"], row["image_sha256"], "; ".join(problems) or None)]
         if problems:
             _repair(row, base, steer, route, registry, generator, cache, store, checker, max_attempts)
         row["draft_passed"] = row["attempts"][-1]["passed"]
         row["draft_reason"] = None if row["draft_passed"] else attempts_summary(row["attempts"])
+        rows.append(row)
+        if row["draft_passed"]:  # a key visual that never passed is rejected whole; nothing to extend
+            made_by = spec if row["model"] == spec.id else registry.get(row["model"])  # re-rolls may change model
+            sizes = base.sizes[row["variant"]]
+            rows += _extend(row, made_by, row["weights_hash"], sizes, generator, cache, store, checker)
     return rows
 
 
@@ -340,6 +450,10 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "attempts": [],
                 "draft_passed": False,
                 "draft_reason": f"not generated: pre-flight found it cannot be laid out: {reasons}",
+                "kind": NONE,
+                "extends": None,
+                "inset": [],
+                "notes": [],
             }
         )
     return rows
@@ -430,12 +544,12 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
     So a summary can say "4 drafts generated: brand palette changed" instead of leaving the
     user to guess why a rebuild paid for generation.
     """
-    before = {(r["asset"], r["variant"], r["aspect"]): r for r in previous}
+    before = {(r["asset"], r["variant"], r.get("kind"), r["aspect"]): r for r in previous}
     reasons: dict[str, int] = {}
     for row in rows:
         if row["cache_hit"]:
             continue
-        old = before.get((row["asset"], row["variant"], row["aspect"]))
+        old = before.get((row["asset"], row["variant"], row.get("kind"), row["aspect"]))
         if old is None:
             reason = "new"
         elif old["prompt"] != row["prompt"] or old["negative_prompt"] != row["negative_prompt"]:

@@ -141,6 +141,10 @@ class DraftRow:
     attempts: list[Attempt]
     draft_passed: bool
     draft_reason: str | None
+    kind: str  # key (the asset's key visual) | extension (the key visual outpainted) | none (not generated)
+    extends: str | None  # an extension's key visual, by its draft_key
+    inset: list[int]  # where an extension holds its key visual (left, top, right, bottom px); empty for a key
+    notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,7 @@ class LayoutRow:
     preview_sha256: str | None
     typography_hash: str
     error: str | None
+    crop_box: list[float]  # the box of the draft this deliverable is cut from (left, top, right, bottom px)
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,8 @@ class RenderRow:
     engine: str | None
     error: str | None
     upscaler_error: str | None
+    crop_box: list[float]  # the box of the draft it was cut from (left, top, right, bottom px); empty: none
+    key_visual_sha256: str | None  # the asset's key visual: the draft itself, or the one its extension extends
 
 
 @dataclass(frozen=True)
