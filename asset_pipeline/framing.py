@@ -52,7 +52,7 @@ def canvas_aspect(aspects: list[float]) -> float:
     candidates = set(distinct) | {math.sqrt(a * b) for a in distinct for b in distinct}
 
     def cost(canvas: float) -> tuple[int, float, float]:
-        shares = [kept_share(canvas, clamp_aspect(a)) for a in aspects]
+        shares = [kept_share(canvas, a) for a in aspects]
         kept = [s for s in shares if s >= MIN_KEPT]
         return (len(shares) - len(kept), -min(kept, default=0.0), abs(math.log(canvas)))
 
