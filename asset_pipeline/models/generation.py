@@ -15,6 +15,7 @@ Turning oneDNN off removes that but makes CPU generation about 4x slower, so it 
 from __future__ import annotations
 
 import gc
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,13 +264,58 @@ class DraftGenerator:
                 )
                 auto = {"inpaint": "AutoPipelineForInpainting", "img2img": "AutoPipelineForImage2Image"}[task]
                 cls = getattr(diffusers, name, None) or getattr(diffusers, auto)
+                # from_pipe re-casts the shared modules to their own dtype and warns that it did
+                quiet = diffusers.utils.logging.get_verbosity()
+                diffusers.utils.logging.set_verbosity_error()
                 try:
                     pipe = cls.from_pipe(base)
                 except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a family with no such pipeline
                     raise GenerationError(f"{spec.id} cannot {task}: {exc}".splitlines()[0]) from exc
+                finally:
+                    diffusers.utils.logging.set_verbosity(quiet)
                 pipe.set_progress_bar_config(disable=True)
                 _DERIVED[task] = pipe
             return _DERIVED[task]
+
+    def restyle(
+        self,
+        spec: ModelSpec,
+        reference: Image.Image,
+        prompts: list[str],
+        negatives: list[str | None],
+        seeds: list[int],
+        width: int,
+        height: int,
+        strength: float,
+    ) -> list[Image.Image]:
+        """Like `generate`, but each image starts from `reference` (image-to-image, the loaded
+        pipeline through `from_pipe`): cut to the canvas's aspect around its centre, noised by
+        `strength` (0 keeps the reference, 1 ignores it) and denoised with the prompt."""
+        from asset_pipeline.framing import crop_to_aspect
+
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be within 0..1, not {strength}")
+        extra = overscan_px(spec)
+        start = crop_to_aspect(reference.convert("RGB"), width + 2 * extra, height + 2 * extra)
+        images = []
+        with PIPELINE_LOCK:
+            pipe = self.derived(spec, "img2img")
+            for prompt, negative, seed in zip(prompts, negatives, seeds):  # one per call, as `generate` on CPU
+                images += self._call(
+                    pipe,
+                    spec,
+                    [prompt],
+                    [negative],
+                    [seed],
+                    None,
+                    None,
+                    image=start,
+                    strength=strength,
+                    # diffusers runs int(steps * strength) of the schedule: ask for enough that the
+                    # model's own step count runs (a low strength would otherwise run none at all)
+                    num_inference_steps=math.ceil(spec.steps / max(strength, 1e-3)),
+                )
+        return [image.crop((extra, extra, extra + width, extra + height)) for image in images]
 
     def outpaint(
         self, spec: ModelSpec, key: Image.Image, ext: Extension, prompt: str, negative: str | None, seed: int
@@ -307,20 +353,21 @@ class DraftGenerator:
         blended = painted * (1 - weight[..., None]) + original * weight[..., None]
         return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
-    def _call(self, pipe, spec: ModelSpec, prompts, negatives, seeds, width, height, **extra) -> list[Image.Image]:
+    def _call(
+        self, pipe, spec: ModelSpec, prompts, negatives, seeds, width: int | None, height: int | None, **extra
+    ) -> list[Image.Image]:
         import torch
 
-        kwargs: dict[str, Any] = dict(extra)
+        kwargs: dict[str, Any] = {"num_inference_steps": spec.steps, **extra}
         if any(negatives):  # "" is what the pipelines use for "no negative" anyway
             kwargs["negative_prompt"] = [n or "" for n in negatives]
+        if width is not None:  # image-to-image takes its size from the image
+            kwargs.update(width=width, height=height)
         try:
             with torch.inference_mode():
                 out = pipe(
                     prompt=prompts,
-                    num_inference_steps=spec.steps,
                     guidance_scale=spec.guidance,
-                    width=width,
-                    height=height,
                     generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
                     output_type="np",  # checked for NaN before the uint8 conversion hides it
                     **kwargs,

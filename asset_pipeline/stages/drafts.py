@@ -115,6 +115,14 @@ def key_canvas(spec: ModelSpec, sizes: list[tuple[str, int, int]]) -> tuple[int,
     return draft_size(spec, round(aspect * 10_000), 10_000)
 
 
+def key_visual_request(deliverables: list[dict], spec: ModelSpec) -> tuple[DraftJob, int, int]:
+    """(the job as `spec` is sent it, canvas width, height) for one asset's deliverable rows: the
+    request the drafts stage makes of that model, for `compare` to send the same."""
+    [job] = plan_jobs(deliverables)
+    job = brand_steering(list(deliverables[0].get("palette") or []))(job, spec)
+    return (job, *key_canvas(spec, next(iter(job.sizes.values()))))
+
+
 class DraftCache(ResultCache):
     """key -> {image_sha256, model, seconds}; a hit needs the image itself to be present."""
 
