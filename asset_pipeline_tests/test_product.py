@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from asset_pipeline.checks.product import MAX_DIFF, MEAN_DIFF, check_product, pixel_difference
+from asset_pipeline.feeds import load_brief
 from asset_pipeline.home import Home
-from asset_pipeline.specs import AssetSpec, Brand, InputError, load_brief
+from asset_pipeline.specs import AssetSpec, Brand, InputError
 from asset_pipeline.stages.briefs import take_snapshot
 from asset_pipeline.stages.preflight import asset_products, deliverable_problems
 from asset_pipeline.typography.boxes import Layout, LayoutError, to_pixels
@@ -34,7 +35,7 @@ from asset_pipeline.typography.product import (
     read_product,
 )
 from asset_pipeline.typography.render import render_layout
-from asset_pipeline_tests.conftest import SAMPLE_BRAND, write_brief
+from asset_pipeline_tests.conftest import SAMPLE_BRAND, cli, write_brief
 from asset_pipeline_tests.support.products import (
     DISK,
     alpha_product,
@@ -193,6 +194,9 @@ def test_the_snapshot_records_the_product_file_and_its_hash(media_home):
     files = {f.path: f.sha256 for f in inputs.input_files}
     assert files["media/products/cup.png"] == hashlib.sha256(data).hexdigest()
     assert inputs.media == ()  # the brand's media (its typography hash) stay the brand's alone
+    (media_home / "media" / "products" / "cup.png").unlink()
+    with pytest.raises(InputError, match="media/products/cup.png: no such file"):
+        take_snapshot(Home(media_home.resolve()), "shots")  # nothing of the run is written
 
 
 # ------------------------------------------------------------------ placement, composite, check
@@ -289,3 +293,41 @@ def test_a_zone_too_small_for_the_product_is_a_layout_rejection(studio_source):
 def test_composite_draws_nothing_for_an_empty_box(studio_source):
     image = background(64, 64)
     assert composite_product(image, studio_source.cutout, (10, 10, 10, 30)) is image
+
+
+def test_a_csv_feed_names_products_like_the_yaml_and_a_bad_path_names_its_line(media_home):
+    (media_home / "briefs" / "feed.csv").write_text(
+        'id,prompt,sizes,product\nhero,mug,1080x1080,products/cup.png\nside,mug,1080x1080,"../../etc/x.png"\n'
+    )
+    write_brief(media_home, "feed", "campaign: feed\nbrand: acme\nassets_csv: feed.csv\n")
+    with pytest.raises(InputError) as caught:
+        load_brief(media_home / "briefs" / "feed.yaml", "briefs/feed.yaml")
+    [problem] = caught.value.problems
+    assert problem.file == "briefs/feed.csv:3" and problem.field == "product" and "'..'" in problem.message
+    (media_home / "briefs" / "feed.csv").write_text("id,prompt,sizes,product\nhero,mug,1080x1080,products/cup.png\n")
+    [asset] = load_brief(media_home / "briefs" / "feed.yaml", "briefs/feed.yaml").assets
+    assert asset.product == "products/cup.png"
+
+
+def test_validate_reports_each_bad_product_on_one_line_without_a_traceback(media_home):
+    products = media_home / "media" / "products"
+    (products / "coffee.jpg").write_bytes(busy_photo())
+    (products / "bomb.png").write_bytes(png_claiming(40000, 40000))
+    write_brief(
+        media_home,
+        "shots",
+        "campaign: shots\nbrand: acme\nassets:\n"
+        '  - {id: busy, prompt: mug, sizes: ["1080x1080"], product: products/coffee.jpg}\n'
+        '  - {id: bomb, prompt: mug, sizes: ["1080x1080"], product: products/bomb.png}\n'
+        '  - {id: gone, prompt: mug, sizes: ["1080x1080"], product: products/gone.png}\n',
+    )
+    result = cli(media_home, "validate")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if "product" in line]
+    assert len(lines) == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert any(
+        "assets(id=busy).product: media/products/coffee.jpg is opaque" in line and "ΔE" in line for line in lines
+    )
+    assert any("media/products/bomb.png is a decompression bomb" in line for line in lines)
+    assert any("media/products/gone.png: no such file" in line for line in lines)

@@ -85,7 +85,7 @@ def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -
     brand = load_brand(brand_file, f"brands/{brief.brand}.yaml")
     return CampaignInputs(
         media=_media_hashes(home, brand, f"brands/{brief.brand}.yaml"),
-        products=_product_hashes(home, brief, label),
+        products=_product_hashes(home, brief, label, strict=False),
         brief=brief,
         brand=brand,
         brief_file=brief_file,
@@ -116,9 +116,9 @@ def brand_media(home: Home, brand: Brand, label: str) -> list[tuple[str, str, Pa
     return found
 
 
-def product_media(home: Home, brief: Brief, label: str) -> list[tuple[str, str, str, Path]]:
-    """(asset id, field, path relative to media/, resolved file) of every asset's product shot;
-    InputError with one problem per file that is missing, not a file, or resolves outside media/."""
+def product_files(home: Home, brief: Brief, label: str) -> tuple[list[tuple[str, str, str, Path]], list[Problem]]:
+    """((asset id, field, path relative to media/, resolved file) of every asset's product shot that
+    exists inside media/, one problem per one that is missing, not a file, or resolves outside media/)."""
     found, problems = [], []
     for asset in brief.assets:
         if asset.product is None:
@@ -133,21 +133,21 @@ def product_media(home: Home, brief: Brief, label: str) -> list[tuple[str, str, 
             problems.append(Problem(label, field_name, f"media/{asset.product}: no such file"))
             continue
         found.append((asset.id, field_name, asset.product, path))
-    if problems:
-        raise InputError(problems)
-    return found
+    return found, problems
 
 
-def _product_hashes(home: Home, brief: Brief, label: str) -> tuple[tuple[str, str], ...]:
-    """("media/<path>", sha256) of every product shot the brief names; InputError naming each
-    file that cannot be read."""
-    hashes, problems = set(), []
-    for _, field_name, relative, path in product_media(home, brief, label):
+def _product_hashes(home: Home, brief: Brief, label: str, strict: bool) -> tuple[tuple[str, str], ...]:
+    """("media/<path>", sha256) of every product shot the brief names. `strict`: InputError naming
+    each file that is missing, outside media/ or unreadable (else those are left out, for
+    `preflight.asset_products` to report with everything else wrong with the files)."""
+    found, problems = product_files(home, brief, label)
+    hashes = set()
+    for _, field_name, relative, path in found:
         try:
             hashes.add((f"media/{relative}", sha256_file(path)))
         except OSError as exc:
             problems.append(Problem(label, field_name, f"media/{relative} cannot be read: {exc.strerror or exc}"))
-    if problems:
+    if problems and strict:
         raise InputError(problems)
     return tuple(sorted(hashes))
 
@@ -322,6 +322,7 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     inputs = load_campaign(home, campaign, registry)  # the brief's and brand's problems are reported first
     if registry_problem is not None:
         raise registry_problem
+    _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True)  # a missing one stops the run
     return dataclasses.replace(inputs, input_files=_input_files(home, inputs))
 
 

@@ -14,7 +14,7 @@ from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash
-from asset_pipeline.stages.briefs import brand_media, product_media
+from asset_pipeline.stages.briefs import brand_media, product_files
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
 from asset_pipeline.typography.boxes import LayoutError
@@ -73,8 +73,9 @@ def asset_products(
     problem (brief, field, media path, why) per file that cannot be used.
 
     `expected` maps "media/<path>" to the sha256 the run's snapshot recorded, as for logos."""
-    found, problems, read = {}, [], {}
-    for asset_id, field, relative, path in product_media(home, brief, label):
+    files, problems = product_files(home, brief, label)
+    found, read = {}, {}
+    for asset_id, field, relative, path in files:
         if relative not in read:
             try:
                 data = path.read_bytes()
