@@ -13,6 +13,7 @@ from pathlib import Path
 
 from asset_pipeline.home import Home
 from asset_pipeline.publishing.encoding import read_provenance
+from asset_pipeline.stages.publish import media_provenance
 from asset_pipeline.storage.catalog import connect_readonly
 from asset_pipeline.storage.files import sha256_file
 
@@ -126,10 +127,28 @@ def lineage(home: Home, path: Path) -> dict:
             "layout": render[0]["layout"] if render else None,
             "upscale": chunks.get("upscale") or None,
         },
+        "media": _media(chunks, render[0]["layout"] if render else None),
         "checks": checks,
         "pipeline_version": chunks.get("asset_pipeline:version"),
         "c2pa": _content_credentials(data, fmt) if fmt else None,
     }
+
+
+def _media(chunks: dict[str, str], layout_json: str | None) -> dict:
+    """The logo and product files the render drew, with their hashes: from the file's own
+    provenance, else (files published before it carried them) from the render's layout."""
+    found = chunks if "product_sha256" in chunks or "logo_sha256" in chunks else media_provenance(layout_json)
+    media = {}
+    if found.get("logo"):
+        media["logo"] = {"path": f"media/{found['logo']}", "sha256": found["logo_sha256"]}
+    if found.get("product"):
+        media["product"] = {
+            "path": f"media/{found['product']}",
+            "sha256": found["product_sha256"],
+            "mask_sha256": found.get("product_mask_sha256"),
+            "method": found.get("product_method"),
+        }
+    return media
 
 
 def format_lineage(chain: dict) -> str:
@@ -170,6 +189,9 @@ def format_lineage(chain: dict) -> str:
         f"render    {chain['render']['sha256']}"
         + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
     ]
+    for role, item in (chain.get("media") or {}).items():
+        extra = f" mask {item['mask_sha256']} ({item['method']})" if item.get("mask_sha256") else ""
+        lines.append(f"{role:<9} {item['path']} sha256 {item['sha256']}{extra}")
     if chain.get("c2pa"):
         lines.append(
             f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "

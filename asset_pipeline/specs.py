@@ -93,11 +93,13 @@ def _colour(value: str) -> str:
 
 
 MEDIA_SUFFIXES = (".png", ".svg")
+# A product shot: with alpha (PNG, WebP), or an opaque studio shot (those and JPEG) to cut out.
+PRODUCT_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")
 MEDIA_PART_RE = re.compile("[A-Za-z0-9_][A-Za-z0-9_. -]{0,127}")
 
 
-def _media_path(value: str) -> str:
-    """A path relative to the home's media/: plain parts, no "..", not absolute, a PNG or SVG.
+def _media_path(value: str, suffixes: tuple[str, ...] = MEDIA_SUFFIXES) -> str:
+    """A path relative to the home's media/: plain parts, no "..", not absolute, with one of `suffixes`.
 
     Where it resolves to (a symlink out of media/) is checked against the home itself
     (`Home.media_path`), when the file is read.
@@ -111,15 +113,20 @@ def _media_path(value: str) -> str:
         raise ValueError(f"'{shown(value)}' has an empty, '.' or '..' part; it must stay inside media/")
     if any(MEDIA_PART_RE.fullmatch(part) is None for part in parts):
         raise ValueError(f"'{shown(value)}': each part is ASCII letters, digits, '_', '-', '.' or spaces")
-    if not value.lower().endswith(MEDIA_SUFFIXES):
-        raise ValueError(f"'{shown(value)}' is not a .png or .svg file")
+    if not value.lower().endswith(suffixes):
+        raise ValueError(f"'{shown(value)}' is not a {' or '.join(suffixes)} file")
     return value
+
+
+def _product_path(value: str) -> str:
+    return _media_path(value, PRODUCT_SUFFIXES)
 
 
 # An id or a colour, checked whole over ASCII whatever regex engine pydantic uses.
 Identifier = Annotated[str, AfterValidator(_identifier)]
 HexColour = Annotated[str, AfterValidator(_colour)]
 MediaPath = Annotated[str, AfterValidator(_media_path)]
+ProductPath = Annotated[str, AfterValidator(_product_path)]
 
 
 def resolve_size(size: str) -> tuple[int, int, str | None]:
@@ -188,6 +195,8 @@ class AssetSpec(_Strict):
     formats: list[Format] | None = Field(default=None, min_length=1, max_length=len(FORMATS))
     # Byte budget in KB (1024 bytes) per file: one number for every format, or format -> number.
     max_kb: Annotated[float | dict[Format, float] | None, PlainValidator(_budget)] = None
+    # The product shot under the home's media/, composited into each size's product zone.
+    product: ProductPath | None = None
 
     @field_validator("sizes")
     @classmethod

@@ -19,7 +19,7 @@ from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.models.registry import TIERS, Registry, load_registry
 from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, read_yaml
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
-from asset_pipeline.stages.preflight import brand_logos, preflight_problems
+from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight_problems
 from asset_pipeline.typography.fonts import FontError, resolve_font
 
 
@@ -109,8 +109,9 @@ def check_layouts(home: Home, campaign: str) -> list[Problem]:
     def check() -> list[Problem]:
         inputs = load_campaign(home, campaign)
         logos = brand_logos(home, inputs.brand, _label(home, inputs.brand_file))
+        products = asset_products(home, inputs.brief, label)
         deliverables = expand_deliverables(inputs, home)
-        return preflight_problems(label, deliverables, inputs.brand, inputs.brand_file.parent, logos)
+        return preflight_problems(label, deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
 
     return as_problems(label, check)
 
@@ -121,6 +122,10 @@ def _check_campaign(home: Home, campaign: str, registry: Registry | None) -> lis
     except HomePathError as exc:  # load_campaign reports the brief's own path; this is the brand's
         return [Problem(f"briefs/{campaign}.yaml", "brand", f"{exc.relative} {exc.reason}")]
     problems = check_brand_fonts(home, inputs.brand_file)
+    try:  # every product shot is a usable image: alpha, or a plain backdrop to cut out
+        asset_products(home, inputs.brief, f"briefs/{campaign}.yaml")
+    except InputError as exc:
+        problems += exc.problems
     if registry is not None:
         for index, asset in enumerate(inputs.brief.assets):
             if asset.model is not None and asset.model not in registry.models:

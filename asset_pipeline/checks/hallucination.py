@@ -112,6 +112,9 @@ def mask_text_boxes(image: Image.Image, layout: Layout) -> Image.Image:
         left, top, right, bottom = box.pixel_box(image.width, image.height)
         grow = round(box.font_px * scale / 2) + 2  # plates and scrims reach past the glyphs' box
         draw.rectangle((left - grow, top - grow, right + grow, bottom + grow), fill=fill)
+    if layout.product is not None:  # the product's own label is the brand's, not the model's invention
+        left, top, right, bottom = layout.product.pixel_box(image.width, image.height)
+        draw.rectangle((left, top, right, bottom), fill=fill)
     return masked
 
 

@@ -29,6 +29,7 @@ from asset_pipeline.checks.ocr import (
     psm_for,
     read_crops,
 )
+from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.colour import luma
@@ -256,7 +257,8 @@ def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
-Job = tuple[ImageInput, Layout, Brand, int, int]  # (image, layout, brand, width, height)
+# (image, layout, brand, width, height), and the product's cut-out bytes when the layout places one
+Job = tuple[ImageInput, Layout, Brand, int, int] | tuple[ImageInput, Layout, Brand, int, int, bytes | None]
 
 
 @dataclass
@@ -270,7 +272,13 @@ class _Prepared:
 
 
 def _prepare(
-    image: ImageInput, layout: Layout, brand: Brand, width: int, height: int, hallucination: bool = True
+    image: ImageInput,
+    layout: Layout,
+    brand: Brand,
+    width: int,
+    height: int,
+    product: bytes | None = None,
+    hallucination: bool = True,
 ) -> _Prepared:
     """Run the per-image checks and cut the OCR crops; the boxes' OCR is batched by the caller."""
     try:
@@ -294,6 +302,7 @@ def _prepare(
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
     results += design_lint(layout, brand)
+    results += check_product(image, layout, product)
 
     font_scale = image.height / layout.height
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]
@@ -339,19 +348,21 @@ def run_deliverable_checks(
     brand: Brand,
     width: int,
     height: int,
+    product: bytes | None = None,
 ) -> list[CheckResult]:
-    """Every check for one final image (a Pillow image or a file path).
+    """Every check for one final image (a Pillow image or a file path); `product` is the cut-out
+    the layout's product box names (its bytes from the object store).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
-    safe_margin, the design_lint figures, and per box ocr.
+    safe_margin, the design_lint figures, the product's pixels, frame and overlap, and per box ocr.
     """
-    return _check_batch([(image, layout, brand, width, height)])[0]
+    return _check_batch([(image, layout, brand, width, height, product)])[0]
 
 
 def run_checks_parallel(
     jobs: list[Job], workers: int | None = None, hallucination: bool = True
 ) -> list[list[CheckResult]]:
-    """`run_deliverable_checks` for many (image, layout, brand, width, height) jobs.
+    """`run_deliverable_checks` for many (image, layout, brand, width, height[, product]) jobs.
 
     Results come back in input order. Threads suffice: tesseract runs as a
     subprocess and Pillow/numpy release the GIL. Jobs go out in batches (up to

@@ -32,7 +32,7 @@ from asset_pipeline.stages.briefs import (
     take_snapshot,
 )
 from asset_pipeline.stages.drafts import generate_drafts, why_generated
-from asset_pipeline.stages.preflight import brand_logos, preflight
+from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
@@ -185,7 +185,8 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     palette_before = list(previous[0].get("palette") or []) if previous else []
     # Pre-flight: what cannot be laid out gets no draft (it is rejected later with the reasons).
     logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
-    unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos)
+    products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
+    unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
     rows = generate_drafts(
         deliverables,
         inputs.registry,
@@ -233,6 +234,7 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
     deliverables = read_rows(home, "briefs", context.partition_key)
     drafts = read_rows(home, "drafts", context.partition_key)
     logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
+    products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
     rows = typeset(
         deliverables,
         drafts,
@@ -241,6 +243,7 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
         ObjectStore(home),
         logos,
         inputs.brand_typography_hash,
+        products,
     )
     write_rows(home, "layouts", context.partition_key, rows)
     rejected = [r for r in rows if r["error"]]

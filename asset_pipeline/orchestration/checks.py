@@ -32,6 +32,8 @@ CHECKS = {
     "safe_margin": "All text lies inside the safe margin.",
     "design_lint": "Design figures as numbers: alignment spread, hierarchy ratios, margins, overlaps, logo clear "
     "space, CTA plate contrast; fails only on the brand's rules (safe margin, logo clear space, no overlaps).",
+    "product": "The product shot's pixels inside its mask equal its source resampled once (within 3 levels), "
+    "it lies wholly inside the frame, and no text, CTA or logo box overlaps it.",
 }
 # A campaign is blocked when at least this share of (at least MIN_SAMPLE) deliverables fail one check.
 SYSTEMIC_SHARE, MIN_SAMPLE = 0.8, 5

@@ -44,6 +44,9 @@ class CampaignInputs:
     fingerprint: str | None = None  # inputs_fingerprint, once the snapshot is stored
     # "media/<path>" -> sha256 of each media file the brand names (the logo): typesetting reads them
     media: tuple[tuple[str, str], ...] = ()
+    # "media/<path>" -> sha256 of each product shot the brief's assets name: composited, never drawn,
+    # so they are no part of any draft's key
+    products: tuple[tuple[str, str], ...] = ()
 
     @property
     def campaign(self) -> str:
@@ -82,6 +85,7 @@ def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -
     brand = load_brand(brand_file, f"brands/{brief.brand}.yaml")
     return CampaignInputs(
         media=_media_hashes(home, brand, f"brands/{brief.brand}.yaml"),
+        products=_product_hashes(home, brief, label, strict=False),
         brief=brief,
         brand=brand,
         brief_file=brief_file,
@@ -110,6 +114,42 @@ def brand_media(home: Home, brand: Brand, label: str) -> list[tuple[str, str, Pa
     if problems:
         raise InputError(problems)
     return found
+
+
+def product_files(home: Home, brief: Brief, label: str) -> tuple[list[tuple[str, str, str, Path]], list[Problem]]:
+    """((asset id, field, path relative to media/, resolved file) of every asset's product shot that
+    exists inside media/, one problem per one that is missing, not a file, or resolves outside media/)."""
+    found, problems = [], []
+    for asset in brief.assets:
+        if asset.product is None:
+            continue
+        field_name = f"assets(id={asset.id}).product"
+        try:
+            path = home.media_path(asset.product)
+        except ValueError as exc:
+            problems.append(Problem(label, field_name, str(exc)))
+            continue
+        if not path.is_file():
+            problems.append(Problem(label, field_name, f"media/{asset.product}: no such file"))
+            continue
+        found.append((asset.id, field_name, asset.product, path))
+    return found, problems
+
+
+def _product_hashes(home: Home, brief: Brief, label: str, strict: bool) -> tuple[tuple[str, str], ...]:
+    """("media/<path>", sha256) of every product shot the brief names. `strict`: InputError naming
+    each file that is missing, outside media/ or unreadable (else those are left out, for
+    `preflight.asset_products` to report with everything else wrong with the files)."""
+    found, problems = product_files(home, brief, label)
+    hashes = set()
+    for _, field_name, relative, path in found:
+        try:
+            hashes.add((f"media/{relative}", sha256_file(path)))
+        except OSError as exc:
+            problems.append(Problem(label, field_name, f"media/{relative} cannot be read: {exc.strerror or exc}"))
+    if problems and strict:
+        raise InputError(problems)
+    return tuple(sorted(hashes))
 
 
 def _media_hashes(home: Home, brand: Brand, label: str) -> tuple[tuple[str, str], ...]:
@@ -166,6 +206,7 @@ def file_formats(asset: AssetSpec, brand: Brand, preset: presets.Preset | None) 
 def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
     """One row per deliverable: (asset, variant, size), with everything later stages need."""
     brief, brand = inputs.brief, inputs.brand
+    products = dict(inputs.products)
     rows = []
     for asset in brief.assets:
         base_seed = asset.seed if asset.seed is not None else default_seed(brief.campaign, asset.id)
@@ -200,6 +241,8 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                         "formats": file_formats(asset, brand, preset),
                         "min_quality": brand.min_quality,
                         "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
+                        "product": asset.product,
+                        "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
                     }
                 )
     return rows
@@ -237,7 +280,7 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
             paths.append(resolve_font(name, inputs.brand_file.parent))
         except FontError:
             continue  # reported by typesetting, per deliverable
-    paths += [home.media_path(label.removeprefix("media/")) for label, _ in inputs.media]
+    paths += [home.media_path(label.removeprefix("media/")) for label, _ in inputs.media + inputs.products]
     files = {}
     for path in paths:
         path = path.resolve()
@@ -279,6 +322,7 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     inputs = load_campaign(home, campaign, registry)  # the brief's and brand's problems are reported first
     if registry_problem is not None:
         raise registry_problem
+    _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True)  # a missing one stops the run
     return dataclasses.replace(inputs, input_files=_input_files(home, inputs))
 
 
@@ -312,9 +356,12 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
     if not rows:
         raise SnapshotMissing(f"campaign {campaign!r} has no input snapshot: materialize campaign_briefs first")
     row = rows[0]
+    brief, brand = Brief.model_validate_json(row["brief_json"]), Brand.model_validate_json(row["brand_json"])
+    brand_media_paths = {f"media/{relative}" for relative in brand.media_files().values()}
+    product_paths = {f"media/{asset.product}" for asset in brief.assets if asset.product}
     return CampaignInputs(
-        brief=Brief.model_validate_json(row["brief_json"]),
-        brand=Brand.model_validate_json(row["brand_json"]),
+        brief=brief,
+        brand=brand,
         brief_file=home.inside(row["brief_file"]),
         brand_file=home.inside(row["brand_file"]),
         brief_hash=row["brief_hash"],
@@ -323,5 +370,6 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         registry=_registry_from_json(home, row["registry_json"]),
         input_files=tuple(InputFile(**f) for f in row["input_files"]),
         fingerprint=row.get("fingerprint"),  # None in snapshots taken before fingerprints
-        media=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"].startswith("media/"))),
+        media=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in brand_media_paths)),
+        products=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in product_paths)),
     )

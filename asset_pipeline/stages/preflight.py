@@ -13,13 +13,15 @@ from pathlib import Path
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
 from asset_pipeline.presets import free_band
-from asset_pipeline.specs import Brand, InputError, Problem
-from asset_pipeline.stages.briefs import brand_media
-from asset_pipeline.storage.objects import sha256_bytes
+from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash
+from asset_pipeline.stages.briefs import brand_media, product_files
+from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.logo import LogoError, LogoSource, read_logo
+from asset_pipeline.typography.product import CUTOUT_METHOD, ProductError, ProductSource, place_product, read_product
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
 
@@ -47,19 +49,70 @@ def brand_logos(home: Home, brand: Brand, label: str, expected: dict[str, str] |
     return logos
 
 
+def _cached_product(home: Home, relative: str, data: bytes, sha: str) -> ProductSource:
+    """read_product, with the cut-out kept in the object store and its numbers in the cache by
+    the file's sha256: each product file is cut out once, whichever stage or run asks first."""
+    cache, store = ResultCache(home, "products"), ObjectStore(home)
+    key = content_hash({"source": sha, "method": CUTOUT_METHOD})
+    hit = cache.get(key)
+    try:
+        return ProductSource(path=relative, sha256=sha, cutout=store.read_bytes(hit["cutout_sha256"]), **hit)
+    except (TypeError, KeyError, ValueError, OSError):  # no entry, an old or damaged one: cut it out again
+        pass
+    source = read_product(relative, data, sha)
+    store.put_bytes(source.cutout)
+    fields = ("method", "mask_sha256", "cutout_sha256", "width", "height", "detail")
+    cache.put(key, {name: getattr(source, name) for name in fields})
+    return source
+
+
+def asset_products(
+    home: Home, brief: Brief, label: str, expected: dict[str, str] | None = None
+) -> dict[str, ProductSource]:
+    """asset id -> its product shot, read from media/, checked and cut out; InputError with one
+    problem (brief, field, media path, why) per file that cannot be used.
+
+    `expected` maps "media/<path>" to the sha256 the run's snapshot recorded, as for logos."""
+    files, problems = product_files(home, brief, label)
+    found, read = {}, {}
+    for asset_id, field, relative, path in files:
+        if relative not in read:
+            try:
+                data = path.read_bytes()
+                sha = sha256_bytes(data)
+                want = (expected or {}).get(f"media/{relative}")
+                if want is not None and want != sha:
+                    raise ProductError("changed since the run's snapshot; run again")
+                read[relative] = _cached_product(home, relative, data, sha)
+            except OSError as exc:
+                read[relative] = f"cannot be read: {exc.strerror or exc}"
+            except ProductError as exc:
+                read[relative] = str(exc)
+        if isinstance(read[relative], str):
+            problems.append(Problem(label, field, f"media/{relative} {read[relative]}"))
+        else:
+            found[asset_id] = read[relative]
+    if problems:
+        raise InputError(problems)
+    return found
+
+
 def deliverable_texts(row: dict) -> dict[str, str]:
     return {role: row[role] for role in TEXT_ROLES if row.get(role)}
 
 
-def deliverable_problems(row: dict, brand: Brand, brand_dir: Path, logos: list[LogoSource]) -> list[str]:
-    """Everything that stops one deliverable, one line each; empty when it can be laid out."""
+def deliverable_problems(
+    row: dict, brand: Brand, brand_dir: Path, logos: list[LogoSource], product: ProductSource | None = None
+) -> list[str]:
+    """Everything that stops one deliverable, one line each; empty when it can be laid out
+    (with its product shot, when it has one, at MIN_PRODUCT_PX or more)."""
     texts = deliverable_texts(row)
     problems = []
     banned = check_banned_terms(list(texts.values()), list(brand.banned_terms), list(texts))
     if not banned.passed:
         problems += banned.detail.split("; ")
     try:
-        layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row))
+        place_product(layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row)), product)
     except LayoutError as exc:
         problems += exc.problems
     except FontError as exc:
@@ -68,7 +121,11 @@ def deliverable_problems(row: dict, brand: Brand, brand_dir: Path, logos: list[L
 
 
 def preflight(
-    deliverables: list[dict], brand: Brand, brand_dir: Path, logos: list[LogoSource]
+    deliverables: list[dict],
+    brand: Brand,
+    brand_dir: Path,
+    logos: list[LogoSource],
+    products: dict[str, ProductSource] | None = None,
 ) -> dict[tuple[str, int, str], list[str]]:
     """(asset, variant, size) -> its problems, for the deliverables that have any.
 
@@ -79,16 +136,18 @@ def preflight(
     for row in deliverables:
         key = (row["asset"], row["size"])
         if key not in seen:
-            seen[key] = deliverable_problems(row, brand, brand_dir, logos)
+            seen[key] = deliverable_problems(row, brand, brand_dir, logos, (products or {}).get(row["asset"]))
         if seen[key]:
             found[(row["asset"], row["variant"], row["size"])] = seen[key]
     return found
 
 
-def preflight_problems(label: str, deliverables: list[dict], brand: Brand, brand_dir: Path, logos) -> list[Problem]:
+def preflight_problems(
+    label: str, deliverables: list[dict], brand: Brand, brand_dir: Path, logos, products=None
+) -> list[Problem]:
     """One Problem per problem per (asset, size): `briefs/x.yaml: asset hero, 160x600: headline needs ...`."""
     out, shown = [], set()
-    for (asset, _variant, size), problems in preflight(deliverables, brand, brand_dir, logos).items():
+    for (asset, _variant, size), problems in preflight(deliverables, brand, brand_dir, logos, products).items():
         for problem in problems:
             if (asset, size, problem) not in shown:
                 shown.add((asset, size, problem))

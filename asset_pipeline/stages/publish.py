@@ -88,7 +88,25 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         ),
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
+        **media_provenance(render.get("layout")),
     }
+
+
+def media_provenance(layout_json: str | None) -> dict[str, str]:
+    """The media files a render drew, each with its sha256 (path relative to media/): the logo, and
+    the product shot with its mask's hash and how the mask was made. Empty when it drew none."""
+    layout = json.loads(layout_json) if layout_json else {}
+    found = {}
+    if logo := layout.get("logo"):
+        found.update(logo=logo["path"], logo_sha256=logo["sha256"])
+    if product := layout.get("product"):
+        found.update(
+            product=product["path"],
+            product_sha256=product["sha256"],
+            product_mask_sha256=product["mask_sha256"],
+            product_method=product["method"],
+        )
+    return found
 
 
 @dataclass(frozen=True)

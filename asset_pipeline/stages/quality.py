@@ -39,6 +39,16 @@ def _cache_key(render: dict, brand: Brand) -> str:
     )
 
 
+def _cutout(store: ObjectStore, layout: Layout) -> bytes | None:
+    """The product cut-out the layout names, for the `product` check (None: none, or it is gone)."""
+    if layout.product is None:
+        return None
+    try:
+        return store.read_bytes(layout.product.cutout_sha256)
+    except OSError:  # missing or damaged: the check fails and says so
+        return None
+
+
 def draft_row(draft: dict | None) -> dict:
     """The "draft" check: did the deliverable's draft pass the draft-level checks, re-rolls included?
 
@@ -97,7 +107,8 @@ def run_checks(
     jobs = []
     for index in misses:
         layout = Layout.from_json(renders[index]["layout"])
-        jobs.append((store.path(renders[index]["image_sha256"]), layout, brand, layout.width, layout.height))
+        cutout = _cutout(store, layout)
+        jobs.append((store.path(renders[index]["image_sha256"]), layout, brand, layout.width, layout.height, cutout))
     fresh = run_checks_parallel(jobs, workers=workers or os.cpu_count() or 1) if jobs else []
     for index, checked in zip(misses, fresh):
         rows = [{"check": "layout", "passed": True, "value": None, "detail": "text fits the brand rules"}]

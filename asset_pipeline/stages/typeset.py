@@ -22,6 +22,7 @@ from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.logo import LogoSource
+from asset_pipeline.typography.product import ProductSource, place_product
 from asset_pipeline.typography.render import render_layout
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
@@ -72,6 +73,7 @@ def typeset(
     store: ObjectStore,
     logos: list[LogoSource] | None = None,
     typography_hash: str | None = None,
+    products: dict[str, ProductSource] | None = None,
 ) -> list[dict]:
     """Layouts rows: one per deliverable, with the layout JSON or the reason it cannot be set.
 
@@ -85,6 +87,9 @@ def typeset(
     for logo in logos:
         store.put_bytes(logo.data)
     logo_bytes = {logo.sha256: logo.data for logo in logos}
+    products = products or {}
+    for product in products.values():
+        store.put_bytes(product.cutout)
     rows = []
     for row in deliverables:
         draft = served[(row["asset"], row["variant"], row["size"])]
@@ -101,6 +106,7 @@ def typeset(
         sha = draft["image_sha256"]
         try:
             layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row))
+            layout = place_product(layout, products.get(row["asset"]))
             if not sha:  # pre-flight found it could not be laid out, so no draft was made for it
                 raise LayoutError(draft["draft_reason"] or "no draft was generated for this deliverable")
             box = tuple(round(v, 3) for v in framer.box(draft, row["width"], row["height"]))
@@ -113,6 +119,7 @@ def typeset(
         else:
             out["layout"] = layout.to_json()
             mark = logo_bytes.get(layout.logo.sha256) if layout.logo else None
-            out["preview_sha256"] = store.put_image(render_layout(background, layout, mark))
+            cutout = products[row["asset"]].cutout if layout.product else None
+            out["preview_sha256"] = store.put_image(render_layout(background, layout, mark, cutout))
         rows.append(out)
     return rows

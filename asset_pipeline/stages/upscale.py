@@ -124,8 +124,10 @@ def upscale(
                 )
                 # the logo from its source file's bytes (by sha256), at final resolution
                 mark = store.read_bytes(layout.logo.sha256) if layout.logo else None
+                # the product from its cut-out (by sha256), resampled once to its box at final size
+                cutout = store.read_bytes(layout.product.cutout_sha256) if layout.product else None
                 out.update(
-                    image_sha256=store.put_image(render_layout(background, layout, mark)),
+                    image_sha256=store.put_image(render_layout(background, layout, mark, cutout)),
                     engine=engine,
                     upscaler_error=failure,
                 )

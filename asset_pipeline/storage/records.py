@@ -113,6 +113,8 @@ class BriefRow:
     formats: list[Budget]  # the files to deliver, in order, each with its byte budget
     min_quality: int  # the brand's lowest encoder quality a budget may force
     keep_out: list[KeepOut]  # the preset's safe zones, as the boxes text, CTA and logo stay out of
+    product: str | None  # the asset's product shot, relative to media/
+    product_sha256: str | None  # of that file, as the run's snapshot read it
 
 
 @dataclass(frozen=True)

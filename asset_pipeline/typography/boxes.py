@@ -99,6 +99,27 @@ class LogoBox:
 
 
 @dataclass(frozen=True)
+class ProductBox:
+    """Where the product shot is composited (from its cut-out, at final resolution), inside the product zone.
+
+    The box is the product itself, scaled to fit the zone and never cropped; its contact shadow
+    lies below it, inside the zone too."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    path: str  # the source file, relative to the home's media/
+    sha256: str  # of the source file
+    cutout_sha256: str  # of the cut-out (an RGBA PNG in the object store): the renderer draws exactly this
+    mask_sha256: str  # of the cut-out's alpha channel
+    method: str  # how the mask was made: "alpha" (the file's own) or the cut-out method's name
+
+    def pixel_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return to_pixels((self.x, self.y, self.w, self.h), width, height)
+
+
+@dataclass(frozen=True)
 class Layout:
     width: int  # the size the layout was made for (the deliverable's final size)
     height: int
@@ -109,9 +130,13 @@ class Layout:
     logo: LogoBox | None = None
     # The template's focal box for the product shot, (x, y, w, h) fractions: never under text or logo.
     product_zone: Rect | None = None
+    product: ProductBox | None = None  # the product shot placed in the zone, when the asset has one
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        data = asdict(self)
+        if data["product"] is None:  # layouts without a product keep their JSON, and so their cache keys
+            del data["product"]
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Layout:
@@ -121,7 +146,15 @@ class Layout:
         logo = data.pop("logo", None)
         logo = LogoBox(**_tuples(logo, "clear")) if logo else None
         zone = data.pop("product_zone", None)
-        return cls(boxes=boxes, panels=panels, logo=logo, product_zone=tuple(zone) if zone else None, **data)
+        product = data.pop("product", None)
+        return cls(
+            boxes=boxes,
+            panels=panels,
+            logo=logo,
+            product_zone=tuple(zone) if zone else None,
+            product=ProductBox(**product) if product else None,
+            **data,
+        )
 
     def box(self, role: str) -> TextBox | None:
         return next((b for b in self.boxes if b.role == role), None)

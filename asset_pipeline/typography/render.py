@@ -4,7 +4,8 @@ Font sizes scale by background.height / layout.height, so one layout renders
 crisp at final size and as a small preview on a draft. Line positions come
 from layout.text_block, the same function the layout engine measured with.
 The logo is drawn from its source file's bytes at the size it is shown
-(typography.logo), never resampled from another image.
+(typography.logo), and the product from its cut-out (typography.product), never resampled
+from another image.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .boxes import Layout, TextBox
 from .fonts import load_font
 from .layout import Block, text_block
 from .logo import logo_image
+from .product import composite_product
 
 # Below this size FreeType's hinting snaps stems to whole pixels and closes the gaps
 # between some letters: DejaVu Sans's "rn" at 14-15 px touches and reads as "m" (to
@@ -24,10 +26,17 @@ SUPERSAMPLE_BELOW_PX = 20
 SUPERSAMPLE = 4
 
 
-def render_layout(background: Image.Image, layout: Layout, logo: bytes | None = None) -> Image.Image:
-    """A new RGB image: the background with scrims, plates, text and (given its source bytes) the logo."""
+def render_layout(
+    background: Image.Image, layout: Layout, logo: bytes | None = None, product: bytes | None = None
+) -> Image.Image:
+    """A new RGB image: the background, (given its cut-out's bytes) the product shot with its contact
+    shadow, then scrims, plates, text and (given its source bytes) the logo.
+
+    The product goes first so that anything drawn over it by mistake shows in the `product` check."""
     image = background.convert("RGB")
     scale = image.height / layout.height
+    if layout.product is not None and product is not None:
+        image = composite_product(image, product, layout.product.pixel_box(*image.size))
 
     rects = [(p.pixel_box(*image.size), p.colour) for p in layout.panels if p.kind == "scrim" and p.colour]
     rects += [(b.pixel_box(*image.size), b.scrim) for b in layout.boxes if b.scrim]  # older layouts: per box
