@@ -166,6 +166,8 @@ class Brand(_Strict):
     disclaimer: str | None = Field(default=None, max_length=300)
     banned_terms: list[str] = Field(default_factory=list)
     ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
+    # final-tier deliverables are published as `pending` until a reviewer approves them
+    require_approval: bool = Field(default=False, strict=True)
 
     def palette(self) -> list[str]:
         """The brand's colours, accent first: what steers the embedded model's backgrounds."""

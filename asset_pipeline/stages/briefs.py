@@ -21,7 +21,7 @@ from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash, load_brand, load_brief, parse_size
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile, SnapshotRow
-from asset_pipeline.storage.tables import read_rows
+from asset_pipeline.storage.tables import read_rows, table_path
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class CampaignInputs:
     registry: Registry | None = field(default=None, compare=False)
     input_files: tuple[InputFile, ...] = ()
     fingerprint: str | None = None  # inputs_fingerprint, once the snapshot is stored
+    # The reviewers' decisions (approvals rows) when the snapshot was taken: rejections re-roll drafts.
+    approvals: tuple[dict, ...] = field(default=(), compare=False)
 
     @property
     def campaign(self) -> str:
@@ -176,6 +178,10 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
             paths.append(resolve_font(name, inputs.brand_file.parent))
         except FontError:
             continue  # reported by typesetting, per deliverable
+    # The reviewers' decisions are an input too: a rejection re-rolls a draft (the nightly sees it).
+    approvals = table_path(home, "approvals", inputs.campaign)
+    if approvals.exists():
+        paths.append(approvals)
     files = {}
     for path in paths:
         path = path.resolve()
@@ -222,7 +228,8 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         steering_palette=tuple(inputs.brand.palette()) if _steered_model_draws(home, inputs.brief, registry) else (),
         registry=registry,
     )
-    return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs)})
+    approvals = tuple(read_rows(home, "approvals", campaign))
+    return CampaignInputs(**{**inputs.__dict__, "input_files": _input_files(home, inputs), "approvals": approvals})
 
 
 def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
@@ -242,6 +249,7 @@ def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
         steering_palette=list(inputs.steering_palette),
         fingerprint=inputs_fingerprint(inputs.input_files, models_part(inputs.registry)),
         taken_at=datetime.now(UTC),
+        approvals=list(inputs.approvals),
     )
 
 
@@ -266,4 +274,5 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         registry=_registry_from_json(home, row["registry_json"]),
         input_files=tuple(InputFile(**f) for f in row["input_files"]),
         fingerprint=row["fingerprint"],
+        approvals=tuple(row.get("approvals") or ()),  # snapshots taken before approvals existed have none
     )
