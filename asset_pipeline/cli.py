@@ -70,11 +70,37 @@ def _argument_problems(args: argparse.Namespace) -> list[Problem]:
         from asset_pipeline.validation import campaign_id_problems  # the check a brief's campaign field gets
 
         problems = campaign_id_problems(campaigns, where, "CAMPAIGN")
-    if getattr(args, "port", None) is not None:
-        problem = port_problem(args.port)
+    host = getattr(args, "host", None) or "127.0.0.1"
+    if args.command == "review":
+        problems += review_problems(args, where)
+    if getattr(args, "port", None) is not None and not problems:
+        problem = port_problem(args.port, host)
         if problem:
             problems.append(Problem(where, "--port", problem))
     return problems
+
+
+REVIEW_TOKEN_ENV = "ASSET_PIPELINE_REVIEW_TOKEN"
+MIN_TOKEN = 16
+
+
+def review_problems(args: argparse.Namespace, where: str) -> list[Problem]:
+    """The review app binds loopback unless it has a token; a token must be long enough to guess badly."""
+    from asset_pipeline.review.app import is_loopback
+
+    token = args.token or os.environ.get(REVIEW_TOKEN_ENV)
+    if token is not None and len(token) < MIN_TOKEN:
+        return [Problem(where, "--token", f"at least {MIN_TOKEN} characters (a generated one is printed if none)")]
+    if not is_loopback(args.host) and not token:
+        return [
+            Problem(
+                where,
+                "--host",
+                f"{shown(args.host)} is not loopback: anyone who reaches it could approve; "
+                f"give --token or set ${REVIEW_TOKEN_ENV}",
+            )
+        ]
+    return []
 
 
 def port_problem(port: int, host: str = "127.0.0.1") -> str | None:
@@ -153,6 +179,8 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
             summaries = run_campaigns(home, runnable, executor=args.executor, broker=args.broker)
     for summary in summaries:
         _say(summary.line())
+        if args.debug and summary.traceback:  # the whole chain, as Dagster's run log has it
+            print(summary.traceback, file=sys.stderr)
     if any(s.failed and mentions_disk_full(s.error or "") for s in summaries):
         print(disk_full_line(home.root), file=sys.stderr)
     if problems or any(s.failed for s in summaries):
@@ -297,6 +325,20 @@ def cmd_ui(args: argparse.Namespace, home: Home) -> int:
     )
 
 
+def cmd_review(args: argparse.Namespace, home: Home) -> int:
+    import secrets
+
+    from asset_pipeline.review.app import serve
+
+    # Checked by _argument_problems: off loopback a token was given.
+    token = args.token or os.environ.get(REVIEW_TOKEN_ENV) or secrets.token_urlsafe(24)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Review app on http://{shown_host}:{args.port}/?token={token} (home {home.root})", flush=True)
+    print("Open that link to review; scripts send the token as 'Authorization: Bearer <token>'.", flush=True)
+    serve(home, token, args.host, args.port)
+    return EXIT_OK
+
+
 def run_in_process_group(command: list[str], announce: str | None = None, grace_s: float = 10.0) -> int:
     """Run `command` as the leader of its own process group; SIGTERM or SIGINT here stops the whole group.
 
@@ -409,6 +451,16 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    review = sub.add_parser("review", help="start the reviewer web app (approve / reject) on 127.0.0.1")
+    review.add_argument("--port", type=int, default=8000)
+    review.add_argument("--host", default="127.0.0.1", help="another host than loopback needs a token")
+    review.add_argument(
+        "--token",
+        default=None,
+        help=f"the token every write needs (default: ${REVIEW_TOKEN_ENV}, else a new one, printed at start-up)",
+    )
+    review.set_defaults(func=cmd_review)
     return parser
 
 

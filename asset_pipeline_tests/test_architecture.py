@@ -162,6 +162,7 @@ LAYERS = [
         "asset_pipeline.compare",
         "asset_pipeline.validation",
         "asset_pipeline.verification",
+        "asset_pipeline.review",
     ),
     ("asset_pipeline.cli", "asset_pipeline.__main__"),
 ]

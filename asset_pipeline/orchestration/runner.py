@@ -28,6 +28,8 @@ class CampaignSummary:
     checks_run: int = 0  # deliverables checked afresh; the rest reused cached results
     checks_reused: int = 0
     error: str | None = None
+    traceback: str | None = None  # the failure's whole chain, for --debug
+    pending: int = 0  # passed, awaiting a reviewer's approval (the brand's require_approval)
     blocked: bool = False  # a systemic check failure stopped publication (exit 1, not 2)
     repaired: list[str] = field(default_factory=list)  # published files found missing or damaged, restored
     quarantined: int = 0  # damaged objects set aside under objects/.corrupt/ and made again
@@ -42,9 +44,10 @@ class CampaignSummary:
             return f"{self.campaign}: nothing published, {self.error}; run {self.run_id[:8]}"
         if not self.success:
             return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
+        waiting = f"{self.pending} pending approval, " if self.pending else ""
         text = (
             f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
-            f"{self.rejected} rejected; drafts {self.drafts_generated} generated, "
+            f"{waiting}{self.rejected} rejected; drafts {self.drafts_generated} generated, "
             f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
             f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}"
         )
@@ -56,26 +59,64 @@ class CampaignSummary:
         return "\n".join([text, *notes])
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
-    for event in result.all_events:
+def root_cause(error):
+    """The innermost error of a chain (Dagster's SerializableErrorInfo): what actually went wrong.
+
+    Dagster wraps a step's exception (DagsterExecutionStepExecutionError, user-code errors), as
+    its cause or, raised while handling it, its context: the explicit cause is followed always,
+    the context only out of Dagster's own errors (ours raise `from` where the cause matters).
+    """
+    while True:
+        inner = error.cause or (error.context if (error.cls_name or "").startswith("Dagster") else None)
+        if inner is None:
+            return error
+        error = inner
+
+
+def cause_line(error) -> str:
+    """One line for an error chain: the innermost error's class and first line, named plainly when it is
+    the machine's (memory) rather than the input's."""
+    inner = root_cause(error)
+    lines = [line.strip() for line in (inner.message or "").strip().splitlines() if line.strip()]
+    line = lines[0] if lines else inner.cls_name or "unknown error"
+    if inner.cls_name and not line.startswith(inner.cls_name):
+        line = f"{inner.cls_name}: {line}"
+    if inner.cls_name in ("MemoryError", "OutOfMemoryError"):
+        line = f"out of memory ({line}); try fewer variants per batch or a smaller model"
+    return line
+
+
+def _failure(result) -> tuple[str, str | None]:
+    """(the summary's failure line, the traceback) of a run that did not succeed.
+
+    A step's failure names the step; a failure outside any step (the executor: a Celery broker
+    or result store that cannot be reached) is found in the engine and run-failure events.
+    """
+    events = result.all_events
+    for event in events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
-                error = error.cause
-            return (
-                f"step {event.step_key}: {error.message.strip().splitlines()[-1] if error.message else error.cls_name}"
-            )
+            return f"step {event.step_key}: {cause_line(error)}", error.to_string()
+    for event in events:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None and event.event_type_value in ("ENGINE_EVENT", "PIPELINE_FAILURE", "RUN_FAILURE"):
+            where = f"step {event.step_key}" if event.step_key else "run"
+            return f"{where}: {cause_line(error)}", error.to_string()
     blocked = [
         e
-        for e in result.all_events
+        for e in events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
         and not e.event_specific_data.passed
         and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
     ]
     if blocked:
         names = sorted({e.event_specific_data.check_name for e in blocked})
-        return f"blocked by systemic check failure: {', '.join(names)}"
-    return "run failed"
+        return f"blocked by systemic check failure: {', '.join(names)}", None
+    return "run failed", None
+
+
+def _failure_message(result) -> str:
+    return _failure(result)[0]
 
 
 def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> CampaignSummary:
@@ -83,14 +124,15 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     manifest_path = home.inside("published", campaign, "manifest.json")
     if not result.success or _metadata_value(result, "published_assets", "published") is None:
         summary.success = False
-        summary.error = _failure_message(result)
+        summary.error, summary.traceback = _failure(result)
         summary.blocked = summary.error.startswith("blocked")
         return summary
     manifest = json.loads(manifest_path.read_text())
     drafts = read_rows(home, "drafts", campaign)
     entries = manifest["deliverables"]
     summary.published = sum(e["status"] == "published" for e in entries)
-    summary.rejected = len(entries) - summary.published
+    summary.pending = sum(e["status"] == "pending" for e in entries)
+    summary.rejected = len(entries) - summary.published - summary.pending
     summary.reasons = [
         f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
         for e in entries
