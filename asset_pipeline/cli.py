@@ -27,6 +27,7 @@ from asset_pipeline.echo import LINE_LIMIT, shown
 from asset_pipeline.home import Home
 from asset_pipeline.specs import InputError, Problem, is_identifier
 from asset_pipeline.storage.disk import disk_full_line, is_disk_full, mentions_disk_full
+from asset_pipeline.storage.files import atomic_write_bytes
 
 EXIT_OK, EXIT_REJECTED, EXIT_INVALID = 0, 1, 2
 
@@ -39,9 +40,35 @@ def _prepare_environment(home: Home) -> None:
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("DAGSTER_HOME", str(home.dagster))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    _instance_settings(Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml")
+
+
+# The home's Dagster instance settings: no telemetry, no onboarding ("Join the Dagster community")
+# modal in the UI, and Dagster's own DEBUG console lines (which step processes of the multiprocess
+# executor print) off; INFO keeps the steps' log lines (the drafts' progress) in the run log.
+INSTANCE_SETTINGS = {
+    "telemetry": {"enabled": False},
+    "nux": {"enabled": False},
+    "python_logs": {"python_log_level": "INFO"},
+}
+
+
+def _instance_settings(config: Path) -> None:
+    """Write the settings a home's dagster.yaml lacks; settings a user wrote are kept as written."""
+    import yaml
+
+    try:
+        current = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
+    except (OSError, yaml.YAMLError):
+        return  # the user's file, unreadable to us: Dagster reports it
+    if not isinstance(current, dict):
+        current = {} if current is None else None
+    if current is None:
+        return
+    missing = {k: v for k, v in INSTANCE_SETTINGS.items() if k not in current}
+    if missing:
+        text = yaml.safe_dump({**current, **missing}, sort_keys=False)
+        atomic_write_bytes(config, text.encode("utf-8"))
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -173,10 +200,18 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
 
     summaries = []
     if runnable:  # Dagster is imported only when there is something to run
+        from asset_pipeline.orchestration.progress import reporter_for
         from asset_pipeline.orchestration.runner import run_campaigns
 
+        stream = sys.stderr  # progress goes to stderr: stdout keeps the summaries scripts read
         with contextlib.redirect_stderr(_WithoutEventLogNoise(sys.stderr)):
-            summaries = run_campaigns(home, runnable, executor=args.executor, broker=args.broker)
+            summaries = run_campaigns(
+                home,
+                runnable,
+                executor=args.executor,
+                broker=args.broker,
+                progress=None if args.quiet else lambda campaign: reporter_for(campaign, stream),
+            )
     for summary in summaries:
         _say(summary.line())
         if args.debug and summary.traceback:  # the whole chain, as Dagster's run log has it
@@ -417,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --executor celery: the broker the workers listen to, e.g. redis://127.0.0.1:6379/0 "
         "(default: $ASSET_PIPELINE_CELERY_BROKER)",
     )
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr, only the summaries")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check briefs, brands and models.yaml without running")

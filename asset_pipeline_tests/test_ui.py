@@ -122,6 +122,11 @@ def test_graphql_lineage_metadata_and_loopback_only(ui):
     assert {"renders", "cache_hits"} <= set(metadata["upscaled_images"])
     assert {"published", "new_versions", "unchanged", "rejected"} <= set(metadata["published_assets"])
 
+    # The home's instance settings: no onboarding modal, no telemetry (cli.py INSTANCE_SETTINGS).
+    assert graphql(port, "{ shouldShowNux }")["shouldShowNux"] is False
+    settings = (home / "dagster" / "dagster.yaml").read_text()
+    assert "nux:\n  enabled: false" in settings and "telemetry:\n  enabled: false" in settings
+
     address = non_loopback_address()
     if address:  # bound to 127.0.0.1 only: another interface of this machine is refused
         with pytest.raises(OSError):
@@ -157,11 +162,12 @@ def wait_for(driver, xpath: str, seconds: float = 90):
 
 
 def dismiss_welcome(driver) -> None:
-    """The UI greets a fresh browser profile with a newsletter dialog; skip it."""
+    """The home's dagster.yaml turns the onboarding ("Join the Dagster community") modal off: none shows."""
     from selenium.webdriver.common.by import By
 
-    for button in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
-        button.click()
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "Join the Dagster community" not in body, "the onboarding modal is showing"
+    assert not driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']")
 
 
 def screenshot(driver, name: str) -> None:

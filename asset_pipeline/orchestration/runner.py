@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from asset_pipeline.home import Home
+from asset_pipeline.orchestration.progress import invocation_tag, watch
 from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows
@@ -165,12 +168,17 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_campaigns(
-    home: Home, campaigns: list[str], executor: str = "in_process", broker: str | None = None
+    home: Home,
+    campaigns: list[str],
+    executor: str = "in_process",
+    broker: str | None = None,
+    progress: Callable[[str], object] | None = None,
 ) -> list[CampaignSummary]:
     """One Dagster run per campaign, in the home's instance, so the UI shows them.
 
     `executor`: in_process (default), multiprocess (a process per step) or celery
     (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
+    `progress(campaign)`: a reporter (orchestration/progress.py) that follows each run's log.
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
@@ -200,21 +208,24 @@ def run_campaigns(
     summaries = []
     store = ObjectStore(home)
     for campaign in campaigns:
-        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags}
+        invocation = invocation_tag()
+        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags, **invocation}
         quarantined = store.quarantined()
-        if executor == "in_process":
-            result = job.execute_in_process(
-                instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
-            )
-            summary = summarize(home, campaign, result)
-        else:  # out-of-process executors rebuild the job by name in each step's process
-            with dg.execute_job(
-                reconstructable_job(executor),
-                instance,
-                run_config=run_config,
-                tags={**tags, "dagster/partition": campaign},
-            ) as result:
+        watching = watch(instance, invocation, progress(campaign)) if progress else contextlib.nullcontext()
+        with watching:
+            if executor == "in_process":
+                result = job.execute_in_process(
+                    instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
+                )
                 summary = summarize(home, campaign, result)
+            else:  # out-of-process executors rebuild the job by name in each step's process
+                with dg.execute_job(
+                    reconstructable_job(executor),
+                    instance,
+                    run_config=run_config,
+                    tags={**tags, "dagster/partition": campaign},
+                ) as result:
+                    summary = summarize(home, campaign, result)
         summary.quarantined = store.quarantined() - quarantined
         summaries.append(summary)
     return summaries
