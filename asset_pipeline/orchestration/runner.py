@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -82,6 +83,8 @@ def cause_line(error) -> str:
     inner = root_cause(error)
     lines = [line.strip() for line in (inner.message or "").strip().splitlines() if line.strip()]
     line = lines[0] if lines else inner.cls_name or "unknown error"
+    if inner.cls_name:  # `package.module.DraftError: ...` reads as `DraftError: ...`
+        line = re.sub(rf"^[\w.]+\.{re.escape(inner.cls_name)}:", f"{inner.cls_name}:", line)
     if inner.cls_name and not line.startswith(inner.cls_name):
         line = f"{inner.cls_name}: {line}"
     if inner.cls_name in ("MemoryError", "OutOfMemoryError"):
