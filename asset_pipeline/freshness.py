@@ -42,6 +42,15 @@ class _Hashes:
         return self.known[path]
 
 
+def _has_rows(home: Home, path: str) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(home.inside(path)).num_rows > 0
+    except (OSError, ValueError):
+        return False
+
+
 def check_freshness(home: Home, campaigns: list[str]) -> Freshness:
     """Split campaigns into fresh and stale (with the reason), without starting any run."""
     result = Freshness()
@@ -62,6 +71,9 @@ def check_freshness(home: Home, campaigns: list[str]) -> Freshness:
             result.stale[campaign] = "its manifest records no inputs"
             continue
         changed = [f.path for f in recorded if hashes(f.path) != f.sha256]
+        decisions = f"tables/approvals/{campaign}.parquet"
+        if decisions not in {f.path for f in recorded} and _has_rows(home, decisions):
+            changed.append(decisions)  # a reviewer decided since: a rejection re-rolls a draft
         if changed:
             result.stale[campaign] = f"changed: {', '.join(changed[:3])}" + (" …" if len(changed) > 3 else "")
         elif inputs_fingerprint(recorded, models) != fingerprint:

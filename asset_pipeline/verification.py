@@ -35,7 +35,7 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
     history = read_rows(home, "publications", campaign)
     problems: list[str] = []
     checked = 0
-    for path, sha in sorted({(r["path"], r["sha256"]) for r in history if r["status"] == "published"}):
+    for path, sha in sorted({(r["path"], r["sha256"]) for r in history if r["status"] in ("published", "pending")}):
         checked += 1
         if problem := _file_problem(home, path, sha):
             problems.append(problem)
