@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from asset_pipeline_tests.conftest import REPO, cli, free_port, make_home, write_brief
+from asset_pipeline_tests.support import browser
 
 ARTIFACTS = REPO / "test-artifacts"
 TOKEN = "t" * 8 + "review-token-0123"
@@ -194,25 +195,9 @@ def test_review_refuses_to_bind_off_loopback_without_a_token(home, monkeypatch, 
 
 @pytest.fixture
 def chromium():
-    from selenium import webdriver
-
-    if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
+    if not browser.available():
         pytest.fail("Debian's chromium and chromium-driver are missing: `make setup-test` installs them")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
+    driver = browser.start_chromium()
     try:
         yield driver
     finally:
@@ -232,15 +217,7 @@ def server(home):
         start_new_session=True,
     )
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read().decode()
-                assert time.time() < deadline, "the review app did not start"
-                time.sleep(0.3)
+        browser.wait_until_serving(process, f"http://127.0.0.1:{port}/", "the review app", seconds=60)
         yield home, port
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -20,6 +20,7 @@ import urllib.request
 import pytest
 
 from asset_pipeline_tests.conftest import REPO, cli, free_port, make_home, write_brief
+from asset_pipeline_tests.support.browser import wait_until_serving
 
 ARTIFACTS = REPO / "test-artifacts"
 STAGES = ["campaign_briefs", "draft_images", "typeset_images", "upscaled_images", "published_assets"]
@@ -73,15 +74,7 @@ def ui(tmp_path_factory, tiny_model):
         start_new_session=True,
     )
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read().decode()
-                assert time.time() < deadline, "the UI did not start"
-                time.sleep(0.5)
+        wait_until_serving(process, f"http://127.0.0.1:{port}/server_info", "the UI")
         yield home, port
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -171,22 +171,9 @@ def fetch(url: str) -> tuple[float, bytes]:
 
 
 def browser_timing(url: str) -> dict:
-    from selenium import webdriver
+    from asset_pipeline_tests.support.browser import start_chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
+    driver = start_chromium()
     try:
         runs = []
         for _ in range(3):

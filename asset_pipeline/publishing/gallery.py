@@ -156,7 +156,6 @@ def campaign_view(home: Home, manifest: dict, history: list[dict], store: Object
         brief = briefs.get((first["asset"], first["variant"], first["size"])) or {}
         rows, decidable_asset = [], False
         for variant, entries in sorted(variants.items()):
-            entries = sorted(entries, key=lambda e: (_size(e["size"])[0] * _size(e["size"])[1], e["size"]))
             key0 = (asset, variant, entries[0]["size"])
             draft, brief_row = drafts.get(key0) or {}, briefs.get(key0) or {}
             cards = []
@@ -246,6 +245,8 @@ def _card(home: Home, campaign: str, entry: dict, history: list[dict], checks: l
         "decidable": current is not None
         and (status != "rejected" or all(r.startswith("review:") for r in entry.get("reasons") or [])),
     }
+    if status == "rejected" and not card["decidable"]:
+        card["version"] = None  # rejected by its checks: it has no version; `latest` names the last good one
     if entry.get("latest_path"):
         card["latest"] = _relative(campaign, entry["latest_path"])
         card["latest_label"] = (
