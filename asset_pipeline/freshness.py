@@ -19,6 +19,7 @@ from asset_pipeline.specs import InputError
 from asset_pipeline.stages.briefs import inputs_fingerprint, models_part
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile
+from asset_pipeline.storage.tables import has_rows
 
 
 @dataclass
@@ -42,15 +43,6 @@ class _Hashes:
         return self.known[path]
 
 
-def _has_rows(home: Home, path: str) -> bool:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_metadata(home.inside(path)).num_rows > 0
-    except (OSError, ValueError):
-        return False
-
-
 def check_freshness(home: Home, campaigns: list[str]) -> Freshness:
     """Split campaigns into fresh and stale (with the reason), without starting any run."""
     result = Freshness()
@@ -72,7 +64,7 @@ def check_freshness(home: Home, campaigns: list[str]) -> Freshness:
             continue
         changed = [f.path for f in recorded if hashes(f.path) != f.sha256]
         decisions = f"tables/approvals/{campaign}.parquet"
-        if decisions not in {f.path for f in recorded} and _has_rows(home, decisions):
+        if decisions not in {f.path for f in recorded} and has_rows(home, "approvals", campaign):
             changed.append(decisions)  # a reviewer decided since: a rejection re-rolls a draft
         if changed:
             result.stale[campaign] = f"changed: {', '.join(changed[:3])}" + (" …" if len(changed) > 3 else "")

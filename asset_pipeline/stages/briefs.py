@@ -21,7 +21,7 @@ from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash, load_brand, load_brief, parse_size
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile, SnapshotRow
-from asset_pipeline.storage.tables import read_rows, table_path
+from asset_pipeline.storage.tables import has_rows, read_rows, table_path
 
 
 @dataclass(frozen=True)
@@ -179,9 +179,9 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
         except FontError:
             continue  # reported by typesetting, per deliverable
     # The reviewers' decisions are an input too: a rejection re-rolls a draft (the nightly sees it).
-    approvals = table_path(home, "approvals", inputs.campaign)
-    if approvals.exists():
-        paths.append(approvals)
+    # (Only once it holds one: publication leaves an empty file, which changes nothing.)
+    if has_rows(home, "approvals", inputs.campaign):
+        paths.append(table_path(home, "approvals", inputs.campaign))
     files = {}
     for path in paths:
         path = path.resolve()
