@@ -36,6 +36,7 @@ assets:
     headline: "Spring Sale"
     sizes: ["256x256", "512x256"]
     tier: final
+    formats: [png, webp]
   - id: side
     prompt: "teapot on a shelf"
     headline: "New"
@@ -81,6 +82,10 @@ def test_final_tier_waits_as_pending_and_latest_does_not_move(built):
     assert hero["status"] == "pending" and hero["version"] == 1 and hero["path"].endswith("/v1.png")
     assert (built / hero["path"]).is_file()  # the reviewer can see the file...
     assert hero["latest_path"] is None and not (built / "published/gated/hero/variant1/256x256/latest.png").exists()
+    # every format of the pending version is written (and in the files view); no `latest` file moves
+    assert [f["format"] for f in hero["files"]] == ["png", "webp"]
+    assert all((built / f["path"]).is_file() for f in hero["files"])
+    assert not (built / "published/gated/hero/variant1/256x256/latest.webp").exists()
     assert entry(built, "note")["status"] == "published"  # draft tier: no approval needed
     page = (built / "published" / "gated" / "index.html").read_text()
     assert "<script" not in page and 'data-status="pending"' in page and 'loading="lazy"' in page
@@ -158,6 +163,13 @@ def test_approval_publishes_and_moves_latest_rejection_records_the_reason(home):
     hero = entry(home, "hero")
     assert hero["status"] == "published" and hero["latest_path"]
     assert sha256_file(home / hero["latest_path"]) == hero["sha256"]
+    # each format's latest file moves to the approved version's file of that format
+    folder = home / "published/gated/hero/variant1/256x256"
+    assert {f["format"]: sha256_file(folder / f"latest.{f['format']}") for f in hero["files"]} == {
+        f["format"]: f["sha256"] for f in hero["files"]
+    }
+    _, rows = query(Home(home), "SELECT format, version FROM files WHERE asset = 'hero' AND size = '256x256'")
+    assert sorted(rows) == [("png", 1), ("webp", 1)]
 
     # the browser's way: the session cookie and the page's CSRF token
     app.get(f"/?token={TOKEN}")
