@@ -309,6 +309,7 @@ def test_chromium_approves_one_rejects_another_and_the_next_run_rerolls(server, 
     before = {d["asset"]: d for d in read_rows(Home(home), "drafts", "gated")}
     again = cli(home, "run", "gated")
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "drafts 1 generated (1 rejected by a reviewer)" in again.stdout, again.stdout
     after = {d["asset"]: d for d in read_rows(Home(home), "drafts", "gated")}
     assert after["side"]["seed"] != before["side"]["seed"] and not after["side"]["cache_hit"]
     assert after["side"]["attempts"][0]["reason"] == "review: 256x256 v1 rejected by reviewer: too dark"

@@ -533,7 +533,8 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
         elif old["prompt"] != row["prompt"] or old["negative_prompt"] != row["negative_prompt"]:
             reason = "brand palette changed" if palette_before != palette else "prompt changed"
         elif old["seed"] != row["seed"]:
-            reason = "seed changed"
+            rerolled = any((a.get("reason") or "").startswith("review:") for a in row.get("attempts") or [])
+            reason = "rejected by a reviewer" if rerolled else "seed changed"
         elif (old["model"], old["weights_hash"]) != (row["model"], row["weights_hash"]):
             reason = "model changed"
         elif old["image_sha256"] != row["image_sha256"]:
