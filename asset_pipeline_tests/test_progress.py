@@ -1,7 +1,7 @@
 """Progress on and off a terminal, and failures that name their step and root cause.
 
 Off a terminal: plain lines per stage and per 10% of drafts (a run in-process, and the
-reporter alone). On a terminal: `asset-pipeline run` under a pseudo-terminal draws rich
+reporter alone), the same from the multiprocess executor (slow). On a terminal: `asset-pipeline run` under a pseudo-terminal draws rich
 bars. Root causes: out of memory, a full disk and missing weights are raised inside a real
 run's draft step; an unreachable Celery result store, whose failure is the executor's and
 not a step's, is given to the summary as Dagster records it (an engine event's error chain).
@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from asset_pipeline_tests.conftest import write_brief
+from asset_pipeline_tests.conftest import make_home, write_brief
 
 BRIEF = """\
 campaign: watch
@@ -73,6 +73,28 @@ def test_off_a_terminal_one_line_per_stage_and_the_drafts_batches(home, monkeypa
         assert any(re.fullmatch(rf"watch: {stage} done in \d+\.\d s", line) for line in lines), lines
     batches = [line for line in lines if line.startswith("watch: drafts ") and "/" in line]
     assert batches and batches[-1].startswith("watch: drafts 6/6 (100%)"), lines  # 3 variants x 2 aspects
+
+
+def _shape(lines: list[str]) -> list[str]:
+    """Progress lines without their timings and batch details: what every executor must print alike."""
+    return [re.sub(r"(\d+\.\d s|, last: .*)$", "", line) for line in lines]
+
+
+@pytest.mark.slow
+def test_multiprocess_prints_the_same_progress_as_in_process(tmp_path, tiny_model, monkeypatch):
+    """The progress comes from the run's event log, not from the step's process: a process per
+    step (the multiprocess executor) prints the same stage and drafts lines as a run in-process."""
+    from asset_pipeline.orchestration.progress import PlainProgress
+
+    printed = {}
+    for executor in ("in_process", "multiprocess"):
+        home = make_home(tmp_path / executor, tiny_model)  # a home each: both generate their drafts
+        out = io.StringIO()
+        summary = _run(home, monkeypatch, executor=executor, progress=lambda c, out=out: PlainProgress(c, out))
+        assert summary.success, summary.error
+        printed[executor] = out.getvalue().splitlines()
+    assert any(line.startswith("watch: drafts 6/6 (100%)") for line in printed["multiprocess"]), printed
+    assert _shape(printed["multiprocess"]) == _shape(printed["in_process"]), printed
 
 
 @pytest.mark.slow
