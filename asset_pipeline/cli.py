@@ -27,6 +27,7 @@ from asset_pipeline.echo import LINE_LIMIT, shown
 from asset_pipeline.home import Home
 from asset_pipeline.specs import InputError, Problem, is_identifier
 from asset_pipeline.storage.disk import disk_full_line, is_disk_full, mentions_disk_full
+from asset_pipeline.storage.files import atomic_write_bytes
 
 EXIT_OK, EXIT_REJECTED, EXIT_INVALID = 0, 1, 2
 
@@ -39,9 +40,35 @@ def _prepare_environment(home: Home) -> None:
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("DAGSTER_HOME", str(home.dagster))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    _instance_settings(Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml")
+
+
+# The home's Dagster instance settings: no telemetry, no onboarding ("Join the Dagster community")
+# modal in the UI, and Dagster's own DEBUG console lines (which step processes of the multiprocess
+# executor print) off; INFO keeps the steps' log lines (the drafts' progress) in the run log.
+INSTANCE_SETTINGS = {
+    "telemetry": {"enabled": False},
+    "nux": {"enabled": False},
+    "python_logs": {"python_log_level": "INFO"},
+}
+
+
+def _instance_settings(config: Path) -> None:
+    """Write the settings a home's dagster.yaml lacks; settings a user wrote are kept as written."""
+    import yaml
+
+    try:
+        current = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
+    except (OSError, yaml.YAMLError):
+        return  # the user's file, unreadable to us: Dagster reports it
+    if not isinstance(current, dict):
+        current = {} if current is None else None
+    if current is None:
+        return
+    missing = {k: v for k, v in INSTANCE_SETTINGS.items() if k not in current}
+    if missing:
+        text = yaml.safe_dump({**current, **missing}, sort_keys=False)
+        atomic_write_bytes(config, text.encode("utf-8"))
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -70,11 +97,37 @@ def _argument_problems(args: argparse.Namespace) -> list[Problem]:
         from asset_pipeline.validation import campaign_id_problems  # the check a brief's campaign field gets
 
         problems = campaign_id_problems(campaigns, where, "CAMPAIGN")
-    if getattr(args, "port", None) is not None:
-        problem = port_problem(args.port)
+    host = getattr(args, "host", None) or "127.0.0.1"
+    if args.command == "review":
+        problems += review_problems(args, where)
+    if getattr(args, "port", None) is not None and not problems:
+        problem = port_problem(args.port, host)
         if problem:
             problems.append(Problem(where, "--port", problem))
     return problems
+
+
+REVIEW_TOKEN_ENV = "ASSET_PIPELINE_REVIEW_TOKEN"
+MIN_TOKEN = 16
+
+
+def review_problems(args: argparse.Namespace, where: str) -> list[Problem]:
+    """The review app binds loopback unless it has a token; a token must be long enough to guess badly."""
+    from asset_pipeline.review.app import is_loopback
+
+    token = args.token or os.environ.get(REVIEW_TOKEN_ENV)
+    if token is not None and len(token) < MIN_TOKEN:
+        return [Problem(where, "--token", f"at least {MIN_TOKEN} characters (a generated one is printed if none)")]
+    if not is_loopback(args.host) and not token:
+        return [
+            Problem(
+                where,
+                "--host",
+                f"{shown(args.host)} is not loopback: anyone who reaches it could approve; "
+                f"give --token or set ${REVIEW_TOKEN_ENV}",
+            )
+        ]
+    return []
 
 
 def port_problem(port: int, host: str = "127.0.0.1") -> str | None:
@@ -150,12 +203,22 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
 
     summaries = []
     if runnable:  # Dagster is imported only when there is something to run
+        from asset_pipeline.orchestration.progress import reporter_for
         from asset_pipeline.orchestration.runner import run_campaigns
 
+        stream = sys.stderr  # progress goes to stderr: stdout keeps the summaries scripts read
         with contextlib.redirect_stderr(_WithoutEventLogNoise(sys.stderr)):
-            summaries = run_campaigns(home, runnable, executor=args.executor, broker=args.broker)
+            summaries = run_campaigns(
+                home,
+                runnable,
+                executor=args.executor,
+                broker=args.broker,
+                progress=None if args.quiet else lambda campaign: reporter_for(campaign, stream),
+            )
     for summary in summaries:
         _say(summary.line())
+        if args.debug and summary.traceback:  # the whole chain, as Dagster's run log has it
+            print(summary.traceback, file=sys.stderr)
     if any(s.failed and mentions_disk_full(s.error or "") for s in summaries):
         print(disk_full_line(home.root), file=sys.stderr)
     if problems or any(s.failed for s in summaries):
@@ -300,6 +363,20 @@ def cmd_ui(args: argparse.Namespace, home: Home) -> int:
     )
 
 
+def cmd_review(args: argparse.Namespace, home: Home) -> int:
+    import secrets
+
+    from asset_pipeline.review.app import serve
+
+    # Checked by _argument_problems: off loopback a token was given.
+    token = args.token or os.environ.get(REVIEW_TOKEN_ENV) or secrets.token_urlsafe(24)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Review app on http://{shown_host}:{args.port}/?token={token} (home {home.root})", flush=True)
+    print("Open that link to review; scripts send the token as 'Authorization: Bearer <token>'.", flush=True)
+    serve(home, token, args.host, args.port)
+    return EXIT_OK
+
+
 def run_in_process_group(command: list[str], announce: str | None = None, grace_s: float = 10.0) -> int:
     """Run `command` as the leader of its own process group; SIGTERM or SIGINT here stops the whole group.
 
@@ -378,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --executor celery: the broker the workers listen to, e.g. redis://127.0.0.1:6379/0 "
         "(default: $ASSET_PIPELINE_CELERY_BROKER)",
     )
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr, only the summaries")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check briefs, brands and models.yaml without running")
@@ -412,6 +490,16 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    review = sub.add_parser("review", help="start the reviewer web app (approve / reject) on 127.0.0.1")
+    review.add_argument("--port", type=int, default=8000)
+    review.add_argument("--host", default="127.0.0.1", help="another host than loopback needs a token")
+    review.add_argument(
+        "--token",
+        default=None,
+        help=f"the token every write needs (default: ${REVIEW_TOKEN_ENV}, else a new one, printed at start-up)",
+    )
+    review.set_defaults(func=cmd_review)
     return parser
 
 

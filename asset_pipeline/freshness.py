@@ -19,6 +19,7 @@ from asset_pipeline.specs import InputError
 from asset_pipeline.stages.briefs import inputs_fingerprint, models_part
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile
+from asset_pipeline.storage.tables import has_rows
 
 
 @dataclass
@@ -62,6 +63,9 @@ def check_freshness(home: Home, campaigns: list[str]) -> Freshness:
             result.stale[campaign] = "its manifest records no inputs"
             continue
         changed = [f.path for f in recorded if hashes(f.path) != f.sha256]
+        decisions = f"tables/approvals/{campaign}.parquet"
+        if decisions not in {f.path for f in recorded} and has_rows(home, "approvals", campaign):
+            changed.append(decisions)  # a reviewer decided since: a rejection re-rolls a draft
         if changed:
             result.stale[campaign] = f"changed: {', '.join(changed[:3])}" + (" …" if len(changed) > 3 else "")
         elif inputs_fingerprint(recorded, models) != fingerprint:

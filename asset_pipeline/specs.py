@@ -284,6 +284,8 @@ class Brand(_Strict):
     logo_size: float = Field(default=0.12, gt=0.0, le=0.5)  # the logo's height, a fraction of the shorter side
     logo_min_px: int = Field(default=24, ge=4, le=1000, strict=True)  # smallest side of the drawn logo
     logo_clear_space: float = Field(default=0.25, ge=0.0, le=2.0)  # round the logo, a fraction of its height
+    # final-tier deliverables are published as `pending` until a reviewer approves them
+    require_approval: bool = Field(default=False, strict=True)
 
     def media_files(self) -> dict[str, str]:
         """The brand fields that name media files: field -> path relative to media/."""

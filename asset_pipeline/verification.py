@@ -37,7 +37,7 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
     files = read_rows(home, "files", campaign)
     problems: list[str] = []
     checked = 0
-    named = {(r["path"], r["sha256"]) for r in history if r["status"] == "published"}
+    named = {(r["path"], r["sha256"]) for r in history if r["status"] in ("published", "pending")}
     for path, sha in sorted(named | {(r["path"], r["sha256"]) for r in files}):
         checked += 1
         if problem := _file_problem(home, path, sha):

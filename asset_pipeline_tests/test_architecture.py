@@ -166,6 +166,7 @@ LAYERS = [
         "asset_pipeline.validation",
         "asset_pipeline.verification",
         "asset_pipeline.freshness",
+        "asset_pipeline.review",
     ),
     ("asset_pipeline.cli", "asset_pipeline.__main__"),
 ]

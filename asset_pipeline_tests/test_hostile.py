@@ -189,7 +189,7 @@ def test_gallery_escapes_through_the_template_engine(tmp_path):
             }
         ],
     }
-    write_gallery(home, manifest, [], {}, None)
+    write_gallery(home, manifest, [], None)
     page = (tmp_path / "published" / "c" / "index.html").read_text()
     assert "<script" not in page and "<img" not in page and "<b>" not in page and "\x1b" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "\\x1b[31m" in page

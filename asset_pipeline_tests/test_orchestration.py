@@ -58,13 +58,20 @@ def test_definitions_load_and_the_graph_declares_every_flow():
     parents = _parents()
     # The brand split: style/negative reach prompts through campaign_briefs; the typography
     # part (brand_rules) enters at typesetting, below the drafts. Both are one snapshot step.
-    assert parents["campaign_briefs"] == {"brief_file", "brand_style"}
+    # The reviewers' decisions reach drafts through the snapshot, and publication directly.
+    assert parents["campaign_briefs"] == {"brief_file", "brand_style", "approvals"}
     assert parents["brand_rules"] == {"brand_typography"}
     assert parents["draft_images"] == {"campaign_briefs"}
     assert parents["typeset_images"] == {"campaign_briefs", "brand_rules", "draft_images"}
     assert parents["upscaled_images"] == {"campaign_briefs", "draft_images", "typeset_images"}
     assert parents["check_results"] == {"brand_rules", "draft_images", "upscaled_images"}
-    assert parents["published_assets"] == {"campaign_briefs", "draft_images", "upscaled_images", "check_results"}
+    assert parents["published_assets"] == {
+        "campaign_briefs",
+        "draft_images",
+        "upscaled_images",
+        "check_results",
+        "approvals",
+    }
     graph = defs.resolve_asset_graph()
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert checks == {("check_results", name) for name in CHECKS}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -245,15 +246,20 @@ def test_gallery_renders_in_chromium_with_visible_thumbnails(story, chromium):
     assert assets == ["hero", "side"]
     sizes = [h.text for h in chromium.find_elements(By.CSS_SELECTOR, "section#hero h3")]
     assert sizes == ["512x512", "640x320"]
-    images = chromium.find_elements(By.TAG_NAME, "img")
+    images = chromium.find_elements(By.CSS_SELECTOR, ".card > a.frame img")  # one per deliverable
     assert len(images) == 3
+    time.sleep(1)  # thumbnails are lazy: they load once laid out in view
     for image in images:  # loaded (a broken link has naturalWidth 0) and laid out
         assert chromium.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 0
         assert image.is_displayed() and image.size["width"] > 50
     statuses = [s.text for s in chromium.find_elements(By.CSS_SELECTOR, ".status")]
     assert sorted(statuses) == ["published", "rejected", "rejected"]  # banned headline: both hero sizes
-    history = chromium.find_element(By.CSS_SELECTOR, "section#hero .history").text
-    assert "v2" in history and "v1" in history
+    history = chromium.find_element(By.CSS_SELECTOR, "section#hero .versions").text
+    assert "v2" in history and "v1" in history and "diff v1→v2" in history
+    # All sizes of an asset side by side, at true relative scale (640x320 is 1.25 times as wide as 512x512).
+    hero = chromium.find_elements(By.CSS_SELECTOR, "section#hero .card > a.frame")
+    assert hero[0].location["y"] == hero[1].location["y"]
+    assert abs(hero[1].size["width"] / hero[0].size["width"] - 1.25) < 0.02
 
     # The screenshot is the test's artifact: test-artifacts/ (git-ignored) in the checkout.
     ARTIFACTS.mkdir(exist_ok=True)

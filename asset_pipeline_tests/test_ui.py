@@ -20,6 +20,7 @@ import urllib.request
 import pytest
 
 from asset_pipeline_tests.conftest import REPO, cli, free_port, make_home, write_brief
+from asset_pipeline_tests.support.browser import wait_until_serving
 
 ARTIFACTS = REPO / "test-artifacts"
 STAGES = ["campaign_briefs", "draft_images", "typeset_images", "upscaled_images", "published_assets"]
@@ -73,15 +74,7 @@ def ui(tmp_path_factory, tiny_model):
         start_new_session=True,
     )
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read().decode()
-                assert time.time() < deadline, "the UI did not start"
-                time.sleep(0.5)
+        wait_until_serving(process, f"http://127.0.0.1:{port}/server_info", "the UI")
         yield home, port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -126,6 +119,11 @@ def test_graphql_lineage_metadata_and_loopback_only(ui):
     assert {"renders", "cache_hits"} <= set(metadata["upscaled_images"])
     assert {"published", "new_versions", "unchanged", "rejected"} <= set(metadata["published_assets"])
 
+    # The home's instance settings: no onboarding modal, no telemetry (cli.py INSTANCE_SETTINGS).
+    assert graphql(port, "{ shouldShowNux }")["shouldShowNux"] is False
+    settings = (home / "dagster" / "dagster.yaml").read_text()
+    assert "nux:\n  enabled: false" in settings and "telemetry:\n  enabled: false" in settings
+
     address = non_loopback_address()
     if address:  # bound to 127.0.0.1 only: another interface of this machine is refused
         with pytest.raises(OSError):
@@ -161,11 +159,12 @@ def wait_for(driver, xpath: str, seconds: float = 90):
 
 
 def dismiss_welcome(driver) -> None:
-    """The UI greets a fresh browser profile with a newsletter dialog; skip it."""
+    """The home's dagster.yaml turns the onboarding ("Join the Dagster community") modal off: none shows."""
     from selenium.webdriver.common.by import By
 
-    for button in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
-        button.click()
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "Join the Dagster community" not in body, "the onboarding modal is showing"
+    assert not driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']")
 
 
 def screenshot(driver, name: str) -> None:

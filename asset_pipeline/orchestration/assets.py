@@ -21,6 +21,7 @@ import dagster as dg
 
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
+from asset_pipeline.orchestration.progress import draft_progress_line
 from asset_pipeline.orchestration.resources import PipelineResource
 from asset_pipeline.specs import InputError, content_hash
 from asset_pipeline.stages.briefs import (
@@ -31,7 +32,7 @@ from asset_pipeline.stages.briefs import (
     snapshot_row,
     take_snapshot,
 )
-from asset_pipeline.stages.drafts import generate_drafts, why_generated
+from asset_pipeline.stages.drafts import generate_drafts, review_rejections, why_generated
 from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
@@ -108,8 +109,31 @@ def brief_file(context: dg.AssetExecutionContext, pipeline: PipelineResource) ->
     return _observe(context, pipeline)
 
 
+def approvals_version(home, campaign: str) -> str:
+    """The data version of a campaign's reviewer decisions: a hash of its approvals rows."""
+    rows = read_rows(home, "approvals", campaign)
+    return content_hash(
+        [[r["asset"], r["variant"], r["size"], r["version"], r["decision"], str(r["at"])] for r in rows]
+    )
+
+
+@dg.observable_source_asset(
+    partitions_def=campaigns,
+    group_name=GROUP,
+    description="The reviewers' decisions (the review app's approvals table): a rejection re-rolls the "
+    "deliverable's draft (through the input snapshot); an approval lets a pending version be published. "
+    "Data version: a hash of the campaign's approvals rows.",
+)
+def approvals(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
+    home = pipeline.home_dir()
+    keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
+    return dg.DataVersionsByPartition(
+        {campaign: dg.DataVersion(approvals_version(home, campaign)) for campaign in keys}
+    )
+
+
 # Observed inputs: their data versions let the UI mark what an edit made stale.
-INPUT_SOURCES = [brief_file, brand_style, brand_typography]
+INPUT_SOURCES = [brief_file, brand_style, brand_typography, approvals]
 
 
 def _started() -> float:
@@ -120,7 +144,7 @@ def _started() -> float:
     specs=[
         dg.AssetSpec(
             "campaign_briefs",
-            deps=[brief_file, brand_style],
+            deps=[brief_file, brand_style, approvals],
             partitions_def=campaigns,
             group_name=GROUP,
             code_version="2",
@@ -150,11 +174,16 @@ def campaign_inputs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     yield dg.MaterializeResult(
         asset_key="campaign_briefs",
         data_version=dg.DataVersion(
-            content_hash([inputs.brief_hash, inputs.brand_generation_hash, snapshot.registry_json])
+            content_hash(
+                [inputs.brief_hash, inputs.brand_generation_hash, snapshot.registry_json]
+                # the reviewers' rejections move drafts to new seeds; other decisions change no draft
+                + ([sorted(review_rejections(inputs.approvals))] if review_rejections(inputs.approvals) else [])
+            )
         ),
         metadata={
             "deliverables": len(rows),
             "assets": len(inputs.brief.assets),
+            "review_rejections": len(review_rejections(inputs.approvals)),
             "brand": inputs.brand.brand,
             "brief_hash": inputs.brief_hash,
             "brand_hash": inputs.brand_hash,
@@ -187,6 +216,11 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
     logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
     products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
     unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
+
+    def progress(done: int, total: int, detail: str) -> None:
+        # One line per batch in the run log: the UI and `run`'s progress bar read it (orchestration/progress.py).
+        context.log.info(draft_progress_line(done, total, detail))
+
     rows = generate_drafts(
         deliverables,
         inputs.registry,
@@ -194,6 +228,8 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
         home,
         max_attempts=pipeline.draft_attempts,
         unlaid=unlaid,
+        approvals=inputs.approvals,
+        progress=progress,
     )
     write_rows(home, "drafts", context.partition_key, rows)
     generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))
@@ -339,8 +375,9 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
     partitions_def=campaigns,
     group_name=GROUP,
     code_version="1",
-    deps=["campaign_briefs", draft_images, upscaled_images, check_results],
-    description="Deliverables that passed every check, versioned under published/ with a manifest.",
+    deps=["campaign_briefs", draft_images, upscaled_images, check_results, approvals],
+    description="Deliverables that passed every check, versioned under published/ with a manifest; with the "
+    "brand's require_approval, final-tier ones wait as pending until a reviewer approves them (approvals).",
 )
 def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     started, home = _started(), pipeline.home_dir()
@@ -354,6 +391,7 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
         read_rows(home, "renders", campaign),
         read_rows(home, "checks", campaign),
         store,
+        require_approval=snapshot.brand.require_approval,
         inputs={
             "fingerprint": snapshot.fingerprint,
             "files": [{"path": f.path, "sha256": f.sha256} for f in snapshot.input_files],
@@ -363,6 +401,7 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
     manifest, new_versions = result.manifest, result.new_versions
     entries = manifest["deliverables"]
     published = [e for e in entries if e["status"] == "published"]
+    pending = [e for e in entries if e["status"] == "pending"]
     return dg.MaterializeResult(
         data_version=dg.DataVersion(
             content_hash([(e["asset"], e["variant"], e["size"], e["sha256"]) for e in entries])
@@ -372,7 +411,8 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
             "new_versions": new_versions,
             "unchanged": len(published) - new_versions,  # same pixels as the latest version: no new file
             "repaired": dg.MetadataValue.json(result.repaired),
-            "rejected": len(entries) - len(published),
+            "pending": len(pending),
+            "rejected": len(entries) - len(published) - len(pending),
             "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
             "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
             "seconds": round(time.perf_counter() - started, 3),

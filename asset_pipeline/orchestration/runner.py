@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from asset_pipeline.home import Home
+from asset_pipeline.orchestration.progress import invocation_tag, watch
 from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows
@@ -29,6 +33,8 @@ class CampaignSummary:
     checks_run: int = 0  # deliverables checked afresh; the rest reused cached results
     checks_reused: int = 0
     error: str | None = None
+    traceback: str | None = None  # the failure's whole chain, for --debug
+    pending: int = 0  # passed, awaiting a reviewer's approval (the brand's require_approval)
     blocked: bool = False  # a systemic check failure stopped publication (exit 1, not 2)
     repaired: list[str] = field(default_factory=list)  # published files found missing or damaged, restored
     quarantined: int = 0  # damaged objects set aside under objects/.corrupt/ and made again
@@ -48,9 +54,10 @@ class CampaignSummary:
             return f"{self.campaign}: nothing published, {self.error}; run {self.run_id[:8]}"
         if not self.success:
             return f"{self.campaign}: run {self.run_id[:8]} FAILED: {self.error}"
+        waiting = f"{self.pending} pending approval, " if self.pending else ""
         text = (
             f"{self.campaign}: {self.published} published ({self.new_versions} new versions), "
-            f"{self.rejected} rejected; drafts {self.drafts_generated} generated{self._because()}, "
+            f"{waiting}{self.rejected} rejected; drafts {self.drafts_generated} generated{self._because()}, "
             f"{self.drafts_reused} reused; renders {self.renders_made} made, {self.renders_reused} reused; "
             f"checks {self.checks_run} run, {self.checks_reused} reused; run {self.run_id[:8]}"
         )
@@ -62,26 +69,66 @@ class CampaignSummary:
         return "\n".join([text, *notes])
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
-    for event in result.all_events:
+def root_cause(error):
+    """The innermost error of a chain (Dagster's SerializableErrorInfo): what actually went wrong.
+
+    Dagster wraps a step's exception (DagsterExecutionStepExecutionError, user-code errors), as
+    its cause or, raised while handling it, its context: the explicit cause is followed always,
+    the context only out of Dagster's own errors (ours raise `from` where the cause matters).
+    """
+    while True:
+        inner = error.cause or (error.context if (error.cls_name or "").startswith("Dagster") else None)
+        if inner is None:
+            return error
+        error = inner
+
+
+def cause_line(error) -> str:
+    """One line for an error chain: the innermost error's class and first line, named plainly when it is
+    the machine's (memory) rather than the input's."""
+    inner = root_cause(error)
+    lines = [line.strip() for line in (inner.message or "").strip().splitlines() if line.strip()]
+    line = lines[0] if lines else inner.cls_name or "unknown error"
+    if inner.cls_name:  # `package.module.DraftError: ...` reads as `DraftError: ...`
+        line = re.sub(rf"^[\w.]+\.{re.escape(inner.cls_name)}:", f"{inner.cls_name}:", line)
+    if inner.cls_name and not line.startswith(inner.cls_name):
+        line = f"{inner.cls_name}: {line}"
+    if inner.cls_name in ("MemoryError", "OutOfMemoryError"):
+        line = f"out of memory ({line}); try fewer variants per batch or a smaller model"
+    return line
+
+
+def _failure(result) -> tuple[str, str | None]:
+    """(the summary's failure line, the traceback) of a run that did not succeed.
+
+    A step's failure names the step; a failure outside any step (the executor: a Celery broker
+    or result store that cannot be reached) is found in the engine and run-failure events.
+    """
+    events = result.all_events
+    for event in events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
-                error = error.cause
-            return (
-                f"step {event.step_key}: {error.message.strip().splitlines()[-1] if error.message else error.cls_name}"
-            )
+            return f"step {event.step_key}: {cause_line(error)}", error.to_string()
+    for event in events:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None and event.event_type_value in ("ENGINE_EVENT", "PIPELINE_FAILURE", "RUN_FAILURE"):
+            where = f"step {event.step_key}" if event.step_key else "run"
+            return f"{where}: {cause_line(error)}", error.to_string()
     blocked = [
         e
-        for e in result.all_events
+        for e in events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
         and not e.event_specific_data.passed
         and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
     ]
     if blocked:
         names = sorted({e.event_specific_data.check_name for e in blocked})
-        return f"blocked by systemic check failure: {', '.join(names)}"
-    return "run failed"
+        return f"blocked by systemic check failure: {', '.join(names)}", None
+    return "run failed", None
+
+
+def _failure_message(result) -> str:
+    return _failure(result)[0]
 
 
 def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> CampaignSummary:
@@ -89,14 +136,15 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     manifest_path = home.inside("published", campaign, "manifest.json")
     if not result.success or _metadata_value(result, "published_assets", "published") is None:
         summary.success = False
-        summary.error = _failure_message(result)
+        summary.error, summary.traceback = _failure(result)
         summary.blocked = summary.error.startswith("blocked")
         return summary
     manifest = json.loads(manifest_path.read_text())
     drafts = read_rows(home, "drafts", campaign)
     entries = manifest["deliverables"]
     summary.published = sum(e["status"] == "published" for e in entries)
-    summary.rejected = len(entries) - summary.published
+    summary.pending = sum(e["status"] == "pending" for e in entries)
+    summary.rejected = len(entries) - summary.published - summary.pending
     summary.reasons = [
         f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
         for e in entries
@@ -130,12 +178,17 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_campaigns(
-    home: Home, campaigns: list[str], executor: str = "in_process", broker: str | None = None
+    home: Home,
+    campaigns: list[str],
+    executor: str = "in_process",
+    broker: str | None = None,
+    progress: Callable[[str], object] | None = None,
 ) -> list[CampaignSummary]:
     """One Dagster run per campaign, in the home's instance, so the UI shows them.
 
     `executor`: in_process (default), multiprocess (a process per step) or celery
     (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
+    `progress(campaign)`: a reporter (orchestration/progress.py) that follows each run's log.
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
@@ -165,21 +218,24 @@ def run_campaigns(
     summaries = []
     store = ObjectStore(home)
     for campaign in campaigns:
-        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags}
+        invocation = invocation_tag()
+        tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags, **invocation}
         quarantined = store.quarantined()
-        if executor == "in_process":
-            result = job.execute_in_process(
-                instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
-            )
-            summary = summarize(home, campaign, result)
-        else:  # out-of-process executors rebuild the job by name in each step's process
-            with dg.execute_job(
-                reconstructable_job(executor),
-                instance,
-                run_config=run_config,
-                tags={**tags, "dagster/partition": campaign},
-            ) as result:
+        watching = watch(instance, invocation, progress(campaign)) if progress else contextlib.nullcontext()
+        with watching:
+            if executor == "in_process":
+                result = job.execute_in_process(
+                    instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
+                )
                 summary = summarize(home, campaign, result)
+            else:  # out-of-process executors rebuild the job by name in each step's process
+                with dg.execute_job(
+                    reconstructable_job(executor),
+                    instance,
+                    run_config=run_config,
+                    tags={**tags, "dagster/partition": campaign},
+                ) as result:
+                    summary = summarize(home, campaign, result)
         summary.quarantined = store.quarantined() - quarantined
         summaries.append(summary)
     return summaries

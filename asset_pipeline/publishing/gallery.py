@@ -1,57 +1,90 @@
-"""The review gallery: `published/<campaign>/index.html`, one static page per campaign.
+"""The review grid: `published/<campaign>/index.html` (static) and the review app's page, from one template.
 
-For reviewers without Dagster: thumbnails grouped by asset and size, each
-deliverable's status, the reasons it was rejected, its version history and
-links to every version. Links are relative, so the folder can be zipped, copied
-or served by any web server. Thumbnails are small PNGs in `thumbs/`, named by
-the sha256 of the image they show (so each is made once); a rejected
-deliverable shows the render that failed, beside its last good version if any.
+For reviewers with or without the server: one section per asset, one row per variant, every
+size side by side at true relative scale, each opening at 100% in a lightbox (CSS `:target`, no
+script); the copy, prompt, model, seed, palette and every check's value; the version history
+with a side-by-side and pixel-difference view between consecutive versions; the reasons for
+a rejection, with the layout preview of a deliverable that could not be laid out.
+
+`campaign_view` gathers all of it from the manifest, the history and the stages' tables;
+`render_campaign` renders it with `templates/campaign.html` (which includes `grid.html`).
+The static page's links are relative, so the folder can be zipped, copied or served by any
+web server; the review app renders the same view with `base` pointing at its file route
+and `interactive` adding the approve / reject controls. Thumbnails are small PNGs in
+`thumbs/`, named by the sha256 of the image they show (so each is made once).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import re
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 
 import jinja2
 import markupsafe
-from PIL import Image
+from PIL import Image, ImageChops
 
 from asset_pipeline.echo import shown
 from asset_pipeline.home import Home
 from asset_pipeline.storage.files import atomic_write_bytes
 from asset_pipeline.storage.objects import ObjectStore, encode_png
+from asset_pipeline.storage.tables import read_rows
 
-THUMB_SIDE = 240  # px, the longer side
-
-STYLE = """
-body { font-family: DejaVu Sans, sans-serif; margin: 24px; color: #1a1a1a; background: #f6f6f4; }
-h1 { margin-bottom: 4px; } .meta { color: #555; font-size: 13px; margin-bottom: 24px; }
-h2 { border-bottom: 2px solid #ddd; padding-bottom: 4px; margin-top: 32px; }
-h3 { font-size: 15px; color: #444; margin: 16px 0 8px; }
-.row { display: flex; flex-wrap: wrap; gap: 16px; }
-.card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 10px; width: 260px; }
-.card img { display: block; max-width: 240px; max-height: 240px; margin: 0 auto 8px; border: 1px solid #eee; }
-.status { display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 12px; font-weight: bold; }
-.published { background: #d8f3dc; color: #1b5e20; } .rejected { background: #ffd6d6; color: #8b0000; }
-.reasons { font-size: 12px; color: #8b0000; padding-left: 16px; overflow-wrap: anywhere; }
-.history { font-size: 12px; color: #333; padding-left: 16px; }
-.small { font-size: 12px; color: #555; }
-"""
+THUMB_SIDE = 240  # px, the longer side; also the longest side of an asset's largest size in the grid
+REASON_LIMIT = 300  # a rejection reason names checks and what they read; the manifest has it whole
+TEXT_LIMIT = 400  # prompts and copy: the manifest and catalog have them whole
+TEMPLATES = Path(__file__).with_name("templates")
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
-def _thumbnail(home: Home, campaign: str, sha: str, source) -> str:
-    """The thumbnail's path relative to the campaign folder, making it if needed."""
+@functools.cache
+def environment() -> jinja2.Environment:
+    """Jinja2 with autoescape: every value is HTML-escaped by the engine, none by hand."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+
+
+@functools.cache
+def style() -> markupsafe.Markup:
+    return markupsafe.Markup((TEMPLATES / "style.css").read_text(encoding="utf-8"))  # ours, not input
+
+
+def _thumbnail(home: Home, campaign: str, sha: str, source) -> str | None:
+    """The thumbnail's path relative to the campaign folder, making it if needed (None: no source)."""
     relative = f"thumbs/{sha}.png"
     path = home.inside("published", campaign, "thumbs", f"{sha}.png")
     if not path.exists():
-        with Image.open(source) as image:
-            image.load()
-            thumb = image.convert("RGB")
+        try:
+            with Image.open(source) as image:
+                image.load()
+                thumb = image.convert("RGB")
+        except (OSError, ValueError):
+            return None
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
         atomic_write_bytes(path, encode_png(thumb))
     return relative
+
+
+def _difference(home: Home, campaign: str, before: str, after: str) -> str | None:
+    """A thumbnail of the pixel difference between two versions' thumbnails (amplified)."""
+    name = f"diff-{before[:16]}-{after[:16]}.png"
+    path = home.inside("published", campaign, "thumbs", name)
+    if not path.exists():
+        folder = home.inside("published", campaign, "thumbs")
+        try:
+            with Image.open(folder / f"{before}.png") as a, Image.open(folder / f"{after}.png") as b:
+                a, b = a.convert("RGB"), b.convert("RGB")
+        except OSError:
+            return None
+        if a.size != b.size:
+            b = b.resize(a.size)
+        diff = ImageChops.difference(a, b).convert("L").point(lambda v: min(255, v * 4))
+        atomic_write_bytes(path, encode_png(diff.convert("RGB")))
+    return f"thumbs/{name}"
 
 
 def _relative(campaign: str, path: str) -> str:
@@ -64,118 +97,211 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
 
 
-# Jinja2 with autoescape: every value is HTML-escaped by the engine, none by hand. Values that
-# come from input (ids, sizes, reasons) also go through `shown`: no control characters, short.
-TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ campaign }}: review gallery</title>
-<style>{{ style }}</style></head><body>
-<h1>{{ campaign }}</h1>
-<div class="meta">brand {{ brand }} · brief hash <code>{{ brief_hash }}</code> · brand hash <code>{{ brand_hash }}</code>
- · pipeline {{ pipeline }} · {{ published }} published, {{ rejected }} rejected · <a href="manifest.json">manifest.json</a></div>
-{% for asset in assets %}<section class="asset" id="{{ asset.id }}"><h2>{{ asset.id }}</h2>
-{% for size in asset.sizes %}<h3>{{ size.size }}</h3><div class="row">
-{% for card in size.cards %}<div class="card" data-status="{{ card.status }}">
-{% if card.link %}<a href="{{ card.link }}"><img src="{{ card.thumb }}" alt="{{ card.alt }}"></a>
-{% elif card.thumb %}<img src="{{ card.thumb }}" alt="rejected render of {{ card.alt }}">{% endif %}
-<div><span class="status {{ card.status }}">{{ card.status }}</span>
- <span class="small">variant {{ card.variant }} · model {{ card.model }} · seed {{ card.seed }}</span></div>
-{% if card.latest %}<div class="small"><a href="{{ card.latest }}">{{ card.latest_label }}</a></div>{% endif %}
-{% if card.reasons %}<ul class="reasons">{% for reason in card.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>{% endif %}
-{% if card.versions %}<div class="small">version history</div><ul class="history">
-{% for v in card.versions %}<li><a href="{{ v.link }}">v{{ v.version }}</a> {{ v.when }} <code>{{ v.sha }}</code></li>
-{% endfor %}</ul>{% endif %}
-</div>
-{% endfor %}</div>
-{% endfor %}</section>
-{% endfor %}</body></html>
-"""
-REASON_LIMIT = 300  # a rejection reason names checks and what they read; the manifest has it whole
+def _size(size: str) -> tuple[int, int]:
+    match = re.match(r"^(\d+)x(\d+)$", size)
+    return (int(match.group(1)), int(match.group(2))) if match else (THUMB_SIDE, THUMB_SIDE)
 
 
-@functools.cache
-def _template() -> jinja2.Template:
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(TEMPLATE)
+def _value(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3g}" if isinstance(value, float) else shown(value)
 
 
-def _card(
-    home: Home, campaign: str, entry: dict, history: list[dict], render_sha: str | None, store: ObjectStore
-) -> dict:
-    status = entry["status"]
-    card = {
-        "status": shown(status),
-        "variant": shown(entry["variant"]),
-        "model": shown(entry["model"]),
-        "seed": shown(entry["seed"]),
-        "alt": f"{shown(entry['asset'])} variant {shown(entry['variant'])} {shown(entry['size'])}",
-        "link": None,
-        "thumb": None,
-        "latest": None,
-        "latest_label": None,
-        "reasons": [shown(r, REASON_LIMIT) for r in entry["reasons"]],
-        "versions": [],
-    }
-    if status == "published":
-        card["thumb"] = _thumbnail(home, campaign, entry["sha256"], home.inside(entry["path"]))
-        card["link"] = _relative(campaign, entry["path"])
-    elif render_sha and store.exists(render_sha):
-        card["thumb"] = _thumbnail(home, campaign, render_sha, store.path(render_sha))
-    else:  # rejected before anything was rendered (pre-flight): show its last good version, if any
-        good = [r for r in history if r["status"] == "published" and r.get("path")]
-        if good and home.inside(good[-1]["path"]).exists():
-            card["thumb"] = _thumbnail(home, campaign, good[-1]["sha256"], home.inside(good[-1]["path"]))
-    if entry.get("latest_path"):
-        card["latest"] = _relative(campaign, entry["latest_path"])
-        card["latest_label"] = "latest" if status == "published" else f"latest good version (v{entry['version']})"
-    card["versions"] = [
-        {
-            "link": _relative(campaign, r["path"]),
-            "version": r["version"],
-            "when": _when(r["published_at"]),
-            "sha": r["sha256"][:12],
-        }
-        for r in reversed([r for r in history if r["status"] == "published"])
-    ]
-    return card
+def _palette(snapshot: dict | None, brief_row: dict | None) -> list[str]:
+    colours = list((brief_row or {}).get("palette") or [])
+    if not colours and snapshot:
+        try:  # the brand's palette (its background colours), by default its accent: as Brand.steering_palette
+            brand = json.loads(snapshot["brand_json"])
+            colours = list(brand.get("palette") or [(brand.get("colors") or {}).get("accent")])
+        except (ValueError, TypeError, AttributeError):
+            colours = []
+    return [c for c in colours if isinstance(c, str) and _HEX.match(c)]
 
 
-def write_gallery(
-    home: Home, manifest: dict, history: list[dict], renders: dict[tuple, str | None], store: ObjectStore
-) -> str:
-    """Write `published/<campaign>/index.html` atomically; returns its home-relative path.
-
-    `history` is the campaign's publications rows; `renders` maps (asset,
-    variant, size) to the render's sha256 (shown for rejected deliverables).
-    """
+def campaign_view(home: Home, manifest: dict, history: list[dict], store: ObjectStore | None) -> dict:
+    """Everything the review grid shows for one campaign, as plain data (every input value `shown`)."""
     campaign = manifest["campaign"]
+    keyed = lambda rows: {(r["asset"], r["variant"], r["size"]): r for r in rows}  # noqa: E731
+    briefs = keyed(read_rows(home, "briefs", campaign))
+    renders = keyed(read_rows(home, "renders", campaign))
+    layouts = keyed(read_rows(home, "layouts", campaign))
+    drafts = {(d["asset"], d["variant"], size): d for d in read_rows(home, "drafts", campaign) for size in d["sizes"]}
+    snapshots = read_rows(home, "snapshots", campaign)
+    checks: dict[tuple, list[dict]] = defaultdict(list)
+    for check in read_rows(home, "checks", campaign):
+        key = (check["asset"], check["variant"], check["size"])
+        render = renders.get(key)
+        if render is None or check["render_sha256"] == render["image_sha256"]:
+            checks[key].append(check)
     by_deliverable: dict[tuple, list[dict]] = defaultdict(list)
     for row in history:
         by_deliverable[(row["asset"], row["variant"], row["size"])].append(row)
-    grouped: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+
+    grouped: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for entry in manifest["deliverables"]:
-        grouped[entry["asset"]][entry["size"]].append(entry)
+        grouped[entry["asset"]][entry["variant"]].append(entry)
+
+    def thumb_of(sha: str | None, source) -> str | None:
+        return _thumbnail(home, campaign, sha, source) if sha and source is not None else None
+
+    def object_source(sha: str | None):
+        return store.path(sha) if sha and store is not None and store.exists(sha) else None
+
+    assets, counter = [], 0
+    for asset, variants in grouped.items():
+        sizes = [_size(e["size"]) for entries in variants.values() for e in entries]
+        scale = min(1.0, THUMB_SIDE / max(max(w, h) for w, h in sizes))  # one scale per asset: true relative sizes
+        first = next(iter(variants.values()))[0]
+        brief = briefs.get((first["asset"], first["variant"], first["size"])) or {}
+        rows, decidable_asset = [], False
+        for variant, entries in sorted(variants.items()):
+            key0 = (asset, variant, entries[0]["size"])
+            draft, brief_row = drafts.get(key0) or {}, briefs.get(key0) or {}
+            cards = []
+            for entry in entries:
+                counter += 1
+                key = (entry["asset"], entry["variant"], entry["size"])
+                width, height = _size(entry["size"])
+                card = _card(home, campaign, entry, by_deliverable.get(key, []), checks.get(key, []), counter)
+                card.update(width=width, height=height, w=max(1, round(width * scale)), h=max(1, round(height * scale)))
+                render = renders.get(key) or {}
+                layout = layouts.get(key) or {}
+                if entry["status"] == "published" or entry["status"] == "pending":
+                    card["thumb"] = thumb_of(entry["sha256"], home.inside(entry["path"]))
+                    card["full"] = _relative(campaign, entry["path"])
+                else:  # rejected: the render that failed (at thumbnail size in the static page)
+                    card["thumb"] = thumb_of(render.get("image_sha256"), object_source(render.get("image_sha256")))
+                    # rejected before anything was rendered (pre-flight): its last good version, if any
+                    if card["thumb"] is None:
+                        good = [r for r in by_deliverable.get(key, []) if r["status"] == "published" and r.get("path")]
+                        if good and home.inside(good[-1]["path"]).exists():
+                            card["thumb"] = thumb_of(good[-1]["sha256"], home.inside(good[-1]["path"]))
+                    card["full"] = card["thumb"]
+                    card["render_sha256"] = render.get("image_sha256")
+                if layout.get("error") and layout.get("preview_sha256"):  # could not be laid out: show the attempt
+                    card["preview"] = thumb_of(layout["preview_sha256"], object_source(layout["preview_sha256"]))
+                decidable_asset = decidable_asset or card["decidable"]
+                cards.append(card)
+            attempts = draft.get("attempts") or []
+            rows.append(
+                {
+                    "variant": variant,
+                    "tier": shown(brief_row.get("tier", "")),
+                    "model": shown(draft.get("model") or entries[0].get("model")),
+                    "seed": shown(draft.get("seed") if draft else entries[0].get("seed")),
+                    "prompt": shown(draft.get("prompt") or brief_row.get("prompt") or "", TEXT_LIMIT),
+                    "negative": shown(draft.get("negative_prompt") or "", TEXT_LIMIT),
+                    "palette": _palette(snapshots[0] if snapshots else None, brief_row),
+                    "attempts": shown(" | ".join(f"seed {a['seed']}: {a['reason'] or 'passed'}" for a in attempts), 600)
+                    if len(attempts) > 1
+                    else "",
+                    "cards": cards,
+                }
+            )
+        copy = [(label, shown(brief[label], TEXT_LIMIT)) for label in ("headline", "body", "cta") if brief.get(label)]
+        assets.append({"id": shown(asset), "texts": copy, "variants": rows, "decidable": decidable_asset})
 
     entries = manifest["deliverables"]
-    published = sum(entry["status"] == "published" for entry in entries)
-    assets = []
-    for asset, sizes in grouped.items():
-        rows = []
-        for size, cards in sizes.items():
-            made = []
-            for entry in sorted(cards, key=lambda c: c["variant"]):
-                key = (entry["asset"], entry["variant"], entry["size"])
-                made.append(_card(home, campaign, entry, by_deliverable.get(key, []), renders.get(key), store))
-            rows.append({"size": shown(size), "cards": made})
-        assets.append({"id": shown(asset), "sizes": rows})
-    page = _template().render(
-        campaign=shown(campaign),
-        style=markupsafe.Markup(STYLE),  # ours, not input
-        brand=shown(manifest.get("brand")),
-        brief_hash=manifest["brief_hash"][:12],
-        brand_hash=manifest["brand_hash"][:12],
-        pipeline=shown(manifest.get("pipeline_version")),
-        published=published,
-        rejected=len(entries) - published,
-        assets=assets,
+    count = lambda status: sum(e["status"] == status for e in entries)  # noqa: E731
+    return {
+        "campaign": shown(campaign),
+        "brand": shown(manifest.get("brand")),
+        "brief_hash": shown(manifest.get("brief_hash", ""))[:12],
+        "brand_hash": shown(manifest.get("brand_hash", ""))[:12],
+        "pipeline": shown(manifest.get("pipeline_version")),
+        "published": count("published"),
+        "pending": count("pending"),
+        "rejected": count("rejected"),
+        "assets": assets,
+    }
+
+
+def _card(home: Home, campaign: str, entry: dict, history: list[dict], checks: list[dict], number: int) -> dict:
+    status = entry["status"]
+    made = [r for r in history if r["status"] in ("published", "pending") and r.get("path")]
+    current = made[-1]["version"] if made else None
+    card = {
+        "id": f"d{number}",
+        "asset": shown(entry["asset"]),
+        "variant": shown(entry["variant"]),
+        "size": shown(entry["size"]),
+        "status": shown(status),
+        "version": current if status != "published" else entry.get("version"),
+        "alt": f"{shown(entry['asset'])} variant {shown(entry['variant'])} {shown(entry['size'])}",
+        "thumb": None,
+        "full": None,
+        "preview": None,
+        "latest": None,
+        "latest_label": None,
+        "reasons": [shown(r, REASON_LIMIT) for r in entry.get("reasons") or []],
+        "checks": [
+            {
+                "check": shown(c["check"]),
+                "passed": c["passed"],
+                "value": _value(c["value"]),
+                "detail": _value(c["detail"]),
+            }
+            for c in checks
+        ],
+        "failed": sum(not c["passed"] for c in checks),
+        "versions": [],
+        # a reviewer decides on the version made last (pending, published, or rejected by a reviewer)
+        "decidable": current is not None
+        and (status != "rejected" or all(r.startswith("review:") for r in entry.get("reasons") or [])),
+    }
+    if status == "rejected" and not card["decidable"]:
+        card["version"] = None  # rejected by its checks: it has no version; `latest` names the last good one
+    if entry.get("latest_path"):
+        card["latest"] = _relative(campaign, entry["latest_path"])
+        card["latest_label"] = (
+            "latest" if status == "published" else f"latest good version (v{shown(entry.get('version'))})"
+        )
+    versions, seen = [], {}
+    for row in made:
+        if row["version"] in seen:  # an approval or new provenance of the same version: one entry
+            seen[row["version"]]["status"] = shown(row["status"])
+            continue
+        link = _relative(campaign, row["path"])
+        item = {
+            "version": row["version"],
+            "status": shown(row["status"]),
+            "link": link,
+            "thumb": _thumbnail(home, campaign, row["sha256"], home.inside(row["path"])) or link,
+            "when": _when(row["published_at"]),
+            "sha": row["sha256"],
+            "diff": None,
+            "previous": None,
+            "previous_link": None,
+        }
+        if versions:
+            before = versions[-1]
+            item.update(
+                previous=before["version"],
+                previous_link=before["link"],
+                diff=_difference(home, campaign, before["sha"], row["sha256"]),
+            )
+        seen[row["version"]] = item
+        versions.append(item)
+    card["versions"] = list(reversed(versions))
+    return card
+
+
+def render_campaign(view: dict, base: str = "", interactive: bool = False, csrf: str = "") -> str:
+    """The campaign page: static (`base` ""), or the review app's (links under `base`, with controls)."""
+    return (
+        environment()
+        .get_template("campaign.html")
+        .render(**view, style=style(), base=base, interactive=interactive, csrf=csrf)
     )
+
+
+def write_gallery(home: Home, manifest: dict, history: list[dict], store: ObjectStore | None) -> str:
+    """Write `published/<campaign>/index.html` atomically; returns its home-relative path.
+
+    `history` is the campaign's publications rows; the other tables are read from the home.
+    """
+    campaign = manifest["campaign"]
+    page = render_campaign(campaign_view(home, manifest, history, store))
     atomic_write_bytes(home.inside("published", campaign, "index.html"), page.encode("utf-8"))
     return f"published/{campaign}/index.html"

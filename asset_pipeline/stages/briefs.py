@@ -24,7 +24,7 @@ from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
 from asset_pipeline.specs import AssetSpec, Brand, Brief, InputError, Problem, content_hash, load_brand, resolve_size
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile, SnapshotRow
-from asset_pipeline.storage.tables import read_rows
+from asset_pipeline.storage.tables import has_rows, read_rows, table_path
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class CampaignInputs:
     # "media/<path>" -> sha256 of each product shot the brief's assets name: composited, never drawn,
     # so they are no part of any draft's key
     products: tuple[tuple[str, str], ...] = ()
+    # The reviewers' decisions (approvals rows) when the snapshot was taken: rejections re-roll drafts.
+    approvals: tuple[dict, ...] = field(default=(), compare=False)
 
     @property
     def campaign(self) -> str:
@@ -281,6 +283,10 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
         except FontError:
             continue  # reported by typesetting, per deliverable
     paths += [home.media_path(label.removeprefix("media/")) for label, _ in inputs.media + inputs.products]
+    # The reviewers' decisions are an input too: a rejection re-rolls a draft (the nightly sees it).
+    # (Only once it holds one: publication leaves an empty file, which changes nothing.)
+    if has_rows(home, "approvals", inputs.campaign):
+        paths.append(table_path(home, "approvals", inputs.campaign))
     files = {}
     for path in paths:
         path = path.resolve()
@@ -323,7 +329,8 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     if registry_problem is not None:
         raise registry_problem
     _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True)  # a missing one stops the run
-    return dataclasses.replace(inputs, input_files=_input_files(home, inputs))
+    approvals = tuple(read_rows(home, "approvals", campaign))
+    return dataclasses.replace(inputs, input_files=_input_files(home, inputs), approvals=approvals)
 
 
 def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
@@ -343,6 +350,7 @@ def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:
         steering_palette=list(inputs.steering_palette),
         fingerprint=inputs_fingerprint(inputs.input_files, models_part(inputs.registry)),
         taken_at=datetime.now(UTC),
+        approvals=list(inputs.approvals),
     )
 
 
@@ -372,4 +380,5 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         fingerprint=row.get("fingerprint"),  # None in snapshots taken before fingerprints
         media=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in brand_media_paths)),
         products=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in product_paths)),
+        approvals=tuple(row.get("approvals") or ()),  # snapshots taken before approvals existed have none
     )

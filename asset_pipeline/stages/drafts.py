@@ -58,6 +58,16 @@ class DraftJob:
     sizes: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # variant -> deliverable sizes
 
 
+# Progress of the stage: (drafts done, drafts in all, what the last batch was), after each batch.
+Progress = Callable[[int, int, str], None]
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is the machine running out of memory (host or accelerator): no model's fault, and
+    the next model of the route would meet it too, so it stops the step with its own message."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+
+
 # The prompt a model is given for a job: the brand's palette in front for the embedded model, else as written.
 Steer = Callable[[DraftJob, ModelSpec], DraftJob]
 
@@ -176,6 +186,32 @@ def reroll_plan(seed: int, models: list[ModelSpec], max_attempts: int) -> list[t
     return plan[: max(0, max_attempts - 1)]
 
 
+def seed_after_rerolls(seed: int, rerolls: int) -> int:
+    """The seed of a draft re-rolled `rerolls` times by reviewers: the same steps as `reroll_plan`'s."""
+    return (seed + rerolls * REROLL_SEED_STEP) % 2**32
+
+
+def review_rejections(approvals: list[dict] | tuple[dict, ...]) -> dict[tuple, list[dict]]:
+    """(asset, variant, size) -> the reviewers' standing rejections, oldest version first.
+
+    A version counts when its latest decision is a rejection (a reviewer who approves it after
+    all takes the rejection back). Each one moves that deliverable's draft to its next seed.
+    """
+    latest: dict[tuple, dict] = {}
+    for row in approvals:  # in the order they were made
+        latest[(row["asset"], row["variant"], row["size"], row["version"])] = row
+    found: dict[tuple, list[dict]] = defaultdict(list)
+    for (asset, variant, size, _), row in sorted(latest.items()):
+        if row["decision"] == "reject":
+            found[(asset, variant, size)].append(row)
+    return dict(found)
+
+
+def review_reason(row: dict) -> str:
+    comment = " ".join((row.get("comment") or "").split())[:300]
+    return f"review: {row['size']} v{row['version']} rejected by {row['by']}: {comment}"
+
+
 def _generate(
     spec: ModelSpec,
     weights: str,
@@ -244,16 +280,17 @@ def _repair(
     store: ObjectStore,
     checker: DraftChecker,
     max_attempts: int,
+    first_seed: int,
 ) -> None:
     """Re-roll a draft that failed its draft checks, in place, recording every attempt."""
-    for spec, seed in reroll_plan(base.seeds[row["variant"]], route, max_attempts):
+    for spec, seed in reroll_plan(first_seed, route, max_attempts):
         job = steer(base, spec)  # each model gets its own prompt: only the embedded one carries the palette
         try:
             weights = registry.weights_hash(spec)
             gw, gh = key_canvas(spec, base.sizes[row["variant"]])
             ((sha, hit, seconds),) = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
         except Exception as exc:  # a model that cannot run is one more failed attempt, not a crash
-            if is_disk_full(exc):  # a full disk is no model's fault: fail fast (storage/disk.py)
+            if is_disk_full(exc) or out_of_memory(exc):  # no model's fault: fail fast (storage/disk.py)
                 raise
             row["attempts"].append(_attempt(spec, seed, None, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]))
             continue
@@ -307,6 +344,7 @@ def _extend(
     cache: DraftCache,
     store: ObjectStore,
     checker: DraftChecker,
+    tick: Callable[[int, str], None] | None = None,
 ) -> list[dict]:
     """Extension rows for the sizes a crop of `key` would serve too little of, one per
     generation size. An extension that fails (the model cannot inpaint, or the result fails
@@ -334,11 +372,16 @@ def _extend(
                 sha = store.put_image(image)
                 cache.put(draft_key, {"image_sha256": sha, "model": spec.id, "seconds": seconds})
         except Exception as exc:  # no extension is no reason to lose the size: crop the key visual instead
-            if is_disk_full(exc):
+            if is_disk_full(exc) or out_of_memory(exc):  # no model's fault: fail fast (storage/disk.py)
                 raise
             why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             key["notes"].append(f"{', '.join(served)}: outpainting failed ({why}); cropped instead")
+            if tick:
+                tick(1, f"{key['asset']} {gw}x{gh}: {spec.id}, outpainting failed")
             continue
+        if tick:
+            what = "cached" if hit else f"outpainted, {seconds:.2f} s"
+            tick(1, f"{key['asset']} {gw}x{gh}: {spec.id}, extension of variant {key['variant']} {what}")
         problems = checker.problems(sha)
         if problems:
             why = "; ".join(problems)
@@ -377,13 +420,20 @@ def _run_job(
     campaign: str,
     fallbacks: list[str],
     max_attempts: int,
+    rejections: dict[tuple, list[dict]] | None = None,
+    tick: Callable[[int, str], None] | None = None,
 ) -> list[dict]:
     """The key visual of each variant (one batch: the variants share a canvas), then its extensions."""
     job = steer(base, spec)
+    rejections = rejections or {}
     keys = []
+    reviewed: dict[int, list[dict]] = {}  # id(row) -> attempts the reviewers rejected, oldest first
     for variant, sizes in sorted(job.sizes.items()):
         gw, gh = key_canvas(spec, sizes)
-        seed = job.seeds[variant]
+        # A reviewer's rejection of any size moves the variant's key visual (all its sizes) to its next seed.
+        rejected = [rejections.get((job.asset, variant, size), []) for size, _, _ in sizes]
+        rerolls = max(map(len, rejected), default=0)
+        seed = seed_after_rerolls(job.seeds[variant], rerolls)
         row = _draft_row(campaign, job, spec, weights, seed, fallbacks)
         row.update(
             variant=variant,
@@ -395,27 +445,49 @@ def _run_job(
             draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
         )
         keys.append(row)
+        reviewed[id(row)] = [
+            _attempt(
+                spec,
+                seed_after_rerolls(job.seeds[variant], step),
+                None,
+                "; ".join(review_reason(r[step]) for r in rejected if len(r) > step),
+            )
+            for step in range(rerolls)
+        ]
     by_size: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for row in keys:
         by_size[(row["width"], row["height"])].append(row)
     for (gw, gh), batch in by_size.items():
+        started = time.perf_counter()
         made = _generate(spec, weights, job, [r["seed"] for r in batch], gw, gh, generator, cache, store)
         for row, (sha, hit, seconds) in zip(batch, made):
             row.update(image_sha256=sha, cache_hit=hit, seconds=seconds)
+        if tick:
+            generated = sum(not hit for _, hit, _ in made)
+            what = f"{generated} generated" if generated else "cached"
+            tick(
+                len(batch),
+                f"{job.asset} {gw}x{gh}: {spec.id}, {len(batch)} draft(s) {what}, "
+                f"{time.perf_counter() - started:.2f} s",
+            )
 
     rows = []
     for row in keys:
         problems = checker.problems(row["image_sha256"])
-        row["attempts"] = [_attempt(spec, row["seed"], row["image_sha256"], "; ".join(problems) or None)]
+        first_seed = row["seed"]
+        row["attempts"] = [
+            *reviewed[id(row)],
+            _attempt(spec, first_seed, row["image_sha256"], "; ".join(problems) or None),
+        ]
         if problems:
-            _repair(row, base, steer, route, registry, generator, cache, store, checker, max_attempts)
+            _repair(row, base, steer, route, registry, generator, cache, store, checker, max_attempts, first_seed)
         row["draft_passed"] = row["attempts"][-1]["passed"]
         row["draft_reason"] = None if row["draft_passed"] else attempts_summary(row["attempts"])
         rows.append(row)
         if row["draft_passed"]:  # a key visual that never passed is rejected whole; nothing to extend
             made_by = spec if row["model"] == spec.id else registry.get(row["model"])  # re-rolls may change model
             sizes = base.sizes[row["variant"]]
-            rows += _extend(row, made_by, row["weights_hash"], sizes, generator, cache, store, checker)
+            rows += _extend(row, made_by, row["weights_hash"], sizes, generator, cache, store, checker, tick)
     return rows
 
 
@@ -467,6 +539,18 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
     return rows
 
 
+def _planned_drafts(job: DraftJob, candidates: list[ModelSpec], registry: Registry) -> int:
+    """How many drafts the job's first model with weights would draw (the progress total)."""
+    spec = next((s for s in candidates if registry.weights_present(s)), None)
+    if spec is None:
+        return 0
+    count = 0
+    for sizes in job.sizes.values():  # a key visual per variant, and its extensions
+        gw, gh = key_canvas(spec, sizes)
+        count += 1 + len({draft_size(spec, w, h) for _, w, h in sizes if needs_extension(gw, gh, w, h)})
+    return count
+
+
 def generate_drafts(
     deliverables: list[dict],
     registry: Registry,
@@ -474,6 +558,8 @@ def generate_drafts(
     home: Home,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     unlaid: dict[tuple[str, int, str], list[str]] | None = None,
+    approvals: list[dict] | tuple[dict, ...] = (),
+    progress: Progress | None = None,
 ) -> list[dict]:
     """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
 
@@ -485,6 +571,10 @@ def generate_drafts(
 
     `unlaid` (pre-flight's problems by (asset, variant, size)) names deliverables that
     cannot be laid out: no draft is generated for them (`unlaid_drafts` stands in).
+
+    `approvals` are the reviewers' decisions from the run's snapshot: a standing rejection
+    re-rolls the draft behind that deliverable with its next seed, recorded in `attempts` as
+    the reason. `progress(done, total, detail)` is called after each batch of drafts.
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
@@ -504,6 +594,16 @@ def generate_drafts(
     steer = brand_steering(palette)
     # Group jobs by their first choice so each pipeline is loaded once per step.
     routed.sort(key=lambda item: [spec.id for spec in item[1]])
+
+    rejections = review_rejections(approvals)
+    done, total = 0, sum(_planned_drafts(job, candidates, registry) for job, candidates in routed)
+
+    def tick(count: int, detail: str) -> None:
+        nonlocal done, total
+        done += count
+        total = max(total, done)  # a fallback model may draw other sizes than the first choice
+        if progress:
+            progress(done, total, detail)
 
     rows: list[dict] = []
     for job, candidates in routed:
@@ -531,11 +631,13 @@ def generate_drafts(
                         campaign,
                         fallbacks,
                         max_attempts,
+                        rejections,
+                        tick,
                     )
                 )
                 break
             except Exception as exc:  # a broken model must not stop the campaign: try the next
-                if is_disk_full(exc):  # ... but a full disk must: the next model would meet it too
+                if is_disk_full(exc) or out_of_memory(exc):  # ... but a full disk or memory must
                     raise
                 fallbacks.append(f"{spec.id}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
         else:
@@ -563,7 +665,8 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
         elif old["prompt"] != row["prompt"] or old["negative_prompt"] != row["negative_prompt"]:
             reason = "brand palette changed" if palette_before != palette else "prompt changed"
         elif old["seed"] != row["seed"]:
-            reason = "seed changed"
+            rerolled = any((a.get("reason") or "").startswith("review:") for a in row.get("attempts") or [])
+            reason = "rejected by a reviewer" if rerolled else "seed changed"
         elif (old["model"], old["weights_hash"]) != (row["model"], row["weights_hash"]):
             reason = "model changed"
         elif old["image_sha256"] != row["image_sha256"]:

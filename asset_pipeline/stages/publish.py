@@ -11,6 +11,12 @@ decoded image), never by the file's bytes, which also hold provenance and signat
 - rejected: a history row with change `rejected` (only when the outcome changes); the
   last good version stays published at its path.
 
+Approval (the brand's `require_approval`): a `final`-tier deliverable that passed is written as
+its version files with status `pending`; the `latest.<ext>` files move only once a reviewer approves that
+version (`decide`, or a run that finds the approval), and a new version needs a new approval.
+A reviewer's rejection makes the deliverable `rejected` with the comment as its reason; the
+next run re-rolls its draft (stages/drafts.py). Decisions are the `approvals` table's rows.
+
 Only check results for the render being published count (`render_sha256`): results of
 an older render are refused, so a run whose checks did not run publishes nothing new.
 
@@ -37,7 +43,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,7 +137,7 @@ def repair_versions(home: Home, history: list[dict], store: ObjectStore, files: 
     """Restore every published version file (each format's) that is missing or damaged, byte for
     byte, from the content store (publication keeps a copy of each); returns the paths restored."""
     repaired = []
-    named = {(r["path"], r["sha256"]) for r in history if r["status"] == "published"}
+    named = {(r["path"], r["sha256"]) for r in history if r["status"] in WITH_FILE}
     named |= {(r["path"], r["sha256"]) for r in files}
     for path, sha in sorted(named):
         target = home.inside(path)
@@ -163,6 +169,9 @@ class _Undo:
                     path.unlink(missing_ok=True)
                 else:
                     atomic_write_bytes(path, before)
+
+
+WITH_FILE = ("published", "pending")  # statuses whose row names a version file
 
 
 def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
@@ -326,6 +335,25 @@ def _file_entry(row: dict) -> dict:
     return {k: row[k] for k in ("format", "path", "sha256", "bytes", "quality")}
 
 
+def latest_decisions(approvals: list[dict]) -> dict[tuple, dict]:
+    """(asset, variant, size, version) -> the reviewers' latest decision on it."""
+    return {(r["asset"], r["variant"], r["size"], r["version"]): r for r in approvals}
+
+
+def review_rejection_reason(decision: dict) -> str:
+    comment = " ".join((decision.get("comment") or "").split())
+    return f"review: v{decision['version']} rejected by {decision['by']}: {comment}"
+
+
+def _reviewed(decision: dict | None, version: int) -> tuple[str, list[str]]:
+    """(status, reasons) of a passing deliverable that needs a reviewer's approval."""
+    if decision is None:
+        return "pending", [f"awaiting a reviewer's approval of v{version}"]
+    if decision["decision"] == "approve":
+        return "published", []
+    return "rejected", [review_rejection_reason(decision)]
+
+
 def _same_inputs(row: dict | None, base: dict) -> bool:
     """Whether a history row was made from the same inputs as `base` (so nothing to record)."""
     fields = ("status", "brief_hash", "brand_hash", "render_sha256", "model", "seed")
@@ -340,11 +368,14 @@ def publish(
     checks: list[dict],
     store: ObjectStore,
     inputs: dict | None = None,
+    require_approval: bool = False,
 ) -> Publication:
     """Publish what passed: the manifest (also written to disk), new versions and repaired files.
 
     `inputs` (the snapshot's fingerprint and input files) goes into the manifest as `inputs`:
-    what the nightly compares to decide whether the campaign needs a run at all."""
+    what the nightly compares to decide whether the campaign needs a run at all.
+    `require_approval`: final-tier deliverables wait for a reviewer (the approvals table, read
+    under the publication lock, which the review app also takes to record a decision)."""
     campaign = deliverables[0]["campaign"]
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
     render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
@@ -368,6 +399,13 @@ def publish(
         undo, latest_updates = _Undo(), []
         last_row = _latest_by_deliverable(history)
         last_good = _latest_by_deliverable([r for r in history if r["status"] == "published"])
+        # The version made last (published, or pending a reviewer): versions count from it, so a
+        # pending version that is rejected is never numbered again.
+        last_made = _latest_by_deliverable([r for r in history if r["status"] in WITH_FILE])
+        # The decisions as they stand now, read under the lock `decide` also takes (not the run's
+        # snapshot): a decision recorded while this run drew its drafts must not be undone by the
+        # manifest it writes. The snapshot's copy is what re-rolls drafts (stages/drafts.py).
+        decisions = latest_decisions(read_rows(home, "approvals", campaign)) if require_approval else {}
         files_of = {((r["asset"], r["variant"], r["size"]), r["version"], r["format"]): r for r in files_before}
         taken = {r["path"] for r in history if r["path"]} | {r["path"] for r in files_before}
         plans: dict[tuple, _Plan] = {}  # passing deliverables
@@ -377,14 +415,19 @@ def publish(
                 continue
             render = render_of[key]
             text, px = provenance(row, served[key], render), pixels.of_render(render["image_sha256"])
-            good = last_good.get(key)
-            fresh = good is None or pixels.of_published(good) != px
-            kept = {} if fresh else _version_files(home, key, good, files_of, px)
+            made = last_made.get(key)
+            fresh = made is None or pixels.of_published(made) != px
+            version = (made["version"] if made else 0) + 1 if fresh else made["version"]
+            status, review = "published", []
+            if require_approval and row["tier"] == "final":
+                status, review = _reviewed(decisions.get((*key, version)), version)
+            kept = {} if fresh else _version_files(home, key, made, files_of, px)
             min_quality = row.get("min_quality") or 60
             wanted = wanted_files(row)
             todo = [(fmt, kb) for fmt, kb in wanted if not _still_fits(kept.get(fmt), kb, min_quality)]
-            version = (good["version"] if good else 0) + 1 if fresh else good["version"]
-            plans[key] = _Plan(text, px, fresh, version, wanted, kept, todo, min_quality)
+            if status == "rejected":  # a reviewer rejected these very pixels: nothing to encode
+                todo = []
+            plans[key] = _Plan(text, px, fresh, version, wanted, kept, todo, min_quality, status, review)
         jobs = [(key, render_of[key]["image_sha256"], p.text, p.todo, p.min_quality) for key, p in plans.items()]
         # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
         # so the byte budget holds for the signed file.
@@ -405,6 +448,8 @@ def publish(
                 encoded_key, made, problems = next(encoded)  # same order as the deliverables
                 assert encoded_key == key
                 why = problems  # a file over budget, or one that does not decode to the render
+            if plan is not None and plan.status == "rejected" and not why:
+                why = plan.review  # a reviewer's rejection, the comment as its reason
             good = last_good.get(key)
             folder = deliverable_dir(campaign, *key)
             base = dict(
@@ -480,25 +525,26 @@ def publish(
                 if files_of.get((key, plan.version, file["format"])) != file:
                     new_files.append(file)
             primary = next((f for f in delivered if f["format"] == "png"), delivered[0])
-            version, path, sha = plan.version, primary["path"], primary["sha256"]
+            version, path, sha, status = plan.version, primary["path"], primary["sha256"], plan.status
             previous = last_row.get(key)
             if plan.fresh:
                 change = "pixels"
-            elif not _same_inputs(previous, dict(base, status="published")) or (
-                previous["path"],
-                previous["sha256"],
-            ) != (
+            elif not _same_inputs(previous, dict(base, status=status)) or (previous["path"], previous["sha256"]) != (
                 path,
                 sha,
             ):
-                change = "provenance"  # the same pixels as the last good version: no new number
+                # pending -> published by an approval this run found, else the same pixels from new inputs
+                approved = status == "published" and previous["status"] == "pending"
+                same = (previous["path"], previous["sha256"]) == (path, sha)
+                same = same and _same_inputs(previous, dict(base, status=previous["status"]))
+                change = "approval" if approved and same else "provenance"
             else:
                 change = None
             if change:
                 new_rows.append(
                     dict(
                         base,
-                        status="published",
+                        status=status,
                         path=path,
                         sha256=sha,
                         pixels_sha256=plan.pixels,
@@ -507,18 +553,24 @@ def publish(
                         reasons=[],
                     )
                 )
-            for file in delivered:
-                latest = home.inside(folder, f"latest.{EXTENSIONS[file['format']]}")
-                if not _matches(latest, file["sha256"]):
-                    if file["format"] in plan.kept and files[file["format"]] is plan.kept[file["format"]]:
-                        repaired.append(home.relative(latest))  # its latest good version's file was lost
-                    latest_updates.append((latest, home.inside(file["path"])))
+            if status == "published":  # pending: the `latest` files still show the last approved version
+                for file in delivered:
+                    latest = home.inside(folder, f"latest.{EXTENSIONS[file['format']]}")
+                    if not _matches(latest, file["sha256"]):
+                        lost = good is not None and good["version"] == plan.version  # it was published already
+                        if lost and file["format"] in plan.kept and files[file["format"]] is plan.kept[file["format"]]:
+                            repaired.append(home.relative(latest))  # its latest good version's file was lost
+                        latest_updates.append((latest, home.inside(file["path"])))
+                latest_path = f"{folder}/latest.{EXTENSIONS[primary['format']]}"
+            else:
+                latest_path = good and f"{folder}/latest.{good['path'].rpartition('.')[2]}"
             entry.update(
-                status="published",
+                status=status,
                 path=path,
                 sha256=sha,
                 version=version,
-                latest_path=f"{folder}/latest.{EXTENSIONS[primary['format']]}",
+                latest_path=latest_path,
+                reasons=plan.review if status == "pending" else [],
                 files=[_file_entry(f) for f in delivered],
             )
             entries.append(entry)
@@ -553,9 +605,11 @@ def publish(
             for latest, source in latest_updates:
                 undo.replaced(latest)
                 atomic_write_bytes(latest, source.read_bytes())
-            write_gallery(
-                home, manifest, history + new_rows, {k: r["image_sha256"] for k, r in render_of.items()}, store
-            )
+            if not table_path(home, "approvals", campaign).exists():
+                # An empty table from the start, so the catalog's approvals view (a glob) covers the
+                # campaign before any decision, and the review app never needs to write the catalog.
+                write_rows(home, "approvals", campaign, [])
+            write_gallery(home, manifest, history + new_rows, store)
         except BaseException:
             undo.roll_back()
             raise
@@ -574,6 +628,8 @@ class _Plan:
     kept: dict[str, dict]  # format -> files row already published for this version
     todo: list[tuple[str, float | None]]  # formats to encode now, with their budgets
     min_quality: int
+    status: str = "published"  # or, with require_approval: pending, or rejected by a reviewer
+    review: list[str] = field(default_factory=list)  # why it is pending or was rejected by a reviewer
 
 
 def base_file(base: dict, plan: _Plan, fmt: str) -> dict:
@@ -587,6 +643,114 @@ def base_file(base: dict, plan: _Plan, fmt: str) -> dict:
         pixels_sha256=plan.pixels,
         published_at=base["published_at"],
     )
+
+
+class DecisionError(LookupError):
+    """A reviewer's decision that names no deliverable or version (404), or not the current version (409)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def decide(home: Home, decision: dict, store: ObjectStore) -> dict:
+    """Record a reviewer's decision on one version of one deliverable and apply it; returns the approvals row.
+
+    `decision`: campaign, asset, variant, size, version, decision (approve | reject), comment, by.
+    Approving the current (pending) version publishes it: a history row with change `approval`,
+    and each format's `latest.<ext>` moves to that version's file. Rejecting it makes the
+    deliverable `rejected` with the comment as its reason (the next run re-rolls its draft). The
+    approvals row, history, manifest, latest files and gallery change together under the
+    campaign's publication lock, or not at all.
+    """
+    campaign = decision["campaign"]
+    key = (decision["asset"], decision["variant"], decision["size"])
+    manifest_path = home.inside("published", campaign, "manifest.json")
+    with file_lock(home.locks / f"publish-{campaign}.lock"):
+        try:
+            manifest = json.loads(manifest_path.read_bytes())
+        except FileNotFoundError:
+            raise DecisionError(404, f"campaign {campaign!r} has published nothing") from None
+        entry = next((e for e in manifest["deliverables"] if (e["asset"], e["variant"], e["size"]) == key), None)
+        if entry is None:
+            raise DecisionError(404, f"no deliverable {key[0]} variant {key[1]} {key[2]} in {campaign}")
+        history = read_rows(home, "publications", campaign)
+        mine = [r for r in history if (r["asset"], r["variant"], r["size"]) == key]
+        made = [r for r in mine if r["status"] in WITH_FILE]
+        version = decision["version"]
+        if not any(r["version"] == version for r in made):
+            raise DecisionError(404, f"{key[0]} variant {key[1]} {key[2]} has no version {version}")
+        if made[-1]["version"] != version:
+            raise DecisionError(409, f"v{version} is not the current version (v{made[-1]['version']})")
+        current, last = made[-1], mine[-1]
+        if last["status"] == "rejected" and not all(r.startswith("review:") for r in last["reasons"]):
+            raise DecisionError(409, f"v{version} was rejected by its checks; only a new run can publish it")
+        good = next((r for r in reversed(mine) if r["status"] == "published"), None)
+        now = datetime.now(UTC)
+        row = dict(decision, campaign=campaign, at=now)
+        approvals = read_rows(home, "approvals", campaign)
+        folder = deliverable_dir(campaign, *key)
+        undo, history_row, latest_moves = _Undo(), None, []
+        if decision["decision"] == "approve":
+            files_of = {
+                ((r["asset"], r["variant"], r["size"]), r["version"], r["format"]): r
+                for r in read_rows(home, "files", campaign)
+            }
+            version_files = _version_files(home, key, current, files_of, current.get("pixels_sha256") or "")
+            if last["status"] != "published" or last["version"] != version:
+                history_row = dict(current, status="published", change="approval", reasons=[], published_at=now)
+                latest_moves = [
+                    (home.inside(folder, f"latest.{EXTENSIONS.get(fmt, fmt)}"), home.inside(f["path"]))
+                    for fmt, f in version_files.items()
+                ]
+            entry.update(
+                status="published",
+                path=current["path"],
+                sha256=current["sha256"],
+                version=version,
+                reasons=[],
+                latest_path=f"{folder}/latest.{current['path'].rpartition('.')[2]}",
+                files=[_file_entry(f) for f in version_files.values()] or entry.get("files", []),
+            )
+        else:
+            reasons = [review_rejection_reason(row)]
+            history_row = dict(
+                current,
+                status="rejected",
+                path=None,
+                sha256=None,
+                pixels_sha256=None,
+                version=good["version"] if good else 0,
+                change="rejected",
+                reasons=reasons,
+                published_at=now,
+            )
+            entry.update(
+                status="rejected",
+                path=None,
+                sha256=None,
+                version=good["version"] if good else None,
+                reasons=reasons,
+                latest_path=good and f"{folder}/latest.{good['path'].rpartition('.')[2]}",
+                files=[],
+            )
+        try:
+            undo.replaced(table_path(home, "approvals", campaign))
+            write_rows(home, "approvals", campaign, [*approvals, row])
+            if history_row is not None:
+                history.append(history_row)
+                undo.replaced(table_path(home, "publications", campaign))
+                write_rows(home, "publications", campaign, [_complete(r) for r in history])
+            undo.replaced(manifest_path)
+            atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+            for latest, source in latest_moves:
+                undo.replaced(latest)
+                atomic_write_bytes(latest, source.read_bytes())
+            write_gallery(home, manifest, history, store)
+        except BaseException:
+            undo.roll_back()
+            raise
+    return row
 
 
 def _complete(row: dict) -> dict:

@@ -20,7 +20,7 @@ from asset_pipeline.home import Home
 from asset_pipeline.storage.files import file_lock, retry
 from asset_pipeline.storage.tables import SCHEMAS, table_dir
 
-VIEWS = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "publications", "files")
+VIEWS = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "publications", "files", "approvals")
 
 _DUCK_TYPES = {
     "string": "VARCHAR",

@@ -68,6 +68,21 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class ApprovalRow:
+    """A reviewer's decision on one version of one deliverable (the review app writes these)."""
+
+    campaign: str
+    asset: str
+    variant: int
+    size: str
+    version: int
+    decision: str  # approve | reject
+    comment: str | None
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class SnapshotRow:
     """The run's one snapshot of its inputs: later stages read this, never the YAML files."""
 
@@ -85,6 +100,7 @@ class SnapshotRow:
     steering_palette: list[str]
     fingerprint: str  # one hash of every input file, the models and the code: what the nightly compares
     taken_at: datetime
+    approvals: list[ApprovalRow]  # the reviewers' decisions when the snapshot was taken (re-rolls follow them)
 
 
 @dataclass(frozen=True)
@@ -214,7 +230,7 @@ class PublicationRow:
     brand_hash: str
     render_sha256: str | None
     pixels_sha256: str | None  # sha256 of the decoded pixels: what `version` follows
-    change: str  # pixels | provenance | rejected
+    change: str  # pixels | provenance | rejected | approval (a reviewer's decision moved it)
     reasons: list[str]
     checks: list[CheckResult]  # the checks this row was judged by
 
@@ -248,6 +264,7 @@ RECORDS: dict[str, type] = {
     "checks": CheckRow,
     "publications": PublicationRow,
     "files": FileRow,
+    "approvals": ApprovalRow,
 }
 
 # ------------------------------------------------------------------ Arrow schema from a record

@@ -19,7 +19,7 @@ from asset_pipeline.specs import is_identifier
 from asset_pipeline.storage.files import atomic_path
 from asset_pipeline.storage.records import RECORDS, SCHEMAS, RecordError, to_record
 
-__all__ = ["SCHEMAS", "RecordError", "read_rows", "table_dir", "table_path", "write_rows"]
+__all__ = ["SCHEMAS", "RecordError", "has_rows", "read_rows", "table_dir", "table_path", "write_rows"]
 
 
 def table_dir(home: Home, table: str) -> Path:
@@ -45,6 +45,14 @@ def write_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
     with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp, compression="zstd")
     return path
+
+
+def has_rows(home: Home, table: str, campaign: str) -> bool:
+    """Whether the campaign's file of `table` exists and holds a row (read from its footer only)."""
+    try:
+        return pq.read_metadata(table_path(home, table, campaign)).num_rows > 0
+    except (OSError, ValueError):
+        return False
 
 
 def read_rows(home: Home, table: str, campaign: str) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""The reviewer's web app (`asset-pipeline review`): approve or reject published deliverables."""
