@@ -21,10 +21,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from PIL import Image
+
 from asset_pipeline.checks.suite import run_draft_checks
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.framing import canvas_aspect, extension, needs_extension
 from asset_pipeline.home import Home
+from asset_pipeline.media import open_image
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
@@ -56,6 +59,9 @@ class DraftJob:
     negative_prompt: str | None
     seeds: dict[int, int]  # variant -> seed
     sizes: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # variant -> deliverable sizes
+    reference_sha256: str | None = None  # the reference image that steers it (image-to-image)
+    reference_strength: float = 0.6
+    reference: Image.Image | None = field(default=None, compare=False, repr=False)  # that image, decoded
 
 
 # Progress of the stage: (drafts done, drafts in all, what the last batch was), after each batch.
@@ -73,8 +79,16 @@ Steer = Callable[[DraftJob, ModelSpec], DraftJob]
 
 
 def cache_key(
-    spec: ModelSpec, weights: str, prompt: str, negative: str | None, seed: int, width: int, height: int
+    spec: ModelSpec,
+    weights: str,
+    prompt: str,
+    negative: str | None,
+    seed: int,
+    width: int,
+    height: int,
+    reference: tuple[str, float] | None = None,
 ) -> str:
+    """The draft's content key. `reference`: (the reference image's sha256, strength), if any."""
     return content_hash(
         {
             "model": spec.id,
@@ -92,8 +106,13 @@ def cache_key(
             "overscan": overscan_px(spec),  # generated beyond each edge and cropped off: it changes every pixel
             # Only when set, so the keys (and caches) of models that never grade stay as they were.
             **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
+            **({"reference": reference[0], "reference_strength": reference[1]} if reference else {}),
         }
     )
+
+
+def job_reference(job: DraftJob) -> tuple[str, float] | None:
+    return (job.reference_sha256, job.reference_strength) if job.reference_sha256 else None
 
 
 def extension_key(
@@ -157,6 +176,8 @@ def plan_jobs(deliverables: list[dict]) -> list[DraftJob]:
                 prompt=row["prompt"],
                 negative_prompt=row["negative_prompt"],
                 seeds={},
+                reference_sha256=row.get("reference_sha256"),
+                reference_strength=float(row.get("reference_strength") or 0.0) if row.get("reference_sha256") else 0.6,
             )
         job.seeds[row["variant"]] = row["seed"]
         job.sizes.setdefault(row["variant"], []).append((row["size"], row["width"], row["height"]))
@@ -224,7 +245,9 @@ def _generate(
     store: ObjectStore,
 ) -> list[tuple[str, bool, float]]:
     """(image_sha256, cache_hit, seconds) per seed: cached keys are reused, the rest generated as one batch."""
-    keys = [cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh) for seed in seeds]
+    keys = [
+        cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh, job_reference(job)) for seed in seeds
+    ]
     out: list[tuple[str, bool, float] | None] = []
     misses = []
     for index, key in enumerate(keys):
@@ -234,9 +257,15 @@ def _generate(
             misses.append(index)
     if misses:
         started = time.perf_counter()
-        images = generator.generate(
-            spec, [job.prompt] * len(misses), [job.negative_prompt] * len(misses), [seeds[i] for i in misses], gw, gh
-        )
+        prompts, negatives = [job.prompt] * len(misses), [job.negative_prompt] * len(misses)
+        if job.reference_sha256:
+            if job.reference is None:
+                raise DraftError(f"asset {job.asset!r}: its reference image {job.reference_sha256[:12]} was not loaded")
+            images = generator.restyle(
+                spec, job.reference, prompts, negatives, [seeds[i] for i in misses], gw, gh, job.reference_strength
+            )
+        else:
+            images = generator.generate(spec, prompts, negatives, [seeds[i] for i in misses], gw, gh)
         per_image = (time.perf_counter() - started) / len(misses)
         for index, image in zip(misses, images):
             sha = store.put_image(image)
@@ -310,7 +339,7 @@ def _repair(
             guidance=spec.guidance,
             palette_grade=spec.palette_grade,
             weights_hash=weights,
-            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
+            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh, job_reference(job)),
         )
         if not problems:
             return
@@ -331,6 +360,8 @@ def _draft_row(campaign: str, job: DraftJob, spec: ModelSpec, weights: str, seed
         "fallbacks": list(fallbacks),
         "extends": None,
         "inset": [],
+        "reference_sha256": job.reference_sha256,
+        "reference_strength": job.reference_strength if job.reference_sha256 else None,
         "notes": [],
     }
 
@@ -442,7 +473,7 @@ def _run_job(
             height=gh,
             aspect=f"{gw}x{gh}",
             sizes=sorted(size for size, _, _ in sizes),
-            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
+            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh, job_reference(job)),
         )
         keys.append(row)
         reviewed[id(row)] = [
@@ -533,6 +564,8 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "kind": NONE,
                 "extends": None,
                 "inset": [],
+                "reference_sha256": None,
+                "reference_strength": None,
                 "notes": [],
             }
         )
@@ -588,6 +621,9 @@ def generate_drafts(
     checker = DraftChecker(home, store)
     campaign = deliverables[0]["campaign"] if deliverables else ""
     jobs = plan_jobs(deliverables)
+    for job in jobs:  # the snapshot kept each reference image in the object store, checked
+        if job.reference_sha256:
+            job.reference = open_image(store.read_bytes(job.reference_sha256))
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
     # The palette comes with the brief's rows (campaign_briefs), so the drafts' lineage covers it.
     palette = list(deliverables[0].get("palette") or []) if deliverables else []

@@ -95,6 +95,18 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
         **media_provenance(render.get("layout")),
+        **reference_provenance(brief_row, draft),
+    }
+
+
+def reference_provenance(brief_row: dict, draft: dict) -> dict[str, str]:
+    """The reference image that steered the key visual (image-to-image), with its hash and strength."""
+    if not draft.get("reference_sha256"):
+        return {}
+    return {
+        "reference": brief_row.get("reference") or "",
+        "reference_sha256": draft["reference_sha256"],
+        "reference_strength": f"{draft['reference_strength']:g}",
     }
 
 

@@ -131,6 +131,9 @@ class BriefRow:
     keep_out: list[KeepOut]  # the preset's safe zones, as the boxes text, CTA and logo stay out of
     product: str | None  # the asset's product shot, relative to media/
     product_sha256: str | None  # of that file, as the run's snapshot read it
+    reference: str | None  # the image that steers the key visual (image-to-image), relative to media/
+    reference_sha256: str | None  # of that file, as the run's snapshot read it
+    reference_strength: float
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ class DraftRow:
     kind: str  # key (the asset's key visual) | extension (the key visual outpainted) | none (not generated)
     extends: str | None  # an extension's key visual, by its draft_key
     inset: list[int]  # where an extension holds its key visual (left, top, right, bottom px); empty for a key
+    reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
+    reference_strength: float | None
     notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
 
 
