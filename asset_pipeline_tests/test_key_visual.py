@@ -19,9 +19,14 @@ from asset_pipeline.home import Home
 from asset_pipeline.models import generation
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import load_registry
+from asset_pipeline.specs import AssetSpec, InputError
+from asset_pipeline.stages.briefs import expand_deliverables, take_snapshot
+from asset_pipeline.stages.drafts import generate_drafts
 from asset_pipeline.stages.typeset import Framer
 from asset_pipeline.stages.upscale import background_for
+from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline_tests.conftest import write_brief
 from asset_pipeline_tests.support.drafts import brief_rows, drafts_for
 
 SOCIAL = {"square": 1.0, "portrait": 4 / 5, "story": 9 / 16, "link": 1.91, "video": 16 / 9}
@@ -178,3 +183,103 @@ def test_the_embedded_model_outpaints_through_latent_blending(home, model):
     # The same call gives the same bytes (seeded), and another seed a different extension.
     assert generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 3).tobytes() == out.tobytes()
     assert generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 4).tobytes() != out.tobytes()
+
+
+# ------------------------------------------------------------------ reference images
+
+
+def reference_brief(home, reference: str | None, strength: float = 0.6, second: str | None = None) -> None:
+    lines = ["campaign: refs", "brand: acme", "assets:"]
+    for asset, ref in (("hero", reference), ("other", second)):
+        lines += [f"  - id: {asset}", '    prompt: "ceramic mug"', '    sizes: ["256x256", "320x256"]', "    seed: 9"]
+        if ref:
+            lines += [f"    reference: {ref}", f"    reference_strength: {strength}"]
+    write_brief(home, "refs", "\n".join(lines) + "\n")
+
+
+def snapshot_drafts(home) -> list[dict]:
+    root = Home(home.resolve())
+    inputs = take_snapshot(root, "refs")
+    rows = expand_deliverables(inputs, root)
+    return generate_drafts(rows, inputs.registry, DraftGenerator(inputs.registry), root)
+
+
+@pytest.fixture
+def ref_home(home):
+    from skimage import data
+
+    (home / "media" / "moods").mkdir(parents=True)
+    Image.fromarray(data.astronaut()).save(home / "media" / "moods" / "astronaut.png")
+    Image.fromarray(data.coffee()).convert("RGB").save(home / "media" / "moods" / "coffee.jpg", quality=90)
+    return home
+
+
+def test_a_reference_steers_the_key_visual_and_is_part_of_its_key(ref_home):
+    reference_brief(ref_home, None)
+    plain = {r["asset"]: r for r in snapshot_drafts(ref_home)}
+    reference_brief(ref_home, "moods/astronaut.png")
+    astronaut = {r["asset"]: r for r in snapshot_drafts(ref_home)}
+    reference_brief(ref_home, "moods/coffee.jpg")
+    coffee = {r["asset"]: r for r in snapshot_drafts(ref_home)}
+
+    # Same seed, same prompt: a different reference gives a different key visual.
+    shas = {plain["hero"]["image_sha256"], astronaut["hero"]["image_sha256"], coffee["hero"]["image_sha256"]}
+    assert len(shas) == 3 and not astronaut["hero"]["cache_hit"]
+    assert astronaut["hero"]["reference_sha256"] == sha256_file(ref_home / "media" / "moods" / "astronaut.png")
+    assert astronaut["hero"]["reference_strength"] == 0.6
+    # The asset without a reference kept its cached draft: a reference is its own asset's input.
+    assert astronaut["other"]["cache_hit"] and astronaut["other"]["image_sha256"] == plain["other"]["image_sha256"]
+
+    # The strength is in the key: another strength draws again; the same one is cached.
+    reference_brief(ref_home, "moods/coffee.jpg", strength=0.9)
+    stronger = {r["asset"]: r for r in snapshot_drafts(ref_home)}
+    assert not stronger["hero"]["cache_hit"] and stronger["hero"]["image_sha256"] != coffee["hero"]["image_sha256"]
+    assert snapshot_drafts(ref_home)[0]["cache_hit"]
+
+    # A changed reference file (same name) regenerates its asset's key visual only.
+    Image.fromarray(np.asarray(Image.open(ref_home / "media" / "moods" / "coffee.jpg"))[::-1]).save(
+        ref_home / "media" / "moods" / "coffee.jpg", quality=90
+    )
+    flipped = {r["asset"]: r for r in snapshot_drafts(ref_home)}
+    assert not flipped["hero"]["cache_hit"] and flipped["other"]["cache_hit"]
+
+
+@pytest.mark.parametrize(
+    "name, data, says",
+    [
+        ("missing.png", None, "media/moods/missing.png: no such file"),
+        ("notes.png", b"not an image\n" * 20, "is not an image"),
+        ("huge.png", "huge", "the limit is 50 MP"),
+        ("bomb.png", "bomb", "decompression bomb"),
+    ],
+)
+def test_hostile_reference_files_are_input_errors_naming_the_file(ref_home, name, data, says):
+    from asset_pipeline_tests.support.products import png_claiming
+
+    if data == "huge":
+        data = png_claiming(8000, 7000)
+    elif data == "bomb":
+        data = png_claiming(40000, 40000)
+    if data is not None:
+        (ref_home / "media" / "moods" / name).write_bytes(data)
+    reference_brief(ref_home, f"moods/{name}")
+    with pytest.raises(InputError) as caught:
+        take_snapshot(Home(ref_home.resolve()), "refs")
+    [problem] = [str(p) for p in caught.value.problems]
+    assert problem.startswith(f"briefs/refs.yaml: assets(id=hero).reference: media/moods/{name}"), problem
+    assert says in problem
+    assert not (ref_home / "tables" / "snapshots").exists()  # nothing of the run was written
+
+
+def test_reference_paths_never_leave_media(ref_home, tmp_path):
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    (ref_home / "media" / "moods" / "link.png").symlink_to(outside)
+    reference_brief(ref_home, "moods/link.png")
+    with pytest.raises(InputError, match="leaves media/|escapes the home"):
+        take_snapshot(Home(ref_home.resolve()), "refs")
+    for bad in ("../brands/x.png", "/etc/x.png", "moods/../../x.png", "moods/anim.gif"):
+        with pytest.raises(ValueError):
+            AssetSpec.model_validate({"id": "a", "prompt": "p", "sizes": ["64x64"], "reference": bad})
+    with pytest.raises(ValueError):
+        AssetSpec.model_validate({"id": "a", "prompt": "p", "sizes": ["64x64"], "reference_strength": 1.5})
