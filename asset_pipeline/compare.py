@@ -3,7 +3,8 @@
 For each asset of a campaign, its first variant's key visual is drafted by every model
 named with exactly the request the drafts stage would send that model (`key_visual_request`:
 the prompt with brand style, the palette prefix for palette-steered models, the negative,
-the seed, and the key visual's canvas at the model's own size). The sheet has one row
+the seed, the key visual's canvas at the model's own size, and the reference image by
+image-to-image where the asset names one). The sheet has one row
 per asset and one column per model; every cell shows the draft fitted into a fixed box
 and a label with the model id, the asset, the draft size and the seconds it took. A
 model that is absent, fails to load or fails to generate gets an error cell: the sheet
@@ -21,6 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from asset_pipeline.home import Home
+from asset_pipeline.media import open_image
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import load_registry
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
@@ -151,9 +153,13 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
             if load_error is None:
                 started = time.perf_counter()
                 try:
-                    image = generator.generate(
-                        spec, [job.prompt], [job.negative_prompt], [job.seeds[1]], width, height
-                    )[0]
+                    args = ([job.prompt], [job.negative_prompt], [job.seeds[1]], width, height)
+                    if variant_rows[0].get("reference"):  # steered by its reference, as the drafts stage does
+                        data = home_obj.media_path(variant_rows[0]["reference"]).read_bytes()
+                        reference = open_image(data)
+                        image = generator.restyle(spec, reference, *args, job.reference_strength)[0]
+                    else:
+                        image = generator.generate(spec, *args)[0]
                     row["seconds"] = round(time.perf_counter() - started, 3)
                 except Exception as exc:
                     if is_disk_full(exc):

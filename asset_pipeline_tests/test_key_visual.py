@@ -283,3 +283,54 @@ def test_reference_paths_never_leave_media(ref_home, tmp_path):
             AssetSpec.model_validate({"id": "a", "prompt": "p", "sizes": ["64x64"], "reference": bad})
     with pytest.raises(ValueError):
         AssetSpec.model_validate({"id": "a", "prompt": "p", "sizes": ["64x64"], "reference_strength": 1.5})
+
+
+# ------------------------------------------------------------------ end to end, through the CLI
+
+FAMILIES = ["1080x1080", "1200x628", "1080x1920", "728x90", "160x600"]  # square, landscape, story, banners
+
+
+@pytest.mark.slow
+def test_a_campaign_with_product_and_logo_publishes_one_picture_in_every_size_family(home):
+    import json
+
+    from asset_pipeline_tests.conftest import cli
+    from asset_pipeline_tests.support.products import alpha_product, encode
+    from asset_pipeline_tests.test_logo_end_to_end import logo
+
+    (home / "media" / "logos").mkdir(parents=True)
+    (home / "media" / "products").mkdir()
+    (home / "media" / "logos" / "acme.png").write_bytes(logo((20, 60, 160)))
+    (home / "media" / "products" / "cup.png").write_bytes(encode(alpha_product()))
+    brand = home / "brands" / "acme.yaml"
+    brand.write_text(brand.read_text() + "logo: logos/acme.png\nlogo_min_px: 16\n")
+    write_brief(
+        home,
+        "launch",
+        'campaign: launch\nbrand: acme\nassets:\n  - id: hero\n    prompt: "ceramic mug on a wooden table"\n'
+        f'    headline: "Spring Sale"\n    cta: "Shop now"\n    sizes: {json.dumps(FAMILIES)}\n'
+        "    product: products/cup.png\n",
+    )
+    result = cli(home, "run", "launch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"launch: {len(FAMILIES)} published" in result.stdout
+
+    root = Home(home)
+    from asset_pipeline.storage.tables import read_rows
+
+    drafts = read_rows(root, "drafts", "launch")
+    [key] = [d for d in drafts if d["kind"] == "key"]
+    extensions = [d for d in drafts if d["kind"] == "extension"]
+    assert sorted(s for d in extensions for s in d["sizes"]) == ["160x600", "728x90"]  # the banners are extended
+    assert all(d["extends"] == key["draft_key"] for d in extensions)
+    renders = {r["size"]: r for r in read_rows(root, "renders", "launch")}
+    assert all(r["key_visual_sha256"] == key["image_sha256"] and len(r["crop_box"]) == 4 for r in renders.values())
+
+    manifest = json.loads((home / "published" / "launch" / "manifest.json").read_text())
+    banner = next(e for e in manifest["deliverables"] if e["size"] == "728x90")
+    chain = json.loads(cli(home, "lineage", str(home / banner["path"]), "--format", "json").stdout)
+    assert chain["media"]["product"]["sha256"] == sha256_file(home / "media" / "products" / "cup.png")
+    assert chain["media"]["logo"]["sha256"] == sha256_file(home / "media" / "logos" / "acme.png")
+    assert chain["draft"]["key_visual_sha256"] == key["image_sha256"] and "outpainted" in chain["draft"]["extension"]
+    checks = {c["check"]: c["passed"] for c in chain["checks"]}
+    assert checks.get("product") is True and checks.get("ocr") is True
