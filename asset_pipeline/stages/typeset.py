@@ -49,7 +49,7 @@ class Framer:
         return self.images[sha]
 
     def key_visual(self, draft: dict) -> dict:
-        return self.by_key.get(draft.get("extends") or "", draft)
+        return self.by_key[draft["extends"]] if draft.get("extends") else draft
 
     def focal(self, draft: dict) -> tuple[float, float]:
         key = self.key_visual(draft)

@@ -71,7 +71,7 @@ def upscale(
     by_key = {d["draft_key"]: d for d in drafts}
 
     def key_visual(draft: dict) -> str | None:
-        return by_key.get(draft.get("extends") or "", draft)["image_sha256"] or None
+        return (by_key[draft["extends"]] if draft.get("extends") else draft)["image_sha256"] or None
 
     decoded = {}
     rows, reused = [], 0
