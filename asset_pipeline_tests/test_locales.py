@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from asset_pipeline.checks.hallucination import check_hallucinated_text, languages_for
 from asset_pipeline.checks.ocr import comparable, language_for, read_crops, text_similarity
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.checks.tesseract import OCRError, installed_models
@@ -16,6 +17,7 @@ from asset_pipeline.locales import LocaleError, locale_info, scripts_of
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography import layout_text, render_layout
 from asset_pipeline.typography.boxes import Layout
+from asset_pipeline.typography.fonts import load_font, resolve_font
 from asset_pipeline.typography.linebreak import break_units
 from asset_pipeline_tests.support.ocr import read_boxes
 from asset_pipeline_tests.test_design import logo_source
@@ -255,3 +257,17 @@ def test_banned_terms_per_locale_after_nfkc_and_case_where_the_script_has_it():
     assert not check_banned_terms(["Versand GRATIS"], rules.banned_terms_for("de-DE")).passed
     assert not check_banned_terms(["ＧＲＡＴＩＳ"], ["gratis"]).passed  # fullwidth letters, NFKC
     assert check_banned_terms(["Gratisprobe"], ["gratis"]).passed  # whole words where words are spaced
+
+
+# ---------------------------------------------------------------- hallucinated text in the campaign's scripts
+
+
+def test_hallucination_reads_the_campaigns_scripts_as_well_as_latin():
+    assert languages_for([None, "ja-JP", "de-DE", "ja-JP", "ar-SA"]) == ("eng", "jpn", "ara")
+    page = Image.new("RGB", (512, 256), (200, 190, 170))
+    ImageDraw.Draw(page).text(
+        (40, 90), "営業中です", font=load_font(resolve_font("Noto Sans CJK JP:bold", HERE), 56), fill=(20, 20, 20)
+    )
+    assert check_hallucinated_text(page).passed  # English alone sees no word in it
+    found = check_hallucinated_text(page, None, languages_for(["ja-JP"]))
+    assert not found.passed and "です" in found.detail  # a run of confident characters

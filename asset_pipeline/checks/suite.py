@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
-from asset_pipeline.checks.hallucination import check_hallucinated_text
+from asset_pipeline.checks.hallucination import check_hallucinated_text, languages_for
 from asset_pipeline.checks.ocr import (
     compare_box,
     language_for,
@@ -287,7 +287,8 @@ def _prepare(
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     if hallucination:
-        results.append(check_hallucinated_text(image, layout))
+        languages = languages_for([box.locale for box in layout.boxes])
+        results.append(check_hallucinated_text(image, layout, languages))
     results.append(
         check_banned_terms(
             [box.text for box in layout.boxes],
