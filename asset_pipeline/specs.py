@@ -20,6 +20,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -30,6 +31,7 @@ from pydantic import (
 
 from asset_pipeline import presets
 from asset_pipeline.echo import LINE_LIMIT, shown
+from asset_pipeline.locales import SCRIPTS, LocaleError, locale_info
 
 # Every identifier and pattern is matched whole (`re.fullmatch`) over explicit ASCII classes:
 # `$` also matches before a trailing newline and `\d` matches any Unicode digit (`١٠٨٠`),
@@ -256,6 +258,34 @@ class BrandFonts(_Strict):
     body: str = Field(default="DejaVuSans.ttf", min_length=1, max_length=512)
 
 
+def _script_fonts(value: Any) -> Any:
+    """A script's fonts: one name for every role, or {headline, body}."""
+    return {"headline": value, "body": value} if isinstance(value, str) else value
+
+
+class ScriptFonts(_Strict):
+    headline: str = Field(min_length=1, max_length=512)
+    body: str = Field(min_length=1, max_length=512)
+
+
+def _script_code(code: str) -> str:
+    if code not in SCRIPTS:
+        raise ValueError(f"'{shown(code)}' is not a supported ISO 15924 script code ({', '.join(SCRIPTS)})")
+    return code
+
+
+def _locale_tag(tag: str) -> str:
+    try:
+        locale_info(tag)
+    except LocaleError as exc:
+        raise ValueError(str(exc)) from None
+    return tag
+
+
+ScriptCode = Annotated[str, AfterValidator(_script_code)]
+LocaleTag = Annotated[str, AfterValidator(_locale_tag)]
+
+
 class BrandColors(_Strict):
     text: list[str] = Field(default_factory=lambda: ["#FFFFFF", "#1A1A1A"], min_length=1)
     accent: HexColour = "#FF5A36"
@@ -280,6 +310,12 @@ class Brand(_Strict):
     max_headline_lines: int = Field(default=2, ge=1, le=10, strict=True)
     disclaimer: str | None = Field(default=None, max_length=300)
     banned_terms: list[str] = Field(default_factory=list)
+    # Locales: fonts per script (ISO 15924 -> a font for every role, or {headline, body}), used
+    # before the brand's own fonts and fontconfig's fallback; banned terms that apply in one locale.
+    fonts_by_script: dict[ScriptCode, Annotated[ScriptFonts, BeforeValidator(_script_fonts)]] = Field(
+        default_factory=dict
+    )
+    banned_terms_by_locale: dict[LocaleTag, list[str]] = Field(default_factory=dict)
     ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
     # Background colours that steer palette-steered models (`embedded`); default: the accent.
     # Text colours never steer: a text-colour edit regenerates no draft for any model.
@@ -313,7 +349,13 @@ class Brand(_Strict):
 
     def typography_part(self) -> dict[str, Any]:
         """The fields typesetting and later stages read; alone, they never regenerate a draft."""
-        return self.model_dump(exclude={"style", "negative", "palette"})
+        # the locale fields only when given: a brand without them hashes as it did before them
+        empty = {name for name in ("fonts_by_script", "banned_terms_by_locale") if not getattr(self, name)}
+        return self.model_dump(exclude={"style", "negative", "palette", *empty})
+
+    def banned_terms_for(self, locale: str | None) -> list[str]:
+        """The banned terms for a deliverable: the brand's, and those of its locale."""
+        return [*self.banned_terms, *(self.banned_terms_by_locale.get(locale, []) if locale else [])]
 
 
 # ---------------------------------------------------------------- YAML loading

@@ -149,6 +149,7 @@ LAYERS = [
     (
         "asset_pipeline.home",
         "asset_pipeline.echo",
+        "asset_pipeline.locales",
         "asset_pipeline.specs",
         "asset_pipeline.presets",
         "asset_pipeline.feeds",

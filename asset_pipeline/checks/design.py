@@ -28,14 +28,16 @@ Box = tuple[int, int, int, int]
 
 
 def line_edges(box: TextBox, width: int, height: int) -> list[float]:
-    """Each line's alignment edge in px at the layout's size: ink left (left-aligned) or ink centre."""
+    """Each line's alignment edge in px at the layout's size: ink left (left-aligned), ink right
+    (right-aligned, a mirrored template) or ink centre."""
     left, top, right, bottom = box.pixel_box(width, height)
-    block = text_block(box.lines, box.font, box.font_px, box.line_spacing, box.align)
+    block = text_block(box.lines, box.font, box.font_px, box.line_spacing, box.align, **box.shaping())
     x0 = left + (right - left - block.width) // 2  # where the renderer puts the block
     edges = []
     for line, (dx, _dy) in zip(box.lines, block.origins):
-        ink_left, _, ink_right, _ = ink_bounds(box.font, box.font_px, line)
-        edges.append(x0 + dx + ink_left if box.align == "left" else x0 + dx + (ink_left + ink_right) / 2)
+        ink_left, _, ink_right, _ = ink_bounds(box.font, box.font_px, line, box.direction, box.language)
+        edge = {"left": ink_left, "right": ink_right}.get(box.align, (ink_left + ink_right) / 2)
+        edges.append(x0 + dx + edge)
     return edges
 
 

@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
-from asset_pipeline.checks.hallucination import check_hallucinated_text
+from asset_pipeline.checks.hallucination import check_hallucinated_text, languages_for
 from asset_pipeline.checks.ocr import (
     compare_box,
     language_for,
@@ -33,6 +33,7 @@ from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.colour import luma
+from asset_pipeline.locales import script_of
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout
 
@@ -55,13 +56,17 @@ def _term_pattern(term: str) -> re.Pattern[str]:
     # Whole words: not preceded or followed by a letter, digit or underscore, so
     # "free" finds "Free shipping" and "sugar-free" but not "carefree" or
     # "freedom". The words of a multi-word term may be split by any whitespace
-    # (a line break included).
+    # (a line break included). In scripts written without spaces (Japanese, Chinese,
+    # Thai) a word has no such edge: an end of the term in one of them matches anywhere.
     words = normalize_text(term).casefold().split()
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)")
+    before = "" if not script_of(words[0][0]).spaced else r"(?<!\w)"
+    after = "" if not script_of(words[-1][-1]).spaced else r"(?!\w)"
+    return re.compile(before + r"\s+".join(re.escape(w) for w in words) + after)
 
 
 def check_banned_terms(texts: list[str], banned: list[str], labels: list[str] | None = None) -> CheckResult:
-    """Fails when any banned term occurs in any text (case-insensitive, whole words).
+    """Fails when any banned term occurs in any text (after NFKC, case-insensitive where the script
+    has case, whole words where the script separates them).
 
     `labels` names the texts in the detail (for example the box roles); by
     default they are "text 1", "text 2", ...
@@ -290,11 +295,12 @@ def _prepare(
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     if hallucination:
-        results.append(check_hallucinated_text(image, layout))
+        languages = languages_for([box.locale for box in layout.boxes])
+        results.append(check_hallucinated_text(image, layout, languages))
     results.append(
         check_banned_terms(
             [box.text for box in layout.boxes],
-            list(brand.banned_terms),
+            brand.banned_terms_for(next((box.locale for box in layout.boxes if box.locale), None)),
             [box.role for box in layout.boxes],
         )
     )
