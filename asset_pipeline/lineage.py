@@ -121,6 +121,10 @@ def lineage(home: Home, path: Path) -> dict:
             if chunks.get("draft_sha256")
             else None,
             "attempts": list(drafts[0]["attempts"] or []) if drafts else None,
+            # the asset's key visual this size is cut from, where, and whether it was outpainted
+            "key_visual_sha256": chunks.get("key_visual_sha256") or None,
+            "crop_box": [float(v) for v in chunks["crop_box"].split(",")] if chunks.get("crop_box") else None,
+            "extension": chunks.get("extension") or None,
         },
         "render": {
             "sha256": pub["render_sha256"],
@@ -147,6 +151,12 @@ def _media(chunks: dict[str, str], layout_json: str | None) -> dict:
             "sha256": found["product_sha256"],
             "mask_sha256": found.get("product_mask_sha256"),
             "method": found.get("product_method"),
+        }
+    if chunks.get("reference_sha256"):  # the image that steered the key visual
+        media["reference"] = {
+            "path": f"media/{chunks['reference']}",
+            "sha256": chunks["reference_sha256"],
+            "strength": float(chunks["reference_strength"]),
         }
     return media
 
@@ -186,11 +196,18 @@ def format_lineage(chain: dict) -> str:
             for i, a in enumerate(chain["draft"]["attempts"] or [], 1)
             if len(chain["draft"]["attempts"]) > 1
         ],
+        *(
+            [f"  cut from key visual {chain['draft']['key_visual_sha256']} at {chain['draft']['crop_box']}"]
+            if chain["draft"].get("key_visual_sha256")
+            else []
+        ),
+        *([f"  {chain['draft']['extension']}"] if chain["draft"].get("extension") else []),
         f"render    {chain['render']['sha256']}"
         + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
     ]
     for role, item in (chain.get("media") or {}).items():
         extra = f" mask {item['mask_sha256']} ({item['method']})" if item.get("mask_sha256") else ""
+        extra += f" strength {item['strength']:g}" if "strength" in item else ""
         lines.append(f"{role:<9} {item['path']} sha256 {item['sha256']}{extra}")
     if chain.get("c2pa"):
         lines.append(

@@ -97,6 +97,7 @@ def _colour(value: str) -> str:
 MEDIA_SUFFIXES = (".png", ".svg")
 # A product shot: with alpha (PNG, WebP), or an opaque studio shot (those and JPEG) to cut out.
 PRODUCT_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")  # a reference image: any photo or picture
 MEDIA_PART_RE = re.compile("[A-Za-z0-9_][A-Za-z0-9_. -]{0,127}")
 
 
@@ -124,11 +125,16 @@ def _product_path(value: str) -> str:
     return _media_path(value, PRODUCT_SUFFIXES)
 
 
+def _image_path(value: str) -> str:
+    return _media_path(value, IMAGE_SUFFIXES)
+
+
 # An id or a colour, checked whole over ASCII whatever regex engine pydantic uses.
 Identifier = Annotated[str, AfterValidator(_identifier)]
 HexColour = Annotated[str, AfterValidator(_colour)]
 MediaPath = Annotated[str, AfterValidator(_media_path)]
 ProductPath = Annotated[str, AfterValidator(_product_path)]
+ImagePath = Annotated[str, AfterValidator(_image_path)]
 
 
 def resolve_size(size: str) -> tuple[int, int, str | None]:
@@ -199,6 +205,9 @@ class AssetSpec(_Strict):
     max_kb: Annotated[float | dict[Format, float] | None, PlainValidator(_budget)] = None
     # The product shot under the home's media/, composited into each size's product zone.
     product: ProductPath | None = None
+    # An image under media/ that steers the key visual (image-to-image): 0 keeps it, 1 ignores it.
+    reference: ImagePath | None = None
+    reference_strength: float = Field(default=0.6, ge=0.0, le=1.0)
 
     @field_validator("sizes")
     @classmethod

@@ -155,6 +155,7 @@ LAYERS = [
         "asset_pipeline.feeds",
         "asset_pipeline.colour",
         "asset_pipeline.framing",
+        "asset_pipeline.media",
     ),
     ("asset_pipeline.storage", "asset_pipeline.models", "asset_pipeline.typography"),
     ("asset_pipeline.checks", "asset_pipeline.publishing"),

@@ -40,11 +40,13 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.Im
     return ImageFont.load_default(size)
 
 
-def published(home: Path, campaign: str, max_variants: int) -> list[dict]:
-    """The published deliverables (variants 1..max_variants), in manifest order."""
+def published(home: Path, campaign: str, max_variants: int, asset: str | None = None) -> list[dict]:
+    """The published deliverables (variants 1..max_variants; one asset's, if named), in manifest order."""
     manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
     return [
-        item for item in manifest["deliverables"] if item["status"] == "published" and item["variant"] <= max_variants
+        item
+        for item in manifest["deliverables"]
+        if item["status"] == "published" and item["variant"] <= max_variants and asset in (None, item["asset"])
     ]
 
 
@@ -85,8 +87,8 @@ def layout(items: list[dict], width: int) -> tuple[float, list[list[dict]]]:
     return scale, columns
 
 
-def contact_sheet(home: Path, campaign: str, width: int, max_variants: int) -> Image.Image:
-    items = published(home, campaign, max_variants)
+def contact_sheet(home: Path, campaign: str, width: int, max_variants: int, asset: str | None = None) -> Image.Image:
+    items = published(home, campaign, max_variants, asset)
     if not items:
         raise SystemExit(f"no published deliverables in {home / 'published' / campaign}")
     scale, columns = layout(items, width)
@@ -96,10 +98,11 @@ def contact_sheet(home: Path, campaign: str, width: int, max_variants: int) -> I
     sheet = Image.new("RGB", (width, TITLE_HEIGHT + GAP + column_height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     title_font = font(20, bold=True)
-    draw.text((GAP, GAP), campaign, font=title_font, fill=INK)
+    title = f"{campaign} / {asset}" if asset else campaign
+    draw.text((GAP, GAP), title, font=title_font, fill=INK)
     models = ", ".join(dict.fromkeys(item["model"] for item in items))
     note = f"{len(items)} published deliverables, each at {scale:.2f}x its true size; drafts by {models}"
-    draw.text((GAP + draw.textlength(campaign, font=title_font) + 14, GAP + 5), note, font=font(14), fill=MUTED)
+    draw.text((GAP + draw.textlength(title, font=title_font) + 14, GAP + 5), note, font=font(14), fill=MUTED)
 
     label_font = font(12)
     x = GAP
@@ -122,12 +125,13 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="an ASSET_PIPELINE_HOME after a run")
     parser.add_argument("--campaign", default="spring-sale")
     parser.add_argument("--width", type=int, default=1400, help="sheet width in pixels")
+    parser.add_argument("--asset", default=None, help="only this asset's deliverables (all its sizes)")
     parser.add_argument("--max-variants", type=int, default=16, help="show variants 1..N of each asset")
     parser.add_argument("--colors", type=int, default=0, help="quantize to N colours (smaller PNG); 0 keeps RGB")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("sample-output.png"))
     args = parser.parse_args()
 
-    sheet = contact_sheet(args.home, args.campaign, args.width, args.max_variants)
+    sheet = contact_sheet(args.home, args.campaign, args.width, args.max_variants, args.asset)
     if args.colors:
         sheet = sheet.quantize(args.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
     sheet.save(args.out, optimize=True)

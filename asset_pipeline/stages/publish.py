@@ -84,9 +84,29 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "brief_hash": brief_row["brief_hash"],
         "brand_hash": brief_row["brand_hash"],
         "draft_sha256": draft["image_sha256"],
+        "key_visual_sha256": render.get("key_visual_sha256") or "",
+        "crop_box": ",".join(f"{v:g}" for v in render.get("crop_box") or []),  # in the draft, px
+        # an extension is the key visual outpainted; its inset is where the key visual sits in it
+        "extension": (
+            f"outpainted to {draft['width']}x{draft['height']}, key visual at {','.join(map(str, draft['inset']))}"
+            if draft.get("kind") == "extension"
+            else ""
+        ),
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
         **media_provenance(render.get("layout")),
+        **reference_provenance(brief_row, draft),
+    }
+
+
+def reference_provenance(brief_row: dict, draft: dict) -> dict[str, str]:
+    """The reference image that steered the key visual (image-to-image), with its hash and strength."""
+    if not draft.get("reference_sha256"):
+        return {}
+    return {
+        "reference": brief_row.get("reference") or "",
+        "reference_sha256": draft["reference_sha256"],
+        "reference_strength": f"{draft['reference_strength']:g}",
     }
 
 

@@ -131,6 +131,9 @@ class BriefRow:
     keep_out: list[KeepOut]  # the preset's safe zones, as the boxes text, CTA and logo stay out of
     product: str | None  # the asset's product shot, relative to media/
     product_sha256: str | None  # of that file, as the run's snapshot read it
+    reference: str | None  # the image that steers the key visual (image-to-image), relative to media/
+    reference_sha256: str | None  # of that file, as the run's snapshot read it
+    reference_strength: float
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,12 @@ class DraftRow:
     attempts: list[Attempt]
     draft_passed: bool
     draft_reason: str | None
+    kind: str  # key (the asset's key visual) | extension (the key visual outpainted) | none (not generated)
+    extends: str | None  # an extension's key visual, by its draft_key
+    inset: list[int]  # where an extension holds its key visual (left, top, right, bottom px); empty for a key
+    reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
+    reference_strength: float | None
+    notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,7 @@ class LayoutRow:
     preview_sha256: str | None
     typography_hash: str
     error: str | None
+    crop_box: list[float]  # the box of the draft this deliverable is cut from (left, top, right, bottom px)
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,8 @@ class RenderRow:
     engine: str | None
     error: str | None
     upscaler_error: str | None
+    crop_box: list[float]  # the box of the draft it was cut from (left, top, right, bottom px); empty: none
+    key_visual_sha256: str | None  # the asset's key visual: the draft itself, or the one its extension extends
 
 
 @dataclass(frozen=True)
