@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,7 +257,8 @@ def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
-Job = tuple[ImageInput, Layout, Brand, int, int]  # (image, layout, brand, width, height)
+# (image, layout, brand, width, height), and optionally the deliverable's keep-out zones
+Job = tuple[ImageInput, Layout, Brand, int, int] | tuple[ImageInput, Layout, Brand, int, int, Sequence]
 
 
 @dataclass
@@ -270,7 +272,13 @@ class _Prepared:
 
 
 def _prepare(
-    image: ImageInput, layout: Layout, brand: Brand, width: int, height: int, hallucination: bool = True
+    image: ImageInput,
+    layout: Layout,
+    brand: Brand,
+    width: int,
+    height: int,
+    keep_out: Sequence = (),
+    hallucination: bool = True,
 ) -> _Prepared:
     """Run the per-image checks and cut the OCR crops; the boxes' OCR is batched by the caller."""
     try:
@@ -293,7 +301,7 @@ def _prepare(
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
-    results += design_lint(layout, brand)
+    results += design_lint(layout, brand, keep_out)
 
     font_scale = image.height / layout.height
     crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]
@@ -339,13 +347,14 @@ def run_deliverable_checks(
     brand: Brand,
     width: int,
     height: int,
+    keep_out: Sequence = (),
 ) -> list[CheckResult]:
-    """Every check for one final image (a Pillow image or a file path).
+    """Every check for one final image (a Pillow image or a file path); `keep_out`: its safe zones.
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
     safe_margin, the design_lint figures, and per box ocr.
     """
-    return _check_batch([(image, layout, brand, width, height)])[0]
+    return _check_batch([(image, layout, brand, width, height, keep_out)])[0]
 
 
 def run_checks_parallel(
