@@ -264,19 +264,28 @@ def encode_within(
     return Encoded(fmt, encodes[low], low, max_kb)
 
 
-def psnr_db(decoded: Image.Image, render: Image.Image) -> float | None:
+def luma(image: Image.Image) -> np.ndarray:
+    """The image's luma as float32, what psnr_db compares (one render's serves all its files)."""
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def psnr_db(decoded: Image.Image, render: Image.Image, render_luma: np.ndarray | None = None) -> float | None:
     """PSNR of `decoded`'s luma against `render`'s, in dB; None when the RGB pixels are identical."""
-    if decoded.convert("RGB").tobytes() == render.convert("RGB").tobytes():
+    if decoded.format == "PNG" and decoded.convert("RGB").tobytes() == render.convert("RGB").tobytes():
+        return None  # the lossless case first: no luma to compute
+    b = luma(render) if render_luma is None else render_luma
+    mse = float(np.mean((luma(decoded) - b) ** 2))
+    if mse == 0 and decoded.convert("RGB").tobytes() == render.convert("RGB").tobytes():
         return None
-    a = np.asarray(decoded.convert("L"), dtype=np.float32)
-    b = np.asarray(render.convert("L"), dtype=np.float32)
-    mse = float(np.mean((a - b) ** 2))
     return 99.0 if mse == 0 else round(10 * math.log10(255.0**2 / mse), 2)
 
 
-def decode_check(encoded: Encoded, render: Image.Image) -> tuple[Encoded, str | None]:
+def decode_check(
+    encoded: Encoded, render: Image.Image, render_luma: np.ndarray | None = None
+) -> tuple[Encoded, str | None]:
     """(the file with its measured error, the problem or None): the file decodes to the render's
-    size, to its exact pixels for PNG, and within MIN_PSNR_DB for lossy formats."""
+    size, to its exact pixels for PNG, and within MIN_PSNR_DB for lossy formats. `render_luma`:
+    `luma(render)`, when the caller checks several files of one render."""
     try:
         with Image.open(io.BytesIO(encoded.data)) as image:
             image.load()
@@ -287,7 +296,7 @@ def decode_check(encoded: Encoded, render: Image.Image) -> tuple[Encoded, str | 
                 )
             if not image.info.get("icc_profile"):
                 return encoded, f"{encoded.format}: no ICC profile in the file"
-            error = psnr_db(image, render)
+            error = psnr_db(image, render, render_luma)
     except OSError as exc:
         return encoded, f"{encoded.format}: does not decode ({exc})"
     checked = Encoded(encoded.format, encoded.data, encoded.quality, encoded.max_kb, error)

@@ -46,7 +46,15 @@ from PIL import Image
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.publishing import content_credentials
-from asset_pipeline.publishing.encoding import EXTENSIONS, BudgetError, Encoded, decode_check, encode, encode_within
+from asset_pipeline.publishing.encoding import (
+    EXTENSIONS,
+    BudgetError,
+    Encoded,
+    decode_check,
+    encode,
+    encode_within,
+    luma,
+)
 from asset_pipeline.publishing.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.cache import ResultCache
@@ -220,13 +228,14 @@ def _encode_job(job: tuple, store: ObjectStore, sign) -> tuple[list[Encoded], li
     title = "/".join(map(str, key))
     signer = (lambda data, fmt: sign(data, fmt, title, text)) if sign else None
     files, problems = [], []
+    render_luma = luma(render) if any(fmt != "png" for fmt, _ in todo) else None  # once for every lossy file
     for fmt, max_kb in todo:
         try:
             encoded = _signed_within(render, fmt, text, max_kb, min_quality, signer)
         except BudgetError as exc:
             problems.append(f"budget: {exc}")
             continue
-        encoded, problem = decode_check(encoded, render)  # the bytes that go on disk
+        encoded, problem = decode_check(encoded, render, render_luma)  # the bytes that go on disk
         if problem:
             problems.append(f"encoding: {problem}")
         else:
