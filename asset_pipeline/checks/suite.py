@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,8 +263,13 @@ def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
-# (image, layout, brand, width, height), and the product's cut-out bytes when the layout places one
-Job = tuple[ImageInput, Layout, Brand, int, int] | tuple[ImageInput, Layout, Brand, int, int, bytes | None]
+# (image, layout, brand, width, height), then optionally the deliverable's keep-out zones and the
+# product's cut-out bytes when the layout places one
+Job = (
+    tuple[ImageInput, Layout, Brand, int, int]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None]
+)
 
 
 @dataclass
@@ -282,6 +288,7 @@ def _prepare(
     brand: Brand,
     width: int,
     height: int,
+    keep_out: Sequence = (),
     product: bytes | None = None,
     hallucination: bool = True,
 ) -> _Prepared:
@@ -307,7 +314,7 @@ def _prepare(
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
-    results += design_lint(layout, brand)
+    results += design_lint(layout, brand, keep_out)
     results += check_product(image, layout, product)
 
     font_scale = image.height / layout.height
@@ -354,15 +361,16 @@ def run_deliverable_checks(
     brand: Brand,
     width: int,
     height: int,
+    keep_out: Sequence = (),
     product: bytes | None = None,
 ) -> list[CheckResult]:
-    """Every check for one final image (a Pillow image or a file path); `product` is the cut-out
-    the layout's product box names (its bytes from the object store).
+    """Every check for one final image (a Pillow image or a file path); `keep_out`: its safe zones;
+    `product` is the cut-out the layout's product box names (its bytes from the object store).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
     safe_margin, the design_lint figures, the product's pixels, frame and overlap, and per box ocr.
     """
-    return _check_batch([(image, layout, brand, width, height, product)])[0]
+    return _check_batch([(image, layout, brand, width, height, keep_out, product)])[0]
 
 
 def run_checks_parallel(

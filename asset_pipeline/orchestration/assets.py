@@ -355,6 +355,8 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
         ObjectStore(home),
         ResultCache(home, "checks"),
         drafts=read_rows(home, "drafts", campaign),
+        # the size presets' safe zones, from the snapshot (the same rows campaign_briefs wrote)
+        keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in expand_deliverables(inputs, home)},
     )
     write_rows(home, "checks", campaign, rows)
     failed = {(r["asset"], r["variant"], r["size"]) for r in rows if not r["passed"]}

@@ -47,10 +47,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from PIL import Image
+
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.publishing import content_credentials
-from asset_pipeline.publishing.encoding import EXTENSIONS, BudgetError, Encoded, decode_check, encode_within
+from asset_pipeline.publishing.encoding import (
+    EXTENSIONS,
+    BudgetError,
+    Encoded,
+    decode_check,
+    encode,
+    encode_within,
+    luma,
+)
 from asset_pipeline.publishing.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.cache import ResultCache
@@ -229,19 +239,29 @@ class PixelHashes:
             return None
 
 
+CREDENTIALS_SLACK = 64  # bytes: a signed file's size may vary by a few (WebP pads its chunks to even lengths)
+
+
+def _credentials_size(fmt: str, text: dict, sign) -> int:
+    """Bytes the content credentials add to a `fmt` file with this provenance: measured by signing
+    a 16x16 file (the manifest's size does not depend on the image's), plus CREDENTIALS_SLACK."""
+    tiny = encode(Image.new("RGB", (16, 16)), fmt, None if fmt == "png" else 50, text)
+    return len(sign(tiny, fmt)) - len(tiny) + CREDENTIALS_SLACK
+
+
 def _signed_within(render, fmt: str, text: dict, max_kb: float | None, min_quality: int, sign) -> Encoded:
-    """The file encoded under its budget and signed; when the C2PA manifest pushes it over, encoded
-    again under the budget less the manifest's size. Raises BudgetError."""
-    encoded = encode_within(render, fmt, text, max_kb, min_quality)
+    """The file encoded under its budget and signed. The search keeps the credentials' size free, so
+    it runs once; should the signed file still not fit, it runs again under the budget less the
+    size measured, reusing its encodes. Raises BudgetError."""
     if sign is None:
-        return encoded
+        return encode_within(render, fmt, text, max_kb, min_quality)
+    encodes: dict[int, bytes] = {}
+    reserve = 0 if max_kb is None else _credentials_size(fmt, text, sign)
+    encoded = encode_within(render, fmt, text, max_kb, min_quality, reserve, encodes)
     signed = sign(encoded.data, fmt)
     if max_kb is not None and len(signed) > max_kb * 1024:
         overhead = len(signed) - len(encoded.data)
-        try:
-            encoded = encode_within(render, fmt, text, max_kb - overhead / 1024, min_quality)
-        except BudgetError as exc:
-            raise BudgetError(f"{exc} (the budget less {overhead} bytes of content credentials)") from None
+        encoded = encode_within(render, fmt, text, max_kb, min_quality, overhead + CREDENTIALS_SLACK, encodes)
         signed = sign(encoded.data, fmt)
         if len(signed) > max_kb * 1024:
             raise BudgetError(f"{fmt} needs {len(signed)} bytes with its content credentials, budget {max_kb:g} KB")
@@ -255,13 +275,14 @@ def _encode_job(job: tuple, store: ObjectStore, sign) -> tuple[list[Encoded], li
     title = "/".join(map(str, key))
     signer = (lambda data, fmt: sign(data, fmt, title, text)) if sign else None
     files, problems = [], []
+    render_luma = luma(render) if any(fmt != "png" for fmt, _ in todo) else None  # once for every lossy file
     for fmt, max_kb in todo:
         try:
             encoded = _signed_within(render, fmt, text, max_kb, min_quality, signer)
         except BudgetError as exc:
             problems.append(f"budget: {exc}")
             continue
-        encoded, problem = decode_check(encoded, render)  # the bytes that go on disk
+        encoded, problem = decode_check(encoded, render, render_luma)  # the bytes that go on disk
         if problem:
             problems.append(f"encoding: {problem}")
         else:

@@ -32,11 +32,12 @@ def _identity(render: dict) -> dict:
     return dict(identity, render_sha256=render["image_sha256"])
 
 
-def _cache_key(render: dict, brand: Brand) -> str:
+def _cache_key(render: dict, brand: Brand, keep_out: list | None = None) -> str:
     rules = {name: getattr(brand, name) for name in CHECK_RULES}
-    return content_hash(
-        {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
-    )
+    key = {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
+    if keep_out:  # only sizes with safe zones: the others keep their cached results
+        key["keep_out"] = keep_out
+    return content_hash(key)
 
 
 def _cutout(store: ObjectStore, layout: Layout) -> bytes | None:
@@ -86,8 +87,12 @@ def run_checks(
     cache: ResultCache,
     workers: int | None = None,
     drafts: list[dict] | None = None,
+    keep_out: dict[tuple, list] | None = None,
 ) -> tuple[list[dict], int]:
     """Check rows (one per deliverable and check) and how many deliverables were cache hits.
+
+    `keep_out`: (asset, variant, size) -> that deliverable's safe zones (its `briefs` row's), which
+    the design lint measures every text box and logo against.
 
     With `drafts` (the drafts table), each deliverable also gets its "draft"
     row: the draft-level checks and re-rolls made in the drafts stage.
@@ -95,11 +100,15 @@ def run_checks(
     served = {(d["asset"], d["variant"], size): d for d in drafts or [] for size in d["sizes"]}
     results: list[list[dict] | None] = []
     misses: list[int] = []
+
+    def zones_of(render: dict) -> list:
+        return list((keep_out or {}).get((render["asset"], render["variant"], render["size"]), []))
+
     for index, render in enumerate(renders):
         if render["error"] is not None:  # the layout pass already rejected it
             results.append([{"check": "layout", "passed": False, "value": None, "detail": render["error"]}])
             continue
-        cached = cache.get(_cache_key(render, brand))
+        cached = cache.get(_cache_key(render, brand, zones_of(render)))
         results.append(cached)
         if cached is None:
             misses.append(index)
@@ -108,12 +117,13 @@ def run_checks(
     for index in misses:
         layout = Layout.from_json(renders[index]["layout"])
         cutout = _cutout(store, layout)
-        jobs.append((store.path(renders[index]["image_sha256"]), layout, brand, layout.width, layout.height, cutout))
+        path = store.path(renders[index]["image_sha256"])
+        jobs.append((path, layout, brand, layout.width, layout.height, zones_of(renders[index]), cutout))
     fresh = run_checks_parallel(jobs, workers=workers or os.cpu_count() or 1) if jobs else []
     for index, checked in zip(misses, fresh):
         rows = [{"check": "layout", "passed": True, "value": None, "detail": "text fits the brand rules"}]
         rows += [{"check": r.check, "passed": bool(r.passed), "value": r.value, "detail": r.detail} for r in checked]
-        cache.put(_cache_key(renders[index], brand), rows)
+        cache.put(_cache_key(renders[index], brand, zones_of(renders[index])), rows)
         results[index] = rows
 
     if drafts is not None:
