@@ -12,6 +12,7 @@ from pathlib import Path
 
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
+from asset_pipeline.locales import locale_info, scripts_of
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash
 from asset_pipeline.stages.briefs import brand_media, product_files
@@ -102,6 +103,28 @@ def deliverable_texts(row: dict) -> dict[str, str]:
     return {role: row[role] for role in TEXT_ROLES if row.get(role)}
 
 
+# Han is part of Japanese and Korean writing: a headline of kanji alone is Japanese text.
+_SCRIPT_ALSO = {"Jpan": {"Hans"}, "Kore": {"Hans"}}
+
+
+def script_problems(texts: dict[str, str], locale: str | None) -> list[str]:
+    """A text with no letter in its locale's script (the brand's English disclaimer in an Arabic
+    deliverable): it would be set and read as the locale's script, so it is refused up front."""
+    if locale is None:
+        return []
+    script = locale_info(locale).script.code
+    problems = []
+    for role, text in texts.items():
+        found = set(scripts_of(text))
+        if found and not found & {script, *_SCRIPT_ALSO.get(script, ())}:
+            where = "the brand's disclaimer" if role == "disclaimer" else role
+            problems.append(
+                f"{role}: {where} {text!r} is not written in {locale}'s script ({script}); "
+                f"give locales.{locale}.{role} in the brief"
+            )
+    return problems
+
+
 def deliverable_problems(
     row: dict, brand: Brand, brand_dir: Path, logos: list[LogoSource], product: ProductSource | None = None
 ) -> list[str]:
@@ -110,6 +133,7 @@ def deliverable_problems(
     texts = deliverable_texts(row)
     problems = []
     locale = row.get("locale")
+    problems += script_problems(texts, locale)
     banned = check_banned_terms(list(texts.values()), brand.banned_terms_for(locale), list(texts))
     if not banned.passed:
         problems += banned.detail.split("; ")

@@ -16,6 +16,7 @@ from PIL import Image
 from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
+from asset_pipeline.stages.preflight import script_problems
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.typography.boxes import LayoutError
@@ -106,6 +107,8 @@ def typeset(
         )
         sha = draft["image_sha256"]
         try:
+            if wrong := script_problems(texts, row.get("locale")):
+                raise LayoutError(wrong)
             layout = layout_text(
                 row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
             )
