@@ -66,8 +66,8 @@ def lineage(home: Home, path: Path) -> dict:
         pubs = _rows(
             home,
             "SELECT * FROM publications WHERE campaign = ? AND asset = ? AND variant = ? AND size = ? "
-            "AND version = ? AND status = 'published' ORDER BY published_at",
-            [f["campaign"], f["asset"], f["variant"], f["size"], f["version"]],
+            "AND locale IS NOT DISTINCT FROM ? AND version = ? AND status = 'published' ORDER BY published_at",
+            [f["campaign"], f["asset"], f["variant"], f["size"], f["locale"], f["version"]],
         )
     if not pubs:
         raise LineageError(f"{path}: sha256 {sha[:12]}… was never published by this pipeline (home {home.root})")
@@ -75,8 +75,9 @@ def lineage(home: Home, path: Path) -> dict:
     data = found.read_bytes()
     fmt, chunks = read_provenance(data)
     file = next((f for f in files if f["version"] == pub["version"]), None)
-    key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"]]
-    where = "campaign = ? AND asset = ? AND variant = ? AND size = ?"
+    key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"], pub["locale"]]
+    # NULL is the implicit locale of a brief without locales (and of rows written before them)
+    where = "campaign = ? AND asset = ? AND variant = ? AND size = ? AND locale IS NOT DISTINCT FROM ?"
     render = _rows(home, f"SELECT * FROM renders WHERE {where} AND image_sha256 = ?", key + [pub["render_sha256"]])
     if pub.get("checks"):  # recorded with the version itself
         checks = [dict(c) for c in pub["checks"]]
@@ -98,7 +99,9 @@ def lineage(home: Home, path: Path) -> dict:
         "sha256": sha,
         "format": fmt,
         "encoding": {k: file[k] for k in ("format", "bytes", "quality", "max_kb", "psnr_db")} if file else None,
-        "publication": {k: pub[k] for k in ("campaign", "asset", "variant", "size", "version", "path", "published_at")},
+        "publication": {
+            k: pub[k] for k in ("campaign", "asset", "variant", "size", "locale", "version", "path", "published_at")
+        },
         "brief": {
             "file": f"briefs/{pub['campaign']}.yaml",
             "hash": pub["brief_hash"],

@@ -181,6 +181,30 @@ def _budget(value: Any) -> float | dict[str, float] | None:
     return _kb(value)
 
 
+def _locale_tag(tag: str) -> str:
+    try:
+        locale_info(tag)
+    except LocaleError as exc:
+        raise ValueError(str(exc)) from None
+    return tag
+
+
+LocaleTag = Annotated[str, AfterValidator(_locale_tag)]
+
+
+class LocaleCopy(_Strict):
+    """One locale's copy. What it leaves out is not typeset (another language's text never
+    stands in), except the disclaimer, which falls back to the brand's: legal text is kept."""
+
+    headline: str | None = Field(default=None, max_length=120)
+    body: str | None = Field(default=None, max_length=300)
+    cta: str | None = Field(default=None, max_length=40)
+    disclaimer: str | None = Field(default=None, max_length=300)
+
+
+MAX_LOCALES = 32  # a campaign in more markets than this is split into campaigns
+
+
 def _formats(formats: list[str] | None) -> list[str] | None:
     if formats is not None and len(set(formats)) != len(formats):
         raise ValueError("formats are listed twice")
@@ -208,6 +232,8 @@ class AssetSpec(_Strict):
     # An image under media/ that steers the key visual (image-to-image): 0 keeps it, 1 ignores it.
     reference: ImagePath | None = None
     reference_strength: float = Field(default=0.6, ge=0.0, le=1.0)
+    # This asset's copy per locale: each tag's entry replaces the campaign's entry for that tag.
+    locales: dict[LocaleTag, LocaleCopy] = Field(default_factory=dict, max_length=MAX_LOCALES)
 
     @field_validator("sizes")
     @classmethod
@@ -233,6 +259,21 @@ class Brief(_Strict):
     # With `assets_csv`, `assets` may be left out; together they hold 1..500 assets (feeds.py merges them).
     assets: list[AssetSpec] = Field(default_factory=list, max_length=MAX_ASSETS)
     assets_csv: str | None = None
+    # The copy per locale (BCP 47 tag -> copy) for every asset; empty: one implicit locale.
+    locales: dict[LocaleTag, LocaleCopy] = Field(default_factory=dict, max_length=MAX_LOCALES)
+
+    def locales_for(self, asset: AssetSpec) -> dict[str, LocaleCopy]:
+        """The asset's locales: the campaign's, each tag overridden by the asset's own entry."""
+        return {**self.locales, **asset.locales}
+
+    def hash_part(self) -> dict[str, Any]:
+        """What brief_hash covers: the brief, without empty `locales` (a brief without locales
+        hashes as it did before they existed, so nothing of it re-runs)."""
+        data = self.model_dump(mode="json", exclude={"locales"} if not self.locales else set())
+        for asset in data["assets"]:
+            if not asset["locales"]:
+                del asset["locales"]
+        return data
 
     @field_validator("assets_csv")
     @classmethod
@@ -274,16 +315,7 @@ def _script_code(code: str) -> str:
     return code
 
 
-def _locale_tag(tag: str) -> str:
-    try:
-        locale_info(tag)
-    except LocaleError as exc:
-        raise ValueError(str(exc)) from None
-    return tag
-
-
 ScriptCode = Annotated[str, AfterValidator(_script_code)]
-LocaleTag = Annotated[str, AfterValidator(_locale_tag)]
 
 
 class BrandColors(_Strict):

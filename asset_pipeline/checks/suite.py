@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
-from asset_pipeline.checks.hallucination import check_hallucinated_text, languages_for
+from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text, languages_for
 from asset_pipeline.checks.ocr import (
     compare_box,
     language_for,
@@ -251,12 +251,15 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
     return results
 
 
-def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
+def run_draft_checks(
+    draft: Image.Image, ocr: bool = True, languages: tuple[str, ...] = (ENGLISH,)
+) -> list[CheckResult]:
     """The draft-level checks, whose failure a re-roll can fix: not blank or black, no tinted
-    frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere."""
+    frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere,
+    read with each of `languages` (the campaign's scripts' models, `languages_for`)."""
     results = [check_not_blank(draft), check_edge_band(draft)]
     if ocr:
-        results.append(check_hallucinated_text(draft))
+        results.append(check_hallucinated_text(draft, languages=languages))
     return results
 
 

@@ -17,6 +17,7 @@ from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.orchestration.assets import campaigns, check_results
 from asset_pipeline.orchestration.metadata import table
 from asset_pipeline.orchestration.resources import PipelineResource
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows
 
 CHECKS = {
@@ -55,12 +56,12 @@ def judge(rows: list[dict], ocr: bool = True) -> list[dg.AssetCheckResult]:
     by_check: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_check[row["check"]].append(row)
-    deliverables = len({(r["asset"], r["variant"], r["size"]) for r in rows})
+    deliverables = len({deliverable_key(r) for r in rows})
     results = []
     for name in CHECKS:
         checked = by_check.get(name, [])
         failed = [r for r in checked if not r["passed"]]
-        failed_deliverables = {(r["asset"], r["variant"], r["size"]) for r in failed}
+        failed_deliverables = {deliverable_key(r) for r in failed}
         systemic = deliverables >= MIN_SAMPLE and len(failed_deliverables) >= SYSTEMIC_SHARE * deliverables
         results.append(
             dg.AssetCheckResult(

@@ -146,7 +146,7 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     summary.pending = sum(e["status"] == "pending" for e in entries)
     summary.rejected = len(entries) - summary.published - summary.pending
     summary.reasons = [
-        f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
+        f"{e['asset']} v{e['variant']} {e['size']}{' ' + e['locale'] if e.get('locale') else ''}: {'; '.join(e['reasons'])}"
         for e in entries
         if e["status"] == "rejected"
     ]

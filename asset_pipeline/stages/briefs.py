@@ -95,7 +95,7 @@ def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -
         brand=brand,
         brief_file=brief_file,
         brand_file=brand_file,
-        brief_hash=content_hash(brief.model_dump(mode="json")),
+        brief_hash=content_hash(brief.hash_part()),
         brand_hash=content_hash(brand.model_dump(mode="json")),
         steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief, registry) else (),
         registry=registry,
@@ -214,8 +214,22 @@ def file_formats(asset: AssetSpec, brand: Brand, preset: presets.Preset | None) 
     return budgets
 
 
+def locale_copies(brief: Brief, asset: AssetSpec, brand: Brand) -> list[tuple[str | None, dict]]:
+    """(locale, texts) of each locale the asset is delivered in: one implicit locale (None) with
+    the asset's own copy when the brief has no locales for it, else one per tag."""
+    locales = brief.locales_for(asset)
+    if not locales:
+        return [
+            (None, {"headline": asset.headline, "body": asset.body, "cta": asset.cta, "disclaimer": brand.disclaimer})
+        ]
+    return [
+        (tag, {"headline": c.headline, "body": c.body, "cta": c.cta, "disclaimer": c.disclaimer or brand.disclaimer})
+        for tag, c in sorted(locales.items())
+    ]
+
+
 def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
-    """One row per deliverable: (asset, variant, size), with everything later stages need."""
+    """One row per deliverable: (asset, variant, size, locale), with everything later stages need."""
     brief, brand = inputs.brief, inputs.brand
     products, references = dict(inputs.products), dict(inputs.references)
     rows = []
@@ -225,40 +239,39 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
             for named in asset.sizes:
                 width, height, preset_name = resolve_size(named)
                 preset = presets.find(preset_name) if preset_name else None
-                rows.append(
-                    {
-                        "campaign": brief.campaign,
-                        "asset": asset.id,
-                        "variant": variant,
-                        "size": f"{width}x{height}",  # a preset's resolved WxH; its name is `preset`
-                        "width": width,
-                        "height": height,
-                        "prompt": join_prompt(asset.prompt, brand.style),
-                        "negative_prompt": join_prompt(asset.negative_prompt, brand.negative) or None,
-                        "headline": asset.headline,
-                        "body": asset.body,
-                        "cta": asset.cta,
-                        "disclaimer": brand.disclaimer,
-                        "tier": asset.tier,
-                        "model": asset.model,
-                        # variants take consecutive seeds, wrapping inside the 32-bit range
-                        "seed": (base_seed + variant - 1) % 2**32,
-                        "brief_hash": inputs.brief_hash,
-                        "brand": brand.brand,
-                        "palette": list(inputs.steering_palette),
-                        "brand_hash": inputs.brand_hash,
-                        "brief_file": home.relative(inputs.brief_file),
-                        "preset": preset_name,
-                        "formats": file_formats(asset, brand, preset),
-                        "min_quality": brand.min_quality,
-                        "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
-                        "product": asset.product,
-                        "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
-                        "reference": asset.reference,
-                        "reference_sha256": references.get(f"media/{asset.reference}") if asset.reference else None,
-                        "reference_strength": asset.reference_strength,
-                    }
-                )
+                for locale, copy in locale_copies(brief, asset, brand):
+                    rows.append(
+                        {
+                            "campaign": brief.campaign,
+                            "asset": asset.id,
+                            "variant": variant,
+                            "size": f"{width}x{height}",  # a preset's resolved WxH; its name is `preset`
+                            "locale": locale,
+                            **copy,
+                            "width": width,
+                            "height": height,
+                            "prompt": join_prompt(asset.prompt, brand.style),
+                            "negative_prompt": join_prompt(asset.negative_prompt, brand.negative) or None,
+                            "tier": asset.tier,
+                            "model": asset.model,
+                            # variants take consecutive seeds, wrapping inside the 32-bit range
+                            "seed": (base_seed + variant - 1) % 2**32,
+                            "brief_hash": inputs.brief_hash,
+                            "brand": brand.brand,
+                            "palette": list(inputs.steering_palette),
+                            "brand_hash": inputs.brand_hash,
+                            "brief_file": home.relative(inputs.brief_file),
+                            "preset": preset_name,
+                            "formats": file_formats(asset, brand, preset),
+                            "min_quality": brand.min_quality,
+                            "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
+                            "product": asset.product,
+                            "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
+                            "reference": asset.reference,
+                            "reference_sha256": references.get(f"media/{asset.reference}") if asset.reference else None,
+                            "reference_strength": asset.reference_strength,
+                        }
+                    )
     return rows
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from asset_pipeline.checks.hallucination import ENGLISH, languages_for
 from asset_pipeline.checks.suite import run_draft_checks
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.framing import canvas_aspect, extension, needs_extension
@@ -36,6 +37,7 @@ from asset_pipeline.stages.quality import attempts_summary
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import draft_size_key
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
@@ -277,18 +279,22 @@ def _generate(
 class DraftChecker:
     """Draft-level checks (blank/black, hallucinated text), cached by the draft's sha256."""
 
-    def __init__(self, home: Home, store: ObjectStore):
+    def __init__(self, home: Home, store: ObjectStore, languages: tuple[str, ...] = (ENGLISH,)):
         self.cache = ResultCache(home, "draft_checks")
         self.store = store
+        self.languages = languages  # the campaign's scripts' models: a draft is read in each
         # Without tesseract the blocking OCR check stops the run anyway; blankness is still judged.
         self.ocr = ocr_available()
 
     def problems(self, sha: str) -> list[str]:
         """Why the draft is unusable; empty when it passed."""
-        key = content_hash({"draft": sha, "ocr": self.ocr, "code": DRAFT_CHECKS_VERSION})
+        key = {"draft": sha, "ocr": self.ocr, "code": DRAFT_CHECKS_VERSION}
+        if self.languages != (ENGLISH,):  # English alone keeps the keys it had before locales
+            key["languages"] = list(self.languages)
+        key = content_hash(key)
         cached = self.cache.get(key)
         if cached is None:
-            results = run_draft_checks(self.store.open(sha), ocr=self.ocr)
+            results = run_draft_checks(self.store.open(sha), ocr=self.ocr, languages=self.languages)
             cached = [f"{r.check}: {r.detail}" for r in results if not r.passed]
             self.cache.put(key, cached)
         return cached
@@ -522,6 +528,26 @@ def _run_job(
     return rows
 
 
+def per_draft_size(
+    deliverables: list[dict], unlaid: dict[tuple, list[str]]
+) -> tuple[list[dict], dict[tuple[str, int, str], list[str]]]:
+    """The deliverables one per (asset, variant, size), and pre-flight's problems by that key.
+
+    Every locale of a size shares its draft, so a new locale plans no job. A size is left
+    without a draft only when no locale of it can be laid out."""
+    rows: dict[tuple[str, int, str], dict] = {}
+    locales: dict[tuple[str, int, str], list] = defaultdict(list)
+    for row in deliverables:
+        rows.setdefault(draft_size_key(row), row)
+        locales[draft_size_key(row)].append(row.get("locale"))
+    problems: dict[tuple[str, int, str], list[str]] = {}
+    for key, tags in locales.items():
+        found = [(tag, unlaid.get((*key, tag), unlaid.get(key))) for tag in tags]
+        if all(p for _, p in found):
+            problems[key] = [f"{tag}: {p}" if tag else p for tag, ps in found for p in ps]
+    return list(rows.values()), problems
+
+
 def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str], list[str]]) -> list[dict]:
     """Drafts rows that were never generated: one per (asset, variant) for the sizes pre-flight
     found cannot be laid out, so the later stages reject them with the reason (no image)."""
@@ -611,14 +637,15 @@ def generate_drafts(
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-    unlaid = unlaid or {}
+    languages = languages_for(sorted({r["locale"] for r in deliverables if r.get("locale")}))
+    deliverables, unlaid = per_draft_size(deliverables, unlaid or {})
     skipped = unlaid_drafts(deliverables, unlaid)
     deliverables = [r for r in deliverables if (r["asset"], r["variant"], r["size"]) not in unlaid]
     if not deliverables:
         return skipped
     store = ObjectStore(home)
     cache = DraftCache(home, store)
-    checker = DraftChecker(home, store)
+    checker = DraftChecker(home, store, languages)
     campaign = deliverables[0]["campaign"] if deliverables else ""
     jobs = plan_jobs(deliverables)
     for job in jobs:  # the snapshot kept each reference image in the object store, checked

@@ -13,6 +13,7 @@ from asset_pipeline.checks.suite import run_checks_parallel
 from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import DELIVERABLE, deliverable_key, draft_size_key
 from asset_pipeline.typography.boxes import Layout
 
 CHECKS_CODE_VERSION = "3"  # bump when a check changes, to invalidate cached results
@@ -28,12 +29,14 @@ CHECK_RULES = (
 
 def _identity(render: dict) -> dict:
     """The deliverable, and the render judged: a result is never applied to another render."""
-    identity = {key: render[key] for key in ("campaign", "asset", "variant", "size")}
+    identity = {key: render.get(key) for key in DELIVERABLE}
     return dict(identity, render_sha256=render["image_sha256"])
 
 
 def _cache_key(render: dict, brand: Brand, keep_out: list | None = None) -> str:
     rules = {name: getattr(brand, name) for name in CHECK_RULES}
+    if brand.banned_terms_by_locale:  # only when given: a brand without it keeps its cached results
+        rules["banned_terms_by_locale"] = brand.banned_terms_by_locale
     key = {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
     if keep_out:  # only sizes with safe zones: the others keep their cached results
         key["keep_out"] = keep_out
@@ -127,20 +130,17 @@ def run_checks(
         results[index] = rows
 
     if drafts is not None:
-        results = [
-            [draft_row(served.get((r["asset"], r["variant"], r["size"])))] + checked
-            for r, checked in zip(renders, results)
-        ]
+        results = [[draft_row(served.get(draft_size_key(r)))] + checked for r, checked in zip(renders, results)]
     rows = [dict(_identity(render), **result) for render, checked in zip(renders, results) for result in checked]
     hits = sum(1 for r in renders if r["error"] is None) - len(misses)
     return rows, hits
 
 
-def failures_by_deliverable(check_rows: list[dict]) -> dict[tuple[str, int, str], list[str]]:
-    """(asset, variant, size) -> the reasons it failed (empty when it passed every check)."""
-    reasons: dict[tuple[str, int, str], list[str]] = {}
+def failures_by_deliverable(check_rows: list[dict]) -> dict[tuple[str, int, str, str | None], list[str]]:
+    """(asset, variant, size, locale) -> the reasons it failed (empty when it passed every check)."""
+    reasons: dict[tuple[str, int, str, str | None], list[str]] = {}
     for row in check_rows:
-        key = (row["asset"], row["variant"], row["size"])
+        key = deliverable_key(row)
         reasons.setdefault(key, [])
         if not row["passed"]:
             reasons[key].append(f"{row['check']}: {row['detail']}")

@@ -16,7 +16,9 @@ from PIL import Image
 from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
+from asset_pipeline.stages.preflight import script_problems
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
@@ -29,7 +31,7 @@ TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
 
 
 def deliverable_drafts(drafts: list[dict]) -> dict[tuple[str, int, str], dict]:
-    """(asset, variant, size) -> the draft row that serves it."""
+    """(asset, variant, size) -> the draft row that serves it (in every locale)."""
     return {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
 
 
@@ -94,7 +96,7 @@ def typeset(
     for row in deliverables:
         draft = served[(row["asset"], row["variant"], row["size"])]
         texts = {role: row[role] for role in TEXT_ROLES if row.get(role)}
-        out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
+        out = {key: row.get(key) for key in DELIVERABLE}
         out.update(
             draft_key=draft["draft_key"],
             typography_hash=typography_hash,
@@ -105,7 +107,11 @@ def typeset(
         )
         sha = draft["image_sha256"]
         try:
-            layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row))
+            if wrong := script_problems(texts, row.get("locale")):
+                raise LayoutError(wrong)
+            layout = layout_text(
+                row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
+            )
             layout = place_product(layout, products.get(row["asset"]))
             if not sha:  # pre-flight found it could not be laid out, so no draft was made for it
                 raise LayoutError(draft["draft_reason"] or "no draft was generated for this deliverable")

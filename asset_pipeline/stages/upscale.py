@@ -20,6 +20,7 @@ from asset_pipeline.framing import Box, aspect_crop_box, crop_to_box
 from asset_pipeline.specs import content_hash
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.render import render_layout
 
@@ -77,7 +78,7 @@ def upscale(
     rows, reused = [], 0
     for row in layouts:
         draft = by_key[row["draft_key"]]
-        out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
+        out = {key: row.get(key) for key in DELIVERABLE}
         out.update(
             brand_hash=brand_hash,
             draft_sha256=draft["image_sha256"],
