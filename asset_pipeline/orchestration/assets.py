@@ -43,6 +43,7 @@ from asset_pipeline.stages.typeset import typeset
 from asset_pipeline.stages.upscale import upscale
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
+from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows, write_rows
 
@@ -492,4 +493,6 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
     try:
         return materialize(context, home, each_campaign(context, home, "published_assets", one))
     finally:
-        refresh_catalog(home)  # once per step: the catalog's one short write
+        # Once per step, the run's last: the catalog's one short write, compacting tables when
+        # enough campaigns changed since their compacted copy (storage/compaction.py).
+        refresh_catalog(home, compact_after=COMPACT_AFTER)
