@@ -46,10 +46,19 @@ def _prepare_environment(home: Home) -> None:
 # The home's Dagster instance settings: no telemetry, no onboarding ("Join the Dagster community")
 # modal in the UI, and Dagster's own DEBUG console lines (which step processes of the multiprocess
 # executor print) off; INFO keeps the steps' log lines (the drafts' progress) in the run log.
+# Concurrency: the only pool is `generation` (draft_images): one draft step at a time across all
+# runs on this instance, since two loaded models on one machine's CPU or GPU only thrash; and at
+# most MAX_CONCURRENT_RUNS runs started by the daemon's run queue (schedule, sensor, UI backfills) at
+# once. docs/kubernetes.md says how to raise both for a cluster.
+GENERATION_SLOTS, MAX_CONCURRENT_RUNS = 1, 2
 INSTANCE_SETTINGS = {
     "telemetry": {"enabled": False},
     "nux": {"enabled": False},
     "python_logs": {"python_log_level": "INFO"},
+    "concurrency": {
+        "pools": {"default_limit": GENERATION_SLOTS},
+        "runs": {"max_concurrent_runs": MAX_CONCURRENT_RUNS},
+    },
 }
 
 
