@@ -34,6 +34,16 @@ def test_contiguous_ranges_leave_out_what_was_not_asked():
     assert contiguous_ranges(["c", "c"], order, 1) == [["c"]]
 
 
+def test_a_backfill_of_many_campaigns_is_one_run_per_range():
+    from asset_pipeline.orchestration.definitions import build_campaign, defs
+
+    # Every asset of the job, the observed sources included, has the single-run policy: with one
+    # left out Dagster would take the smallest, a run per campaign.
+    assert defs.resolve_job_def(build_campaign.name).backfill_policy == dg.BackfillPolicy.single_run()
+    graph = defs.resolve_asset_graph()
+    assert {graph.get(k).backfill_policy for k in graph.executable_asset_keys} == {dg.BackfillPolicy.single_run()}
+
+
 def test_error_line_names_the_file_and_field_without_a_traceback():
     exc = InputError([Problem("briefs/x.yaml", "brand", "brands/nobody.yaml does not exist")])
     assert error_line(exc) == "InputError: briefs/x.yaml: brand: brands/nobody.yaml does not exist"
