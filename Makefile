@@ -26,6 +26,11 @@ APT_INSTALL = if [ -n "$$missing" ]; then \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# Locales: tesseract's model for each supported script, fonts that cover them (Noto; TLWG for Thai,
+# whose Noto faces have no digits or Latin letters), and ICU's headers for PyICU's build (line breaking).
+OCR_LANGS    := ara heb jpn chi_sim kor hin tha
+LOCALE_FONTS := fonts-noto-core fonts-noto-cjk fonts-thai-tlwg
+
 # What the demo needs: tesseract (English and the Latin script for accented text) and fonts.
 system-packages:
 	@missing=""; \
@@ -34,6 +39,12 @@ system-packages:
 	tesseract --list-langs 2>/dev/null | grep -qx Latin || missing="$$missing tesseract-ocr-script-latn"; \
 	command -v fc-match >/dev/null || missing="$$missing fontconfig"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	for lang in $(OCR_LANGS); do \
+		tesseract --list-langs 2>/dev/null | grep -qx $$lang || missing="$$missing tesseract-ocr-$$(echo $$lang | tr _ -)"; \
+	done; \
+	for pkg in $(LOCALE_FONTS) libicu-dev pkg-config g++; do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; \
+	done; \
 	$(APT_INSTALL)
 
 # What only the tests need: headless chromium (UI tests), redis and postgresql (scale-out tests),

@@ -1,8 +1,10 @@
 """Side-by-side model comparison: the same drafts through several models, on one contact sheet.
 
-For each asset of a campaign, its first variant at its first size is drafted with the
-brief's prompt (brand style and negative included, as the drafts stage builds them) and
-the same seed by every model named, each at its own `draft_size`. The sheet has one row
+For each asset of a campaign, its first variant's key visual is drafted by every model
+named with exactly the request the drafts stage would send that model (`key_visual_request`:
+the prompt with brand style, the palette prefix for palette-steered models, the negative,
+the seed, the key visual's canvas at the model's own size, and the reference image by
+image-to-image where the asset names one). The sheet has one row
 per asset and one column per model; every cell shows the draft fitted into a fixed box
 and a label with the model id, the asset, the draft size and the seconds it took. A
 model that is absent, fails to load or fails to generate gets an error cell: the sheet
@@ -20,9 +22,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from asset_pipeline.home import Home
+from asset_pipeline.media import open_image
 from asset_pipeline.models.generation import DraftGenerator
-from asset_pipeline.models.registry import draft_size, load_registry
+from asset_pipeline.models.registry import load_registry
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.drafts import key_visual_request
 from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.files import atomic_write_bytes
 
@@ -57,13 +61,13 @@ def default_sheet_path(home: Path, campaign: str, model_ids: list[str]) -> Path:
     return Home(Path(home)).published / campaign / "compare" / f"{name}.png"
 
 
-def _first_drafts(home: Home, campaign: str) -> list[dict]:
-    """Each asset's first variant at its first size, in brief order."""
+def _first_drafts(home: Home, campaign: str) -> list[list[dict]]:
+    """Each asset's first variant (its deliverable rows, every size), in brief order."""
     rows = expand_deliverables(load_campaign(home, campaign), home)
-    firsts: dict[str, dict] = {}
+    firsts: dict[str, list[dict]] = {}
     for row in rows:  # rows come per asset, variant 1 first, sizes in brief order
-        if row["asset"] not in firsts and row["variant"] == 1:
-            firsts[row["asset"]] = row
+        if row["variant"] == 1:
+            firsts.setdefault(row["asset"], []).append(row)
     return list(firsts.values())
 
 
@@ -104,7 +108,7 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
     "cell": [width, height], "size": [sheet width, sheet height], "load_seconds": {model: s or None},
     "rows": [{asset, model, seconds, width, height, error}]} with rows in (asset, model) order.
     `seconds` is generation time alone (the load is in load_seconds); `width` x `height`
-    is the model's draft size for the asset's first deliverable size. A model whose
+    is the model's key visual canvas for the asset's sizes; `prompt` is what the model was sent. A model whose
     weights are absent or that fails gets `error` set and seconds None; an unknown model
     id raises UnknownModelError (and a bad campaign InputError) before anything runs.
     """
@@ -134,11 +138,12 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
                 raise
             load_error = _one_line(exc)
             load_seconds[spec.id] = None
-        for draft in drafts:
-            width, height = draft_size(spec, draft["width"], draft["height"])
+        for variant_rows in drafts:
+            job, width, height = key_visual_request(variant_rows, spec)
             row = {
-                "asset": draft["asset"],
+                "asset": job.asset,
                 "model": spec.id,
+                "prompt": job.prompt,
                 "seconds": None,
                 "width": width,
                 "height": height,
@@ -148,22 +153,27 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
             if load_error is None:
                 started = time.perf_counter()
                 try:
-                    image = generator.generate(
-                        spec, [draft["prompt"]], [draft["negative_prompt"]], [draft["seed"]], width, height
-                    )[0]
+                    args = ([job.prompt], [job.negative_prompt], [job.seeds[1]], width, height)
+                    if variant_rows[0].get("reference"):  # steered by its reference, as the drafts stage does
+                        data = home_obj.media_path(variant_rows[0]["reference"]).read_bytes()
+                        reference = open_image(data)
+                        image = generator.restyle(spec, reference, *args, job.reference_strength)[0]
+                    else:
+                        image = generator.generate(spec, *args)[0]
                     row["seconds"] = round(time.perf_counter() - started, 3)
                 except Exception as exc:
                     if is_disk_full(exc):
                         raise
                     row["error"] = _one_line(exc)
-            results[(draft["asset"], spec.id)] = (row, image)
+            results[(job.asset, spec.id)] = (row, image)
 
     font = _font()
     sheet = Image.new("RGB", (CELL_WIDTH * len(specs), CELL_HEIGHT * max(1, len(drafts))), GRID_COLOUR)
     rows = []
-    for r, draft in enumerate(drafts):
+    assets = [variant_rows[0]["asset"] for variant_rows in drafts]
+    for r, asset in enumerate(assets):
         for c, spec in enumerate(specs):
-            row, image = results[(draft["asset"], spec.id)]
+            row, image = results[(asset, spec.id)]
             sheet.paste(_cell(row, image, font), (c * CELL_WIDTH, r * CELL_HEIGHT))
             rows.append(row)
     draw = ImageDraw.Draw(sheet)  # one-pixel grid lines between cells
@@ -180,7 +190,7 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
         "sheet": path,
         "campaign": campaign,
         "models": model_ids,
-        "assets": [draft["asset"] for draft in drafts],
+        "assets": assets,
         "cell": [CELL_WIDTH, CELL_HEIGHT],
         "size": [sheet.width, sheet.height],
         "load_seconds": load_seconds,

@@ -95,7 +95,9 @@ def _header_problems(header: list[str], label: str) -> list[Problem]:
     problems = []
     known = set(AssetSpec.model_fields)
     for name in header:
-        if name not in known:
+        if name == "locales":  # a cell cannot hold a map of tags to copy
+            problems.append(Problem(where, name, "give locales in the brief (campaign-wide, or per asset in YAML)"))
+        elif name not in known:
             problems.append(Problem(where, shown(name) or "(empty)", "unknown column (typo?)"))
     for name in sorted({n for n in header if header.count(n) > 1}):
         problems.append(Problem(where, name, "column is named twice"))

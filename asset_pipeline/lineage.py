@@ -66,8 +66,8 @@ def lineage(home: Home, path: Path) -> dict:
         pubs = _rows(
             home,
             "SELECT * FROM publications WHERE campaign = ? AND asset = ? AND variant = ? AND size = ? "
-            "AND version = ? AND status = 'published' ORDER BY published_at",
-            [f["campaign"], f["asset"], f["variant"], f["size"], f["version"]],
+            "AND locale IS NOT DISTINCT FROM ? AND version = ? AND status = 'published' ORDER BY published_at",
+            [f["campaign"], f["asset"], f["variant"], f["size"], f["locale"], f["version"]],
         )
     if not pubs:
         raise LineageError(f"{path}: sha256 {sha[:12]}… was never published by this pipeline (home {home.root})")
@@ -75,8 +75,9 @@ def lineage(home: Home, path: Path) -> dict:
     data = found.read_bytes()
     fmt, chunks = read_provenance(data)
     file = next((f for f in files if f["version"] == pub["version"]), None)
-    key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"]]
-    where = "campaign = ? AND asset = ? AND variant = ? AND size = ?"
+    key = [pub["campaign"], pub["asset"], pub["variant"], pub["size"], pub["locale"]]
+    # NULL is the implicit locale of a brief without locales (and of rows written before them)
+    where = "campaign = ? AND asset = ? AND variant = ? AND size = ? AND locale IS NOT DISTINCT FROM ?"
     render = _rows(home, f"SELECT * FROM renders WHERE {where} AND image_sha256 = ?", key + [pub["render_sha256"]])
     if pub.get("checks"):  # recorded with the version itself
         checks = [dict(c) for c in pub["checks"]]
@@ -98,7 +99,9 @@ def lineage(home: Home, path: Path) -> dict:
         "sha256": sha,
         "format": fmt,
         "encoding": {k: file[k] for k in ("format", "bytes", "quality", "max_kb", "psnr_db")} if file else None,
-        "publication": {k: pub[k] for k in ("campaign", "asset", "variant", "size", "version", "path", "published_at")},
+        "publication": {
+            k: pub[k] for k in ("campaign", "asset", "variant", "size", "locale", "version", "path", "published_at")
+        },
         "brief": {
             "file": f"briefs/{pub['campaign']}.yaml",
             "hash": pub["brief_hash"],
@@ -121,6 +124,10 @@ def lineage(home: Home, path: Path) -> dict:
             if chunks.get("draft_sha256")
             else None,
             "attempts": list(drafts[0]["attempts"] or []) if drafts else None,
+            # the asset's key visual this size is cut from, where, and whether it was outpainted
+            "key_visual_sha256": chunks.get("key_visual_sha256") or None,
+            "crop_box": [float(v) for v in chunks["crop_box"].split(",")] if chunks.get("crop_box") else None,
+            "extension": chunks.get("extension") or None,
         },
         "render": {
             "sha256": pub["render_sha256"],
@@ -147,6 +154,12 @@ def _media(chunks: dict[str, str], layout_json: str | None) -> dict:
             "sha256": found["product_sha256"],
             "mask_sha256": found.get("product_mask_sha256"),
             "method": found.get("product_method"),
+        }
+    if chunks.get("reference_sha256"):  # the image that steered the key visual
+        media["reference"] = {
+            "path": f"media/{chunks['reference']}",
+            "sha256": chunks["reference_sha256"],
+            "strength": float(chunks["reference_strength"]),
         }
     return media
 
@@ -186,11 +199,18 @@ def format_lineage(chain: dict) -> str:
             for i, a in enumerate(chain["draft"]["attempts"] or [], 1)
             if len(chain["draft"]["attempts"]) > 1
         ],
+        *(
+            [f"  cut from key visual {chain['draft']['key_visual_sha256']} at {chain['draft']['crop_box']}"]
+            if chain["draft"].get("key_visual_sha256")
+            else []
+        ),
+        *([f"  {chain['draft']['extension']}"] if chain["draft"].get("extension") else []),
         f"render    {chain['render']['sha256']}"
         + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
     ]
     for role, item in (chain.get("media") or {}).items():
         extra = f" mask {item['mask_sha256']} ({item['method']})" if item.get("mask_sha256") else ""
+        extra += f" strength {item['strength']:g}" if "strength" in item else ""
         lines.append(f"{role:<9} {item['path']} sha256 {item['sha256']}{extra}")
     if chain.get("c2pa"):
         lines.append(

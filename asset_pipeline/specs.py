@@ -20,6 +20,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -30,6 +31,7 @@ from pydantic import (
 
 from asset_pipeline import presets
 from asset_pipeline.echo import LINE_LIMIT, shown
+from asset_pipeline.locales import SCRIPTS, LocaleError, locale_info
 
 # Every identifier and pattern is matched whole (`re.fullmatch`) over explicit ASCII classes:
 # `$` also matches before a trailing newline and `\d` matches any Unicode digit (`١٠٨٠`),
@@ -95,6 +97,7 @@ def _colour(value: str) -> str:
 MEDIA_SUFFIXES = (".png", ".svg")
 # A product shot: with alpha (PNG, WebP), or an opaque studio shot (those and JPEG) to cut out.
 PRODUCT_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")  # a reference image: any photo or picture
 MEDIA_PART_RE = re.compile("[A-Za-z0-9_][A-Za-z0-9_. -]{0,127}")
 
 
@@ -122,11 +125,16 @@ def _product_path(value: str) -> str:
     return _media_path(value, PRODUCT_SUFFIXES)
 
 
+def _image_path(value: str) -> str:
+    return _media_path(value, IMAGE_SUFFIXES)
+
+
 # An id or a colour, checked whole over ASCII whatever regex engine pydantic uses.
 Identifier = Annotated[str, AfterValidator(_identifier)]
 HexColour = Annotated[str, AfterValidator(_colour)]
 MediaPath = Annotated[str, AfterValidator(_media_path)]
 ProductPath = Annotated[str, AfterValidator(_product_path)]
+ImagePath = Annotated[str, AfterValidator(_image_path)]
 
 
 def resolve_size(size: str) -> tuple[int, int, str | None]:
@@ -173,6 +181,30 @@ def _budget(value: Any) -> float | dict[str, float] | None:
     return _kb(value)
 
 
+def _locale_tag(tag: str) -> str:
+    try:
+        locale_info(tag)
+    except LocaleError as exc:
+        raise ValueError(str(exc)) from None
+    return tag
+
+
+LocaleTag = Annotated[str, AfterValidator(_locale_tag)]
+
+
+class LocaleCopy(_Strict):
+    """One locale's copy. What it leaves out is not typeset (another language's text never
+    stands in), except the disclaimer, which falls back to the brand's: legal text is kept."""
+
+    headline: str | None = Field(default=None, max_length=120)
+    body: str | None = Field(default=None, max_length=300)
+    cta: str | None = Field(default=None, max_length=40)
+    disclaimer: str | None = Field(default=None, max_length=300)
+
+
+MAX_LOCALES = 32  # a campaign in more markets than this is split into campaigns
+
+
 def _formats(formats: list[str] | None) -> list[str] | None:
     if formats is not None and len(set(formats)) != len(formats):
         raise ValueError("formats are listed twice")
@@ -197,6 +229,11 @@ class AssetSpec(_Strict):
     max_kb: Annotated[float | dict[Format, float] | None, PlainValidator(_budget)] = None
     # The product shot under the home's media/, composited into each size's product zone.
     product: ProductPath | None = None
+    # An image under media/ that steers the key visual (image-to-image): 0 keeps it, 1 ignores it.
+    reference: ImagePath | None = None
+    reference_strength: float = Field(default=0.6, ge=0.0, le=1.0)
+    # This asset's copy per locale: each tag's entry replaces the campaign's entry for that tag.
+    locales: dict[LocaleTag, LocaleCopy] = Field(default_factory=dict, max_length=MAX_LOCALES)
 
     @field_validator("sizes")
     @classmethod
@@ -222,6 +259,21 @@ class Brief(_Strict):
     # With `assets_csv`, `assets` may be left out; together they hold 1..500 assets (feeds.py merges them).
     assets: list[AssetSpec] = Field(default_factory=list, max_length=MAX_ASSETS)
     assets_csv: str | None = None
+    # The copy per locale (BCP 47 tag -> copy) for every asset; empty: one implicit locale.
+    locales: dict[LocaleTag, LocaleCopy] = Field(default_factory=dict, max_length=MAX_LOCALES)
+
+    def locales_for(self, asset: AssetSpec) -> dict[str, LocaleCopy]:
+        """The asset's locales: the campaign's, each tag overridden by the asset's own entry."""
+        return {**self.locales, **asset.locales}
+
+    def hash_part(self) -> dict[str, Any]:
+        """What brief_hash covers: the brief, without empty `locales` (a brief without locales
+        hashes as it did before they existed, so nothing of it re-runs)."""
+        data = self.model_dump(mode="json", exclude={"locales"} if not self.locales else set())
+        for asset in data["assets"]:
+            if not asset["locales"]:
+                del asset["locales"]
+        return data
 
     @field_validator("assets_csv")
     @classmethod
@@ -245,6 +297,25 @@ class Brief(_Strict):
 class BrandFonts(_Strict):
     headline: str = Field(default="DejaVuSans-Bold.ttf", min_length=1, max_length=512)
     body: str = Field(default="DejaVuSans.ttf", min_length=1, max_length=512)
+
+
+def _script_fonts(value: Any) -> Any:
+    """A script's fonts: one name for every role, or {headline, body}."""
+    return {"headline": value, "body": value} if isinstance(value, str) else value
+
+
+class ScriptFonts(_Strict):
+    headline: str = Field(min_length=1, max_length=512)
+    body: str = Field(min_length=1, max_length=512)
+
+
+def _script_code(code: str) -> str:
+    if code not in SCRIPTS:
+        raise ValueError(f"'{shown(code)}' is not a supported ISO 15924 script code ({', '.join(SCRIPTS)})")
+    return code
+
+
+ScriptCode = Annotated[str, AfterValidator(_script_code)]
 
 
 class BrandColors(_Strict):
@@ -271,6 +342,12 @@ class Brand(_Strict):
     max_headline_lines: int = Field(default=2, ge=1, le=10, strict=True)
     disclaimer: str | None = Field(default=None, max_length=300)
     banned_terms: list[str] = Field(default_factory=list)
+    # Locales: fonts per script (ISO 15924 -> a font for every role, or {headline, body}), used
+    # before the brand's own fonts and fontconfig's fallback; banned terms that apply in one locale.
+    fonts_by_script: dict[ScriptCode, Annotated[ScriptFonts, BeforeValidator(_script_fonts)]] = Field(
+        default_factory=dict
+    )
+    banned_terms_by_locale: dict[LocaleTag, list[str]] = Field(default_factory=dict)
     ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
     # Background colours that steer palette-steered models (`embedded`); default: the accent.
     # Text colours never steer: a text-colour edit regenerates no draft for any model.
@@ -304,7 +381,13 @@ class Brand(_Strict):
 
     def typography_part(self) -> dict[str, Any]:
         """The fields typesetting and later stages read; alone, they never regenerate a draft."""
-        return self.model_dump(exclude={"style", "negative", "palette"})
+        # the locale fields only when given: a brand without them hashes as it did before them
+        empty = {name for name in ("fonts_by_script", "banned_terms_by_locale") if not getattr(self, name)}
+        return self.model_dump(exclude={"style", "negative", "palette", *empty})
+
+    def banned_terms_for(self, locale: str | None) -> list[str]:
+        """The banned terms for a deliverable: the brand's, and those of its locale."""
+        return [*self.banned_terms, *(self.banned_terms_by_locale.get(locale, []) if locale else [])]
 
 
 # ---------------------------------------------------------------- YAML loading

@@ -18,7 +18,7 @@ from asset_pipeline.feeds import load_brief, read_feed
 from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.models.registry import TIERS, Registry, load_registry
 from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, read_yaml
-from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.briefs import expand_deliverables, keep_references, load_campaign
 from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight_problems
 from asset_pipeline.typography.fonts import FontError, resolve_font
 
@@ -124,6 +124,10 @@ def _check_campaign(home: Home, campaign: str, registry: Registry | None) -> lis
     problems = check_brand_fonts(home, inputs.brand_file)
     try:  # every product shot is a usable image: alpha, or a plain backdrop to cut out
         asset_products(home, inputs.brief, f"briefs/{campaign}.yaml")
+    except InputError as exc:
+        problems += exc.problems
+    try:  # every reference image is a usable image
+        keep_references(home, inputs, keep=False)
     except InputError as exc:
         problems += exc.problems
     if registry is not None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 
 from asset_pipeline.home import Home
+from asset_pipeline.stages.publish import deliverable_dir
 from asset_pipeline.storage.catalog import query
 from asset_pipeline.storage.files import sha256_file
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows
 
 
@@ -45,12 +47,12 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
     latest_good: dict[tuple, dict] = {}
     for row in history:
         if row["status"] == "published":
-            latest_good[(row["asset"], row["variant"], row["size"])] = row
+            latest_good[deliverable_key(row)] = row
     files_of: dict[tuple, dict[str, dict]] = {}
     for file in files:
-        files_of.setdefault((file["asset"], file["variant"], file["size"], file["version"]), {})[file["format"]] = file
-    for (asset, variant, size), row in sorted(latest_good.items()):
-        folder = f"published/{campaign}/{asset}/variant{variant}/{size}"
+        files_of.setdefault((*deliverable_key(file), file["version"]), {})[file["format"]] = file
+    for key, row in sorted(latest_good.items(), key=lambda item: (*item[0][:3], item[0][3] or "")):
+        folder = deliverable_dir(campaign, *key)
         ext = row["path"].rpartition(".")[2]
         checked += 1
         if problem := _file_problem(home, f"{folder}/latest.{ext}", row["sha256"]):
@@ -66,8 +68,8 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
         return checked, [*problems, f"{manifest_path}: unreadable ({type(exc).__name__})"]
     checked += 1
     for entry in entries:
-        key = (entry.get("asset"), entry.get("variant"), entry.get("size"))
-        label = f"{manifest_path}: {key[0]} v{key[1]} {key[2]}"
+        key = (entry.get("asset"), entry.get("variant"), entry.get("size"), entry.get("locale"))
+        label = f"{manifest_path}: {key[0]} v{key[1]} {key[2]}" + (f" {key[3]}" if key[3] else "")
         good = latest_good.get(key)
         if entry.get("status") == "published":
             if good is None:

@@ -149,11 +149,13 @@ LAYERS = [
     (
         "asset_pipeline.home",
         "asset_pipeline.echo",
+        "asset_pipeline.locales",
         "asset_pipeline.specs",
         "asset_pipeline.presets",
         "asset_pipeline.feeds",
         "asset_pipeline.colour",
         "asset_pipeline.framing",
+        "asset_pipeline.media",
     ),
     ("asset_pipeline.storage", "asset_pipeline.models", "asset_pipeline.typography"),
     ("asset_pipeline.checks", "asset_pipeline.publishing"),

@@ -48,6 +48,9 @@ def test_a_feed_of_presets_is_published_in_every_format(home):
         presets = dict(con.execute("SELECT asset, preset FROM briefs").fetchall())
         files = con.execute("SELECT asset, format, bytes FROM files ORDER BY asset, format").fetchall()
         layout = con.execute("SELECT layout FROM layouts WHERE asset = 'story'").fetchone()[0]
+        zones = con.execute(
+            "SELECT asset, passed, value, detail FROM checks WHERE \"check\" = 'design_lint' AND detail LIKE 'safe zones:%'"
+        ).fetchall()
     assert ocr[0] and ocr[1] >= 1
     assert presets == {"banner": "mobile-leaderboard", "story": "story"}
     assert [(a, f) for a, f, _ in files] == [
@@ -71,3 +74,5 @@ def test_a_feed_of_presets_is_published_in_every_format(home):
     assert cli(home, "verify").returncode == 0
     # Safe zones honoured in the story: no text box or logo in its top or bottom band.
     assert layout_overlaps(json.loads(layout), find("story").keep_out) == []
+    # ... and measured by the design lint from the brief's zones (the banner's preset has none).
+    assert zones == [("story", True, 0.0, "safe zones: text, CTA and logo clear of 2 keep-out zone(s)")]

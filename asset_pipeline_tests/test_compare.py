@@ -14,9 +14,12 @@ from PIL import Image
 
 from asset_pipeline.compare import BOX, CELL_HEIGHT, CELL_WIDTH, _fit, compare_models, default_sheet_path
 from asset_pipeline.home import Home
+from asset_pipeline.models.embedded import palette_phrase
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import UnknownModelError, load_registry
 from asset_pipeline.stages.briefs import expand_deliverables, load_campaign
+from asset_pipeline.stages.drafts import generate_drafts, key_canvas
+from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline_tests.conftest import write_brief
 from asset_pipeline_tests.support.families import build_family_model
 
@@ -50,7 +53,8 @@ def compare_home(home, sd_family) -> Path:
     (home / "models.yaml").write_text(
         textwrap.dedent(f"""\
         models:
-          - {{id: tiny-b, path: {sd_family}, steps: 1, guidance: 0, resolution: 256, multiple: 16}}
+          - {{id: tiny-b, path: {sd_family}, steps: 1, guidance: 0, resolution: 256, multiple: 16,
+             brand_steering: true}}
           - {{id: broken, path: weights/broken, steps: 1, guidance: 0}}
     """)
     )
@@ -78,8 +82,11 @@ def test_compare_renders_a_sheet_of_assets_by_models(compare_home):
     assert [(r["asset"], r["model"]) for r in rows] == [(a, m) for a in ("hero", "story") for m in models]
     assert all(set(r) >= {"asset", "model", "seconds", "width", "height", "error"} for r in rows)
     by = {(r["asset"], r["model"]): r for r in rows}
-    # Each model drafts the asset's first size (1200x628, 1080x1920) at its own draft_size.
-    assert (by["hero", "tiny"]["width"], by["hero", "tiny"]["height"]) == (352, 192)
+    # Each model drafts the asset's key visual: a canvas covering its sizes, at the model's own area.
+    registry = load_registry(compare_home)
+    hero_canvas = key_canvas(registry.get("tiny"), [("", 1200, 628), ("", 1080, 1080)])
+    assert 1 < hero_canvas[0] / hero_canvas[1] < 1200 / 628
+    assert (by["hero", "tiny"]["width"], by["hero", "tiny"]["height"]) == hero_canvas
     assert (by["story", "tiny-b"]["width"], by["story", "tiny-b"]["height"]) == (192, 336)
     for asset in ("hero", "story"):
         for model in ("tiny", "tiny-b"):
@@ -88,18 +95,23 @@ def test_compare_renders_a_sheet_of_assets_by_models(compare_home):
         assert by[asset, "broken"]["error"]  # a load failure is a cell, not a crash
     assert result["load_seconds"]["broken"] is None and result["load_seconds"]["tiny"] >= 0
 
-    # The tiny cell is exactly the draft the pipeline makes from the brief's prompt (brand
-    # style and negative included) and variant 1's seed; the other model's cell differs.
+    # Each cell is exactly the key visual the drafts stage makes with that model: the brief's
+    # prompt (brand style and negative included), the palette in front for a steered model, and
+    # variant 1's seed; the other model's cell differs.
     home = Home(compare_home)
-    first = next(
+    hero = [
         r for r in expand_deliverables(load_campaign(home, "look"), home) if r["asset"] == "hero" and r["variant"] == 1
-    )
-    assert "soft daylight" in first["prompt"]  # the brand's style
-    registry = load_registry(compare_home)
-    draft = DraftGenerator(registry).generate(
-        registry.get("tiny"), [first["prompt"]], [first["negative_prompt"]], [first["seed"]], 352, 192
-    )[0]
-    assert np.array_equal(cell_box(sheet, 0, 0), np.asarray(_fit(draft)))
+    ]
+    assert "soft daylight" in hero[0]["prompt"]  # the brand's style
+    store = ObjectStore(home)
+    for column, model in enumerate(("tiny", "tiny-b")):
+        rows_for_model = [dict(r, model=model) for r in hero]
+        [key] = generate_drafts(rows_for_model, registry, DraftGenerator(registry), home)
+        assert by["hero", model]["prompt"] == key["prompt"]
+        cell, drawn = cell_box(sheet, 0, column), np.asarray(_fit(store.open(key["image_sha256"])))
+        assert np.array_equal(cell[:, 1:], drawn[:, 1:])  # column 0 of a cell is the grid line before it
+    assert by["hero", "tiny-b"]["prompt"].startswith(palette_phrase(hero[0]["palette"]))
+    assert by["hero", "tiny"]["prompt"] == hero[0]["prompt"]  # not steered: as written
     assert not np.array_equal(cell_box(sheet, 0, 0), cell_box(sheet, 0, 1))
     assert not np.array_equal(cell_box(sheet, 0, 0), cell_box(sheet, 1, 0))
 

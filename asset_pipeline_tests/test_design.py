@@ -15,6 +15,8 @@ from asset_pipeline.checks.design import alignment_spread, design_lint
 from asset_pipeline.checks.edges import EDGE_MAX_DELTA_E, check_edge_band, edge_band_delta_e
 from asset_pipeline.colour import contrast_ratio
 from asset_pipeline.home import Home, HomePathError
+from asset_pipeline.presets import find as find_preset
+from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, InputError, load_brand
 from asset_pipeline.stages.preflight import brand_logos, preflight_problems
 from asset_pipeline.typography import LayoutError, choose_colours, layout_text, render_layout
@@ -240,6 +242,81 @@ def test_svg_logos_render_and_external_references_are_refused(tmp_path):
     evil = b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="/etc/passwd"/></svg>'
     with pytest.raises(LogoError, match="external"):
         read_logo("logo", "evil.svg", evil, "0" * 64)
+
+
+# ---------------------------------------------------------------- the preset's safe zones
+
+
+def story_zones() -> list[dict]:
+    return [dict(zone.__dict__) for zone in find_preset("story").keep_out]
+
+
+def safe_zones_result(results):
+    found = [r for r in results if r.detail.startswith("safe zones:")]
+    assert len(found) == 1, [r.detail for r in results]
+    return found[0]
+
+
+def test_a_story_laid_out_in_its_free_band_passes_the_safe_zone_lint():
+    zones = story_zones()
+    rules = brand(logo="logos/acme.png")
+    layout = layout_text(1080, 1920, TEXTS, rules, HERE, [logo_source()], band=free_band({"keep_out": zones}))
+    result = safe_zones_result(design_lint(layout, rules, zones))
+    assert result.passed and result.value == 0.0
+    assert result.detail == "safe zones: text, CTA and logo clear of 2 keep-out zone(s)"
+    # Sizes without zones get no safe-zone figure (and the other figures are unchanged).
+    assert not [r for r in design_lint(layout, rules) if r.detail.startswith("safe zones:")]
+
+
+def test_a_layout_placed_into_a_keep_out_band_fails_with_the_box_zone_and_area():
+    zones = story_zones()
+    rules = brand(logo="logos/acme.png", logo_position="top-left")
+    # Laid out for the full frame, as if the preset's band were ignored: the logo sits in the top
+    # band and the CTA and disclaimer at the bottom of the frame, in the reply bar's band.
+    layout = layout_text(1080, 1920, TEXTS, rules, HERE, [logo_source()])
+    result = safe_zones_result(design_lint(layout, rules, zones))
+    top, bottom = (0, 0, 1080, round(0.14 * 1920)), (0, round(0.86 * 1920), 1080, 1920)
+
+    def inside(box, zone):
+        return max(0, min(box[2], zone[2]) - max(box[0], zone[0])) * max(0, min(box[3], zone[3]) - max(box[1], zone[1]))
+
+    boxes = {b.role: b.pixel_box(1080, 1920) for b in layout.boxes}
+    cta = layout.box("cta")
+    if cta.plate and cta.plate_outline:  # an outlined plate covers its outline too
+        grow = cta.plate_outline_px or 0
+        boxes["cta"] = (boxes["cta"][0] - grow, boxes["cta"][1] - grow, boxes["cta"][2] + grow, boxes["cta"][3] + grow)
+    boxes["logo"] = layout.logo.pixel_box(1080, 1920)
+    named = {"story top band (profile, progress bar)": top, "story bottom band (reply bar, call to action)": bottom}
+    expected = [(role, zone, inside(box, rect)) for zone, rect in named.items() for role, box in boxes.items()]
+    expected = [hit for hit in expected if hit[2]]
+    assert {"logo", "cta"} <= {role for role, _, _ in expected}  # the layout really is in both bands
+    assert not result.passed and result.value == float(sum(area for _, _, area in expected))
+    assert result.detail == "safe zones: " + "; ".join(f"{r} overlaps {z} by {a} px²" for r, z, a in expected)
+
+
+def test_the_checks_stage_measures_the_briefs_safe_zones(tmp_path):
+    """run_checks gets each deliverable's zones and fails the design lint of a render made without them."""
+    from asset_pipeline.stages.quality import run_checks
+    from asset_pipeline.storage.cache import ResultCache
+    from asset_pipeline.storage.objects import ObjectStore
+
+    home = Home(tmp_path.resolve())
+    store, rules = ObjectStore(home), brand()
+    background = Image.new("RGB", (1080, 1920), (40, 90, 120))
+    layout = choose_colours(layout_text(1080, 1920, TEXTS, rules, HERE), background, rules)  # no band
+    sha = store.put_image(render_layout(background, layout))
+    render = dict(campaign="c", asset="hero", variant=1, size="1080x1920", image_sha256=sha, layout=layout.to_json())
+    render.update(error=None)
+    zones = {("hero", 1, "1080x1920"): story_zones()}
+
+    def lint(keep_out):
+        rows, _ = run_checks([render], rules, store, ResultCache(home, "checks"), workers=1, keep_out=keep_out)
+        return [r for r in rows if r["check"] == "design_lint" and r["detail"].startswith("safe zones:")]
+
+    assert lint(None) == []  # a plain 1080x1920: no zones to measure
+    (measured,) = lint(zones)  # the same render as a story: not served from the zone-less cache entry
+    assert not measured["passed"] and measured["value"] > 0
+    assert "overlaps story bottom band (reply bar, call to action) by " in measured["detail"]
 
 
 # ---------------------------------------------------------------- the product zone

@@ -95,8 +95,8 @@ def test_catalog_agrees_with_the_manifest(built):
     home, _ = built
     assert sql(home, "SELECT count(*) FROM briefs WHERE campaign = 'launch'") == [(7,)]
     drafts = sql(home, "SELECT asset, variant, model, cache_hit, width % 16, height % 16 FROM drafts")
-    # hero: 2 variants x 3 aspects; strip: 1 -> 7 drafts, all generated, sizes on the model's multiple
-    assert len(drafts) == 7 and all(d[2] == "tiny" and d[3] is False and d[4:] == (0, 0) for d in drafts)
+    # one key visual per (asset, variant): hero 2 (its 3 aspects share one canvas), strip 1
+    assert len(drafts) == 3 and all(d[2] == "tiny" and d[3] is False and d[4:] == (0, 0) for d in drafts)
     assert sql(home, "SELECT count(*) FROM renders WHERE image_sha256 IS NOT NULL") == [(7,)]
     published = sql(home, "SELECT path, sha256, version, status FROM publications ORDER BY path")
     manifest = json.loads((home / "published" / "launch" / "manifest.json").read_text())
@@ -135,7 +135,7 @@ def test_rerun_and_brand_change(built):
     before = tree_digest(home / "published")
     again = cli(home, "run", "launch")
     assert again.returncode == 0, again.stderr
-    assert "0 new versions" in again.stdout and "drafts 0 generated, 7 reused" in again.stdout
+    assert "0 new versions" in again.stdout and "drafts 0 generated, 3 reused" in again.stdout
     assert tree_digest(home / "published") == before
     assert sql(home, "SELECT count(*) FROM publications") == [(7,)]
 
@@ -143,7 +143,7 @@ def test_rerun_and_brand_change(built):
     brand.write_text(brand.read_text().replace('accent: "#FF5A36"', 'accent: "#2255CC"'))
     recolour = cli(home, "run", "launch")
     assert recolour.returncode == 0, recolour.stderr
-    assert "drafts 0 generated, 7 reused" in recolour.stdout
+    assert "drafts 0 generated, 3 reused" in recolour.stdout
     assert sql(home, "SELECT max(version), count(*) FROM publications") == [(2, 14)]
     for path in before:  # earlier versions stay readable, byte for byte
         if path.endswith("v1.png"):

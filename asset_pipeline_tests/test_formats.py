@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 
@@ -28,7 +29,7 @@ from asset_pipeline.publishing.encoding import (
     read_provenance,
     srgb_profile,
 )
-from asset_pipeline.stages.publish import publish
+from asset_pipeline.stages.publish import _signed_within, publish
 from asset_pipeline.storage.catalog import query
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.tables import read_rows
@@ -140,6 +141,34 @@ def test_c2pa_signs_every_format_and_keeps_xmp(tmp_path, fmt):
     assert read_provenance(signed)[1]["seed"] == "7"  # chunks / XMP survive signing
     with Image.open(io.BytesIO(signed)) as decoded:
         assert decoded.info.get("icc_profile") == srgb_profile()
+
+
+@pytest.mark.skipif(not content_credentials.available(), reason="c2pa-python missing")
+@pytest.mark.parametrize("fmt", ["jpeg", "webp", "avif"])
+def test_the_search_keeps_room_for_the_content_credentials(tmp_path, fmt):
+    """The signed file is what must fit: the search leaves the manifest's bytes free."""
+    home, image = Home(tmp_path), picture(size=(480, 360))
+
+    def sign(data, f):
+        return content_credentials.sign(home, data, f, "fmt/hero", PROVENANCE)
+
+    sizes = {q: len(encode(image, fmt, q, PROVENANCE)) for q in range(60, MAX_QUALITY + 1)}
+    credentials = len(sign(encode(image, fmt, 80, PROVENANCE), fmt)) - sizes[80]
+    # A quality whose next step up is bigger than the slack but smaller than the credentials.
+    target = next(q for q in range(70, 94) if 300 < sizes[q + 1] - sizes[q] < credentials)
+    budget_kb = (sizes[target] + credentials + 150) / 1024
+    assert encode_within(image, fmt, PROVENANCE, budget_kb, 60).quality > target  # unsigned, more fits
+    found = _signed_within(image, fmt, PROVENANCE, budget_kb, 60, sign)
+    assert found.quality == target and len(found.data) <= budget_kb * 1024
+    assert content_credentials.read_manifest(found.data, fmt)["active_manifest"]
+    with pytest.raises(BudgetError) as refused:
+        _signed_within(image, fmt, PROVENANCE, 5, 60, sign)
+    message = re.fullmatch(
+        rf"{fmt} needs (\d+) KB at quality 60, budget 5 KB \((\d+) bytes of it for content credentials\)",
+        str(refused.value),
+    )
+    assert message and int(message[2]) >= credentials
+    assert int(message[1]) == -(-(sizes[60] + int(message[2])) // 1024)  # the signed file's need, in KB
 
 
 # ------------------------------------------------------------------ publish with formats

@@ -72,7 +72,7 @@ def test_off_a_terminal_one_line_per_stage_and_the_drafts_batches(home, monkeypa
         assert f"watch: {stage} started" in lines, lines
         assert any(re.fullmatch(rf"watch: {stage} done in \d+\.\d s", line) for line in lines), lines
     batches = [line for line in lines if line.startswith("watch: drafts ") and "/" in line]
-    assert batches and batches[-1].startswith("watch: drafts 6/6 (100%)"), lines  # 3 variants x 2 aspects
+    assert batches and batches[-1].startswith("watch: drafts 3/3 (100%)"), lines  # 3 variants: one key visual each
 
 
 def _shape(lines: list[str]) -> list[str]:
@@ -93,7 +93,7 @@ def test_multiprocess_prints_the_same_progress_as_in_process(tmp_path, tiny_mode
         summary = _run(home, monkeypatch, executor=executor, progress=lambda c, out=out: PlainProgress(c, out))
         assert summary.success, summary.error
         printed[executor] = out.getvalue().splitlines()
-    assert any(line.startswith("watch: drafts 6/6 (100%)") for line in printed["multiprocess"]), printed
+    assert any(line.startswith("watch: drafts 3/3 (100%)") for line in printed["multiprocess"]), printed
     assert _shape(printed["multiprocess"]) == _shape(printed["in_process"]), printed
 
 
@@ -134,7 +134,7 @@ def test_on_a_terminal_run_draws_progress_bars(home):
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
     assert process.returncode == 0, plain[-3000:]
     assert "━" in plain  # rich's bar
-    assert re.search(r"watch drafts\s+━+\s+6/6", plain), plain[-3000:]
+    assert re.search(r"watch drafts\s+━+\s+3/3", plain), plain[-3000:]
     assert "ETA" in plain and "elapsed" in plain
     assert "watch publication" in plain and "watch: 3 published" not in plain  # bars, not the plain lines
     assert "watch: 6 published" in plain  # the summary still follows

@@ -72,7 +72,8 @@ def versions(home: Home) -> list[int]:
 def test_brand_edits_rerun_exactly_what_they_affect(instance_home):
     home = instance_home
     first = build(home)
-    assert (first.drafts_generated, first.published, first.new_versions) == (2, 2, 2)
+    # One key visual serves both sizes: one draft, two deliverables.
+    assert (first.drafts_generated, first.published, first.new_versions) == (1, 2, 2)
     brand = home.brand_path("acme")
 
     # Typography part (a colour): typesetting onwards re-runs, no draft is generated.
@@ -81,9 +82,9 @@ def test_brand_edits_rerun_exactly_what_they_affect(instance_home):
     # The snapshot's typography half is stale; the half that feeds the drafts is not.
     assert stale("brand_rules") and not stale("campaign_briefs") and not stale("draft_images")
     recolour = build(home)
-    assert (recolour.drafts_generated, recolour.drafts_reused) == (0, 2)
+    assert (recolour.drafts_generated, recolour.drafts_reused) == (0, 1)
     assert (recolour.renders_made, recolour.renders_reused, recolour.new_versions) == (2, 0, 2)
-    assert "drafts 0 generated, 2 reused; renders 2 made, 0 reused" in recolour.line()
+    assert "drafts 0 generated, 1 reused; renders 2 made, 0 reused" in recolour.line()
     assert versions(home) == [1, 1, 2, 2]
 
     # Generation part (style): prompts change, so every draft is generated again.
@@ -91,8 +92,8 @@ def test_brand_edits_rerun_exactly_what_they_affect(instance_home):
     observe_inputs()
     assert stale("campaign_briefs") and not stale("brand_rules")
     restyle = build(home)
-    assert (restyle.drafts_generated, restyle.drafts_reused, restyle.new_versions) == (2, 0, 2)
-    assert "drafts 2 generated (2 prompt changed), 0 reused" in restyle.line()  # says why it paid
+    assert (restyle.drafts_generated, restyle.drafts_reused, restyle.new_versions) == (1, 0, 2)
+    assert "drafts 1 generated (1 prompt changed), 0 reused" in restyle.line()  # says why it paid
     prompts = query(home, "SELECT DISTINCT prompt FROM briefs")[1]
     assert prompts and all("warm evening light" in p for (p,) in prompts)
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from asset_pipeline.checks.ocr import text_similarity
 from asset_pipeline.checks.tesseract import ocr_available
-from asset_pipeline.framing import crop_to_aspect
+from asset_pipeline.framing import aspect_crop_box, crop_to_aspect
 from asset_pipeline.home import Home
 from asset_pipeline.models.registry import UPSCALE, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
@@ -117,7 +117,8 @@ def test_tiny_x4_upscaler_enlarges_to_the_exact_size_reproducibly(upscaler_home)
 def test_a_draft_that_already_has_the_pixels_is_only_scaled_down(upscaler_home):
     upscaler = find_upscaler(load_registry(upscaler_home))
     big = draft(side=512)
-    assert not needs_enlarging(big, 300, 250) and needs_enlarging(big, 1080, 1080)
+    box = lambda w, h: aspect_crop_box(big.width, big.height, w, h)  # noqa: E731
+    assert not needs_enlarging(box(300, 250), 300, 250) and needs_enlarging(box(1080, 1080), 1080, 1080)
     image, engine, _ = background_for(big, 300, 250, upscaler, "a mug", 7)
     assert engine == "lanczos" and image.size == (300, 250)
 

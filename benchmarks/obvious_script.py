@@ -3,10 +3,9 @@
     python benchmarks/obvious_script.py HOME CAMPAIGN MODEL_FOLDER OUT_FOLDER [--resolution 256] [--multiple 16]
                                         [--steps 2] [--guidance 0]
 
-Reads the brief and brand YAML, loads the diffusers pipeline once, and for every
-deliverable in order: generates a draft at the model's native area in the deliverable's
-aspect (the same draft size the pipeline uses, so both do the same model work), crops and
-scales it to the deliverable size with Lanczos, draws headline, body, CTA and disclaimer
+Reads the brief and brand YAML, loads the diffusers pipeline once, and for every asset and
+variant generates one draft at the model's native area in the first size's aspect; for
+every size of it, it crops the centre and scales it to the deliverable size with Lanczos, draws headline, body, CTA and disclaimer
 with Pillow in the lower part of the image on a dark plate, runs tesseract on each text
 block and compares it with the expected text, and saves the PNG. Sequential, no cache,
 no catalog. It imports nothing from asset_pipeline: it is the baseline the pipeline is
@@ -131,19 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         negative = ", ".join(p for p in (asset.get("negative_prompt"), brand.get("negative")) if p) or None
         for variant in range(asset.get("variants", 1)):
             seed = asset.get("seed", 0) + variant
+            first_w, first_h = map(int, asset["sizes"][0].split("x"))
+            w, h = draft_size(first_w, first_h, args.resolution, args.multiple)
+            with torch.inference_mode():
+                draft = pipe(
+                    prompt=prompt,
+                    negative_prompt=negative,
+                    num_inference_steps=args.steps,
+                    guidance_scale=args.guidance,
+                    width=w,
+                    height=h,
+                    generator=torch.Generator("cpu").manual_seed(seed),
+                ).images[0]
             for size in asset["sizes"]:
                 width, height = map(int, size.split("x"))
-                w, h = draft_size(width, height, args.resolution, args.multiple)
-                with torch.inference_mode():
-                    draft = pipe(
-                        prompt=prompt,
-                        negative_prompt=negative,
-                        num_inference_steps=args.steps,
-                        guidance_scale=args.guidance,
-                        width=w,
-                        height=h,
-                        generator=torch.Generator("cpu").manual_seed(seed),
-                    ).images[0]
                 image = cover(draft, width, height)
                 texts = [(role, asset[role]) for role in ("headline", "body", "cta") if asset.get(role)]
                 if brand.get("disclaimer"):

@@ -1,11 +1,12 @@
 """Pipeline benchmark: full builds against the obvious script, rebuilds, seconds per stage, memory.
 
     python benchmarks/pipeline.py [--model tiny|sd-turbo-arch] [--counts 12,48]
+                                  [--sizes 1080x1080,1200x628] [--variants 2]
                                   [--out benchmarks/results/pipeline-<model>.json]
 
-For each deliverable count N (N/4 assets x 4 sizes: 1080x1080, 1200x628, 1080x1920, 728x90,
-each with headline, body and CTA, plus the sample brand's disclaimer) it makes a fresh home
-and measures, one after the other in this process tree:
+For each deliverable count N (N / (variants x sizes) assets, by default 2 variants in
+1080x1080 and 1200x628, each with headline, body and CTA, plus the sample brand's
+disclaimer) it makes a fresh home and measures, one after the other in this process tree:
 
 - `asset-pipeline run` of the campaign (a real Dagster run in the home's instance: drafts,
   typesetting, upscale, every check with tesseract, publication, catalog);
@@ -50,7 +51,7 @@ HEADLINES = [
 CAMPAIGN = "bench"
 
 
-def brief(assets: int) -> str:
+def brief(assets: int, sizes: list[str] = SIZES, variants: int = 1) -> str:
     lines = [f"campaign: {CAMPAIGN}", "brand: acme", "assets:"]
     for i in range(assets):
         lines += [
@@ -59,8 +60,9 @@ def brief(assets: int) -> str:
             f'    headline: "{HEADLINES[i % len(HEADLINES)]}"',
             '    body: "Up to 50% off mugs and cups"',
             '    cta: "Shop now"',
-            f"    sizes: {json.dumps(SIZES)}",
-            f"    seed: {1000 + i}",
+            f"    sizes: {json.dumps(sizes)}",
+            f"    variants: {variants}",
+            f"    seed: {1000 + 10 * i}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -84,12 +86,14 @@ def model_setup(model: str, cache: Path) -> tuple[dict, Path]:
     raise SystemExit(f"--model must be tiny or sd-turbo-arch, not {model!r}")
 
 
-def make_home(root: Path, assets: int, model: str, entry: dict, folder: Path) -> Path:
+def make_home(
+    root: Path, assets: int, model: str, entry: dict, folder: Path, sizes: list[str] = SIZES, variants: int = 1
+) -> Path:
     home = root / "home"
     (home / "briefs").mkdir(parents=True)
     (home / "brands").mkdir()
     shutil.copy(BRAND, home / "brands" / "acme.yaml")
-    (home / "briefs" / f"{CAMPAIGN}.yaml").write_text(brief(assets))
+    (home / "briefs" / f"{CAMPAIGN}.yaml").write_text(brief(assets, sizes, variants))
     models = {
         "models": [dict(entry, id="bench-model", path=str(folder), tiers=["draft", "final"])],
         "routes": {"draft": ["bench-model"], "final": ["bench-model"]},
@@ -144,14 +148,15 @@ def recolour(home: Path) -> None:
     path.write_text(changed)
 
 
-def measure(model: str, counts: list[int], cache: Path) -> dict:
+def measure(model: str, counts: list[int], cache: Path, sizes: list[str], variants: int) -> dict:
     entry, folder = model_setup(model, cache)
     rows, stages, rebuilds = [], {}, {}
+    per_asset = len(sizes) * variants
     for count in counts:
-        if count % len(SIZES):
-            raise SystemExit(f"--counts: {count} is not a multiple of {len(SIZES)}")
+        if count % per_asset:
+            raise SystemExit(f"--counts: {count} is not a multiple of {per_asset} (sizes x variants)")
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-            home = make_home(Path(tmp), count // len(SIZES), model, entry, folder)
+            home = make_home(Path(tmp), count // per_asset, model, entry, folder, sizes, variants)
             full = pipeline_run(home)
             stages[count] = stage_seconds(home)
             script = timed(
@@ -195,12 +200,19 @@ def measure(model: str, counts: list[int], cache: Path) -> dict:
                     "brand_colour_ratio": round(colour["seconds"] / full["seconds"], 3),
                     "brand_colour_stages": stage_seconds(home),
                 }
-    return {"model": model, "builds": rows, "stages": stages, "rebuilds": rebuilds}
+    return {
+        "model": model,
+        "sizes": sizes,
+        "variants": variants,
+        "builds": rows,
+        "stages": stages,
+        "rebuilds": rebuilds,
+    }
 
 
 def markdown(result: dict, machine: dict) -> str:
     out = [
-        f"### model `{result['model']}`",
+        f"### model `{result['model']}`, {result['variants']} variant(s) x {', '.join(result['sizes'])}",
         "",
         "| deliverables | pipeline s | script s | pipeline / script | pipeline peak RSS MB | script peak RSS MB |",
         "|---|---|---|---|---|---|",
@@ -271,7 +283,9 @@ def machine_info(load_before: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny", help="tiny or sd-turbo-arch (default %(default)s)")
-    parser.add_argument("--counts", default="12,48", help="deliverable counts, multiples of 4 (default %(default)s)")
+    parser.add_argument("--counts", default="12,48", help="deliverable counts (default %(default)s)")
+    parser.add_argument("--sizes", default="1080x1080,1200x628", help="each asset's sizes (default %(default)s)")
+    parser.add_argument("--variants", type=int, default=2, help="variants per asset (default %(default)s)")
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="where built models go")
     parser.add_argument(
         "--out", type=Path, default=None, help="JSON (default benchmarks/results/pipeline-<model>.json)"
@@ -279,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = sorted(int(c) for c in args.counts.split(","))
     load_before = os.getloadavg()[0]
-    result = measure(args.model, counts, args.cache)
+    result = measure(args.model, counts, args.cache, args.sizes.split(","), args.variants)
     machine = machine_info(load_before)
     text = markdown(result, machine)
     print(text)

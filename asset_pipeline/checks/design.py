@@ -12,13 +12,19 @@ way, `typography.layout.text_block`), one `design_lint` result per figure:
 - clear space: the closest text box or plate to the logo, against logo_clear_space (a rule).
 - plate contrast: the CTA plate (or its outline) against its surroundings, WCAG 1.4.11's
   3:1, with the treatment chosen; recorded.
+- safe zones: px² of every text box (a CTA with its plate) and the logo inside the size
+  preset's keep-out zones (a story's interface bands), per box and zone (a rule: none).
+  Measured from the brief's zones, not from the band the layout was given, so a layout
+  made without them is caught.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 
 from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.presets import Zone, keep_out_boxes
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout, TextBox, to_pixels
 from asset_pipeline.typography.layout import ink_bounds, text_block
@@ -28,14 +34,16 @@ Box = tuple[int, int, int, int]
 
 
 def line_edges(box: TextBox, width: int, height: int) -> list[float]:
-    """Each line's alignment edge in px at the layout's size: ink left (left-aligned) or ink centre."""
+    """Each line's alignment edge in px at the layout's size: ink left (left-aligned), ink right
+    (right-aligned, a mirrored template) or ink centre."""
     left, top, right, bottom = box.pixel_box(width, height)
-    block = text_block(box.lines, box.font, box.font_px, box.line_spacing, box.align)
+    block = text_block(box.lines, box.font, box.font_px, box.line_spacing, box.align, **box.shaping())
     x0 = left + (right - left - block.width) // 2  # where the renderer puts the block
     edges = []
     for line, (dx, _dy) in zip(box.lines, block.origins):
-        ink_left, _, ink_right, _ = ink_bounds(box.font, box.font_px, line)
-        edges.append(x0 + dx + ink_left if box.align == "left" else x0 + dx + (ink_left + ink_right) / 2)
+        ink_left, _, ink_right, _ = ink_bounds(box.font, box.font_px, line, box.direction, box.language)
+        edge = {"left": ink_left, "right": ink_right}.get(box.align, (ink_left + ink_right) / 2)
+        edges.append(x0 + dx + edge)
     return edges
 
 
@@ -69,8 +77,27 @@ def _plate_box(box: TextBox, width: int, height: int) -> Box:
     return left - grow, top - grow, right + grow, bottom + grow
 
 
-def design_lint(layout: Layout, brand: Brand) -> list[CheckResult]:
-    """The design figures of one layout (see the module docstring), one CheckResult each."""
+def keep_out_overlaps(layout: Layout, keep_out: Iterable[Zone | Mapping]) -> list[tuple[str, str, int]]:
+    """(box, zone reason, px²) for every text box (with its plate) or logo that enters a keep-out zone."""
+    width, height = layout.width, layout.height
+    zones = list(keep_out)
+    boxes = [
+        (box.role, _plate_box(box, width, height) if box.plate else box.pixel_box(width, height))
+        for box in layout.boxes
+    ]
+    if layout.logo is not None:
+        boxes.append(("logo", layout.logo.pixel_box(width, height)))
+    found = []
+    for zone, rect in zip(zones, keep_out_boxes({"keep_out": zones}, width, height)):
+        reason = zone.reason if isinstance(zone, Zone) else zone["reason"]
+        found += [(role, reason, area) for role, box in boxes if (area := _overlap(box, rect))]
+    return found
+
+
+def design_lint(layout: Layout, brand: Brand, keep_out: Iterable[Zone | Mapping] = ()) -> list[CheckResult]:
+    """The design figures of one layout (see the module docstring), one CheckResult each.
+
+    `keep_out`: the deliverable's safe zones (its `briefs` row's `keep_out`); none, no zone result."""
     width, height = layout.width, layout.height
     results = []
     if not layout.boxes and layout.logo is None:
@@ -143,6 +170,24 @@ def design_lint(layout: Layout, brand: Brand) -> list[CheckResult]:
                 None if nearest == math.inf else round(nearest, 1),
                 f"clear space: nearest text {'none' if nearest == math.inf else f'{nearest:.0f} px'} from the logo, "
                 f"{required:.0f} px required" + (f"; {', '.join(intruders)} inside it" if intruders else ""),
+            )
+        )
+
+    zones = list(keep_out)
+    if zones:
+        hits = keep_out_overlaps(layout, zones)
+        total = sum(area for _, _, area in hits)
+        results.append(
+            CheckResult(
+                NAME,
+                not hits,
+                float(total),
+                "safe zones: "
+                + (
+                    "; ".join(f"{role} overlaps {reason} by {area} px²" for role, reason, area in hits)
+                    if hits
+                    else f"text, CTA and logo clear of {len(zones)} keep-out zone(s)"
+                ),
             )
         )
 

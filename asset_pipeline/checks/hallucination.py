@@ -26,6 +26,7 @@ blobs of "text" at low confidence, never rejects a draft. The thresholds:
 from __future__ import annotations
 
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from PIL import Image, ImageDraw
 from asset_pipeline.checks import tesseract
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import ENGLISH, OCRError
+from asset_pipeline.locales import SCRIPTS, locale_info
 from asset_pipeline.typography.boxes import Layout
 
 MIN_CONFIDENCE = 85.0
@@ -64,17 +66,22 @@ class Word:
         return f"{self.text!r} ({self.confidence:.0f}%) at ({left}, {top})-({right}, {bottom})"
 
 
+def _is_letter(char: str) -> bool:
+    # a mark counts with its letter: Devanagari vowel signs and viramas, Thai vowels above and below
+    return char.isalpha() or unicodedata.category(char).startswith("M")
+
+
 def is_confident_word(text: str, confidence: float) -> bool:
     """Whether one OCR word is confident and word-like enough to count as painted text."""
-    letters = sum(c.isalpha() for c in text)
+    letters = sum(map(_is_letter, text))
     return confidence >= MIN_CONFIDENCE and letters >= MIN_LETTERS and letters / max(1, len(text)) >= MIN_LETTER_SHARE
 
 
-def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
+def read_words(image: Image.Image, side: int | None = None, lang: str = ENGLISH) -> list[Word]:
     """Every word tesseract finds anywhere in the image, with its confidence and box.
 
-    The image is read scaled to a longer side of `side` px (default: as it is);
-    boxes are in the given image's pixels (the scaling is undone).
+    The image is read scaled to a longer side of `side` px (default: as it is), with the
+    tesseract model `lang`; boxes are in the given image's pixels (the scaling is undone).
     """
     scale = side / max(image.size) if side else 1.0
     page = image.convert("L")
@@ -86,8 +93,8 @@ def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
         path = Path(tmp) / "page.png"
         page.save(path, compress_level=1)
         # psm 11: sparse text, find as much text as possible in no particular order.
-        out = tesseract.run(str(path), ENGLISH, 11, TIMEOUT_S, "tsv", what="the whole image")
-    words = []
+        out = tesseract.run(str(path), lang, 11, TIMEOUT_S, "tsv", what="the whole image")
+    words, lines = [], []
     for line in out.splitlines()[1:]:
         fields = line.split("\t")
         if len(fields) != 12 or fields[0] != "5" or not fields[11].strip():  # level 5 = word
@@ -95,7 +102,37 @@ def read_words(image: Image.Image, side: int | None = None) -> list[Word]:
         left, top, width, height = (int(v) for v in fields[6:10])
         box = tuple(round(v / scale) for v in (left, top, left + width, top + height))
         words.append(Word(fields[11].strip(), float(fields[10]), box))
-    return words
+        lines.append(tuple(fields[2:5]))  # block, paragraph, line
+    return _runs(words, lines) if lang in UNSPACED_MODELS else words
+
+
+# Models of scripts written without spaces: tesseract's sparse mode gives each character as a
+# "word", so confident neighbours on one line are joined into runs before they are judged.
+UNSPACED_MODELS = {s.tesseract for s in SCRIPTS.values() if not s.spaced}
+
+
+def _runs(words: list[Word], lines: list[tuple]) -> list[Word]:
+    """Adjacent words of one line joined while each is at MIN_CONFIDENCE or more; the run's
+    confidence is its least confident character's."""
+    runs: list[Word] = []
+    previous = None
+    for word, line in zip(words, lines):
+        if runs and line == previous and word.confidence >= MIN_CONFIDENCE and runs[-1].confidence >= MIN_CONFIDENCE:
+            last = runs[-1]
+            box = (min(last.box[0], word.box[0]), min(last.box[1], word.box[1]))
+            box += (max(last.box[2], word.box[2]), max(last.box[3], word.box[3]))
+            runs[-1] = Word(last.text + word.text, min(last.confidence, word.confidence), box)
+        else:
+            runs.append(word)
+        previous = line
+    return runs
+
+
+def languages_for(locales: list[str | None]) -> tuple[str, ...]:
+    """English, then the tesseract model of each locale's script (each once): what a campaign's
+    images are read with for hallucinated text."""
+    models = [ENGLISH] + [locale_info(tag).script.tesseract for tag in locales if tag]
+    return tuple(dict.fromkeys(m for m in models if m != SCRIPTS["Latn"].tesseract or m == ENGLISH))
 
 
 def mask_text_boxes(image: Image.Image, layout: Layout) -> Image.Image:
@@ -118,12 +155,16 @@ def mask_text_boxes(image: Image.Image, layout: Layout) -> Image.Image:
     return masked
 
 
-def check_hallucinated_text(image: Image.Image, layout: Layout | None = None) -> CheckResult:
+def check_hallucinated_text(
+    image: Image.Image, layout: Layout | None = None, languages: tuple[str, ...] = (ENGLISH,)
+) -> CheckResult:
     """Fails when the image shows confident words of its own; value = how many.
 
     Without `layout` the image is a draft and any confident word fails it; with
     one, the layout's boxes are left out. The detail quotes each word with its
-    confidence and position.
+    confidence and position. `languages` are the tesseract models it is read with, one
+    pass each: English, and for a campaign in other scripts their models too
+    (`languages_for`), since a model reads only its own script's letters.
     """
     if layout is None:
         where, page = "draft", image
@@ -132,7 +173,7 @@ def check_hallucinated_text(image: Image.Image, layout: Layout | None = None) ->
         where, page = "image outside the text boxes", mask_text_boxes(image, layout)
         sides = [FINAL_MAX_SIDE]
     try:
-        words = [word for side in sides for word in read_words(page, side)]
+        words = [word for lang in languages for side in sides for word in read_words(page, side, lang)]
     except OCRError as exc:
         return CheckResult("hallucinated_text", False, None, f"could not OCR the {where}: {exc}")
     found, seen = [], set()

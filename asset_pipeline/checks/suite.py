@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
-from asset_pipeline.checks.hallucination import check_hallucinated_text
+from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text, languages_for
 from asset_pipeline.checks.ocr import (
     compare_box,
     language_for,
@@ -33,6 +34,7 @@ from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.colour import luma
+from asset_pipeline.locales import script_of
 from asset_pipeline.specs import Brand
 from asset_pipeline.typography.boxes import Layout
 
@@ -55,13 +57,17 @@ def _term_pattern(term: str) -> re.Pattern[str]:
     # Whole words: not preceded or followed by a letter, digit or underscore, so
     # "free" finds "Free shipping" and "sugar-free" but not "carefree" or
     # "freedom". The words of a multi-word term may be split by any whitespace
-    # (a line break included).
+    # (a line break included). In scripts written without spaces (Japanese, Chinese,
+    # Thai) a word has no such edge: an end of the term in one of them matches anywhere.
     words = normalize_text(term).casefold().split()
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)")
+    before = "" if not script_of(words[0][0]).spaced else r"(?<!\w)"
+    after = "" if not script_of(words[-1][-1]).spaced else r"(?!\w)"
+    return re.compile(before + r"\s+".join(re.escape(w) for w in words) + after)
 
 
 def check_banned_terms(texts: list[str], banned: list[str], labels: list[str] | None = None) -> CheckResult:
-    """Fails when any banned term occurs in any text (case-insensitive, whole words).
+    """Fails when any banned term occurs in any text (after NFKC, case-insensitive where the script
+    has case, whole words where the script separates them).
 
     `labels` names the texts in the detail (for example the box roles); by
     default they are "text 1", "text 2", ...
@@ -245,20 +251,28 @@ def check_safe_margin(layout: Layout, safe_margin: float) -> list[CheckResult]:
     return results
 
 
-def run_draft_checks(draft: Image.Image, ocr: bool = True) -> list[CheckResult]:
+def run_draft_checks(
+    draft: Image.Image, ocr: bool = True, languages: tuple[str, ...] = (ENGLISH,)
+) -> list[CheckResult]:
     """The draft-level checks, whose failure a re-roll can fix: not blank or black, no tinted
-    frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere."""
+    frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere,
+    read with each of `languages` (the campaign's scripts' models, `languages_for`)."""
     results = [check_not_blank(draft), check_edge_band(draft)]
     if ocr:
-        results.append(check_hallucinated_text(draft))
+        results.append(check_hallucinated_text(draft, languages=languages))
     return results
 
 
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
-# (image, layout, brand, width, height), and the product's cut-out bytes when the layout places one
-Job = tuple[ImageInput, Layout, Brand, int, int] | tuple[ImageInput, Layout, Brand, int, int, bytes | None]
+# (image, layout, brand, width, height), then optionally the deliverable's keep-out zones and the
+# product's cut-out bytes when the layout places one
+Job = (
+    tuple[ImageInput, Layout, Brand, int, int]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None]
+)
 
 
 @dataclass
@@ -277,6 +291,7 @@ def _prepare(
     brand: Brand,
     width: int,
     height: int,
+    keep_out: Sequence = (),
     product: bytes | None = None,
     hallucination: bool = True,
 ) -> _Prepared:
@@ -290,18 +305,19 @@ def _prepare(
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     if hallucination:
-        results.append(check_hallucinated_text(image, layout))
+        languages = languages_for([box.locale for box in layout.boxes])
+        results.append(check_hallucinated_text(image, layout, languages))
     results.append(
         check_banned_terms(
             [box.text for box in layout.boxes],
-            list(brand.banned_terms),
+            brand.banned_terms_for(next((box.locale for box in layout.boxes if box.locale), None)),
             [box.role for box in layout.boxes],
         )
     )
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
-    results += design_lint(layout, brand)
+    results += design_lint(layout, brand, keep_out)
     results += check_product(image, layout, product)
 
     font_scale = image.height / layout.height
@@ -348,15 +364,16 @@ def run_deliverable_checks(
     brand: Brand,
     width: int,
     height: int,
+    keep_out: Sequence = (),
     product: bytes | None = None,
 ) -> list[CheckResult]:
-    """Every check for one final image (a Pillow image or a file path); `product` is the cut-out
-    the layout's product box names (its bytes from the object store).
+    """Every check for one final image (a Pillow image or a file path); `keep_out`: its safe zones;
+    `product` is the cut-out the layout's product box names (its bytes from the object store).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
     safe_margin, the design_lint figures, the product's pixels, frame and overlap, and per box ocr.
     """
-    return _check_batch([(image, layout, brand, width, height, product)])[0]
+    return _check_batch([(image, layout, brand, width, height, keep_out, product)])[0]
 
 
 def run_checks_parallel(

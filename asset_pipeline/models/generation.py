@@ -15,6 +15,7 @@ Turning oneDNN off removes that but makes CPU generation about 4x slower, so it 
 from __future__ import annotations
 
 import gc
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from asset_pipeline.framing import Extension
 from asset_pipeline.models.registry import ModelSpec, Registry, resolve_weights
 from asset_pipeline.storage.disk import is_disk_full
 
@@ -45,6 +47,9 @@ BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE
 # (about 13% more pixels at 512 px). benchmarks/edge_frame.py measures all three. Part of every
 # draft's cache key.
 EDGE_OVERSCAN_PX = 16
+# Outpainting repaints this many px inside the key visual's edge too, and blends the two over
+# it: with a hard edge the extension meets the picture at a visible seam.
+SEAM_PX = 8
 
 
 class GenerationError(RuntimeError):
@@ -59,6 +64,7 @@ class _Loaded:
 
 # Module-level so every DraftGenerator in the process shares the one loaded pipeline.
 _LOADED: _Loaded | None = None
+_DERIVED: dict[str, Any] = {}  # inpainting / image-to-image views of the loaded pipeline (from_pipe)
 PIPELINE_LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not thread-safe
 LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
 
@@ -85,6 +91,7 @@ def _pipeline_class(name: str):
 
 def _unload() -> None:
     global _LOADED
+    _DERIVED.clear()
     if _LOADED is not None:
         _LOADED = None
         gc.collect()
@@ -243,20 +250,124 @@ class DraftGenerator:
             images = [image.crop((extra, extra, extra + width, extra + height)) for image in images]
         return images
 
-    def _call(self, pipe, spec: ModelSpec, prompts, negatives, seeds, width, height) -> list[Image.Image]:
+    def derived(self, spec: ModelSpec, task: str):
+        """The loaded pipeline as an inpainting or image-to-image pipeline: `from_pipe` shares the
+        loaded components (no second load, no second copy of the weights)."""
+        import diffusers
+
+        with PIPELINE_LOCK:
+            base = self.load(spec)
+            if task not in _DERIVED:
+                # The SD families by name (importing the Auto classes loads every pipeline diffusers has).
+                name = type(base).__name__.replace("Pipeline", "") + (
+                    "InpaintPipeline" if task == "inpaint" else "Img2ImgPipeline"
+                )
+                auto = {"inpaint": "AutoPipelineForInpainting", "img2img": "AutoPipelineForImage2Image"}[task]
+                cls = getattr(diffusers, name, None) or getattr(diffusers, auto)
+                # from_pipe re-casts the shared modules to their own dtype and warns that it did
+                quiet = diffusers.utils.logging.get_verbosity()
+                diffusers.utils.logging.set_verbosity_error()
+                try:
+                    pipe = cls.from_pipe(base)
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a family with no such pipeline
+                    raise GenerationError(f"{spec.id} cannot {task}: {exc}".splitlines()[0]) from exc
+                finally:
+                    diffusers.utils.logging.set_verbosity(quiet)
+                pipe.set_progress_bar_config(disable=True)
+                _DERIVED[task] = pipe
+            return _DERIVED[task]
+
+    def restyle(
+        self,
+        spec: ModelSpec,
+        reference: Image.Image,
+        prompts: list[str],
+        negatives: list[str | None],
+        seeds: list[int],
+        width: int,
+        height: int,
+        strength: float,
+    ) -> list[Image.Image]:
+        """Like `generate`, but each image starts from `reference` (image-to-image, the loaded
+        pipeline through `from_pipe`): cut to the canvas's aspect around its centre, noised by
+        `strength` (0 keeps the reference, 1 ignores it) and denoised with the prompt."""
+        from asset_pipeline.framing import crop_to_aspect
+
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be within 0..1, not {strength}")
+        extra = overscan_px(spec)
+        start = crop_to_aspect(reference.convert("RGB"), width + 2 * extra, height + 2 * extra)
+        images = []
+        with PIPELINE_LOCK:
+            pipe = self.derived(spec, "img2img")
+            for prompt, negative, seed in zip(prompts, negatives, seeds):  # one per call, as `generate` on CPU
+                images += self._call(
+                    pipe,
+                    spec,
+                    [prompt],
+                    [negative],
+                    [seed],
+                    None,
+                    None,
+                    image=start,
+                    strength=strength,
+                    # diffusers runs int(steps * strength) of the schedule: ask for enough that the
+                    # model's own step count runs (a low strength would otherwise run none at all)
+                    num_inference_steps=math.ceil(spec.steps / max(strength, 1e-3)),
+                )
+        return [image.crop((extra, extra, extra + width, extra + height)) for image in images]
+
+    def outpaint(
+        self, spec: ModelSpec, key: Image.Image, ext: Extension, prompt: str, negative: str | None, seed: int
+    ) -> Image.Image:
+        """The key visual extended to ext.width x ext.height by the same model's inpainting.
+
+        The key visual is scaled into `ext.inset`; everything around it (and the overscan) is
+        painted, starting from its edge pixels carried outwards. Its own pixels are then put back
+        unchanged, blended with the painting over SEAM_PX, so every size cut from the extension
+        shows the same picture as the sizes cut from the key visual."""
+        extra = overscan_px(spec)
+        left, top, right, bottom = ext.inset
+        inner = np.asarray(key.convert("RGB").resize((right - left, bottom - top), Image.Resampling.LANCZOS))
+        pads = ((top + extra, ext.height - bottom + extra), (left + extra, ext.width - right + extra), (0, 0))
+        start = Image.fromarray(np.pad(inner, pads, mode="edge"))
+        keep = np.zeros((ext.height + 2 * extra, ext.width + 2 * extra), dtype=np.float32)
+        keep[top + extra + SEAM_PX : bottom + extra - SEAM_PX, left + extra + SEAM_PX : right + extra - SEAM_PX] = 1.0
+        mask = Image.fromarray(((1.0 - keep) * 255).astype(np.uint8))
+        size = (ext.width + 2 * extra, ext.height + 2 * extra)
+        with PIPELINE_LOCK:
+            base = self.load(spec)
+            if base.unet.config.in_channels in (4, 9):  # what diffusers' inpainting pipelines accept
+                pipe = self.derived(spec, "inpaint")
+                kwargs = {"image": start, "mask_image": mask, "strength": 1.0}
+                (painted,) = self._call(pipe, spec, [prompt], [negative], [seed], *size, **kwargs)
+            else:  # e.g. the embedded model's 8 latent channels: the same blending, on the loaded pipeline
+                (painted,) = self._call(
+                    base, spec, [prompt], [negative], [seed], *size, **_latent_blending(base, start, mask, seed)
+                )
+        painted = np.asarray(painted, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
+        original = np.asarray(start, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
+        # 1 inside the inset, falling to 0 over the seam band at its edge, 0 outside.
+        weight = np.zeros((ext.height, ext.width), dtype=np.float32)
+        weight[top:bottom, left:right] = _seam_ramp(bottom - top, right - left, SEAM_PX)
+        blended = painted * (1 - weight[..., None]) + original * weight[..., None]
+        return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+
+    def _call(
+        self, pipe, spec: ModelSpec, prompts, negatives, seeds, width: int | None, height: int | None, **extra
+    ) -> list[Image.Image]:
         import torch
 
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"num_inference_steps": spec.steps, **extra}
         if any(negatives):  # "" is what the pipelines use for "no negative" anyway
             kwargs["negative_prompt"] = [n or "" for n in negatives]
+        if width is not None:  # image-to-image takes its size from the image
+            kwargs.update(width=width, height=height)
         try:
             with torch.inference_mode():
                 out = pipe(
                     prompt=prompts,
-                    num_inference_steps=spec.steps,
                     guidance_scale=spec.guidance,
-                    width=width,
-                    height=height,
                     generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
                     output_type="np",  # checked for NaN before the uint8 conversion hides it
                     **kwargs,
@@ -271,3 +382,38 @@ class DraftGenerator:
 
             images = [grade(image, named_colours(prompt), spec.palette_grade) for image, prompt in zip(images, prompts)]
         return images
+
+
+def _latent_blending(pipe, start: Image.Image, mask: Image.Image, seed: int) -> dict[str, Any]:
+    """Keyword arguments that make a text-to-image call inpaint, for UNets diffusers' inpainting
+    pipelines refuse: after every denoising step the kept region's latents are replaced by the
+    start image's latents noised to the next step's level. It is the blending diffusers'
+    StableDiffusionInpaintPipeline does for 4-channel UNets (its `num_channels_unet == 4` branch),
+    as a step callback, so it works for any latent channel count."""
+    import torch
+
+    with torch.inference_mode():
+        pixels = pipe.image_processor.preprocess(start).to(pipe.vae.device, pipe.vae.dtype)
+        known = pipe.vae.encode(pixels).latent_dist.mode() * pipe.vae.config.scaling_factor
+        size = known.shape[-2:]
+        repaint = torch.from_numpy(np.asarray(mask, dtype=np.float32) / 255.0)[None, None]
+        repaint = torch.nn.functional.interpolate(repaint, size=size, mode="nearest").to(known)
+        noise = torch.randn(known.shape, generator=torch.Generator("cpu").manual_seed(seed)).to(known)
+
+    def blend(pipe, step: int, timestep, tensors: dict) -> dict:
+        timesteps = pipe.scheduler.timesteps
+        target = known
+        if step < len(timesteps) - 1:
+            target = pipe.scheduler.add_noise(known, noise, timesteps[step + 1 : step + 2])
+        latents = tensors["latents"]
+        return {"latents": (1 - repaint) * target.to(latents) + repaint * latents}
+
+    return {"callback_on_step_end": blend, "callback_on_step_end_tensor_inputs": ["latents"]}
+
+
+def _seam_ramp(height: int, width: int, band: int) -> np.ndarray:
+    """1 in the middle, rising from 0 at the edge over `band` px (the outermost px is 0)."""
+    ys = np.minimum(np.arange(height), np.arange(height)[::-1])
+    xs = np.minimum(np.arange(width), np.arange(width)[::-1])
+    edge = np.minimum(ys[:, None], xs[None, :]).astype(np.float32)
+    return np.clip(edge / max(1, band), 0.0, 1.0)

@@ -45,6 +45,7 @@ from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
 from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows, write_rows
 
 # Observable source assets are "beta" and partitioned asset checks "preview" in
@@ -405,9 +406,11 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
             ObjectStore(home),
             ResultCache(home, "checks"),
             drafts=read_rows(home, "drafts", campaign),
+            # the size presets' safe zones, from the snapshot (the same rows campaign_briefs wrote)
+            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in expand_deliverables(inputs, home)},
         )
         write_rows(home, "checks", campaign, rows)
-        failed = {(r["asset"], r["variant"], r["size"]) for r in rows if not r["passed"]}
+        failed = {deliverable_key(r) for r in rows if not r["passed"]}
         return (
             content_hash(sorted((r["render_sha256"] or "", r["check"], r["passed"]) for r in rows)),
             {

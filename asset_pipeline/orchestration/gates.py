@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from asset_pipeline.storage.records import deliverable_key
+
 CHECKS = {
     "draft": "The draft is not blank or black and shows no hallucinated text (after up to N re-rolls).",
     "layout": "The text fits the safe area at or above min_font_px, with every glyph in the font.",
@@ -52,12 +54,12 @@ def verdicts(rows: list[dict], ocr: bool = True) -> list[Verdict]:
     by_check: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_check[row["check"]].append(row)
-    deliverables = len({(r["asset"], r["variant"], r["size"]) for r in rows})
+    deliverables = len({deliverable_key(r) for r in rows})
     found = []
     for name in CHECKS:
         checked = by_check.get(name, [])
         failed = [r for r in checked if not r["passed"]]
-        failed_deliverables = len({(r["asset"], r["variant"], r["size"]) for r in failed})
+        failed_deliverables = len({deliverable_key(r) for r in failed})
         systemic = deliverables >= MIN_SAMPLE and failed_deliverables >= SYSTEMIC_SHARE * deliverables
         found.append(Verdict(name, not failed, systemic, checked, len(failed), failed_deliverables))
     return found

@@ -176,7 +176,7 @@ def summarize(
     summary.pending = sum(e["status"] == "pending" for e in entries)
     summary.rejected = len(entries) - summary.published - summary.pending
     summary.reasons = [
-        f"{e['asset']} v{e['variant']} {e['size']}: {'; '.join(e['reasons'])}"
+        f"{e['asset']} v{e['variant']} {e['size']}{' ' + e['locale'] if e.get('locale') else ''}: {'; '.join(e['reasons'])}"
         for e in entries
         if e["status"] == "rejected"
     ]

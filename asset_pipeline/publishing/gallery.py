@@ -31,6 +31,7 @@ from asset_pipeline.echo import shown
 from asset_pipeline.home import Home
 from asset_pipeline.storage.files import atomic_write_bytes
 from asset_pipeline.storage.objects import ObjectStore, encode_png
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows
 
 THUMB_SIDE = 240  # px, the longer side; also the longest side of an asset's largest size in the grid
@@ -122,7 +123,7 @@ def _palette(snapshot: dict | None, brief_row: dict | None) -> list[str]:
 def campaign_view(home: Home, manifest: dict, history: list[dict], store: ObjectStore | None) -> dict:
     """Everything the review grid shows for one campaign, as plain data (every input value `shown`)."""
     campaign = manifest["campaign"]
-    keyed = lambda rows: {(r["asset"], r["variant"], r["size"]): r for r in rows}  # noqa: E731
+    keyed = lambda rows: {deliverable_key(r): r for r in rows}  # noqa: E731
     briefs = keyed(read_rows(home, "briefs", campaign))
     renders = keyed(read_rows(home, "renders", campaign))
     layouts = keyed(read_rows(home, "layouts", campaign))
@@ -130,13 +131,13 @@ def campaign_view(home: Home, manifest: dict, history: list[dict], store: Object
     snapshots = read_rows(home, "snapshots", campaign)
     checks: dict[tuple, list[dict]] = defaultdict(list)
     for check in read_rows(home, "checks", campaign):
-        key = (check["asset"], check["variant"], check["size"])
+        key = deliverable_key(check)
         render = renders.get(key)
         if render is None or check["render_sha256"] == render["image_sha256"]:
             checks[key].append(check)
     by_deliverable: dict[tuple, list[dict]] = defaultdict(list)
     for row in history:
-        by_deliverable[(row["asset"], row["variant"], row["size"])].append(row)
+        by_deliverable[deliverable_key(row)].append(row)
 
     grouped: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for entry in manifest["deliverables"]:
@@ -153,15 +154,15 @@ def campaign_view(home: Home, manifest: dict, history: list[dict], store: Object
         sizes = [_size(e["size"]) for entries in variants.values() for e in entries]
         scale = min(1.0, THUMB_SIDE / max(max(w, h) for w, h in sizes))  # one scale per asset: true relative sizes
         first = next(iter(variants.values()))[0]
-        brief = briefs.get((first["asset"], first["variant"], first["size"])) or {}
+        brief = briefs.get(deliverable_key(first)) or {}
         rows, decidable_asset = [], False
         for variant, entries in sorted(variants.items()):
-            key0 = (asset, variant, entries[0]["size"])
-            draft, brief_row = drafts.get(key0) or {}, briefs.get(key0) or {}
+            key0 = deliverable_key(entries[0])
+            draft, brief_row = drafts.get(key0[:3]) or {}, briefs.get(key0) or {}
             cards = []
             for entry in entries:
                 counter += 1
-                key = (entry["asset"], entry["variant"], entry["size"])
+                key = deliverable_key(entry)
                 width, height = _size(entry["size"])
                 card = _card(home, campaign, entry, by_deliverable.get(key, []), checks.get(key, []), counter)
                 card.update(width=width, height=height, w=max(1, round(width * scale)), h=max(1, round(height * scale)))
@@ -226,9 +227,11 @@ def _card(home: Home, campaign: str, entry: dict, history: list[dict], checks: l
         "asset": shown(entry["asset"]),
         "variant": shown(entry["variant"]),
         "size": shown(entry["size"]),
+        "locale": shown(entry.get("locale") or ""),  # empty: the brief has no locales
         "status": shown(status),
         "version": current if status != "published" else entry.get("version"),
-        "alt": f"{shown(entry['asset'])} variant {shown(entry['variant'])} {shown(entry['size'])}",
+        "alt": f"{shown(entry['asset'])} variant {shown(entry['variant'])} {shown(entry['size'])}"
+        + (f" {shown(entry['locale'])}" if entry.get("locale") else ""),
         "thumb": None,
         "full": None,
         "preview": None,

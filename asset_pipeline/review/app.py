@@ -39,17 +39,19 @@ from starlette.routing import Route
 
 from asset_pipeline.echo import shown
 from asset_pipeline.home import Home, HomePathError
+from asset_pipeline.locales import TAG_RE
 from asset_pipeline.publishing.gallery import TEMPLATES, campaign_view, environment, render_campaign, style
 from asset_pipeline.specs import is_identifier
 from asset_pipeline.stages.publish import DecisionError, decide
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows
 
 COOKIE = "asset_pipeline_review"
 SERVED = {".png", ".jpg", ".jpeg", ".webp", ".avif", ".json"}
 IMMUTABLE = re.compile(r"(^|/)(thumbs/[^/]+|v\d+\.[a-z]+)$")  # content-named or versioned: never change
-FIELDS = {"campaign", "asset", "variant", "size", "version", "decision", "comment", "by"}
-REQUIRED = FIELDS - {"comment", "by"}
+FIELDS = {"campaign", "asset", "variant", "size", "locale", "version", "decision", "comment", "by"}
+REQUIRED = FIELDS - {"comment", "by", "locale"}  # locale: only for campaigns whose brief has locales
 COMMENT_LIMIT = 2000
 CSP = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'self'; "
@@ -188,6 +190,9 @@ def parse_decision(body: object) -> tuple[dict | None, str | None]:
             return None, f"{name}: must be a whole number from 1"
     if not isinstance(body["size"], str) or not 0 < len(body["size"]) <= 64:
         return None, "size: not a size"
+    locale = body.get("locale")
+    if locale is not None and (not isinstance(locale, str) or TAG_RE.fullmatch(locale) is None):
+        return None, "locale: not a BCP 47 tag such as de-DE"
     if body["decision"] not in ("approve", "reject"):
         return None, "decision: must be approve or reject"
     comment = body.get("comment")
@@ -204,6 +209,7 @@ def parse_decision(body: object) -> tuple[dict | None, str | None]:
         "asset": body["asset"],
         "variant": body["variant"],
         "size": body["size"],
+        "locale": locale,
         "version": body["version"],
         "decision": body["decision"],
         "comment": comment,
@@ -212,10 +218,10 @@ def parse_decision(body: object) -> tuple[dict | None, str | None]:
 
 
 def _checks_by_deliverable(home: Home, campaign: str) -> dict[tuple, list[dict]]:
-    renders = {(r["asset"], r["variant"], r["size"]): r["image_sha256"] for r in read_rows(home, "renders", campaign)}
+    renders = {deliverable_key(r): r["image_sha256"] for r in read_rows(home, "renders", campaign)}
     found: dict[tuple, list[dict]] = {}
     for c in read_rows(home, "checks", campaign):
-        key = (c["asset"], c["variant"], c["size"])
+        key = deliverable_key(c)
         if c["render_sha256"] == renders.get(key):
             found.setdefault(key, []).append({k: c[k] for k in ("check", "passed", "value", "detail")})
     return found
@@ -274,8 +280,7 @@ def create_app(home: Home, token: str, host: str = "127.0.0.1") -> Starlette:
             return _refused(f"no campaign {shown(campaign)!r}", 404)
         checks = _checks_by_deliverable(home, campaign)
         deliverables = [
-            dict(entry, checks=checks.get((entry["asset"], entry["variant"], entry["size"]), []))
-            for entry in manifest["deliverables"]
+            dict(entry, checks=checks.get(deliverable_key(entry), [])) for entry in manifest["deliverables"]
         ]
         fields = ("campaign", "brand", "brand_hash", "brief_hash")
         return _secure(JSONResponse({**{k: manifest.get(k) for k in fields}, "deliverables": deliverables}))

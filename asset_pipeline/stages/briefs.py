@@ -47,6 +47,8 @@ class CampaignInputs:
     # "media/<path>" -> sha256 of each product shot the brief's assets name: composited, never drawn,
     # so they are no part of any draft's key
     products: tuple[tuple[str, str], ...] = ()
+    # The same for each reference image: they steer the key visual, so they are in its cache key
+    references: tuple[tuple[str, str], ...] = ()
     # The reviewers' decisions (approvals rows) when the snapshot was taken: rejections re-roll drafts.
     approvals: tuple[dict, ...] = field(default=(), compare=False)
 
@@ -88,11 +90,12 @@ def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -
     return CampaignInputs(
         media=_media_hashes(home, brand, f"brands/{brief.brand}.yaml"),
         products=_product_hashes(home, brief, label, strict=False),
+        references=_product_hashes(home, brief, label, strict=False, field="reference"),
         brief=brief,
         brand=brand,
         brief_file=brief_file,
         brand_file=brand_file,
-        brief_hash=content_hash(brief.model_dump(mode="json")),
+        brief_hash=content_hash(brief.hash_part()),
         brand_hash=content_hash(brand.model_dump(mode="json")),
         steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief, registry) else (),
         registry=registry,
@@ -118,31 +121,37 @@ def brand_media(home: Home, brand: Brand, label: str) -> list[tuple[str, str, Pa
     return found
 
 
-def product_files(home: Home, brief: Brief, label: str) -> tuple[list[tuple[str, str, str, Path]], list[Problem]]:
-    """((asset id, field, path relative to media/, resolved file) of every asset's product shot that
-    exists inside media/, one problem per one that is missing, not a file, or resolves outside media/)."""
+def product_files(
+    home: Home, brief: Brief, label: str, field: str = "product"
+) -> tuple[list[tuple[str, str, str, Path]], list[Problem]]:
+    """((asset id, field, path relative to media/, resolved file) of every asset's product shot (or
+    other media `field`, such as "reference") that exists inside media/, one problem per one that
+    is missing, not a file, or resolves outside media/)."""
     found, problems = [], []
     for asset in brief.assets:
-        if asset.product is None:
+        relative = getattr(asset, field)
+        if relative is None:
             continue
-        field_name = f"assets(id={asset.id}).product"
+        field_name = f"assets(id={asset.id}).{field}"
         try:
-            path = home.media_path(asset.product)
+            path = home.media_path(relative)
         except ValueError as exc:
             problems.append(Problem(label, field_name, str(exc)))
             continue
         if not path.is_file():
-            problems.append(Problem(label, field_name, f"media/{asset.product}: no such file"))
+            problems.append(Problem(label, field_name, f"media/{relative}: no such file"))
             continue
-        found.append((asset.id, field_name, asset.product, path))
+        found.append((asset.id, field_name, relative, path))
     return found, problems
 
 
-def _product_hashes(home: Home, brief: Brief, label: str, strict: bool) -> tuple[tuple[str, str], ...]:
-    """("media/<path>", sha256) of every product shot the brief names. `strict`: InputError naming
-    each file that is missing, outside media/ or unreadable (else those are left out, for
-    `preflight.asset_products` to report with everything else wrong with the files)."""
-    found, problems = product_files(home, brief, label)
+def _product_hashes(
+    home: Home, brief: Brief, label: str, strict: bool, field: str = "product"
+) -> tuple[tuple[str, str], ...]:
+    """("media/<path>", sha256) of every product shot (or other media `field`) the brief names.
+    `strict`: InputError naming each file that is missing, outside media/ or unreadable (else those
+    are left out, for `preflight.asset_products` to report with everything else wrong with the files)."""
+    found, problems = product_files(home, brief, label, field)
     hashes = set()
     for _, field_name, relative, path in found:
         try:
@@ -205,10 +214,24 @@ def file_formats(asset: AssetSpec, brand: Brand, preset: presets.Preset | None) 
     return budgets
 
 
+def locale_copies(brief: Brief, asset: AssetSpec, brand: Brand) -> list[tuple[str | None, dict]]:
+    """(locale, texts) of each locale the asset is delivered in: one implicit locale (None) with
+    the asset's own copy when the brief has no locales for it, else one per tag."""
+    locales = brief.locales_for(asset)
+    if not locales:
+        return [
+            (None, {"headline": asset.headline, "body": asset.body, "cta": asset.cta, "disclaimer": brand.disclaimer})
+        ]
+    return [
+        (tag, {"headline": c.headline, "body": c.body, "cta": c.cta, "disclaimer": c.disclaimer or brand.disclaimer})
+        for tag, c in sorted(locales.items())
+    ]
+
+
 def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
-    """One row per deliverable: (asset, variant, size), with everything later stages need."""
+    """One row per deliverable: (asset, variant, size, locale), with everything later stages need."""
     brief, brand = inputs.brief, inputs.brand
-    products = dict(inputs.products)
+    products, references = dict(inputs.products), dict(inputs.references)
     rows = []
     for asset in brief.assets:
         base_seed = asset.seed if asset.seed is not None else default_seed(brief.campaign, asset.id)
@@ -216,37 +239,39 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
             for named in asset.sizes:
                 width, height, preset_name = resolve_size(named)
                 preset = presets.find(preset_name) if preset_name else None
-                rows.append(
-                    {
-                        "campaign": brief.campaign,
-                        "asset": asset.id,
-                        "variant": variant,
-                        "size": f"{width}x{height}",  # a preset's resolved WxH; its name is `preset`
-                        "width": width,
-                        "height": height,
-                        "prompt": join_prompt(asset.prompt, brand.style),
-                        "negative_prompt": join_prompt(asset.negative_prompt, brand.negative) or None,
-                        "headline": asset.headline,
-                        "body": asset.body,
-                        "cta": asset.cta,
-                        "disclaimer": brand.disclaimer,
-                        "tier": asset.tier,
-                        "model": asset.model,
-                        # variants take consecutive seeds, wrapping inside the 32-bit range
-                        "seed": (base_seed + variant - 1) % 2**32,
-                        "brief_hash": inputs.brief_hash,
-                        "brand": brand.brand,
-                        "palette": list(inputs.steering_palette),
-                        "brand_hash": inputs.brand_hash,
-                        "brief_file": home.relative(inputs.brief_file),
-                        "preset": preset_name,
-                        "formats": file_formats(asset, brand, preset),
-                        "min_quality": brand.min_quality,
-                        "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
-                        "product": asset.product,
-                        "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
-                    }
-                )
+                for locale, copy in locale_copies(brief, asset, brand):
+                    rows.append(
+                        {
+                            "campaign": brief.campaign,
+                            "asset": asset.id,
+                            "variant": variant,
+                            "size": f"{width}x{height}",  # a preset's resolved WxH; its name is `preset`
+                            "locale": locale,
+                            **copy,
+                            "width": width,
+                            "height": height,
+                            "prompt": join_prompt(asset.prompt, brand.style),
+                            "negative_prompt": join_prompt(asset.negative_prompt, brand.negative) or None,
+                            "tier": asset.tier,
+                            "model": asset.model,
+                            # variants take consecutive seeds, wrapping inside the 32-bit range
+                            "seed": (base_seed + variant - 1) % 2**32,
+                            "brief_hash": inputs.brief_hash,
+                            "brand": brand.brand,
+                            "palette": list(inputs.steering_palette),
+                            "brand_hash": inputs.brand_hash,
+                            "brief_file": home.relative(inputs.brief_file),
+                            "preset": preset_name,
+                            "formats": file_formats(asset, brand, preset),
+                            "min_quality": brand.min_quality,
+                            "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
+                            "product": asset.product,
+                            "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
+                            "reference": asset.reference,
+                            "reference_sha256": references.get(f"media/{asset.reference}") if asset.reference else None,
+                            "reference_strength": asset.reference_strength,
+                        }
+                    )
     return rows
 
 
@@ -282,7 +307,9 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
             paths.append(resolve_font(name, inputs.brand_file.parent))
         except FontError:
             continue  # reported by typesetting, per deliverable
-    paths += [home.media_path(label.removeprefix("media/")) for label, _ in inputs.media + inputs.products]
+    paths += [
+        home.media_path(label.removeprefix("media/")) for label, _ in inputs.media + inputs.products + inputs.references
+    ]
     # The reviewers' decisions are an input too: a rejection re-rolls a draft (the nightly sees it).
     # (Only once it holds one: publication leaves an empty file, which changes nothing.)
     if has_rows(home, "approvals", inputs.campaign):
@@ -319,6 +346,34 @@ def inputs_fingerprint(files: tuple[InputFile, ...] | list[InputFile], models: s
     return content_hash({"files": sorted([f.path, f.sha256] for f in files), "models": models, "code": code_hash()})
 
 
+def keep_references(home: Home, inputs: CampaignInputs, keep: bool = True) -> None:
+    """Check every reference image and keep its bytes in the object store by sha256, so the drafts
+    stage steers with exactly the file the snapshot hashed (and never reads media/ itself);
+    InputError naming each file that is not a usable image. `keep=False` only checks (validate)."""
+    from asset_pipeline.media import MediaError, open_image
+    from asset_pipeline.storage.objects import ObjectStore
+
+    label = home.relative(inputs.brief_file)
+    recorded, store = dict(inputs.references), ObjectStore(home)
+    found, problems = product_files(home, inputs.brief, label, "reference")
+    for _, field_name, relative, path in found:
+        try:
+            data = path.read_bytes()
+            open_image(data)
+        except OSError as exc:
+            problems.append(Problem(label, field_name, f"media/{relative} cannot be read: {exc.strerror or exc}"))
+            continue
+        except MediaError as exc:
+            problems.append(Problem(label, field_name, f"media/{relative} {exc}"))
+            continue
+        if keep and store.put_bytes(data) != recorded.get(f"media/{relative}"):
+            problems.append(
+                Problem(label, field_name, f"media/{relative} changed while the snapshot read it; run again")
+            )
+    if problems:
+        raise InputError(problems)
+
+
 def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     """Read, validate and hash every input of a campaign, once; raises InputError."""
     try:
@@ -328,7 +383,9 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     inputs = load_campaign(home, campaign, registry)  # the brief's and brand's problems are reported first
     if registry_problem is not None:
         raise registry_problem
-    _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True)  # a missing one stops the run
+    for media_field in ("product", "reference"):  # a missing one stops the run
+        _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True, field=media_field)
+    keep_references(home, inputs)
     approvals = tuple(read_rows(home, "approvals", campaign))
     return dataclasses.replace(inputs, input_files=_input_files(home, inputs), approvals=approvals)
 
@@ -367,6 +424,7 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
     brief, brand = Brief.model_validate_json(row["brief_json"]), Brand.model_validate_json(row["brand_json"])
     brand_media_paths = {f"media/{relative}" for relative in brand.media_files().values()}
     product_paths = {f"media/{asset.product}" for asset in brief.assets if asset.product}
+    reference_paths = {f"media/{asset.reference}" for asset in brief.assets if asset.reference}
     return CampaignInputs(
         brief=brief,
         brand=brand,
@@ -380,5 +438,6 @@ def read_snapshot(home: Home, campaign: str) -> CampaignInputs:
         fingerprint=row.get("fingerprint"),  # None in snapshots taken before fingerprints
         media=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in brand_media_paths)),
         products=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in product_paths)),
+        references=tuple(sorted((f["path"], f["sha256"]) for f in row["input_files"] if f["path"] in reference_paths)),
         approvals=tuple(row.get("approvals") or ()),  # snapshots taken before approvals existed have none
     )

@@ -1,9 +1,12 @@
 """Draft generation: route each asset to a model, reuse cached drafts, generate the rest.
 
-A draft is one (asset, variant, generation size). Deliverables whose aspect
-ratios round to the same generation size share a draft; each is later cropped
-(never stretched) to its own size. The cache key covers everything that
-changes the pixels, so a cached key is never generated again.
+Each (asset, variant) gets one key visual, generated on a canvas that covers all of the
+asset's aspect ratios (framing.canvas_aspect); every size is later a crop of it around its
+focal point, never stretched, so all of an asset's sizes show one picture. A size whose
+crop would keep less than framing.MIN_KEPT of the canvas is served by an extension: the
+key visual outpainted by the same model to an aspect near the size's (one per generation
+size), its own pixels kept. The cache key covers everything that changes the pixels, so a
+cached key is never generated again.
 
 Each draft then passes the draft-level checks (not blank or black, no
 hallucinated text) or is re-rolled: the next seed, then the next model of its
@@ -18,9 +21,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from PIL import Image
+
+from asset_pipeline.checks.hallucination import ENGLISH, languages_for
 from asset_pipeline.checks.suite import run_draft_checks
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.framing import canvas_aspect, extension, needs_extension
 from asset_pipeline.home import Home
+from asset_pipeline.media import open_image
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
@@ -29,10 +37,13 @@ from asset_pipeline.stages.quality import attempts_summary
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import draft_size_key
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
 DRAFT_CHECKS_VERSION = "2"  # bump when a draft-level check changes, to invalidate cached verdicts
+OUTPAINT_VERSION = "1"  # bump when outpainting changes pixels, to invalidate cached extensions
+KEY, EXTENSION, NONE = "key", "extension", "none"  # drafts rows' `kind`
 
 
 class DraftError(Exception):
@@ -50,6 +61,9 @@ class DraftJob:
     negative_prompt: str | None
     seeds: dict[int, int]  # variant -> seed
     sizes: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)  # variant -> deliverable sizes
+    reference_sha256: str | None = None  # the reference image that steers it (image-to-image)
+    reference_strength: float = 0.6
+    reference: Image.Image | None = field(default=None, compare=False, repr=False)  # that image, decoded
 
 
 # Progress of the stage: (drafts done, drafts in all, what the last batch was), after each batch.
@@ -67,8 +81,16 @@ Steer = Callable[[DraftJob, ModelSpec], DraftJob]
 
 
 def cache_key(
-    spec: ModelSpec, weights: str, prompt: str, negative: str | None, seed: int, width: int, height: int
+    spec: ModelSpec,
+    weights: str,
+    prompt: str,
+    negative: str | None,
+    seed: int,
+    width: int,
+    height: int,
+    reference: tuple[str, float] | None = None,
 ) -> str:
+    """The draft's content key. `reference`: (the reference image's sha256, strength), if any."""
     return content_hash(
         {
             "model": spec.id,
@@ -86,8 +108,50 @@ def cache_key(
             "overscan": overscan_px(spec),  # generated beyond each edge and cropped off: it changes every pixel
             # Only when set, so the keys (and caches) of models that never grade stay as they were.
             **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
+            **({"reference": reference[0], "reference_strength": reference[1]} if reference else {}),
         }
     )
+
+
+def job_reference(job: DraftJob) -> tuple[str, float] | None:
+    return (job.reference_sha256, job.reference_strength) if job.reference_sha256 else None
+
+
+def extension_key(
+    spec: ModelSpec, weights: str, key_sha: str, prompt: str, negative: str | None, seed: int, ext
+) -> str:
+    return content_hash(
+        {
+            "outpaint": OUTPAINT_VERSION,
+            "key_visual": key_sha,  # the picture it extends, by its pixels
+            "model": spec.id,
+            "weights": weights,
+            "prompt": prompt,
+            "negative": negative,
+            "seed": seed,
+            "width": ext.width,
+            "height": ext.height,
+            "inset": list(ext.inset),
+            "steps": spec.steps,
+            "guidance": spec.guidance,
+            "overscan": overscan_px(spec),
+            **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
+        }
+    )
+
+
+def key_canvas(spec: ModelSpec, sizes: list[tuple[str, int, int]]) -> tuple[int, int]:
+    """The key visual's generation size for deliverables of these sizes."""
+    aspect = canvas_aspect([width / height for _, width, height in sizes])
+    return draft_size(spec, round(aspect * 10_000), 10_000)
+
+
+def key_visual_request(deliverables: list[dict], spec: ModelSpec) -> tuple[DraftJob, int, int]:
+    """(the job as `spec` is sent it, canvas width, height) for one asset's deliverable rows: the
+    request the drafts stage makes of that model, for `compare` to send the same."""
+    [job] = plan_jobs(deliverables)
+    job = brand_steering(list(deliverables[0].get("palette") or []))(job, spec)
+    return (job, *key_canvas(spec, next(iter(job.sizes.values()))))
 
 
 class DraftCache(ResultCache):
@@ -114,6 +178,8 @@ def plan_jobs(deliverables: list[dict]) -> list[DraftJob]:
                 prompt=row["prompt"],
                 negative_prompt=row["negative_prompt"],
                 seeds={},
+                reference_sha256=row.get("reference_sha256"),
+                reference_strength=float(row.get("reference_strength") or 0.0) if row.get("reference_sha256") else 0.6,
             )
         job.seeds[row["variant"]] = row["seed"]
         job.sizes.setdefault(row["variant"], []).append((row["size"], row["width"], row["height"]))
@@ -181,7 +247,9 @@ def _generate(
     store: ObjectStore,
 ) -> list[tuple[str, bool, float]]:
     """(image_sha256, cache_hit, seconds) per seed: cached keys are reused, the rest generated as one batch."""
-    keys = [cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh) for seed in seeds]
+    keys = [
+        cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh, job_reference(job)) for seed in seeds
+    ]
     out: list[tuple[str, bool, float] | None] = []
     misses = []
     for index, key in enumerate(keys):
@@ -191,9 +259,15 @@ def _generate(
             misses.append(index)
     if misses:
         started = time.perf_counter()
-        images = generator.generate(
-            spec, [job.prompt] * len(misses), [job.negative_prompt] * len(misses), [seeds[i] for i in misses], gw, gh
-        )
+        prompts, negatives = [job.prompt] * len(misses), [job.negative_prompt] * len(misses)
+        if job.reference_sha256:
+            if job.reference is None:
+                raise DraftError(f"asset {job.asset!r}: its reference image {job.reference_sha256[:12]} was not loaded")
+            images = generator.restyle(
+                spec, job.reference, prompts, negatives, [seeds[i] for i in misses], gw, gh, job.reference_strength
+            )
+        else:
+            images = generator.generate(spec, prompts, negatives, [seeds[i] for i in misses], gw, gh)
         per_image = (time.perf_counter() - started) / len(misses)
         for index, image in zip(misses, images):
             sha = store.put_image(image)
@@ -205,18 +279,22 @@ def _generate(
 class DraftChecker:
     """Draft-level checks (blank/black, hallucinated text), cached by the draft's sha256."""
 
-    def __init__(self, home: Home, store: ObjectStore):
+    def __init__(self, home: Home, store: ObjectStore, languages: tuple[str, ...] = (ENGLISH,)):
         self.cache = ResultCache(home, "draft_checks")
         self.store = store
+        self.languages = languages  # the campaign's scripts' models: a draft is read in each
         # Without tesseract the blocking OCR check stops the run anyway; blankness is still judged.
         self.ocr = ocr_available()
 
     def problems(self, sha: str) -> list[str]:
         """Why the draft is unusable; empty when it passed."""
-        key = content_hash({"draft": sha, "ocr": self.ocr, "code": DRAFT_CHECKS_VERSION})
+        key = {"draft": sha, "ocr": self.ocr, "code": DRAFT_CHECKS_VERSION}
+        if self.languages != (ENGLISH,):  # English alone keeps the keys it had before locales
+            key["languages"] = list(self.languages)
+        key = content_hash(key)
         cached = self.cache.get(key)
         if cached is None:
-            results = run_draft_checks(self.store.open(sha), ocr=self.ocr)
+            results = run_draft_checks(self.store.open(sha), ocr=self.ocr, languages=self.languages)
             cached = [f"{r.check}: {r.detail}" for r in results if not r.passed]
             self.cache.put(key, cached)
         return cached
@@ -240,12 +318,11 @@ def _repair(
     first_seed: int,
 ) -> None:
     """Re-roll a draft that failed its draft checks, in place, recording every attempt."""
-    first_size = next(s for s in base.sizes[row["variant"]] if s[0] == row["sizes"][0])
     for spec, seed in reroll_plan(first_seed, route, max_attempts):
         job = steer(base, spec)  # each model gets its own prompt: only the embedded one carries the palette
         try:
             weights = registry.weights_hash(spec)
-            gw, gh = draft_size(spec, first_size[1], first_size[2])
+            gw, gh = key_canvas(spec, base.sizes[row["variant"]])
             ((sha, hit, seconds),) = _generate(spec, weights, job, [seed], gw, gh, generator, cache, store)
         except Exception as exc:  # a model that cannot run is one more failed attempt, not a crash
             if is_disk_full(exc) or out_of_memory(exc):  # no model's fault: fail fast (storage/disk.py)
@@ -268,10 +345,102 @@ def _repair(
             guidance=spec.guidance,
             palette_grade=spec.palette_grade,
             weights_hash=weights,
-            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
+            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh, job_reference(job)),
         )
         if not problems:
             return
+
+
+def _draft_row(campaign: str, job: DraftJob, spec: ModelSpec, weights: str, seed: int, fallbacks: list[str]) -> dict:
+    return {
+        "campaign": campaign,
+        "asset": job.asset,
+        "model": spec.id,
+        "seed": seed,
+        "prompt": job.prompt,
+        "negative_prompt": job.negative_prompt,
+        "steps": spec.steps,
+        "guidance": spec.guidance,
+        "palette_grade": spec.palette_grade,
+        "weights_hash": weights,
+        "fallbacks": list(fallbacks),
+        "extends": None,
+        "inset": [],
+        "reference_sha256": job.reference_sha256,
+        "reference_strength": job.reference_strength if job.reference_sha256 else None,
+        "notes": [],
+    }
+
+
+def _extend(
+    key: dict,
+    spec: ModelSpec,
+    weights: str,
+    sizes: list[tuple[str, int, int]],
+    generator: DraftGenerator,
+    cache: DraftCache,
+    store: ObjectStore,
+    checker: DraftChecker,
+    tick: Callable[[int, str], None] | None = None,
+) -> list[dict]:
+    """Extension rows for the sizes a crop of `key` would serve too little of, one per
+    generation size. An extension that fails (the model cannot inpaint, or the result fails
+    a draft check) gives its sizes back to the key visual, cropped after all, with a note."""
+    wanted: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for size, width, height in sizes:
+        if needs_extension(key["width"], key["height"], width, height):
+            wanted[draft_size(spec, width, height)].append(size)
+    rows = []
+    for (gw, gh), served in sorted(wanted.items()):
+        ext = extension(key["width"], key["height"], gw, gh)
+        negative = key["negative_prompt"]
+        draft_key = extension_key(spec, weights, key["image_sha256"], key["prompt"], negative, key["seed"], ext)
+        hit = cache.get(draft_key)
+        seconds = 0.0
+        try:
+            if hit:
+                sha = hit["image_sha256"]
+            else:
+                started = time.perf_counter()
+                image = generator.outpaint(
+                    spec, store.open(key["image_sha256"]), ext, key["prompt"], negative, key["seed"]
+                )
+                seconds = time.perf_counter() - started
+                sha = store.put_image(image)
+                cache.put(draft_key, {"image_sha256": sha, "model": spec.id, "seconds": seconds})
+        except Exception as exc:  # no extension is no reason to lose the size: crop the key visual instead
+            if is_disk_full(exc) or out_of_memory(exc):  # no model's fault: fail fast (storage/disk.py)
+                raise
+            why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            key["notes"].append(f"{', '.join(served)}: outpainting failed ({why}); cropped instead")
+            if tick:
+                tick(1, f"{key['asset']} {gw}x{gh}: {spec.id}, outpainting failed")
+            continue
+        if tick:
+            what = "cached" if hit else f"outpainted, {seconds:.2f} s"
+            tick(1, f"{key['asset']} {gw}x{gh}: {spec.id}, extension of variant {key['variant']} {what}")
+        problems = checker.problems(sha)
+        if problems:
+            why = "; ".join(problems)
+            key["notes"].append(f"{', '.join(served)}: the extension failed its checks ({why}); cropped instead")
+            continue
+        key["sizes"] = [s for s in key["sizes"] if s not in served]
+        row = {**key, "kind": EXTENSION, "extends": key["draft_key"], "inset": list(ext.inset), "notes": []}
+        row.update(
+            width=gw,
+            height=gh,
+            aspect=f"{gw}x{gh}",
+            sizes=sorted(served),
+            draft_key=draft_key,
+            image_sha256=sha,
+            cache_hit=bool(hit),
+            seconds=seconds,
+            attempts=[_attempt(spec, key["seed"], sha, None)],
+            draft_passed=True,
+            draft_reason=None,
+        )
+        rows.append(row)
+    return rows
 
 
 def _run_job(
@@ -291,44 +460,28 @@ def _run_job(
     rejections: dict[tuple, list[dict]] | None = None,
     tick: Callable[[int, str], None] | None = None,
 ) -> list[dict]:
+    """The key visual of each variant (one batch: the variants share a canvas), then its extensions."""
     job = steer(base, spec)
     rejections = rejections or {}
-    # Every (variant, generation size) this job needs from this model.
-    wanted: dict[tuple[int, int, int], list[str]] = defaultdict(list)
-    for variant, sizes in job.sizes.items():
-        for size, width, height in sizes:
-            gw, gh = draft_size(spec, width, height)
-            wanted[(variant, gw, gh)].append(size)
-
-    rows = []
-    by_size: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    keys = []
     reviewed: dict[int, list[dict]] = {}  # id(row) -> attempts the reviewers rejected, oldest first
-    for (variant, gw, gh), sizes in sorted(wanted.items()):
-        # A reviewer's rejection of any size this draft serves moves the draft to its next seed.
-        rejected = [rejections.get((job.asset, variant, size), []) for size in sizes]
+    for variant, sizes in sorted(job.sizes.items()):
+        gw, gh = key_canvas(spec, sizes)
+        # A reviewer's rejection of any size moves the variant's key visual (all its sizes) to its next seed.
+        rejected = [rejections.get((job.asset, variant, size), []) for size, _, _ in sizes]
         rerolls = max(map(len, rejected), default=0)
         seed = seed_after_rerolls(job.seeds[variant], rerolls)
-        row = {
-            "campaign": campaign,
-            "asset": job.asset,
-            "variant": variant,
-            "model": spec.id,
-            "seed": seed,
-            "width": gw,
-            "height": gh,
-            "aspect": f"{gw}x{gh}",
-            "prompt": job.prompt,
-            "negative_prompt": job.negative_prompt,
-            "steps": spec.steps,
-            "guidance": spec.guidance,
-            "palette_grade": spec.palette_grade,
-            "weights_hash": weights,
-            "fallbacks": list(fallbacks),
-            "sizes": sorted(sizes),
-            "draft_key": cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh),
-        }
-        rows.append(row)
-        by_size[(gw, gh)].append(row)
+        row = _draft_row(campaign, job, spec, weights, seed, fallbacks)
+        row.update(
+            variant=variant,
+            kind=KEY,
+            width=gw,
+            height=gh,
+            aspect=f"{gw}x{gh}",
+            sizes=sorted(size for size, _, _ in sizes),
+            draft_key=cache_key(spec, weights, job.prompt, job.negative_prompt, seed, gw, gh, job_reference(job)),
+        )
+        keys.append(row)
         reviewed[id(row)] = [
             _attempt(
                 spec,
@@ -338,7 +491,9 @@ def _run_job(
             )
             for step in range(rerolls)
         ]
-    # Variants of one size go through the pipeline as one batch.
+    by_size: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    for row in keys:
+        by_size[(row["width"], row["height"])].append(row)
     for (gw, gh), batch in by_size.items():
         started = time.perf_counter()
         made = _generate(spec, weights, job, [r["seed"] for r in batch], gw, gh, generator, cache, store)
@@ -353,7 +508,8 @@ def _run_job(
                 f"{time.perf_counter() - started:.2f} s",
             )
 
-    for row in rows:
+    rows = []
+    for row in keys:
         problems = checker.problems(row["image_sha256"])
         first_seed = row["seed"]
         row["attempts"] = [
@@ -364,7 +520,32 @@ def _run_job(
             _repair(row, base, steer, route, registry, generator, cache, store, checker, max_attempts, first_seed)
         row["draft_passed"] = row["attempts"][-1]["passed"]
         row["draft_reason"] = None if row["draft_passed"] else attempts_summary(row["attempts"])
+        rows.append(row)
+        if row["draft_passed"]:  # a key visual that never passed is rejected whole; nothing to extend
+            made_by = spec if row["model"] == spec.id else registry.get(row["model"])  # re-rolls may change model
+            sizes = base.sizes[row["variant"]]
+            rows += _extend(row, made_by, row["weights_hash"], sizes, generator, cache, store, checker, tick)
     return rows
+
+
+def per_draft_size(
+    deliverables: list[dict], unlaid: dict[tuple, list[str]]
+) -> tuple[list[dict], dict[tuple[str, int, str], list[str]]]:
+    """The deliverables one per (asset, variant, size), and pre-flight's problems by that key.
+
+    Every locale of a size shares its draft, so a new locale plans no job. A size is left
+    without a draft only when no locale of it can be laid out."""
+    rows: dict[tuple[str, int, str], dict] = {}
+    locales: dict[tuple[str, int, str], list] = defaultdict(list)
+    for row in deliverables:
+        rows.setdefault(draft_size_key(row), row)
+        locales[draft_size_key(row)].append(row.get("locale"))
+    problems: dict[tuple[str, int, str], list[str]] = {}
+    for key, tags in locales.items():
+        found = [(tag, unlaid.get((*key, tag), unlaid.get(key))) for tag in tags]
+        if all(p for _, p in found):
+            problems[key] = [f"{tag}: {p}" if tag else p for tag, ps in found for p in ps]
+    return list(rows.values()), problems
 
 
 def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str], list[str]]) -> list[dict]:
@@ -406,6 +587,12 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "attempts": [],
                 "draft_passed": False,
                 "draft_reason": f"not generated: pre-flight found it cannot be laid out: {reasons}",
+                "kind": NONE,
+                "extends": None,
+                "inset": [],
+                "reference_sha256": None,
+                "reference_strength": None,
+                "notes": [],
             }
         )
     return rows
@@ -416,7 +603,11 @@ def _planned_drafts(job: DraftJob, candidates: list[ModelSpec], registry: Regist
     spec = next((s for s in candidates if registry.weights_present(s)), None)
     if spec is None:
         return 0
-    return len({(variant, *draft_size(spec, w, h)) for variant, sizes in job.sizes.items() for _, w, h in sizes})
+    count = 0
+    for sizes in job.sizes.values():  # a key visual per variant, and its extensions
+        gw, gh = key_canvas(spec, sizes)
+        count += 1 + len({draft_size(spec, w, h) for _, w, h in sizes if needs_extension(gw, gh, w, h)})
+    return count
 
 
 def generate_drafts(
@@ -446,16 +637,20 @@ def generate_drafts(
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-    unlaid = unlaid or {}
+    languages = languages_for(sorted({r["locale"] for r in deliverables if r.get("locale")}))
+    deliverables, unlaid = per_draft_size(deliverables, unlaid or {})
     skipped = unlaid_drafts(deliverables, unlaid)
     deliverables = [r for r in deliverables if (r["asset"], r["variant"], r["size"]) not in unlaid]
     if not deliverables:
         return skipped
     store = ObjectStore(home)
     cache = DraftCache(home, store)
-    checker = DraftChecker(home, store)
+    checker = DraftChecker(home, store, languages)
     campaign = deliverables[0]["campaign"] if deliverables else ""
     jobs = plan_jobs(deliverables)
+    for job in jobs:  # the snapshot kept each reference image in the object store, checked
+        if job.reference_sha256:
+            job.reference = open_image(store.read_bytes(job.reference_sha256))
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
     # The palette comes with the brief's rows (campaign_briefs), so the drafts' lineage covers it.
     palette = list(deliverables[0].get("palette") or []) if deliverables else []
@@ -522,12 +717,12 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
     So a summary can say "4 drafts generated: brand palette changed" instead of leaving the
     user to guess why a rebuild paid for generation.
     """
-    before = {(r["asset"], r["variant"], r["aspect"]): r for r in previous}
+    before = {(r["asset"], r["variant"], r.get("kind"), r["aspect"]): r for r in previous}
     reasons: dict[str, int] = {}
     for row in rows:
         if row["cache_hit"]:
             continue
-        old = before.get((row["asset"], row["variant"], row["aspect"]))
+        old = before.get((row["asset"], row["variant"], row.get("kind"), row["aspect"]))
         if old is None:
             reason = "new"
         elif old["prompt"] != row["prompt"] or old["negative_prompt"] != row["negative_prompt"]:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
+from asset_pipeline.locales import locale_info, scripts_of
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash
 from asset_pipeline.stages.briefs import brand_media, product_files
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
@@ -101,6 +103,28 @@ def deliverable_texts(row: dict) -> dict[str, str]:
     return {role: row[role] for role in TEXT_ROLES if row.get(role)}
 
 
+# Han is part of Japanese and Korean writing: a headline of kanji alone is Japanese text.
+_SCRIPT_ALSO = {"Jpan": {"Hans"}, "Kore": {"Hans"}}
+
+
+def script_problems(texts: dict[str, str], locale: str | None) -> list[str]:
+    """A text with no letter in its locale's script (the brand's English disclaimer in an Arabic
+    deliverable): it would be set and read as the locale's script, so it is refused up front."""
+    if locale is None:
+        return []
+    script = locale_info(locale).script.code
+    problems = []
+    for role, text in texts.items():
+        found = set(scripts_of(text))
+        if found and not found & {script, *_SCRIPT_ALSO.get(script, ())}:
+            where = "the brand's disclaimer" if role == "disclaimer" else role
+            problems.append(
+                f"{role}: {where} {text!r} is not written in {locale}'s script ({script}); "
+                f"give locales.{locale}.{role} in the brief"
+            )
+    return problems
+
+
 def deliverable_problems(
     row: dict, brand: Brand, brand_dir: Path, logos: list[LogoSource], product: ProductSource | None = None
 ) -> list[str]:
@@ -108,11 +132,14 @@ def deliverable_problems(
     (with its product shot, when it has one, at MIN_PRODUCT_PX or more)."""
     texts = deliverable_texts(row)
     problems = []
-    banned = check_banned_terms(list(texts.values()), list(brand.banned_terms), list(texts))
+    locale = row.get("locale")
+    problems += script_problems(texts, locale)
+    banned = check_banned_terms(list(texts.values()), brand.banned_terms_for(locale), list(texts))
     if not banned.passed:
         problems += banned.detail.split("; ")
     try:
-        place_product(layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row)), product)
+        layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=locale)
+        place_product(layout, product)
     except LayoutError as exc:
         problems += exc.problems
     except FontError as exc:
@@ -126,30 +153,32 @@ def preflight(
     brand_dir: Path,
     logos: list[LogoSource],
     products: dict[str, ProductSource] | None = None,
-) -> dict[tuple[str, int, str], list[str]]:
-    """(asset, variant, size) -> its problems, for the deliverables that have any.
+) -> dict[tuple[str, int, str, str | None], list[str]]:
+    """(asset, variant, size, locale) -> its problems, for the deliverables that have any.
 
-    Variants share their texts, so each (asset, size) is laid out once.
+    Variants share their texts, so each (asset, size, locale) is laid out once.
     """
-    seen: dict[tuple[str, str], list[str]] = {}
+    seen: dict[tuple[str, str, str | None], list[str]] = {}
     found = {}
     for row in deliverables:
-        key = (row["asset"], row["size"])
+        key = (row["asset"], row["size"], row.get("locale"))
         if key not in seen:
             seen[key] = deliverable_problems(row, brand, brand_dir, logos, (products or {}).get(row["asset"]))
         if seen[key]:
-            found[(row["asset"], row["variant"], row["size"])] = seen[key]
+            found[deliverable_key(row)] = seen[key]
     return found
 
 
 def preflight_problems(
     label: str, deliverables: list[dict], brand: Brand, brand_dir: Path, logos, products=None
 ) -> list[Problem]:
-    """One Problem per problem per (asset, size): `briefs/x.yaml: asset hero, 160x600: headline needs ...`."""
+    """One Problem per problem per (asset, size, locale): `briefs/x.yaml: asset hero, 160x600: headline needs ...`
+    (`asset hero, 160x600, ja-JP: ...` with locales)."""
     out, shown = [], set()
-    for (asset, _variant, size), problems in preflight(deliverables, brand, brand_dir, logos, products).items():
+    for (asset, _variant, size, locale), problems in preflight(deliverables, brand, brand_dir, logos, products).items():
+        where = f"asset {asset}, {size}" + (f", {locale}" if locale else "")
         for problem in problems:
-            if (asset, size, problem) not in shown:
-                shown.add((asset, size, problem))
-                out.append(Problem(label, f"asset {asset}, {size}", problem))
+            if (where, problem) not in shown:
+                shown.add((where, problem))
+                out.append(Problem(label, where, problem))
     return out

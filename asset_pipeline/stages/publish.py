@@ -47,22 +47,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from PIL import Image
+
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.publishing import content_credentials
-from asset_pipeline.publishing.encoding import EXTENSIONS, BudgetError, Encoded, decode_check, encode_within
+from asset_pipeline.publishing.encoding import (
+    EXTENSIONS,
+    BudgetError,
+    Encoded,
+    decode_check,
+    encode,
+    encode_within,
+    luma,
+)
 from asset_pipeline.publishing.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.files import atomic_write_bytes, file_lock, sha256_file
 from asset_pipeline.storage.objects import ObjectStore, pixels_sha256, sha256_bytes
+from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows, table_path, write_rows
 
 DEFAULT_FORMATS = [{"format": "png", "max_kb": None}]  # rows written before formats existed
 
 
-def deliverable_dir(campaign: str, asset: str, variant: int, size: str) -> str:
-    return f"published/{campaign}/{asset}/variant{variant}/{size}"
+def deliverable_dir(campaign: str, asset: str, variant: int, size: str, locale: str | None = None) -> str:
+    """The deliverable's folder; a locale's is one level down (a brief without locales keeps its paths)."""
+    folder = f"published/{campaign}/{asset}/variant{variant}/{size}"
+    return f"{folder}/{locale}" if locale else folder
 
 
 def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
@@ -73,6 +86,7 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "asset": brief_row["asset"],
         "variant": str(brief_row["variant"]),
         "size": brief_row["size"],
+        **({"locale": brief_row["locale"]} if brief_row.get("locale") else {}),
         "prompt": draft["prompt"],
         "negative_prompt": draft["negative_prompt"] or "",
         "model": draft["model"],
@@ -84,9 +98,29 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "brief_hash": brief_row["brief_hash"],
         "brand_hash": brief_row["brand_hash"],
         "draft_sha256": draft["image_sha256"],
+        "key_visual_sha256": render.get("key_visual_sha256") or "",
+        "crop_box": ",".join(f"{v:g}" for v in render.get("crop_box") or []),  # in the draft, px
+        # an extension is the key visual outpainted; its inset is where the key visual sits in it
+        "extension": (
+            f"outpainted to {draft['width']}x{draft['height']}, key visual at {','.join(map(str, draft['inset']))}"
+            if draft.get("kind") == "extension"
+            else ""
+        ),
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
         **media_provenance(render.get("layout")),
+        **reference_provenance(brief_row, draft),
+    }
+
+
+def reference_provenance(brief_row: dict, draft: dict) -> dict[str, str]:
+    """The reference image that steered the key visual (image-to-image), with its hash and strength."""
+    if not draft.get("reference_sha256"):
+        return {}
+    return {
+        "reference": brief_row.get("reference") or "",
+        "reference_sha256": draft["reference_sha256"],
+        "reference_strength": f"{draft['reference_strength']:g}",
     }
 
 
@@ -169,7 +203,7 @@ WITH_FILE = ("published", "pending")  # statuses whose row names a version file
 def _latest_by_deliverable(history: list[dict]) -> dict[tuple, dict]:
     latest: dict[tuple, dict] = {}
     for row in history:  # rows are appended in time order
-        latest[(row["asset"], row["variant"], row["size"])] = row
+        latest[deliverable_key(row)] = row
     return latest
 
 
@@ -178,8 +212,7 @@ def current_checks(checks: list[dict], render_of: dict[tuple, dict]) -> list[dic
     return [
         c
         for c in checks
-        if (key := (c["asset"], c["variant"], c["size"])) in render_of
-        and c.get("render_sha256") == render_of[key]["image_sha256"]
+        if (key := deliverable_key(c)) in render_of and c.get("render_sha256") == render_of[key]["image_sha256"]
     ]
 
 
@@ -209,19 +242,29 @@ class PixelHashes:
             return None
 
 
+CREDENTIALS_SLACK = 64  # bytes: a signed file's size may vary by a few (WebP pads its chunks to even lengths)
+
+
+def _credentials_size(fmt: str, text: dict, sign) -> int:
+    """Bytes the content credentials add to a `fmt` file with this provenance: measured by signing
+    a 16x16 file (the manifest's size does not depend on the image's), plus CREDENTIALS_SLACK."""
+    tiny = encode(Image.new("RGB", (16, 16)), fmt, None if fmt == "png" else 50, text)
+    return len(sign(tiny, fmt)) - len(tiny) + CREDENTIALS_SLACK
+
+
 def _signed_within(render, fmt: str, text: dict, max_kb: float | None, min_quality: int, sign) -> Encoded:
-    """The file encoded under its budget and signed; when the C2PA manifest pushes it over, encoded
-    again under the budget less the manifest's size. Raises BudgetError."""
-    encoded = encode_within(render, fmt, text, max_kb, min_quality)
+    """The file encoded under its budget and signed. The search keeps the credentials' size free, so
+    it runs once; should the signed file still not fit, it runs again under the budget less the
+    size measured, reusing its encodes. Raises BudgetError."""
     if sign is None:
-        return encoded
+        return encode_within(render, fmt, text, max_kb, min_quality)
+    encodes: dict[int, bytes] = {}
+    reserve = 0 if max_kb is None else _credentials_size(fmt, text, sign)
+    encoded = encode_within(render, fmt, text, max_kb, min_quality, reserve, encodes)
     signed = sign(encoded.data, fmt)
     if max_kb is not None and len(signed) > max_kb * 1024:
         overhead = len(signed) - len(encoded.data)
-        try:
-            encoded = encode_within(render, fmt, text, max_kb - overhead / 1024, min_quality)
-        except BudgetError as exc:
-            raise BudgetError(f"{exc} (the budget less {overhead} bytes of content credentials)") from None
+        encoded = encode_within(render, fmt, text, max_kb, min_quality, overhead + CREDENTIALS_SLACK, encodes)
         signed = sign(encoded.data, fmt)
         if len(signed) > max_kb * 1024:
             raise BudgetError(f"{fmt} needs {len(signed)} bytes with its content credentials, budget {max_kb:g} KB")
@@ -232,16 +275,17 @@ def _encode_job(job: tuple, store: ObjectStore, sign) -> tuple[list[Encoded], li
     """(the files, the problems) of one deliverable's formats still to encode."""
     key, image_sha, text, todo, min_quality = job
     render = store.open(image_sha)
-    title = "/".join(map(str, key))
+    title = "/".join(str(part) for part in key if part is not None)
     signer = (lambda data, fmt: sign(data, fmt, title, text)) if sign else None
     files, problems = [], []
+    render_luma = luma(render) if any(fmt != "png" for fmt, _ in todo) else None  # once for every lossy file
     for fmt, max_kb in todo:
         try:
             encoded = _signed_within(render, fmt, text, max_kb, min_quality, signer)
         except BudgetError as exc:
             problems.append(f"budget: {exc}")
             continue
-        encoded, problem = decode_check(encoded, render)  # the bytes that go on disk
+        encoded, problem = decode_check(encoded, render, render_luma)  # the bytes that go on disk
         if problem:
             problems.append(f"encoding: {problem}")
         else:
@@ -309,6 +353,7 @@ def _version_files(home: Home, key: tuple, good: dict, files: dict[tuple, dict],
             asset=key[0],
             variant=key[1],
             size=key[2],
+            locale=key[3],
             version=good["version"],
             format=fmt,
             path=good["path"],
@@ -328,8 +373,8 @@ def _file_entry(row: dict) -> dict:
 
 
 def latest_decisions(approvals: list[dict]) -> dict[tuple, dict]:
-    """(asset, variant, size, version) -> the reviewers' latest decision on it."""
-    return {(r["asset"], r["variant"], r["size"], r["version"]): r for r in approvals}
+    """(asset, variant, size, locale, version) -> the reviewers' latest decision on it."""
+    return {(*deliverable_key(r), r["version"]): r for r in approvals}
 
 
 def review_rejection_reason(decision: dict) -> str:
@@ -369,15 +414,15 @@ def publish(
     `require_approval`: final-tier deliverables wait for a reviewer (the approvals table, read
     under the publication lock, which the review app also takes to record a decision)."""
     campaign = deliverables[0]["campaign"]
-    served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
-    render_of = {(r["asset"], r["variant"], r["size"]): r for r in renders}
+    served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}  # every locale's
+    render_of = {deliverable_key(r): r for r in renders}
     checks = current_checks(checks, render_of)
     reasons = failures_by_deliverable(checks)
     # Each history row keeps the checks it was judged by, so the lineage of an
     # old version still shows them after later runs replaced the checks table.
     judged: dict[tuple, list[dict]] = {}
     for check in checks:
-        judged.setdefault((check["asset"], check["variant"], check["size"]), []).append(
+        judged.setdefault(deliverable_key(check), []).append(
             {name: check[name] for name in ("check", "passed", "value", "detail")}
         )
     pixels = PixelHashes(home, store)
@@ -398,15 +443,17 @@ def publish(
         # snapshot): a decision recorded while this run drew its drafts must not be undone by the
         # manifest it writes. The snapshot's copy is what re-rolls drafts (stages/drafts.py).
         decisions = latest_decisions(read_rows(home, "approvals", campaign)) if require_approval else {}
-        files_of = {((r["asset"], r["variant"], r["size"]), r["version"], r["format"]): r for r in files_before}
+        # rows from before locales have no `locale`: given one, they compare equal to the same file now
+        files_before = [dict(r, locale=r.get("locale")) for r in files_before]
+        files_of = {(deliverable_key(r), r["version"], r["format"]): r for r in files_before}
         taken = {r["path"] for r in history if r["path"]} | {r["path"] for r in files_before}
         plans: dict[tuple, _Plan] = {}  # passing deliverables
         for row in deliverables:
-            key = (row["asset"], row["variant"], row["size"])
+            key = deliverable_key(row)
             if reasons.get(key, ["checks: no check results for this render"]):
                 continue
             render = render_of[key]
-            text, px = provenance(row, served[key], render), pixels.of_render(render["image_sha256"])
+            text, px = provenance(row, served[key[:3]], render), pixels.of_render(render["image_sha256"])
             made = last_made.get(key)
             fresh = made is None or pixels.of_published(made) != px
             version = (made["version"] if made else 0) + 1 if fresh else made["version"]
@@ -431,8 +478,8 @@ def publish(
         encoded = _encode_in_order([job for job in jobs if job[3]], store, signer)
         new_rows, new_files, entries = [], [], []
         for row in deliverables:
-            key = (row["asset"], row["variant"], row["size"])
-            draft, render = served[key], render_of[key]
+            key = deliverable_key(row)
+            draft, render = served[key[:3]], render_of[key]
             why = reasons.get(key, ["checks: no check results for this render"])
             plan = plans.get(key)
             made: list[Encoded] = []
@@ -449,6 +496,7 @@ def publish(
                 asset=row["asset"],
                 variant=row["variant"],
                 size=row["size"],
+                locale=key[3],
                 model=draft["model"],
                 seed=draft["seed"],
                 brief_hash=row["brief_hash"],
@@ -461,6 +509,7 @@ def publish(
                 asset=row["asset"],
                 variant=row["variant"],
                 size=row["size"],
+                **({"locale": key[3]} if key[3] else {}),  # a manifest without locales stays as it was
                 model=draft["model"],
                 seed=draft["seed"],
                 reasons=why,
@@ -584,12 +633,8 @@ def publish(
                 undo.replaced(table_path(home, "publications", campaign))
                 write_rows(home, "publications", campaign, [_complete(r) for r in history] + new_rows)
             if new_files:
-                replaced = {((f["asset"], f["variant"], f["size"]), f["version"], f["format"]) for f in new_files}
-                kept_rows = [
-                    r
-                    for r in files_before
-                    if ((r["asset"], r["variant"], r["size"]), r["version"], r["format"]) not in replaced
-                ]
+                replaced = {(deliverable_key(f), f["version"], f["format"]) for f in new_files}
+                kept_rows = [r for r in files_before if (deliverable_key(r), r["version"], r["format"]) not in replaced]
                 undo.replaced(table_path(home, "files", campaign))
                 write_rows(home, "files", campaign, kept_rows + new_files)
             undo.replaced(manifest_path)
@@ -630,6 +675,7 @@ def base_file(base: dict, plan: _Plan, fmt: str) -> dict:
         asset=base["asset"],
         variant=base["variant"],
         size=base["size"],
+        locale=base["locale"],
         version=plan.version,
         format=fmt,
         pixels_sha256=plan.pixels,
@@ -656,22 +702,23 @@ def decide(home: Home, decision: dict, store: ObjectStore) -> dict:
     campaign's publication lock, or not at all.
     """
     campaign = decision["campaign"]
-    key = (decision["asset"], decision["variant"], decision["size"])
+    key = deliverable_key(decision)
+    where = f"{key[0]} variant {key[1]} {key[2]}" + (f" {key[3]}" if key[3] else "")
     manifest_path = home.inside("published", campaign, "manifest.json")
     with file_lock(home.locks / f"publish-{campaign}.lock"):
         try:
             manifest = json.loads(manifest_path.read_bytes())
         except FileNotFoundError:
             raise DecisionError(404, f"campaign {campaign!r} has published nothing") from None
-        entry = next((e for e in manifest["deliverables"] if (e["asset"], e["variant"], e["size"]) == key), None)
+        entry = next((e for e in manifest["deliverables"] if deliverable_key(e) == key), None)
         if entry is None:
-            raise DecisionError(404, f"no deliverable {key[0]} variant {key[1]} {key[2]} in {campaign}")
+            raise DecisionError(404, f"no deliverable {where} in {campaign}")
         history = read_rows(home, "publications", campaign)
-        mine = [r for r in history if (r["asset"], r["variant"], r["size"]) == key]
+        mine = [r for r in history if deliverable_key(r) == key]
         made = [r for r in mine if r["status"] in WITH_FILE]
         version = decision["version"]
         if not any(r["version"] == version for r in made):
-            raise DecisionError(404, f"{key[0]} variant {key[1]} {key[2]} has no version {version}")
+            raise DecisionError(404, f"{where} has no version {version}")
         if made[-1]["version"] != version:
             raise DecisionError(409, f"v{version} is not the current version (v{made[-1]['version']})")
         current, last = made[-1], mine[-1]
@@ -679,15 +726,12 @@ def decide(home: Home, decision: dict, store: ObjectStore) -> dict:
             raise DecisionError(409, f"v{version} was rejected by its checks; only a new run can publish it")
         good = next((r for r in reversed(mine) if r["status"] == "published"), None)
         now = datetime.now(UTC)
-        row = dict(decision, campaign=campaign, at=now)
+        row = dict(decision, campaign=campaign, locale=key[3], at=now)
         approvals = read_rows(home, "approvals", campaign)
         folder = deliverable_dir(campaign, *key)
         undo, history_row, latest_moves = _Undo(), None, []
         if decision["decision"] == "approve":
-            files_of = {
-                ((r["asset"], r["variant"], r["size"]), r["version"], r["format"]): r
-                for r in read_rows(home, "files", campaign)
-            }
+            files_of = {(deliverable_key(r), r["version"], r["format"]): r for r in read_rows(home, "files", campaign)}
             version_files = _version_files(home, key, current, files_of, current.get("pixels_sha256") or "")
             if last["status"] != "published" or last["version"] != version:
                 history_row = dict(current, status="published", change="approval", reasons=[], published_at=now)

@@ -13,6 +13,7 @@ from asset_pipeline.checks.suite import run_checks_parallel
 from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import DELIVERABLE, deliverable_key, draft_size_key
 from asset_pipeline.typography.boxes import Layout
 
 CHECKS_CODE_VERSION = "3"  # bump when a check changes, to invalidate cached results
@@ -28,15 +29,18 @@ CHECK_RULES = (
 
 def _identity(render: dict) -> dict:
     """The deliverable, and the render judged: a result is never applied to another render."""
-    identity = {key: render[key] for key in ("campaign", "asset", "variant", "size")}
+    identity = {key: render.get(key) for key in DELIVERABLE}
     return dict(identity, render_sha256=render["image_sha256"])
 
 
-def _cache_key(render: dict, brand: Brand) -> str:
+def _cache_key(render: dict, brand: Brand, keep_out: list | None = None) -> str:
     rules = {name: getattr(brand, name) for name in CHECK_RULES}
-    return content_hash(
-        {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
-    )
+    if brand.banned_terms_by_locale:  # only when given: a brand without it keeps its cached results
+        rules["banned_terms_by_locale"] = brand.banned_terms_by_locale
+    key = {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
+    if keep_out:  # only sizes with safe zones: the others keep their cached results
+        key["keep_out"] = keep_out
+    return content_hash(key)
 
 
 def _cutout(store: ObjectStore, layout: Layout) -> bytes | None:
@@ -86,8 +90,12 @@ def run_checks(
     cache: ResultCache,
     workers: int | None = None,
     drafts: list[dict] | None = None,
+    keep_out: dict[tuple, list] | None = None,
 ) -> tuple[list[dict], int]:
     """Check rows (one per deliverable and check) and how many deliverables were cache hits.
+
+    `keep_out`: (asset, variant, size) -> that deliverable's safe zones (its `briefs` row's), which
+    the design lint measures every text box and logo against.
 
     With `drafts` (the drafts table), each deliverable also gets its "draft"
     row: the draft-level checks and re-rolls made in the drafts stage.
@@ -95,11 +103,15 @@ def run_checks(
     served = {(d["asset"], d["variant"], size): d for d in drafts or [] for size in d["sizes"]}
     results: list[list[dict] | None] = []
     misses: list[int] = []
+
+    def zones_of(render: dict) -> list:
+        return list((keep_out or {}).get((render["asset"], render["variant"], render["size"]), []))
+
     for index, render in enumerate(renders):
         if render["error"] is not None:  # the layout pass already rejected it
             results.append([{"check": "layout", "passed": False, "value": None, "detail": render["error"]}])
             continue
-        cached = cache.get(_cache_key(render, brand))
+        cached = cache.get(_cache_key(render, brand, zones_of(render)))
         results.append(cached)
         if cached is None:
             misses.append(index)
@@ -108,29 +120,27 @@ def run_checks(
     for index in misses:
         layout = Layout.from_json(renders[index]["layout"])
         cutout = _cutout(store, layout)
-        jobs.append((store.path(renders[index]["image_sha256"]), layout, brand, layout.width, layout.height, cutout))
+        path = store.path(renders[index]["image_sha256"])
+        jobs.append((path, layout, brand, layout.width, layout.height, zones_of(renders[index]), cutout))
     fresh = run_checks_parallel(jobs, workers=workers or os.cpu_count() or 1) if jobs else []
     for index, checked in zip(misses, fresh):
         rows = [{"check": "layout", "passed": True, "value": None, "detail": "text fits the brand rules"}]
         rows += [{"check": r.check, "passed": bool(r.passed), "value": r.value, "detail": r.detail} for r in checked]
-        cache.put(_cache_key(renders[index], brand), rows)
+        cache.put(_cache_key(renders[index], brand, zones_of(renders[index])), rows)
         results[index] = rows
 
     if drafts is not None:
-        results = [
-            [draft_row(served.get((r["asset"], r["variant"], r["size"])))] + checked
-            for r, checked in zip(renders, results)
-        ]
+        results = [[draft_row(served.get(draft_size_key(r)))] + checked for r, checked in zip(renders, results)]
     rows = [dict(_identity(render), **result) for render, checked in zip(renders, results) for result in checked]
     hits = sum(1 for r in renders if r["error"] is None) - len(misses)
     return rows, hits
 
 
-def failures_by_deliverable(check_rows: list[dict]) -> dict[tuple[str, int, str], list[str]]:
-    """(asset, variant, size) -> the reasons it failed (empty when it passed every check)."""
-    reasons: dict[tuple[str, int, str], list[str]] = {}
+def failures_by_deliverable(check_rows: list[dict]) -> dict[tuple[str, int, str, str | None], list[str]]:
+    """(asset, variant, size, locale) -> the reasons it failed (empty when it passed every check)."""
+    reasons: dict[tuple[str, int, str, str | None], list[str]] = {}
     for row in check_rows:
-        key = (row["asset"], row["variant"], row["size"])
+        key = deliverable_key(row)
         reasons.setdefault(key, [])
         if not row["passed"]:
             reasons[key].append(f"{row['check']}: {row['detail']}")

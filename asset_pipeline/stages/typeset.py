@@ -1,4 +1,7 @@
-"""Typography pass: lay out each deliverable's text over its cropped draft.
+"""Typography pass: frame each deliverable in its key visual and lay out its text over it.
+
+The frame is the largest box of the deliverable's aspect in its draft, centred on the key
+visual's focal point (framing.crop_box), so every size of an asset shows the same picture.
 
 The layout is made for the deliverable's final size (font sizes, min_font_px
 and margins are all final-size rules) and stored as data; colours are chosen
@@ -10,10 +13,12 @@ from __future__ import annotations
 
 from PIL import Image
 
-from asset_pipeline.framing import crop_to_aspect
+from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
+from asset_pipeline.stages.preflight import script_problems
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
@@ -26,8 +31,40 @@ TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
 
 
 def deliverable_drafts(drafts: list[dict]) -> dict[tuple[str, int, str], dict]:
-    """(asset, variant, size) -> the draft row that serves it."""
+    """(asset, variant, size) -> the draft row that serves it (in every locale)."""
     return {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
+
+
+class Framer:
+    """The crop box of each deliverable in its draft, around the key visual's focal point
+    (found once per key visual; an extension uses its key visual's, moved to where it sits)."""
+
+    def __init__(self, drafts: list[dict], store: ObjectStore):
+        self.by_key = {d["draft_key"]: d for d in drafts}
+        self.store = store
+        self.images: dict[str, Image.Image] = {}
+        self.focals: dict[str, tuple[float, float]] = {}
+
+    def image(self, sha: str) -> Image.Image:
+        if sha not in self.images:  # decode each draft once, whatever number of sizes it serves
+            self.images[sha] = self.store.open(sha)
+        return self.images[sha]
+
+    def key_visual(self, draft: dict) -> dict:
+        return self.by_key[draft["extends"]] if draft.get("extends") else draft
+
+    def focal(self, draft: dict) -> tuple[float, float]:
+        key = self.key_visual(draft)
+        if key["image_sha256"] not in self.focals:
+            self.focals[key["image_sha256"]] = focal_point(self.image(key["image_sha256"]))
+        focal = self.focals[key["image_sha256"]]
+        if key is draft:
+            return focal
+        return Extension(draft["width"], draft["height"], tuple(draft["inset"])).focal(focal)
+
+    def box(self, draft: dict, width: int, height: int) -> Box:
+        image = self.image(draft["image_sha256"])
+        return crop_box(image.width, image.height, width, height, self.focal(draft))
 
 
 def typeset(
@@ -46,7 +83,7 @@ def typeset(
     store by their sha256, so the upscale stage draws exactly the file this layout names.
     """
     served = deliverable_drafts(drafts)
-    decoded: dict[str, Image.Image] = {}
+    framer = Framer(drafts, store)
     typography_hash = typography_hash or content_hash(brand.typography_part())
     logos = logos or []
     for logo in logos:
@@ -59,19 +96,29 @@ def typeset(
     for row in deliverables:
         draft = served[(row["asset"], row["variant"], row["size"])]
         texts = {role: row[role] for role in TEXT_ROLES if row.get(role)}
-        out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
+        out = {key: row.get(key) for key in DELIVERABLE}
         out.update(
-            draft_key=draft["draft_key"], typography_hash=typography_hash, layout=None, preview_sha256=None, error=None
+            draft_key=draft["draft_key"],
+            typography_hash=typography_hash,
+            layout=None,
+            preview_sha256=None,
+            error=None,
+            crop_box=[],
         )
         sha = draft["image_sha256"]
         try:
-            layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row))
+            if wrong := script_problems(texts, row.get("locale")):
+                raise LayoutError(wrong)
+            layout = layout_text(
+                row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
+            )
             layout = place_product(layout, products.get(row["asset"]))
             if not sha:  # pre-flight found it could not be laid out, so no draft was made for it
                 raise LayoutError(draft["draft_reason"] or "no draft was generated for this deliverable")
-            if sha not in decoded:  # decode each draft once, whatever number of sizes it serves
-                decoded[sha] = store.open(sha)
-            background = crop_to_aspect(decoded[sha], row["width"], row["height"], max_side=max(decoded[sha].size))
+            box = tuple(round(v, 3) for v in framer.box(draft, row["width"], row["height"]))
+            image = framer.image(sha)
+            background = crop_to_box(image, box, row["width"], row["height"], max_side=max(image.size))
+            out["crop_box"] = list(box)
             layout = choose_colours(layout, background, brand)
         except (LayoutError, FontError) as exc:
             out["error"] = str(exc)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from asset_pipeline.framing import crop_to_aspect
+from asset_pipeline.framing import Box, aspect_crop_box, crop_to_box
 from asset_pipeline.specs import content_hash
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.render import render_layout
 
@@ -27,28 +28,36 @@ if TYPE_CHECKING:  # the upscaler pulls in torch; the Lanczos path never needs i
     from asset_pipeline.models.upscaler import DiffusionUpscaler
 
 LANCZOS = "lanczos"
-RENDER_CODE_VERSION = "3"  # bump when rendering changes pixels, to invalidate cached renders
+RENDER_CODE_VERSION = "4"  # bump when rendering changes pixels, to invalidate cached renders
 
 
-def needs_enlarging(draft: Image.Image, width: int, height: int) -> bool:
-    """Whether the deliverable is larger than the draft's crop for its aspect (so pixels must be invented)."""
-    crop = crop_to_aspect(draft, width, height, max_side=max(draft.size))
-    return width > crop.width or height > crop.height
+def needs_enlarging(box: Box, width: int, height: int) -> bool:
+    """Whether the deliverable is larger than its crop box of the draft (so pixels must be invented)."""
+    return width > box[2] - box[0] + 0.5 or height > box[3] - box[1] + 0.5
 
 
 def background_for(
-    draft: Image.Image, width: int, height: int, upscaler: DiffusionUpscaler | None, prompt: str, seed: int
+    draft: Image.Image,
+    width: int,
+    height: int,
+    upscaler: DiffusionUpscaler | None,
+    prompt: str,
+    seed: int,
+    box: Box | None = None,
 ) -> tuple[Image.Image, str, str | None]:
-    """(background at exactly width x height, engine used, why the upscaler was not used if it failed)."""
-    if upscaler is not None and needs_enlarging(draft, width, height):
+    """(background at exactly width x height, engine used, why the upscaler was not used if it failed).
+
+    `box` is the deliverable's crop of the draft (the typeset stage's frame); default: the centre."""
+    box = box or aspect_crop_box(draft.width, draft.height, width, height)
+    if upscaler is not None and needs_enlarging(box, width, height):
         from asset_pipeline.models.generation import GenerationError
 
-        crop = crop_to_aspect(draft, width, height, max_side=max(draft.size))
+        crop = crop_to_box(draft, box, width, height, max_side=max(draft.size))
         try:
             return upscaler.enlarge(crop, width, height, prompt, seed), upscaler.engine, None
         except (GenerationError, FileNotFoundError, OSError, ValueError) as exc:
-            return crop_to_aspect(draft, width, height), LANCZOS, f"{upscaler.engine}: {exc}"
-    return crop_to_aspect(draft, width, height), LANCZOS, None
+            return crop_to_box(draft, box, width, height), LANCZOS, f"{upscaler.engine}: {exc}"
+    return crop_to_box(draft, box, width, height), LANCZOS, None
 
 
 def upscale(
@@ -61,11 +70,15 @@ def upscale(
 ) -> tuple[list[dict], int]:
     """Renders rows (one per deliverable) and how many were reused from the cache."""
     by_key = {d["draft_key"]: d for d in drafts}
+
+    def key_visual(draft: dict) -> str | None:
+        return (by_key[draft["extends"]] if draft.get("extends") else draft)["image_sha256"] or None
+
     decoded = {}
     rows, reused = [], 0
     for row in layouts:
         draft = by_key[row["draft_key"]]
-        out = {key: row[key] for key in ("campaign", "asset", "variant", "size")}
+        out = {key: row.get(key) for key in DELIVERABLE}
         out.update(
             brand_hash=brand_hash,
             draft_sha256=draft["image_sha256"],
@@ -74,12 +87,15 @@ def upscale(
             upscaler_error=None,
             image_sha256=None,
             error=row["error"],
+            crop_box=list(row.get("crop_box") or []),
+            key_visual_sha256=key_visual(draft),
         )
         if row["error"] is None:
             # The cache is keyed by the engine that would be tried; a hit also knows which one ran.
             key = content_hash(
                 {
                     "draft": draft["image_sha256"],
+                    "crop": out["crop_box"],
                     "layout": row["layout"],
                     "engine": upscaler.cache_part() if upscaler else LANCZOS,
                     "prompt": draft.get("prompt") if upscaler else None,
@@ -105,6 +121,7 @@ def upscale(
                     upscaler,
                     draft.get("prompt") or "",
                     int(draft.get("seed") or 0),
+                    tuple(out["crop_box"]) or None,
                 )
                 # the logo from its source file's bytes (by sha256), at final resolution
                 mark = store.read_bytes(layout.logo.sha256) if layout.logo else None

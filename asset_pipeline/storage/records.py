@@ -66,6 +66,19 @@ class Budget:
 
 # ------------------------------------------------------------------ tables
 
+# What names one deliverable in every table that has `size`.
+DELIVERABLE = ("campaign", "asset", "variant", "size", "locale")
+
+
+def deliverable_key(row: dict) -> tuple[str, int, str, str | None]:
+    """(asset, variant, size, locale) of a row; rows written before locales existed have none."""
+    return row["asset"], row["variant"], row["size"], row.get("locale")
+
+
+def draft_size_key(row: dict) -> tuple[str, int, str]:
+    """(asset, variant, size): what a draft serves, shared by every locale."""
+    return row["asset"], row["variant"], row["size"]
+
 
 @dataclass(frozen=True)
 class ApprovalRow:
@@ -80,6 +93,8 @@ class ApprovalRow:
     comment: str | None
     by: str
     at: datetime
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,11 @@ class BriefRow:
     keep_out: list[KeepOut]  # the preset's safe zones, as the boxes text, CTA and logo stay out of
     product: str | None  # the asset's product shot, relative to media/
     product_sha256: str | None  # of that file, as the run's snapshot read it
+    reference: str | None  # the image that steers the key visual (image-to-image), relative to media/
+    reference_sha256: str | None  # of that file, as the run's snapshot read it
+    reference_strength: float
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,12 @@ class DraftRow:
     attempts: list[Attempt]
     draft_passed: bool
     draft_reason: str | None
+    kind: str  # key (the asset's key visual) | extension (the key visual outpainted) | none (not generated)
+    extends: str | None  # an extension's key visual, by its draft_key
+    inset: list[int]  # where an extension holds its key visual (left, top, right, bottom px); empty for a key
+    reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
+    reference_strength: float | None
+    notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
 
 
 @dataclass(frozen=True)
@@ -172,6 +198,9 @@ class LayoutRow:
     preview_sha256: str | None
     typography_hash: str
     error: str | None
+    crop_box: list[float]  # the box of the draft this deliverable is cut from (left, top, right, bottom px)
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +216,10 @@ class RenderRow:
     engine: str | None
     error: str | None
     upscaler_error: str | None
+    crop_box: list[float]  # the box of the draft it was cut from (left, top, right, bottom px); empty: none
+    key_visual_sha256: str | None  # the asset's key visual: the draft itself, or the one its extension extends
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +235,8 @@ class CheckRow:
     passed: bool
     value: float | None
     detail: str | None
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +261,8 @@ class PublicationRow:
     change: str  # pixels | provenance | rejected | approval (a reviewer's decision moved it)
     reasons: list[str]
     checks: list[CheckResult]  # the checks this row was judged by
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +283,8 @@ class FileRow:
     psnr_db: float | None  # measured error of the decoded file against the render (None: identical pixels)
     pixels_sha256: str  # the render's pixels this file encodes (the version's)
     published_at: datetime
+    # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
+    locale: str | None = None
 
 
 RECORDS: dict[str, type] = {
@@ -336,6 +375,9 @@ def to_record(record: type, row: Any, where: str | None = None) -> Any:
     if not isinstance(row, dict):
         raise RecordError(f"{where}: expected a mapping, got {type(row).__name__}")
     hints = _hints(record)
+    # A field with a default (`locale`: None, no locales) may be left out; every other is named.
+    defaults = {f.name: f.default for f in dataclasses.fields(record) if f.default is not dataclasses.MISSING}
+    row = {**defaults, **row}
     unknown = sorted(set(row) - set(hints))
     missing = sorted(set(hints) - set(row))
     if unknown or missing:

@@ -22,6 +22,9 @@ def to_pixels(rect: Rect, width: int, height: int) -> tuple[int, int, int, int]:
     return round(x * width), round(y * height), round((x + w) * width), round((y + h) * height)
 
 
+LOCALE_FIELDS = ("locale", "script", "language", "direction", "font_source")
+
+
 @dataclass(frozen=True)
 class TextBox:
     role: Role
@@ -37,7 +40,7 @@ class TextBox:
     plate: str | None = None  # colour of a solid plate behind the text, if any (the CTA's)
     scrim: str | None = None  # older layouts only: a scrim per box; now the block's Panel carries it
     contrast: float | None = None  # WCAG ratio measured against what is behind the text
-    align: Literal["left", "center"] = "left"
+    align: Literal["left", "center", "right"] = "left"  # right: a mirrored (right-to-left) template
     line_spacing: float = 1.2
     # The glyphs' ink as shaped (HarfBuzz through Pillow's raqm layout), (x, y, w, h) relative:
     # what optical alignment lines up and what the safe margin keeps inside.
@@ -50,6 +53,18 @@ class TextBox:
     plate_outline: str | None = None
     plate_outline_px: int | None = None
     plate_contrast: float | None = None
+    # Locales (all None for a deliverable without one): the BCP 47 tag, the ISO 15924 script the
+    # box is set and read in, what HarfBuzz is told (language, direction), and how the font was
+    # chosen ("brand", "fonts_by_script" or "fontconfig").
+    locale: str | None = None
+    script: str | None = None
+    language: str | None = None
+    direction: Literal["ltr", "rtl"] | None = None
+    font_source: str | None = None
+
+    def shaping(self) -> dict[str, str | None]:
+        """The keyword arguments that shape this box's text in Pillow (raqm): direction, language."""
+        return {"direction": self.direction, "language": self.language}
 
     def pixel_box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in pixels of an image of the given size."""
@@ -136,6 +151,10 @@ class Layout:
         data = asdict(self)
         if data["product"] is None:  # layouts without a product keep their JSON, and so their cache keys
             del data["product"]
+        for box in data["boxes"]:  # a layout without locales stays byte for byte what it was
+            for name in LOCALE_FIELDS:
+                if box[name] is None:
+                    del box[name]
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @classmethod

@@ -8,6 +8,7 @@ PostScript name ("DejaVu Sans Bold"), or a fontconfig pattern ("DejaVu Sans:bold
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -141,3 +142,75 @@ def missing_glyphs(font_path: str | Path, text: str) -> list[str]:
         if _glyph_signature(font, char) == notdef:
             missing.append(char)
     return missing
+
+
+# ---------------------------------------------------------------- fonts by script
+
+MAX_FALLBACK_CANDIDATES = 40  # fontconfig's sorted list runs to every font; the covering ones come first
+# Each script's own face among the Noto families the Makefile installs (fontconfig names). Tried
+# before the brand's Latin font: fontconfig's own order puts DejaVu first for Arabic and Hebrew,
+# whose Arabic tesseract reads far worse (pure-Arabic boxes: 80% at >= 0.95 with DejaVu, 95% with
+# Noto Sans Arabic). Noto's script faces carry few Latin letters or digits (Noto Sans Thai and
+# Hebrew have no digits), so a box that mixes in what the face lacks falls through to a font
+# that covers all of it: one font per box, shaped as one run (raqm's bidi keeps mixed runs right).
+SCRIPT_FACES = {
+    "Arab": "Noto Sans Arabic",
+    "Hebr": "Noto Sans Hebrew",
+    "Jpan": "Noto Sans CJK JP",
+    "Hans": "Noto Sans CJK SC",
+    "Kore": "Noto Sans CJK KR",
+    "Deva": "Noto Sans Devanagari",
+    "Thai": "Noto Sans Thai",
+}
+
+
+@dataclass(frozen=True)
+class FontChoice:
+    """The font a text box is set in, and how it was chosen (recorded in the layout)."""
+
+    path: Path
+    # "fonts_by_script" (the brand's font for the script), "script_face" (SCRIPT_FACES), "brand"
+    # (fonts.headline/body), or "fontconfig" (the first system font that covers the text)
+    source: str
+
+
+@lru_cache(maxsize=256)
+def fontconfig_font(text: str, language: str, bold: bool) -> Path | None:
+    """The first system font in fontconfig's order for `language` (and weight) that has every
+    character of `text`; None when no installed font covers it."""
+    pattern = f":lang={language}" + (":weight=bold" if bold else "")
+    for line in _fc("match", "-s", "-f", "%{file}\n", pattern).splitlines()[:MAX_FALLBACK_CANDIDATES]:
+        path = Path(line)
+        if path.suffix.lower() in FONT_SUFFIXES and path.is_file() and not missing_glyphs(path, text):
+            return path
+    return None
+
+
+def _script_face(script: str, bold: bool) -> Path | None:
+    name = SCRIPT_FACES.get(script)
+    if name is None:
+        return None
+    try:
+        return resolve_font(name + (":bold" if bold else ""), Path("."))
+    except FontError:  # not installed: fontconfig's fallback decides
+        return None
+
+
+def choose_font(
+    text: str, base: str, by_script: str | None, brand_dir: Path, language: str, bold: bool, script: str = "Latn"
+) -> FontChoice:
+    """The font for a text in a locale: the brand's font for its script (`fonts_by_script`); else
+    the script's own Noto face when it has every character; else the brand's font (`base`) when
+    it has; else a system font that does (fontconfig, by the locale's language). When none
+    covers the text, the brand's font is returned and the layout's glyph check names what is
+    missing."""
+    if by_script:
+        return FontChoice(resolve_font(by_script, brand_dir), "fonts_by_script")
+    face = _script_face(script, bold)
+    if face is not None and not missing_glyphs(face, text):
+        return FontChoice(face, "script_face")
+    path = resolve_font(base, brand_dir)
+    if not missing_glyphs(path, text):
+        return FontChoice(path, "brand")
+    found = fontconfig_font(text, language, bold)
+    return FontChoice(found, "fontconfig") if found else FontChoice(path, "brand")

@@ -34,9 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..locales import locale_info
 from ..specs import Brand
 from .boxes import Layout, LayoutError, LogoBox, Panel, Rect, TextBox
-from .fonts import load_font, missing_glyphs, resolve_font
+from .fonts import choose_font, load_font, missing_glyphs, resolve_font
+from .linebreak import SPACE, break_units, join_units
 from .logo import LogoSource
 
 ROLES = ("headline", "body", "cta", "disclaimer")
@@ -106,20 +108,29 @@ class Block:
 
 
 @functools.lru_cache(maxsize=8192)
-def ink_bounds(font_path: str, px: float, line: str) -> tuple[float, float, float, float]:
+def ink_bounds(
+    font_path: str, px: float, line: str, direction: str | None = None, language: str | None = None
+) -> tuple[float, float, float, float]:
     """(left, top, right, bottom) of a line's real ink relative to its "la" anchor, from the shaped
-    glyphs' own bitmap (HarfBuzz through raqm). Pillow's getbbox starts at the origin whatever
-    the first glyph's side bearing ("1", "W"), so it cannot align ink; the mask can."""
+    glyphs' own bitmap (HarfBuzz through raqm, with the box's direction and language). Pillow's
+    getbbox starts at the origin whatever the first glyph's side bearing ("1", "W"), so it
+    cannot align ink; the mask can."""
     font = load_font(font_path, px)
-    mask, (dx, dy) = font.getmask2(line, anchor="la")
+    mask, (dx, dy) = font.getmask2(line, anchor="la", direction=direction, language=language)
     box = mask.getbbox()
     if box is None:  # only spaces: no ink, its advance box
-        return font.getbbox(line, anchor="la")
+        return font.getbbox(line, anchor="la", direction=direction, language=language)
     return dx + box[0], dy + box[1], dx + box[2], dy + box[3]
 
 
 def text_block(
-    lines: list[str], font_path: str | Path, px: float, line_spacing: float = 1.2, align: str = "left"
+    lines: list[str],
+    font_path: str | Path,
+    px: float,
+    line_spacing: float = 1.2,
+    align: str = "left",
+    direction: str | None = None,
+    language: str | None = None,
 ) -> Block:
     """Where each line goes and how much room the lines take, glyph ink included.
 
@@ -127,7 +138,8 @@ def text_block(
     by its shaped ink, not its advance box: in left alignment every line's first ink column
     is the block's left edge (an "W" and a "1" with different side bearings line up), in
     centred alignment every line's ink centre is the block's centre. Horizontally the block
-    is exactly the ink; vertically it is the union of the nominal line boxes and the ink
+    is exactly the ink (right alignment, for mirrored templates, lines up the ink's right
+    edges); vertically it is the union of the nominal line boxes and the ink
     (accents above the ascender, descenders), so a box built from it contains every glyph.
     """
     if not lines:
@@ -135,11 +147,13 @@ def text_block(
     font = load_font(str(font_path), px)
     ascent, descent = font.getmetrics()
     pitch = px * line_spacing
-    inks = [ink_bounds(str(font_path), px, line) for line in lines]
+    inks = [ink_bounds(str(font_path), px, line, direction, language) for line in lines]
     widths = [right - left for left, _, right, _ in inks]
     full = max(widths)
     if align == "center":
         xs = [round((full - w) / 2 - left) for w, (left, _, _, _) in zip(widths, inks)]
+    elif align == "right":
+        xs = [round(full - w - left) for w, (left, _, _, _) in zip(widths, inks)]
     else:
         xs = [round(-left) for left, _, _, _ in inks]
     ys = [round(i * pitch) for i in range(len(lines))]
@@ -161,29 +175,31 @@ def text_block(
 # ---------------------------------------------------------------- line breaking
 
 
-def break_lines(words: list[str], measure: Callable[[str], float], max_width: float) -> list[str] | None:
+def break_lines(
+    words: list[str], measure: Callable[[str], float], max_width: float, joiner: str = SPACE
+) -> list[str] | None:
     """Fewest lines that fit max_width, balanced so no line is needlessly short.
 
     Greedy filling finds how many lines are needed; among the breaks with that
     many lines we take the one with the smallest sum of squared line widths,
     which evens the lines out (no lone word on the last line when avoidable).
-    None when a single word is wider than max_width (words are never split).
+    None when a single word is wider than max_width (words are never split). `words` are
+    the units of `linebreak.break_units` (words, or the pieces between ICU's break
+    opportunities, joined by `joiner`), so a line only ever breaks where the script allows.
     """
     if not words:
         return []
-    if any(measure(w) > max_width for w in words):
+    if any(measure(join_units([w], joiner)) > max_width for w in words):
         return None
-    count, line = 1, words[0]
-    for word in words[1:]:
-        if measure(line + " " + word) <= max_width:
-            line += " " + word
-        else:
-            count, line = count + 1, word
-    return balanced_lines(words, measure, count, max_width)
+    count, start = 1, 0
+    for end in range(1, len(words)):
+        if measure(join_units(words[start : end + 1], joiner)) > max_width:
+            count, start = count + 1, end
+    return balanced_lines(words, measure, count, max_width, joiner)
 
 
 def balanced_lines(
-    words: list[str], measure: Callable[[str], float], n: int, max_width: float = math.inf
+    words: list[str], measure: Callable[[str], float], n: int, max_width: float = math.inf, joiner: str = SPACE
 ) -> list[str] | None:
     """Split words into exactly n lines (each <= max_width) minimising the sum of squared widths."""
     total = len(words)
@@ -192,7 +208,7 @@ def balanced_lines(
 
     def width(i: int, j: int) -> float:
         if (i, j) not in widths:
-            widths[i, j] = measure(" ".join(words[i:j]))
+            widths[i, j] = measure(join_units(words[i:j], joiner))
         return widths[i, j]
 
     best = [[math.inf] * (n + 1) for _ in range(total + 1)]
@@ -212,7 +228,7 @@ def balanced_lines(
     lines, j = [], total
     for k in range(n, 0, -1):
         i = back[j][k]
-        lines.append(" ".join(words[i:j]))
+        lines.append(join_units(words[i:j], joiner))
         j = i
     return lines[::-1]
 
@@ -234,6 +250,10 @@ class _Item:
     text: str
     words: list[str]
     font: Path
+    joiner: str = SPACE
+    direction: str | None = None
+    language: str | None = None
+    font_source: str | None = None
 
 
 @dataclass
@@ -280,31 +300,34 @@ class _Plan:
 
 
 @functools.lru_cache(maxsize=65536)
-def _length(font: Path, px: int, text: str) -> float:
-    return load_font(str(font), px).getlength(text)
+def _length(font: Path, px: int, text: str, direction: str | None = None, language: str | None = None) -> float:
+    return load_font(str(font), px).getlength(text, direction=direction, language=language)
 
 
-def _measure(font: Path, px: int) -> Callable[[str], float]:
-    return functools.partial(_length, font, px)
+def _measure(item: _Item, px: int) -> Callable[[str], float]:
+    if item.direction is None and item.language is None:
+        return functools.partial(_length, item.font, px)
+    return lambda text: _length(item.font, px, text, item.direction, item.language)
 
 
 def _set(item: _Item, px: int, width: int, max_lines: int | None, align: str) -> _Placed:
     """Break an item's text into lines whose ink fits `width`, or raise _NoFit with the numbers."""
-    measure = _measure(item.font, px)
-    lines = break_lines(item.words, measure, width)
+    measure = _measure(item, px)
+    shaping = {"direction": item.direction, "language": item.language}
+    lines = break_lines(item.words, measure, width, item.joiner)
     if lines is None:
-        widest = max(item.words, key=measure)
+        widest = max((join_units([w], item.joiner) for w in item.words), key=measure)
         raise _NoFit(
             f"{item.role}: {widest!r} is {math.ceil(measure(widest))} px wide at {px} px, {width} px available"
         )
     if max_lines is not None and len(lines) > max_lines:
         raise _NoFit(f"{item.role} needs {len(lines)} lines at {px} px, {max_lines} allowed")
-    block = text_block(lines, item.font, px, LINE_SPACING[item.role], align)
+    block = text_block(lines, item.font, px, LINE_SPACING[item.role], align, **shaping)
     if block.width > width:  # ink beyond the advance (an italic overhang): one more line if allowed
-        more = balanced_lines(item.words, measure, len(lines) + 1, width)
+        more = balanced_lines(item.words, measure, len(lines) + 1, width, item.joiner)
         if more is None or (max_lines is not None and len(more) > max_lines):
             raise _NoFit(f"{item.role} needs {block.width} px of width at {px} px, {width} px available")
-        lines, block = more, text_block(more, item.font, px, LINE_SPACING[item.role], align)
+        lines, block = more, text_block(more, item.font, px, LINE_SPACING[item.role], align, **shaping)
     return _Placed(item, px, lines, align, block)
 
 
@@ -639,21 +662,35 @@ TEMPLATES = {
 # ---------------------------------------------------------------- the layout
 
 
-def _items(texts: dict[str, str | None], brand: Brand, brand_dir: Path) -> list[_Item]:
+def _items(texts: dict[str, str | None], brand: Brand, brand_dir: Path, locale: str | None = None) -> list[_Item]:
     unknown = set(texts) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown text roles {sorted(unknown)}; expected some of {ROLES}")
     items, problems = [], []
+    info = locale_info(locale) if locale else None
     for role in ROLES:
         text = texts.get(role)
         if not text or not text.strip():
             continue
-        font = resolve_font(brand.fonts.headline if role == "headline" else brand.fonts.body, Path(brand_dir))
+        base = brand.fonts.headline if role == "headline" else brand.fonts.body
+        if info is None:  # no locale: the brand's fonts, spaces, no shaping hints, exactly as before locales
+            font, item = resolve_font(base, Path(brand_dir)), None
+        else:
+            mapped = brand.fonts_by_script.get(info.script.code)
+            name = (mapped.headline if role == "headline" else mapped.body) if mapped else None
+            # one body font for body, CTA and disclaimer: a fallback that covers all of them
+            cover = text if role == "headline" else " ".join(t for r, t in texts.items() if r != "headline" and t)
+            bold = role == "headline"
+            choice = choose_font(cover, base, name, Path(brand_dir), info.language, bold, info.script.code)
+            font = choice.path
+            words, joiner = break_units(text, info.script)
+            direction = "rtl" if info.direction == "rtl" else None
+            item = _Item(role, text, words, font, joiner, direction, info.language, choice.source)
         missing = missing_glyphs(font, text)
         if missing:
             chars = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
             problems.append(f"{role}: font {font.name} has no glyph for {chars}")
-        items.append(_Item(role, text, text.split(), font))
+        items.append(item or _Item(role, text, text.split(), font))
     if problems:
         raise LayoutError(problems)
     return items
@@ -667,6 +704,7 @@ def layout_text(
     brand_dir: Path,
     logos: list[LogoSource] | None = None,
     band: tuple[float, float] = (0.0, 1.0),
+    locale: str | None = None,
 ) -> Layout:
     """Lay the texts (and the logo) out for a deliverable of width x height final pixels.
 
@@ -679,12 +717,28 @@ def layout_text(
     logo_min_px is used). Raises LayoutError with every reason when the text
     cannot fit at brand.min_font_px, a font lacks a glyph, or the logo would be
     below logo_min_px; FontError when a brand font cannot be found.
+
+    `locale` (a BCP 47 tag) sets the copy in its script: fonts by script (the brand's
+    `fonts_by_script`, its own fonts, or a fontconfig font that covers the text), line
+    breaks by the script's rules, shaping with its language and direction; a right-to-left
+    locale mirrors the template (see `mirrored`).
     """
     if band != (0.0, 1.0):
         top, bottom = round(band[0] * height), round(band[1] * height)
-        inside = layout_text(width, bottom - top, texts, brand, brand_dir, logos)
+        inside = layout_text(width, bottom - top, texts, brand, brand_dir, logos, locale=locale)
         return _placed_in_band(inside, height, top)
-    items = _items(texts, brand, brand_dir)
+    if locale and locale_info(locale).direction == "rtl":
+        # lay the mirror image out, then mirror it: a pinned logo ends where the brand pinned it
+        pinned = brand.logo_position != "auto"
+        ltr_brand = (
+            brand.model_copy(update={"logo_position": _mirror_position(brand.logo_position)}) if pinned else brand
+        )
+        return mirrored(_layout(width, height, texts, ltr_brand, brand_dir, logos, locale))
+    return _layout(width, height, texts, brand, brand_dir, logos, locale)
+
+
+def _layout(width, height, texts, brand, brand_dir, logos, locale) -> Layout:
+    items = _items(texts, brand, brand_dir, locale)
     family = aspect_family(width, height)
     template = TEMPLATES[family]
     problems: list[str] = []
@@ -701,11 +755,11 @@ def layout_text(
                 continue
             if not whole_area and not _product_room(plan, family, width, height, brand):
                 continue
-            return _to_layout(plan, family, width, height, brand)
+            return _to_layout(plan, family, width, height, brand, locale)
     if logos and any(p.startswith(("logo:", "logo_small:")) for p in problems):
         # the logo stopped every plan before the text was tried: say what the text needs too
         try:
-            layout_text(width, height, texts, brand, brand_dir)
+            _layout(width, height, texts, brand, brand_dir, None, locale)
         except LayoutError as exc:
             problems = [p for p in problems if p.startswith(("logo:", "logo_small:"))] + exc.problems
     raise LayoutError(problems)
@@ -722,7 +776,7 @@ def _product_room(plan: _Plan, family: str, width: int, height: int, brand: Bran
     return pb - pt >= MIN_PRODUCT[family] * (bottom - top)
 
 
-def _to_layout(plan: _Plan, family: str, width: int, height: int, brand: Brand) -> Layout:
+def _to_layout(plan: _Plan, family: str, width: int, height: int, brand: Brand, locale: str | None = None) -> Layout:
     pad = math.ceil(SCRIM_PAD * plan.body_px)
     boxes, panels = [], []
     for index, group in enumerate(plan.groups):
@@ -767,6 +821,7 @@ def _to_layout(plan: _Plan, family: str, width: int, height: int, brand: Brand) 
                 line_spacing=LINE_SPACING[p.item.role],
                 ink=(il / width, it / height, (ir - il) / width, (ib - it) / height),
                 block=p.group,
+                **_locale_fields(p.item, locale),
             )
         )
     logo = None
@@ -816,3 +871,44 @@ def _placed_in_band(layout: Layout, height: int, top: int) -> Layout:
         logo=logo,
         product_zone=rect(layout.product_zone),
     )
+
+
+def _locale_fields(item: _Item, locale: str | None) -> dict:
+    if locale is None:
+        return {}
+    return {
+        "locale": locale,
+        "script": locale_info(locale).script.code,
+        "language": item.language,
+        "direction": item.direction or "ltr",
+        "font_source": item.font_source,
+    }
+
+
+def _mirror_position(position: str) -> str:
+    return position.replace("left", "_").replace("right", "left").replace("_", "right")
+
+
+def mirrored(layout: Layout) -> Layout:
+    """The layout's mirror image for right-to-left copy: every box, panel, the logo and the product
+    zone reflected across the vertical centre line; left-aligned text becomes right-aligned (its
+    ink's right edges on the mirrored alignment line), centred text stays centred. The logo and
+    the CTA change sides with the rest."""
+
+    def rect(r: Rect | None) -> Rect | None:
+        return None if r is None else (1.0 - r[0] - r[2], r[1], r[2], r[3])
+
+    boxes = [
+        replace(
+            b,
+            x=1.0 - b.x - b.w,
+            ink=rect(b.ink),
+            align="right" if b.align == "left" else b.align,
+        )
+        for b in layout.boxes
+    ]
+    panels = [replace(p, x=1.0 - p.x - p.w) for p in layout.panels]
+    logo = layout.logo
+    if logo is not None:
+        logo = replace(logo, x=1.0 - logo.x - logo.w, clear=rect(logo.clear), position=_mirror_position(logo.position))
+    return replace(layout, boxes=boxes, panels=panels, logo=logo, product_zone=rect(layout.product_zone))

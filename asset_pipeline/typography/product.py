@@ -19,18 +19,18 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import warnings
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFilter
+
+from asset_pipeline.media import MAX_MEDIA_BYTES, MAX_MEDIA_PIXELS, MediaError, open_image
 
 from .boxes import Layout, LayoutError, ProductBox, to_pixels
 
-MAX_PRODUCT_BYTES = 200_000_000  # a 50 MP PNG of a photo is well under this
-MAX_PRODUCT_PIXELS = 50_000_000
-FORMATS = ("PNG", "WEBP", "JPEG")
+MAX_PRODUCT_BYTES = MAX_MEDIA_BYTES  # media.open_image's limits, for every media image
+MAX_PRODUCT_PIXELS = MAX_MEDIA_PIXELS
 ALPHA_METHOD = "alpha"
 # The cut-out, named with its version: a change of the method is a change of every mask.
 CUTOUT_METHOD = "skimage-backdrop-flood-v1"
@@ -55,7 +55,7 @@ SHADOW_OPACITY = 0.35
 FOOTPRINT_ROWS = 0.1  # the shadow is as wide as the product's lowest tenth
 
 
-class ProductError(ValueError):
+class ProductError(MediaError):
     """The product file cannot be used; the message says why (the caller names the file)."""
 
 
@@ -78,31 +78,10 @@ class ProductSource:
 
 def open_product(data: bytes) -> Image.Image:
     """The decoded source (RGB or RGBA, upright), or ProductError for a hostile or unusable file."""
-    if len(data) > MAX_PRODUCT_BYTES:
-        raise ProductError(f"is {len(data)} bytes; the limit is {MAX_PRODUCT_BYTES}")
     try:
-        with warnings.catch_warnings():
-            # Pillow warns from 89 MP and refuses from 179 MP; every warning is a refusal here.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in FORMATS:
-                    raise ProductError(f"is {image.format}, not PNG, WebP or JPEG")
-                width, height = image.size
-                if width * height > MAX_PRODUCT_PIXELS:
-                    raise ProductError(
-                        f"is {width}x{height} = {width * height / 1e6:.1f} MP; "
-                        f"the limit is {MAX_PRODUCT_PIXELS / 1e6:.0f} MP"
-                    )
-                image.load()
-                image = ImageOps.exif_transpose(image)  # a phone's JPEG is stored sideways
-                alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-                return image.convert("RGBA" if alpha else "RGB")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ProductError(f"is a decompression bomb: {exc}") from None
-    except UnidentifiedImageError:
-        raise ProductError("is not an image (PNG, WebP or JPEG expected)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated, corrupt, oversized chunks
-        raise ProductError(f"cannot be decoded: {exc}") from None
+        return open_image(data)
+    except MediaError as exc:
+        raise ProductError(str(exc)) from None
 
 
 def mask_sha256(alpha: Image.Image) -> str:

@@ -61,7 +61,7 @@ def render_layout(
             continue
         # exact integer size at final resolution; fractional sizes for previews
         px = box.font_px if scale == 1 else box.font_px * scale
-        block = text_block(box.lines, box.font, px, box.line_spacing, box.align)
+        block = text_block(box.lines, box.font, px, box.line_spacing, box.align, **box.shaping())
         # centre the block in its box: exact at final size (the box is the block
         # plus padding), and it spreads rounding evenly at preview sizes
         x0 = left + (right - left - block.width) // 2
@@ -71,7 +71,7 @@ def render_layout(
         else:
             font = load_font(box.font, px)
             for line, (dx, dy) in zip(box.lines, block.origins):
-                draw.text((x0 + dx, y0 + dy), line, font=font, fill=box.color, anchor="la")
+                draw.text((x0 + dx, y0 + dy), line, font=font, fill=box.color, anchor="la", **box.shaping())
     if layout.logo is not None and logo is not None:
         left, top, right, bottom = layout.logo.pixel_box(*image.size)
         mark = logo_image(layout.logo.kind, logo, right - left, bottom - top)
@@ -87,6 +87,6 @@ def _draw_supersampled(image: Image.Image, box: TextBox, block: Block, px: float
     draw = ImageDraw.Draw(mask)
     font = load_font(box.font, px * k)
     for line, (dx, dy) in zip(box.lines, block.origins):
-        draw.text(((dx + pad) * k, (dy + pad) * k), line, font=font, fill=255, anchor="la")
+        draw.text(((dx + pad) * k, (dy + pad) * k), line, font=font, fill=255, anchor="la", **box.shaping())
     mask = mask.resize((block.width + 2 * pad, block.height + 2 * pad), Image.Resampling.BOX)
     image.paste(ImageColor.getrgb(box.color), (x0 - pad, y0 - pad), mask)

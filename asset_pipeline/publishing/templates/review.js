@@ -11,6 +11,7 @@
       asset: card.dataset.asset,
       variant: Number(card.dataset.variant),
       size: card.dataset.size,
+      locale: card.dataset.locale, // undefined (left out) when the brief has no locales
       version: Number(card.dataset.version),
       decision: decision,
       comment: comment,
