@@ -46,10 +46,19 @@ def _prepare_environment(home: Home) -> None:
 # The home's Dagster instance settings: no telemetry, no onboarding ("Join the Dagster community")
 # modal in the UI, and Dagster's own DEBUG console lines (which step processes of the multiprocess
 # executor print) off; INFO keeps the steps' log lines (the drafts' progress) in the run log.
+# Concurrency: the only pool is `generation` (draft_images): one draft step at a time across all
+# runs on this instance, since two loaded models on one machine's CPU or GPU only thrash; and at
+# most MAX_CONCURRENT_RUNS runs started by the daemon's run queue (schedule, sensor, UI backfills) at
+# once. docs/kubernetes.md says how to raise both for a cluster.
+GENERATION_SLOTS, MAX_CONCURRENT_RUNS = 1, 2
 INSTANCE_SETTINGS = {
     "telemetry": {"enabled": False},
     "nux": {"enabled": False},
     "python_logs": {"python_log_level": "INFO"},
+    "concurrency": {
+        "pools": {"default_limit": GENERATION_SLOTS},
+        "runs": {"max_concurrent_runs": MAX_CONCURRENT_RUNS},
+    },
 }
 
 
@@ -214,6 +223,7 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
                 executor=args.executor,
                 broker=args.broker,
                 progress=None if args.quiet else lambda campaign: reporter_for(campaign, stream),
+                batch_size=args.batch,
             )
     for summary in summaries:
         _say(summary.line())
@@ -428,6 +438,12 @@ def _stop_group(pgid: int, grace_s: float) -> None:
             time.sleep(0.1)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{shown(text)!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asset-pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -454,6 +470,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("ASSET_PIPELINE_CELERY_BROKER"),
         help="with --executor celery: the broker the workers listen to, e.g. redis://127.0.0.1:6379/0 "
         "(default: $ASSET_PIPELINE_CELERY_BROKER)",
+    )
+    run.add_argument(
+        "--batch",
+        type=_positive,
+        default=100,  # orchestration.batch.BATCH_SIZE (not imported: --help stays quick)
+        metavar="N",
+        help="campaigns per Dagster run (default 100): consecutive campaigns share one run, one model load "
+        "and one set of step events; a campaign's failure stays its own. 1: a run per campaign",
     )
     run.add_argument("--quiet", action="store_true", help="no progress on stderr, only the summaries")
     run.set_defaults(func=cmd_run)

@@ -81,6 +81,19 @@ def test_brand_change_retriggers_its_campaigns(home, instance):
     }
 
 
+def campaigns_of(requests, instance) -> list[list[str]]:
+    """The campaigns each run request covers: its partition, or its range of partitions."""
+    order = instance.get_dynamic_partitions("campaigns")
+    covered = []
+    for request in requests:
+        if request.partition_key:
+            covered.append([request.partition_key])
+        else:
+            first = order.index(request.tags["dagster/asset_partition_range_start"])
+            covered.append(order[first : order.index(request.tags["dagster/asset_partition_range_end"]) + 1])
+    return covered
+
+
 def test_nightly_schedule_requests_every_valid_campaign(home, instance):
     write_brief(home, "one", BRIEF.format(c="one"))
     write_brief(home, "bad", "campaign: bad\nbrand: nobody\nassets: []\n")
@@ -151,20 +164,18 @@ def test_freshness_reads_only_the_recorded_hashes(home):
 def test_nightly_requests_runs_only_for_changed_campaigns(home, instance, monkeypatch):
     brand = home / "brands" / "other.yaml"
     brand.write_text((home / "brands" / "acme.yaml").read_text().replace("brand: acme", "brand: other"))
-    for campaign, name in (("one", "acme"), ("two", "acme"), ("three", "other")):
+    names = {"one": "acme", "two": "acme", "three": "other", "four": "acme", "five": "other"}
+    for campaign, name in names.items():
         write_brief(home, campaign, BRIEF.format(c=campaign).replace("brand: acme", f"brand: {name}"))
-    assert [r.partition_key for r in nightly_rebuild(dg.build_schedule_context(instance=instance))] == [
-        "one",
-        "three",
-        "two",
-    ]  # nothing published yet: every campaign
-    _publish_all(home, monkeypatch, ["one", "two", "three"])
 
-    def requested() -> list[str]:
-        return sorted(r.partition_key for r in nightly_rebuild(dg.build_schedule_context(instance=instance)))
+    def requested() -> list[list[str]]:
+        return campaigns_of(nightly_rebuild(dg.build_schedule_context(instance=instance)), instance)
 
+    # Nothing published yet: every campaign, as one range run (partitions are added in name order).
+    assert requested() == [["five", "four", "one", "three", "two"]]
+    _publish_all(home, monkeypatch, list(names))
     assert requested() == []  # nothing changed: no run at all
     write_brief(home, "two", BRIEF.format(c="two").replace("Hi", "Hello"))
-    assert requested() == ["two"]
+    assert requested() == [["two"]]  # a run of its own: a range would take in its fresh neighbours
     brand.write_text(brand.read_text().replace("min_contrast: 4.5", "min_contrast: 5"))  # reaches its campaigns only
-    assert requested() == ["three", "two"]
+    assert requested() == [["five"], ["three", "two"]]  # stale neighbours share a run; 'four' and 'one' are left out

@@ -1,6 +1,6 @@
 """Catalog at scale: a query over the views when the tables hold thousands of campaign files.
 
-    python benchmarks/catalog.py [--counts 10,100,1000,5000] [--rows 4]
+    python benchmarks/catalog.py [--counts 10,100,1000,5000] [--rows 4]   (from the checkout: PYTHONPATH=.)
 
 For each N it writes N campaign files of the `publications` table (real records, `--rows`
 rows each, through storage.tables.write_rows) in a fresh home, then times, in this process:
@@ -8,7 +8,10 @@ rows each, through storage.tables.write_rows) in a fresh home, then times, in th
 - `asset-pipeline sql`'s path (`catalog.query`: the freshness check of the view definitions,
   a read-only connection, the query) for `SELECT count(*) FROM publications` and for a
   filtered query on one campaign;
-- the same two queries over one compacted Parquet file holding the same rows.
+- the same two queries over a hive-partitioned layout (`campaign=<id>/`), which DuckDB can prune
+  on the campaign filter (read directly with DuckDB: it is a layout measured, not built);
+- a compaction (storage/compaction.py), then the two queries through the views over the
+  compacted copy, and the count again after 1% of the campaigns changed since.
 
 The median of 5 of each. These machines are noisy: compare within one run.
 """
@@ -22,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -31,31 +33,9 @@ sys.path.insert(0, str(HERE.parent))
 import duckdb  # noqa: E402
 
 from asset_pipeline.home import Home  # noqa: E402
-from asset_pipeline.storage.catalog import query  # noqa: E402
+from asset_pipeline.storage.catalog import query, refresh_catalog  # noqa: E402
 from asset_pipeline.storage.tables import write_rows  # noqa: E402
-
-
-def row(campaign: str, i: int) -> dict:
-    return {
-        "campaign": campaign,
-        "asset": f"a{i}",
-        "variant": 1,
-        "size": "1080x1080",
-        "status": "published",
-        "path": f"published/{campaign}/a{i}/variant1/1080x1080/v1.png",
-        "sha256": "0" * 64,
-        "version": 1,
-        "published_at": datetime.now(UTC),
-        "model": "tiny",
-        "seed": i,
-        "brief_hash": "b" * 64,
-        "brand_hash": "c" * 64,
-        "render_sha256": "d" * 64,
-        "pixels_sha256": "e" * 64,
-        "change": "pixels",
-        "reasons": [],
-        "checks": [{"check": "ocr", "passed": True, "value": 1.0, "detail": "read back"}],
-    }
+from asset_pipeline_tests.support.publication_rows import publication_row as row  # noqa: E402
 
 
 def median_seconds(action, repeats: int = 5) -> float:
@@ -81,14 +61,29 @@ def measure(count: int, rows: int, work: Path) -> dict:
             lambda: query(home, f"SELECT count(*) FROM publications WHERE campaign = '{one}'")
         ),
     }
-    compacted = work / f"compacted-{count}.parquet"
-    glob = str(home.tables / "publications" / "*.parquet")
-    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{glob}')) TO '{compacted}' (FORMAT parquet)")
-    source = f"read_parquet('{compacted}')"
-    result["compacted_count_s"] = median_seconds(lambda: duckdb.sql(f"SELECT count(*) FROM {source}").fetchall())
-    result["compacted_one_campaign_s"] = median_seconds(
+    # A layout DuckDB can prune: hive-partitioned folders (campaign=<id>/data.parquet).
+    hive = work / f"hive-{count}"
+    for path in (home.tables / "publications").glob("*.parquet"):
+        (hive / f"campaign={path.stem}").mkdir(parents=True)
+        (hive / f"campaign={path.stem}" / "data.parquet").symlink_to(path)
+    source = f"read_parquet('{hive}/*/*.parquet', hive_partitioning = true)"
+    result["hive_count_s"] = median_seconds(lambda: duckdb.sql(f"SELECT count(*) FROM {source}").fetchall())
+    result["hive_one_campaign_s"] = median_seconds(
         lambda: duckdb.sql(f"SELECT count(*) FROM {source} WHERE campaign = '{one}'").fetchall()
     )
+    # Compaction as a run's end does it (storage/compaction.py), then the same queries through the views.
+    started = time.perf_counter()
+    refresh_catalog(home, compact_after=1)
+    result["compaction_s"] = round(time.perf_counter() - started, 4)
+    result["compacted_count_s"] = median_seconds(lambda: query(home, "SELECT count(*) FROM publications"))
+    result["compacted_one_campaign_s"] = median_seconds(
+        lambda: query(home, f"SELECT count(*) FROM publications WHERE campaign = '{one}'")
+    )
+    # ... and after 1% of the campaigns changed since (read from their own files beside the compacted one).
+    for c in range(0, count, 100):
+        campaign = f"c{c:05d}"
+        write_rows(home, "publications", campaign, [row(campaign, i) for i in range(rows + 1)])
+    result["compacted_1pct_changed_count_s"] = median_seconds(lambda: query(home, "SELECT count(*) FROM publications"))
     return result
 
 

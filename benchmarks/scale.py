@@ -1,6 +1,6 @@
 """Scale benchmark: many campaigns, the nightly, and the catalog.
 
-    python benchmarks/scale.py [--counts 10,100] [--out benchmarks/results/scale.json]
+    PYTHONPATH=. python benchmarks/scale.py [--counts 10,100] [--compare 100] [--out benchmarks/results/scale.json]
 
 For each N it makes a fresh home of N campaigns (the tiny model, 1 to 4 deliverables each,
 256 px squares and 728x90 banners) and measures, each as its own process:
@@ -10,7 +10,12 @@ For each N it makes a fresh home of N campaigns (the tiny model, 1 to 4 delivera
   requests: runs only for campaigns whose inputs changed);
 - a nightly after 1% of the briefs changed (at least one);
 - `asset-pipeline sql "SELECT count(*) FROM publications"`;
-- the peak RSS of each.
+- the peak RSS of each;
+- with --compare K: a full build of K campaigns of 1 deliverable against one campaign of K
+  deliverables (the same prompts and size), side by side in this run; the ratio is the target.
+
+The nightly counts its model loads: campaigns that got a run ("drafts N generated" lines),
+zero when nothing changed (no run starts at all).
 
 Wall-clock seconds, the cost per campaign, and the machine. Markdown on stdout, JSON at --out.
 """
@@ -50,6 +55,47 @@ def brief(campaign: str, deliverables: int, headline: str) -> str:
             f"    sizes: {json.dumps(sizes)}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def one_size_brief(campaign: str, assets: list[int]) -> str:
+    lines = [f"campaign: {campaign}", "brand: acme", "assets:"]
+    for asset in assets:
+        lines += [
+            f"  - id: a{asset}",
+            f'    prompt: "ceramic mug {asset}, studio light"',
+            '    headline: "Spring Sale"',
+        ]
+        lines.append("    sizes: ['256x256']")
+    return "\n".join(lines) + "\n"
+
+
+def bare_home(root: Path, tiny: Path) -> Path:
+    (root / "briefs").mkdir(parents=True)
+    (root / "brands").mkdir()
+    shutil.copy(BRAND, root / "brands" / "acme.yaml")
+    (root / "models").mkdir()
+    (root / "models" / "tiny").symlink_to(tiny, target_is_directory=True)
+    (root / "models.yaml").write_text("routes:\n  draft: [tiny]\n  final: [tiny]\n")
+    return root
+
+
+def compare(count: int, tiny: Path, work: Path) -> dict:
+    """K campaigns x 1 deliverable against 1 campaign x K deliverables: the same drafts, layouts, checks."""
+    one = bare_home(work / "one-campaign", tiny)
+    (one / "briefs" / "big.yaml").write_text(one_size_brief("big", list(range(count))))
+    many = bare_home(work / "many-campaigns", tiny)
+    for i in range(count):
+        (many / "briefs" / f"c{i:04d}.yaml").write_text(one_size_brief(f"c{i:04d}", [i]))
+    big, small = timed(one, "run", "--all"), timed(many, "run", "--all")
+    for home in (one, many):
+        shutil.rmtree(home, ignore_errors=True)
+    return {
+        "deliverables": count,
+        "one_campaign_s": big["seconds"],
+        "many_campaigns_s": small["seconds"],
+        "ratio": round(small["seconds"] / big["seconds"], 3),
+        "rss_mb": max(big["rss"], small["rss"]),
+    }
 
 
 def make_home(root: Path, count: int, tiny: Path, rng: random.Random) -> Path:
@@ -92,14 +138,18 @@ def measure(count: int, tiny: Path, work: Path) -> dict:
     row["full_build_s"], row["full_build_rss_mb"] = full["seconds"], full["rss"]
     nightly = timed(home, "run", "--all", "--changed")
     row["nightly_unchanged_s"], row["nightly_rss_mb"] = nightly["seconds"], nightly["rss"]
+    row["nightly_unchanged_runs"] = nightly["stdout"].count(" generated")  # summaries of campaigns that ran
+    row["nightly_up_to_date"] = nightly["stdout"].count("up to date")
     changed = rng.sample(sorted(p.stem for p in (home / "briefs").glob("*.yaml")), max(1, count // 100))
     for campaign in changed:
         path = home / "briefs" / f"{campaign}.yaml"
         path.write_text(path.read_text().replace("Spring Sale", "Summer Sale"))
     after = timed(home, "run", "--all", "--changed")
     row["nightly_1pct_s"], row["changed"] = after["seconds"], len(changed)
+    row["nightly_1pct_runs"] = after["stdout"].count(" generated")
     query = timed(home, "sql", "SELECT count(*) FROM publications")
-    row["sql_count_s"] = query["seconds"]
+    row["sql_count_s"], row["publications"] = query["seconds"], query["stdout"].split()[-1]
+    row["peak_rss_mb"] = max(full["rss"], nightly["rss"], after["rss"], query["rss"])
     for key in ("full_build_s", "nightly_unchanged_s", "nightly_1pct_s"):
         row[key.replace("_s", "_per_campaign_s")] = round(row[key] / count, 3)
     shutil.rmtree(home, ignore_errors=True)
@@ -109,6 +159,7 @@ def measure(count: int, tiny: Path, work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", default="10,100")
+    parser.add_argument("--compare", type=int, default=0, help="K: K campaigns x 1 vs 1 campaign x K")
     parser.add_argument("--out", default=str(HERE / "results" / "scale.json"))
     args = parser.parse_args()
     from asset_pipeline.models.tiny import ensure_tiny_model
@@ -116,9 +167,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         work = Path(tmp)
         tiny = ensure_tiny_model(work / "tiny")
-        rows = [measure(int(n), tiny, work) for n in args.counts.split(",")]
+        rows = [measure(int(n), tiny, work) for n in args.counts.split(",") if n]
+        compared = compare(args.compare, tiny, work) if args.compare else None
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    result = {"machine": machine, "rows": rows}
+    result = {"machine": machine, "rows": rows, "compare": compared}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     keys = [
@@ -127,13 +179,17 @@ def main() -> None:
         "full_build_per_campaign_s",
         "nightly_unchanged_s",
         "nightly_1pct_s",
+        "nightly_unchanged_runs",
+        "nightly_1pct_runs",
         "sql_count_s",
-        "full_build_rss_mb",
+        "peak_rss_mb",
     ]
     print(f"machine: {machine}\n")
     print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
     for row in rows:
         print("| " + " | ".join(str(row[k]) for k in keys) + " |")
+    if compared:
+        print(f"\ncompare: {json.dumps(compared)}")
 
 
 if __name__ == "__main__":

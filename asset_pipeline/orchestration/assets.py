@@ -19,7 +19,10 @@ from collections import Counter
 
 import dagster as dg
 
+from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.models.upscaler import find_upscaler
+from asset_pipeline.orchestration.batch import block, campaign_keys, each_campaign, failures, is_batch, materialize
+from asset_pipeline.orchestration.gates import blocking
 from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
 from asset_pipeline.orchestration.progress import draft_progress_line
 from asset_pipeline.orchestration.resources import PipelineResource
@@ -40,6 +43,7 @@ from asset_pipeline.stages.typeset import typeset
 from asset_pipeline.stages.upscale import upscale
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
+from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows, write_rows
@@ -52,6 +56,9 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 campaigns = dg.DynamicPartitionsDefinition(name="campaigns")
 
 GROUP = "campaign_pipeline"
+# A backfill of many campaigns is one run per range of partitions, not one run per campaign: the
+# model loads once and the per-run fixed cost is paid once (orchestration/batch.py).
+ONE_RUN = dg.BackfillPolicy.single_run()
 
 
 def input_versions(inputs: CampaignInputs) -> dict[str, str]:
@@ -67,7 +74,7 @@ def _observe(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> d
     """One data version per requested campaign, for the source being observed."""
     home, source = pipeline.home_dir(), context.asset_key.to_user_string()
     versions = {}
-    keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
+    keys = campaign_keys(context)
     for campaign in keys:
         try:
             versions[campaign] = dg.DataVersion(input_versions(load_campaign(home, campaign))[source])
@@ -127,7 +134,7 @@ def approvals_version(home, campaign: str) -> str:
 )
 def approvals(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
     home = pipeline.home_dir()
-    keys = context.partition_keys if context.has_partition_key_range or context.has_partition_key else []
+    keys = campaign_keys(context)
     return dg.DataVersionsByPartition(
         {campaign: dg.DataVersion(approvals_version(home, campaign)) for campaign in keys}
     )
@@ -162,45 +169,46 @@ def _started() -> float:
             "disclaimer, banned terms, check thresholds).",
         ),
     ],
+    backfill_policy=ONE_RUN,
     can_subset=False,  # one snapshot: both halves are always taken together
 )
 def campaign_inputs(context: dg.AssetExecutionContext, pipeline: PipelineResource):
-    started, home = _started(), pipeline.home_dir()
-    inputs = take_snapshot(home, context.partition_key)
-    snapshot = snapshot_row(home, inputs)
-    rows = expand_deliverables(inputs, home)
-    write_rows(home, "snapshots", inputs.campaign, [snapshot])
-    write_rows(home, "briefs", inputs.campaign, rows)
-    seconds = round(time.perf_counter() - started, 3)
-    yield dg.MaterializeResult(
-        asset_key="campaign_briefs",
-        data_version=dg.DataVersion(
-            content_hash(
-                [inputs.brief_hash, inputs.brand_generation_hash, snapshot.registry_json]
-                # the reviewers' rejections move drafts to new seeds; other decisions change no draft
-                + ([sorted(review_rejections(inputs.approvals))] if review_rejections(inputs.approvals) else [])
-            )
-        ),
-        metadata={
+    home = pipeline.home_dir()
+
+    def snapshot_one(campaign: str):
+        started = _started()
+        inputs = take_snapshot(home, campaign)
+        snapshot = snapshot_row(home, inputs)
+        rows = expand_deliverables(inputs, home)
+        write_rows(home, "snapshots", inputs.campaign, [snapshot])
+        write_rows(home, "briefs", inputs.campaign, rows)
+        rejections = review_rejections(inputs.approvals)
+        briefs_version = content_hash(
+            [inputs.brief_hash, inputs.brand_generation_hash, snapshot.registry_json]
+            # the reviewers' rejections move drafts to new seeds; other decisions change no draft
+            + ([sorted(rejections)] if rejections else [])
+        )
+        briefs = {
             "deliverables": len(rows),
             "assets": len(inputs.brief.assets),
-            "review_rejections": len(review_rejections(inputs.approvals)),
+            "review_rejections": len(rejections),
             "brand": inputs.brand.brand,
             "brief_hash": inputs.brief_hash,
             "brand_hash": inputs.brand_hash,
             "input_files": table([f.__dict__ for f in snapshot.input_files], ["path", "sha256"]),
-            "seconds": seconds,
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="brand_rules",
-        data_version=dg.DataVersion(inputs.brand_typography_hash),
-        metadata={"brand": inputs.brand.brand, "typography_hash": inputs.brand_typography_hash},
-    )
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        rules = {"brand": inputs.brand.brand, "typography_hash": inputs.brand_typography_hash}
+        return (briefs_version, briefs), (inputs.brand_typography_hash, rules)
+
+    done = each_campaign(context, home, "campaign_inputs", snapshot_one)
+    yield materialize(context, home, {c: r[0] for c, r in done.items()}, asset_key="campaign_briefs")
+    yield materialize(context, home, {c: r[1] for c, r in done.items()}, asset_key="brand_rules")
 
 
 @dg.asset(
     partitions_def=campaigns,
+    backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
     deps=["campaign_briefs"],
@@ -208,100 +216,128 @@ def campaign_inputs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     description="Draft backgrounds from the routed diffusers model, cached by content key.",
 )
 def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-    started, home = _started(), pipeline.home_dir()
-    inputs = read_snapshot(home, context.partition_key)
-    deliverables = read_rows(home, "briefs", context.partition_key)
-    previous = read_rows(home, "drafts", context.partition_key)  # its own last output: to say why it generated
-    palette_before = list(previous[0].get("palette") or []) if previous else []
-    # Pre-flight: what cannot be laid out gets no draft (it is rejected later with the reasons).
-    logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
-    products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
-    unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
+    home, detail = pipeline.home_dir(), not is_batch(context)  # thumbnails: one campaign's run only
 
-    def progress(done: int, total: int, detail: str) -> None:
-        # One line per batch in the run log: the UI and `run`'s progress bar read it (orchestration/progress.py).
-        context.log.info(draft_progress_line(done, total, detail))
+    def one(campaign: str):
+        started = _started()
+        inputs = read_snapshot(home, campaign)
+        deliverables = read_rows(home, "briefs", campaign)
+        previous = read_rows(home, "drafts", campaign)  # its own last output: to say why it generated
+        palette_before = list(previous[0].get("palette") or []) if previous else []
+        # Pre-flight: what cannot be laid out gets no draft (it is rejected later with the reasons).
+        logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
+        products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
+        unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
 
-    rows = generate_drafts(
-        deliverables,
-        inputs.registry,
-        pipeline.generator(),
-        home,
-        max_attempts=pipeline.draft_attempts,
-        unlaid=unlaid,
-        approvals=inputs.approvals,
-        progress=progress,
-    )
-    write_rows(home, "drafts", context.partition_key, rows)
-    generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))
-    generated = [r for r in rows if not r["cache_hit"]]
-    fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] for r in rows))),
-        metadata={
-            "drafts": len(rows),
-            "generated": len(generated),
-            "generated_because": dg.MetadataValue.json(generated_because),
-            "cache_hits": len(rows) - len(generated),
-            "models": ", ".join(f"{m} ({n})" for m, n in sorted(Counter(r["model"] for r in rows).items())),
-            "fallbacks": dg.MetadataValue.json(fallbacks),
-            "rerolled": sum(len(r["attempts"]) > 1 for r in rows),
-            "unusable": sum(not r["draft_passed"] for r in rows if r["image_sha256"]),
-            "not_laid_out": len(unlaid),
-            "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
-            "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails(
-                ObjectStore(home),
-                [(f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"]) for r in rows if r["image_sha256"]],
-            ),
-        },
-    )
+        def progress(done: int, total: int, detail: str) -> None:
+            # One line per batch in the run log: the UI and `run`'s progress bar read it (orchestration/progress.py).
+            context.log.info(draft_progress_line(done, total, detail))
+
+        rows = generate_drafts(
+            deliverables,
+            inputs.registry,
+            pipeline.generator(),
+            home,
+            max_attempts=pipeline.draft_attempts,
+            unlaid=unlaid,
+            approvals=inputs.approvals,
+            progress=progress,
+        )
+        write_rows(home, "drafts", campaign, rows)
+        generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))
+        generated = [r for r in rows if not r["cache_hit"]]
+        fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
+        return (
+            content_hash(sorted(r["image_sha256"] for r in rows)),
+            {
+                "drafts": len(rows),
+                "generated": len(generated),
+                "generated_because": dg.MetadataValue.json(generated_because),
+                "cache_hits": len(rows) - len(generated),
+                "models": ", ".join(f"{m} ({n})" for m, n in sorted(Counter(r["model"] for r in rows).items())),
+                "fallbacks": dg.MetadataValue.json(fallbacks),
+                "rerolled": sum(len(r["attempts"]) > 1 for r in rows),
+                "unusable": sum(not r["draft_passed"] for r in rows if r["image_sha256"]),
+                "not_laid_out": len(unlaid),
+                "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
+                "seconds": round(time.perf_counter() - started, 3),
+                **(
+                    {
+                        "thumbnails": thumbnails(
+                            ObjectStore(home),
+                            [
+                                (f"{r['asset']} v{r['variant']} {r['aspect']}", r["image_sha256"])
+                                for r in rows
+                                if r["image_sha256"]
+                            ],
+                        )
+                    }
+                    if detail
+                    else {}
+                ),
+            },
+        )
+
+    return materialize(context, home, each_campaign(context, home, "draft_images", one))
 
 
 @dg.asset(
     partitions_def=campaigns,
+    backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
     deps=["campaign_briefs", "brand_rules", draft_images],
     description="Typography pass: headline, body, CTA and disclaimer laid out as data, colours chosen for contrast.",
 )
 def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-    started, home = _started(), pipeline.home_dir()
-    inputs = read_snapshot(home, context.partition_key)
-    deliverables = read_rows(home, "briefs", context.partition_key)
-    drafts = read_rows(home, "drafts", context.partition_key)
-    logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
-    products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
-    rows = typeset(
-        deliverables,
-        drafts,
-        inputs.brand,
-        inputs.brand_file.parent,
-        ObjectStore(home),
-        logos,
-        inputs.brand_typography_hash,
-        products,
-    )
-    write_rows(home, "layouts", context.partition_key, rows)
-    rejected = [r for r in rows if r["error"]]
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(content_hash(sorted((r["layout"] or r["error"]) for r in rows))),
-        metadata={
-            "deliverables": len(rows),
-            "laid_out": len(rows) - len(rejected),
-            "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
-            "typography_hash": inputs.brand_typography_hash,
-            "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails(
-                ObjectStore(home),
-                [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]],
-            ),
-        },
-    )
+    home, detail = pipeline.home_dir(), not is_batch(context)  # thumbnails: one campaign's run only
+
+    def one(campaign: str):
+        started = _started()
+        inputs = read_snapshot(home, campaign)
+        deliverables = read_rows(home, "briefs", campaign)
+        drafts = read_rows(home, "drafts", campaign)
+        logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
+        products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
+        rows = typeset(
+            deliverables,
+            drafts,
+            inputs.brand,
+            inputs.brand_file.parent,
+            ObjectStore(home),
+            logos,
+            inputs.brand_typography_hash,
+            products,
+        )
+        write_rows(home, "layouts", campaign, rows)
+        rejected = [r for r in rows if r["error"]]
+        return (
+            content_hash(sorted((r["layout"] or r["error"]) for r in rows)),
+            {
+                "deliverables": len(rows),
+                "laid_out": len(rows) - len(rejected),
+                "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
+                "typography_hash": inputs.brand_typography_hash,
+                "seconds": round(time.perf_counter() - started, 3),
+                **(
+                    {
+                        "thumbnails": thumbnails(
+                            ObjectStore(home),
+                            [(f"{r['asset']} {r['size']}", r["preview_sha256"]) for r in rows if r["preview_sha256"]],
+                        )
+                    }
+                    if detail
+                    else {}
+                ),
+            },
+        )
+
+    return materialize(context, home, each_campaign(context, home, "typeset_images", one))
 
 
 @dg.asset(
     partitions_def=campaigns,
+    backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
     deps=["campaign_briefs", draft_images, typeset_images],
@@ -309,36 +345,48 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
     "text drawn again at final resolution.",
 )
 def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-    started, home = _started(), pipeline.home_dir()
-    inputs = read_snapshot(home, context.partition_key)
-    layouts = read_rows(home, "layouts", context.partition_key)
-    drafts = read_rows(home, "drafts", context.partition_key)
-    store = ObjectStore(home)
-    rows, reused = upscale(
-        layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"), find_upscaler(inputs.registry)
-    )
-    write_rows(home, "renders", context.partition_key, rows)
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(content_hash(sorted(r["image_sha256"] or r["error"] for r in rows))),
-        metadata={
-            "renders": sum(1 for r in rows if r["image_sha256"]),
-            "cache_hits": reused,
-            "engine": ", ".join(
-                f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())
-            ),
-            "upscaler_failures": dg.MetadataValue.json(
-                sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})
-            ),
-            "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails(
-                store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]
-            ),
-        },
-    )
+    home, detail = pipeline.home_dir(), not is_batch(context)  # thumbnails: one campaign's run only
+
+    def one(campaign: str):
+        started = _started()
+        inputs = read_snapshot(home, campaign)
+        layouts = read_rows(home, "layouts", campaign)
+        drafts = read_rows(home, "drafts", campaign)
+        store = ObjectStore(home)
+        rows, reused = upscale(
+            layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"), find_upscaler(inputs.registry)
+        )
+        write_rows(home, "renders", campaign, rows)
+        return (
+            content_hash(sorted(r["image_sha256"] or r["error"] for r in rows)),
+            {
+                "renders": sum(1 for r in rows if r["image_sha256"]),
+                "cache_hits": reused,
+                "engine": ", ".join(
+                    f"{e} ({n})" for e, n in sorted(Counter(r["engine"] for r in rows if r["engine"]).items())
+                ),
+                "upscaler_failures": dg.MetadataValue.json(
+                    sorted({r["upscaler_error"] for r in rows if r["upscaler_error"]})
+                ),
+                "seconds": round(time.perf_counter() - started, 3),
+                **(
+                    {
+                        "thumbnails": thumbnails(
+                            store, [(f"{r['asset']} {r['size']}", r["image_sha256"]) for r in rows if r["image_sha256"]]
+                        )
+                    }
+                    if detail
+                    else {}
+                ),
+            },
+        )
+
+    return materialize(context, home, each_campaign(context, home, "upscaled_images", one))
 
 
 @dg.asset(
     partitions_def=campaigns,
+    backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
     deps=["brand_rules", draft_images, upscaled_images],
@@ -346,36 +394,39 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     "one row per check keyed by the sha256 of the render it judged. The asset checks gate on these rows.",
 )
 def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-    started, home = _started(), pipeline.home_dir()
-    campaign = context.partition_key
-    inputs = read_snapshot(home, campaign)
-    renders = read_rows(home, "renders", campaign)
-    rows, cached = run_checks(
-        renders,
-        inputs.brand,
-        ObjectStore(home),
-        ResultCache(home, "checks"),
-        drafts=read_rows(home, "drafts", campaign),
-        # the size presets' safe zones, from the snapshot (the same rows campaign_briefs wrote)
-        keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in expand_deliverables(inputs, home)},
-    )
-    write_rows(home, "checks", campaign, rows)
-    failed = {deliverable_key(r) for r in rows if not r["passed"]}
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(
-            content_hash(sorted((r["render_sha256"] or "", r["check"], r["passed"]) for r in rows))
-        ),
-        metadata={
-            "deliverables": len(renders),
-            "failed_deliverables": len(failed),
-            "cache_hits": cached,
-            "seconds": round(time.perf_counter() - started, 3),
-        },
-    )
+    home = pipeline.home_dir()
+
+    def one(campaign: str):
+        started = _started()
+        inputs = read_snapshot(home, campaign)
+        renders = read_rows(home, "renders", campaign)
+        rows, cached = run_checks(
+            renders,
+            inputs.brand,
+            ObjectStore(home),
+            ResultCache(home, "checks"),
+            drafts=read_rows(home, "drafts", campaign),
+            # the size presets' safe zones, from the snapshot (the same rows campaign_briefs wrote)
+            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in expand_deliverables(inputs, home)},
+        )
+        write_rows(home, "checks", campaign, rows)
+        failed = {deliverable_key(r) for r in rows if not r["passed"]}
+        return (
+            content_hash(sorted((r["render_sha256"] or "", r["check"], r["passed"]) for r in rows)),
+            {
+                "deliverables": len(renders),
+                "failed_deliverables": len(failed),
+                "cache_hits": cached,
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+
+    return materialize(context, home, each_campaign(context, home, "check_results", one))
 
 
 @dg.asset(
     partitions_def=campaigns,
+    backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
     deps=["campaign_briefs", draft_images, upscaled_images, check_results, approvals],
@@ -383,50 +434,68 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
     "brand's require_approval, final-tier ones wait as pending until a reviewer approves them (approvals).",
 )
 def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-    started, home = _started(), pipeline.home_dir()
-    campaign = context.partition_key
-    store = ObjectStore(home)
-    snapshot = read_snapshot(home, campaign)
-    result = publish(
-        home,
-        read_rows(home, "briefs", campaign),
-        read_rows(home, "drafts", campaign),
-        read_rows(home, "renders", campaign),
-        read_rows(home, "checks", campaign),
-        store,
-        require_approval=snapshot.brand.require_approval,
-        inputs={
-            "fingerprint": snapshot.fingerprint,
-            "files": [{"path": f.path, "sha256": f.sha256} for f in snapshot.input_files],
-        },
-    )
-    refresh_catalog(home)
-    manifest, new_versions = result.manifest, result.new_versions
-    entries = manifest["deliverables"]
-    published = [e for e in entries if e["status"] == "published"]
-    pending = [e for e in entries if e["status"] == "pending"]
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(
-            content_hash([(e["asset"], e["variant"], e["size"], e["sha256"]) for e in entries])
-        ),
-        metadata={
-            "published": len(published),
-            "new_versions": new_versions,
-            "unchanged": len(published) - new_versions,  # same pixels as the latest version: no new file
-            "repaired": dg.MetadataValue.json(result.repaired),
-            "pending": len(pending),
-            "rejected": len(entries) - len(published) - len(pending),
-            "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
-            "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
-            "seconds": round(time.perf_counter() - started, 3),
-            "thumbnails": thumbnails_of_files(
-                [
-                    (
-                        f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}",
-                        home.inside(*e["path"].split("/")),
-                    )
-                    for e in published
-                ]
-            ),
-        },
-    )
+    home, detail = pipeline.home_dir(), not is_batch(context)  # thumbnails: one campaign's run only
+
+    def one(campaign: str):
+        started = _started()
+        store = ObjectStore(home)
+        snapshot = read_snapshot(home, campaign)
+        result = publish(
+            home,
+            read_rows(home, "briefs", campaign),
+            read_rows(home, "drafts", campaign),
+            read_rows(home, "renders", campaign),
+            read_rows(home, "checks", campaign),
+            store,
+            require_approval=snapshot.brand.require_approval,
+            inputs={
+                "fingerprint": snapshot.fingerprint,
+                "files": [{"path": f.path, "sha256": f.sha256} for f in snapshot.input_files],
+            },
+        )
+        manifest, new_versions = result.manifest, result.new_versions
+        entries = manifest["deliverables"]
+        published = [e for e in entries if e["status"] == "published"]
+        pending = [e for e in entries if e["status"] == "pending"]
+        return (
+            content_hash([(e["asset"], e["variant"], e["size"], e["sha256"]) for e in entries]),
+            {
+                "published": len(published),
+                "new_versions": new_versions,
+                "unchanged": len(published) - new_versions,  # same pixels as the latest version: no new file
+                "repaired": dg.MetadataValue.json(result.repaired),
+                "pending": len(pending),
+                "rejected": len(entries) - len(published) - len(pending),
+                "manifest": dg.MetadataValue.path(str(home.inside("published", campaign, "manifest.json"))),
+                "deliverables": table(entries, ["asset", "variant", "size", "status", "version", "path", "reasons"]),
+                "seconds": round(time.perf_counter() - started, 3),
+                **(
+                    {
+                        "thumbnails": thumbnails_of_files(
+                            [
+                                (
+                                    f"{e['asset']} v{e['variant']} {e['size']} v{e['version']}",
+                                    home.inside(*e["path"].split("/")),
+                                )
+                                for e in published
+                            ]
+                        )
+                    }
+                    if detail
+                    else {}
+                ),
+            },
+        )
+
+    if is_batch(context):  # a range run's asset checks do not block; each campaign is gated here
+        ocr = ocr_available()
+        for campaign in campaign_keys(context):
+            stopped = blocking(read_rows(home, "checks", campaign), ocr)
+            if stopped and campaign not in failures(home, context.run.run_id):
+                block(context, home, campaign, stopped)
+    try:
+        return materialize(context, home, each_campaign(context, home, "published_assets", one))
+    finally:
+        # Once per step, the run's last: the catalog's one short write, compacting tables when
+        # enough campaigns changed since their compacted copy (storage/compaction.py).
+        refresh_catalog(home, compact_after=COMPACT_AFTER)

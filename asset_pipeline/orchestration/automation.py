@@ -2,7 +2,8 @@
 
 The nightly is a schedule that requests runs only for campaigns whose inputs changed
 since their last publication (freshness.py compares the content hashes each manifest
-records, so deciding costs no run and no model load). A schedule rather than Dagster's
+records, so deciding costs no run and no model load), one run per range of consecutive
+stale campaigns (orchestration/batch.py). A schedule rather than Dagster's
 declarative automation: Dagster's per-partition staleness is weak for observable sources
 (dagster issues #22553, #18921) and observing every partition each night would itself
 be a run per campaign. Inside a run, the content-hash caches decide what work is done.
@@ -18,6 +19,7 @@ from dagster._utils.schedules import is_valid_cron_string
 from asset_pipeline.freshness import check_freshness
 from asset_pipeline.home import Home
 from asset_pipeline.orchestration.assets import campaigns, input_versions
+from asset_pipeline.orchestration.batch import BATCH_SIZE, contiguous_ranges, range_tags
 from asset_pipeline.specs import InputError, content_hash, read_yaml
 from asset_pipeline.stages.briefs import load_campaign
 from asset_pipeline.validation import check_campaign, load_registry_checked
@@ -83,6 +85,13 @@ def plan_brief_changes(
     return current, to_run, deleted, invalid
 
 
+def nightly_request(group: list[str]) -> dg.RunRequest:
+    tags = {"asset_pipeline/trigger": "nightly"}
+    if len(group) == 1:
+        return dg.RunRequest(partition_key=group[0], run_key=None, tags=tags)
+    return dg.RunRequest(run_key=None, tags={**tags, **range_tags(group[0], group[-1])})
+
+
 def build_automation(job):
     home = Home.from_env  # read at each tick, so the daemon follows $ASSET_PIPELINE_HOME
 
@@ -136,6 +145,8 @@ def build_automation(job):
         missing = [c for c in valid if not context.instance.has_dynamic_partition(campaigns.name, c)]
         if missing:
             context.instance.add_dynamic_partitions(campaigns.name, missing)
-        return [dg.RunRequest(partition_key=c, run_key=None, tags={"asset_pipeline/trigger": "nightly"}) for c in valid]
+        # One run per range of consecutive stale campaigns, as a single-run backfill would cut them.
+        order = context.instance.get_dynamic_partitions(campaigns.name)
+        return [nightly_request(group) for group in contiguous_ranges(valid, order, BATCH_SIZE)]
 
     return brief_sensor, nightly_rebuild

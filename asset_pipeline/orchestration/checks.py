@@ -9,76 +9,37 @@ the rest publish. A check blocks the whole campaign (ERROR severity) only when
 something is systemically broken: OCR is unavailable, or most deliverables fail.
 """
 
-from collections import defaultdict
-
 import dagster as dg
 
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.orchestration.assets import campaigns, check_results
+from asset_pipeline.orchestration.batch import campaign_keys, failures, is_batch
+from asset_pipeline.orchestration.gates import CHECKS, verdicts
 from asset_pipeline.orchestration.metadata import table
 from asset_pipeline.orchestration.resources import PipelineResource
-from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows
-
-CHECKS = {
-    "draft": "The draft is not blank or black and shows no hallucinated text (after up to N re-rolls).",
-    "layout": "The text fits the safe area at or above min_font_px, with every glyph in the font.",
-    "ocr": "Tesseract reads each text box back at final size with similarity >= ocr_min_similarity.",
-    "banned_terms": "No banned term appears in any typeset text.",
-    "size": "The image has exactly the deliverable's size and format.",
-    "not_blank": "The image is not blank, black or NaN (the fp16 VAE failure mode).",
-    "hallucinated_text": "No confident OCR words in the final image outside the layout's text boxes.",
-    "contrast": "Each text box reaches min_contrast against what is behind it.",
-    "min_font": "No text is set below min_font_px at final size.",
-    "safe_margin": "All text lies inside the safe margin.",
-    "design_lint": "Design figures as numbers: alignment spread, hierarchy ratios, margins, overlaps, logo clear "
-    "space, CTA plate contrast; fails only on the brand's rules (safe margin, logo clear space, no overlaps).",
-    "product": "The product shot's pixels inside its mask equal its source resampled once (within 3 levels), "
-    "it lies wholly inside the frame, and no text, CTA or logo box overlaps it.",
-}
-# A campaign is blocked when at least this share of (at least MIN_SAMPLE) deliverables fail one check.
-SYSTEMIC_SHARE, MIN_SAMPLE = 0.8, 5
 
 
 def judge(rows: list[dict], ocr: bool = True) -> list[dg.AssetCheckResult]:
     """One result per check over a campaign's check rows (a plain function: tests call it)."""
-    if not ocr:
-        return [
-            dg.AssetCheckResult(
-                check_name=name,
-                asset_key=check_results.key,
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"reason": "tesseract is not available: OCR cannot run"},
-            )
-            for name in CHECKS
-        ]
-    by_check: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_check[row["check"]].append(row)
-    deliverables = len({deliverable_key(r) for r in rows})
-    results = []
-    for name in CHECKS:
-        checked = by_check.get(name, [])
-        failed = [r for r in checked if not r["passed"]]
-        failed_deliverables = {deliverable_key(r) for r in failed}
-        systemic = deliverables >= MIN_SAMPLE and len(failed_deliverables) >= SYSTEMIC_SHARE * deliverables
-        results.append(
-            dg.AssetCheckResult(
-                check_name=name,
-                asset_key=check_results.key,
-                passed=not failed,
-                severity=dg.AssetCheckSeverity.ERROR if systemic else dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "checked": len(checked),
-                    "failed": len(failed),
-                    "failed_deliverables": len(failed_deliverables),
-                    "systemic": systemic,
-                    "results": table(checked, ["asset", "variant", "size", "passed", "value", "detail"]),
-                },
-            )
+    return [
+        dg.AssetCheckResult(
+            check_name=v.check,
+            asset_key=check_results.key,
+            passed=v.passed,
+            severity=dg.AssetCheckSeverity.ERROR if v.systemic else dg.AssetCheckSeverity.WARN,
+            metadata={"reason": v.reason}
+            if v.reason
+            else {
+                "checked": len(v.rows),
+                "failed": v.failed,
+                "failed_deliverables": v.failed_deliverables,
+                "systemic": v.systemic,
+                "results": table(v.rows, ["asset", "variant", "size", "passed", "value", "detail"]),
+            },
         )
-    return results
+        for v in verdicts(rows, ocr)
+    ]
 
 
 @dg.multi_asset_check(
@@ -88,5 +49,43 @@ def judge(rows: list[dict], ocr: bool = True) -> list[dg.AssetCheckResult]:
     ],
 )
 def quality_checks(context: dg.AssetCheckExecutionContext, pipeline: PipelineResource):
-    rows = read_rows(pipeline.home_dir(), "checks", context.partition_key)
-    yield from judge(rows, ocr=ocr_available())
+    home = pipeline.home_dir()
+    if not is_batch(context):
+        yield from judge(read_rows(home, "checks", context.partition_key), ocr=ocr_available())
+        return
+    skip = failures(home, context.run.run_id)
+    keys = [c for c in campaign_keys(context) if c not in skip]
+    yield from judge_many({c: read_rows(home, "checks", c) for c in keys}, ocr=ocr_available())
+
+
+def judge_many(rows_by_campaign: dict[str, list[dict]], ocr: bool = True) -> list[dg.AssetCheckResult]:
+    """One result per check over many campaigns (a range run): it blocks the run only when the check
+    fails systemically in every campaign (OCR missing); a campaign failing alone is gated by publication."""
+    per_campaign = {c: verdicts(rows, ocr) for c, rows in rows_by_campaign.items()}
+    results = []
+    for i, name in enumerate(CHECKS):
+        found = {c: v[i] for c, v in per_campaign.items()}
+        failing = {c: v for c, v in found.items() if not v.passed}
+        everywhere = bool(found) and all(v.systemic for v in found.values())
+        results.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                asset_key=check_results.key,
+                passed=not failing,
+                severity=dg.AssetCheckSeverity.ERROR if everywhere else dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "campaigns": len(found),
+                    "failed_campaigns": len(failing),
+                    "blocked_campaigns": sum(v.systemic for v in found.values()),
+                    "results": table(
+                        [
+                            {"campaign": c, "failed_deliverables": v.failed_deliverables, "systemic": v.systemic}
+                            | ({"reason": v.reason} if v.reason else {})
+                            for c, v in failing.items()
+                        ],
+                        ["campaign", "failed_deliverables", "systemic", "reason"],
+                    ),
+                },
+            )
+        )
+    return results

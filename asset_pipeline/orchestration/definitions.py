@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.external_asset import create_external_asset_from_source_asset
 
 from asset_pipeline.orchestration.assets import (
     INPUT_SOURCES,
+    ONE_RUN,
     campaign_inputs,
     check_results,
     draft_images,
@@ -16,6 +18,11 @@ from asset_pipeline.orchestration.assets import (
 from asset_pipeline.orchestration.automation import build_automation
 from asset_pipeline.orchestration.checks import quality_checks
 from asset_pipeline.orchestration.resources import PipelineResource
+
+# The observed sources run in the job too: they need the stages' single-run backfill policy, or Dagster
+# resolves the job's to the smallest (one partition per run) and a backfill of the job is a run per
+# campaign. Observable source assets take no policy, so they are given it as assets definitions.
+SOURCES = [create_external_asset_from_source_asset(s).with_attributes(backfill_policy=ONE_RUN) for s in INPUT_SOURCES]
 
 STAGES = [campaign_inputs, draft_images, typeset_images, upscaled_images, check_results, published_assets]
 
@@ -31,7 +38,7 @@ build_campaign = dg.define_asset_job(
 brief_sensor, nightly_rebuild = build_automation(build_campaign)
 
 defs = dg.Definitions(
-    assets=[*INPUT_SOURCES, *STAGES],
+    assets=[*SOURCES, *STAGES],
     asset_checks=[quality_checks],
     jobs=[build_campaign],
     schedules=[nightly_rebuild],

@@ -162,18 +162,20 @@ def watch(instance: dg.DagsterInstance, tags: dict[str, str], reporter, poll_s: 
     stop = threading.Event()
 
     def follow() -> None:
-        run_id, seen = None, 0
+        run_id, cursor = None, None
         while True:
             finished = stop.is_set()  # read first: one last pass after the run ends
             try:
                 if run_id is None:
                     runs = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
                     run_id = runs[0].run_id if runs else None
-                if run_id is not None:
-                    records = instance.all_logs(run_id)
-                    for record in records[seen:]:
-                        _relay(record, reporter)
-                    seen = len(records)
+                while run_id is not None:  # only what is new: a run of many campaigns logs thousands of events
+                    page = instance.get_records_for_run(run_id, cursor=cursor, limit=1000)
+                    for record in page.records:
+                        _relay(record.event_log_entry, reporter)
+                    cursor = page.cursor
+                    if not page.has_more:
+                        break
             except Exception:  # progress is a courtesy: never let it break or stop a run
                 pass
             if finished:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from asset_pipeline.home import Home
+from asset_pipeline.orchestration.batch import BATCH_SIZE, contiguous_ranges, failures, forget, range_tags
 from asset_pipeline.orchestration.progress import invocation_tag, watch
 from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.objects import ObjectStore
@@ -131,10 +132,39 @@ def _failure_message(result) -> str:
     return _failure(result)[0]
 
 
-def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> CampaignSummary:
+def materialization_metadata(result) -> dict[tuple[str, str | None], dict]:
+    """(asset, partition) -> its materialization's metadata values, read once per run (a range run has
+    one materialization per asset and campaign)."""
+    found: dict[tuple[str, str | None], dict] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        key = (materialization.asset_key.to_user_string(), materialization.partition)
+        found.setdefault(key, {}).update({k: v.value for k, v in materialization.metadata.items()})
+    return found
+
+
+def summarize(
+    home: Home,
+    campaign: str,
+    result: dg.ExecuteInProcessResult,
+    metadata: dict | None = None,
+    failed: dict[str, dict] | None = None,
+) -> CampaignSummary:
+    """The campaign's summary from its run: a run of its own, or a range run of many campaigns
+    (`metadata` from materialization_metadata, `failed` the run's ledger, orchestration/batch.py)."""
+    metadata = materialization_metadata(result) if metadata is None else metadata
     summary = CampaignSummary(campaign=campaign, run_id=result.run_id, success=result.success)
+    own = (failed or {}).get(campaign)
+    if own:  # it failed on its own inside a range run; the others went on
+        summary.success, summary.blocked = False, own["blocked"]
+        summary.error = own["error"] if own["blocked"] else f"step {own['step']}: {own['error']}"
+        return summary
+
+    def value(asset: str, key: str):
+        return metadata.get((asset, campaign), {}).get(key)
+
     manifest_path = home.inside("published", campaign, "manifest.json")
-    if not result.success or _metadata_value(result, "published_assets", "published") is None:
+    if not result.success or value("published_assets", "published") is None:
         summary.success = False
         summary.error, summary.traceback = _failure(result)
         summary.blocked = summary.error.startswith("blocked")
@@ -152,23 +182,15 @@ def summarize(home: Home, campaign: str, result: dg.ExecuteInProcessResult) -> C
     ]
     summary.drafts_generated = sum(not d["cache_hit"] for d in drafts)
     summary.drafts_reused = len(drafts) - summary.drafts_generated
-    summary.drafts_because = dict(_metadata_value(result, "draft_images", "generated_because") or {})
-    summary.new_versions = _metadata_value(result, "published_assets", "new_versions") or 0
-    summary.repaired = list(_metadata_value(result, "published_assets", "repaired") or [])
-    renders = _metadata_value(result, "upscaled_images", "renders") or 0
-    summary.renders_reused = _metadata_value(result, "upscaled_images", "cache_hits") or 0
+    summary.drafts_because = dict(value("draft_images", "generated_because") or {})
+    summary.new_versions = value("published_assets", "new_versions") or 0
+    summary.repaired = list(value("published_assets", "repaired") or [])
+    renders = value("upscaled_images", "renders") or 0
+    summary.renders_reused = value("upscaled_images", "cache_hits") or 0
     summary.renders_made = renders - summary.renders_reused
-    summary.checks_reused = _metadata_value(result, "check_results", "cache_hits") or 0
+    summary.checks_reused = value("check_results", "cache_hits") or 0
     summary.checks_run = renders - summary.checks_reused
     return summary
-
-
-def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str):
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        if materialization.asset_key.to_user_string() == asset and key in materialization.metadata:
-            return materialization.metadata[key].value
-    return None
 
 
 # The run's full event log is in the instance (and the UI). The terminal gets the summary,
@@ -183,12 +205,15 @@ def run_campaigns(
     executor: str = "in_process",
     broker: str | None = None,
     progress: Callable[[str], object] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> list[CampaignSummary]:
-    """One Dagster run per campaign, in the home's instance, so the UI shows them.
+    """Dagster runs in the home's instance, so the UI shows them: one per range of up to
+    `batch_size` consecutive campaign partitions (one campaign alone gets a run of its own).
 
     `executor`: in_process (default), multiprocess (a process per step) or celery
     (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
-    `progress(campaign)`: a reporter (orchestration/progress.py) that follows each run's log.
+    `progress(label)`: a reporter (orchestration/progress.py) that follows each run's log.
+    Summaries come back one per campaign, in the order asked.
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
@@ -206,6 +231,7 @@ def run_campaigns(
         missing = [c for c in campaigns if c not in known]
         if missing:
             instance.add_dynamic_partitions("campaigns", missing)
+        order = instance.get_dynamic_partitions("campaigns")
     job = defs.resolve_job_def(build_campaign.name)
     # The home travels in the run's config: step processes and Dask workers need not share our environment.
     run_config = {**QUIET, "resources": {"pipeline": {"config": {"home": str(home.root)}}}}
@@ -215,27 +241,40 @@ def run_campaigns(
         run_config.update(celery_run_config(broker))
     elif executor == "multiprocess":
         run_config.update(multiprocess_run_config())
-    summaries = []
+    summaries: dict[str, CampaignSummary] = {}
     store = ObjectStore(home)
-    for campaign in campaigns:
+    for group in contiguous_ranges(campaigns, order, batch_size):
         invocation = invocation_tag()
         tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags, **invocation}
+        single = len(group) == 1
+        if not single:
+            tags.update(range_tags(group[0], group[-1]))
+        label = group[0] if single else f"{group[0]}..{group[-1]} ({len(group)} campaigns)"
         quarantined = store.quarantined()
-        watching = watch(instance, invocation, progress(campaign)) if progress else contextlib.nullcontext()
+        watching = watch(instance, invocation, progress(label)) if progress else contextlib.nullcontext()
         with watching:
             if executor == "in_process":
                 result = job.execute_in_process(
-                    instance=instance, partition_key=campaign, raise_on_error=False, tags=tags, run_config=run_config
-                )
-                summary = summarize(home, campaign, result)
-            else:  # out-of-process executors rebuild the job by name in each step's process
-                with dg.execute_job(
-                    reconstructable_job(executor),
-                    instance,
+                    instance=instance,
+                    partition_key=group[0] if single else None,
+                    raise_on_error=False,
+                    tags=tags,
                     run_config=run_config,
-                    tags={**tags, "dagster/partition": campaign},
+                )
+                made = _summaries(home, group, result)
+            else:  # out-of-process executors rebuild the job by name in each step's process
+                partition = {"dagster/partition": group[0]} if single else {}
+                with dg.execute_job(
+                    reconstructable_job(executor), instance, run_config=run_config, tags={**tags, **partition}
                 ) as result:
-                    summary = summarize(home, campaign, result)
-        summary.quarantined = store.quarantined() - quarantined
-        summaries.append(summary)
-    return summaries
+                    made = _summaries(home, group, result)
+        made[0].quarantined = store.quarantined() - quarantined  # the run's, told once
+        summaries.update((s.campaign, s) for s in made)
+    return [summaries[c] for c in dict.fromkeys(campaigns)]
+
+
+def _summaries(home: Home, group: list[str], result) -> list[CampaignSummary]:
+    metadata, failed = materialization_metadata(result), failures(home, result.run_id)
+    made = [summarize(home, campaign, result, metadata, failed) for campaign in group]
+    forget(home, result.run_id)
+    return made

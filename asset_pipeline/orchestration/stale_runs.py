@@ -140,4 +140,7 @@ def fail_dead_runs(home: Home, instance: dg.DagsterInstance | None = None) -> di
             instance.report_run_failed(
                 run, message, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION)
             )
+            # A dead run's claimed `generation` slot would make every later draft step wait for it.
+            if instance.event_log_storage.supports_global_concurrency_limits:
+                instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     return launch_tags()

@@ -5,7 +5,8 @@ read-only from any directory; their columns are the tables' schemas (storage/tab
 
 DuckDB allows one writing process or many readers, so the catalog file is only
 opened for writing briefly, under a file lock, to (re)create view definitions.
-The views glob the table folders, so new campaigns need no catalog write.
+A table's view reads its compacted copy plus the campaign files changed since
+(storage/compaction.py), or, before the first compaction, globs the table's folder.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from asset_pipeline.home import Home
+from asset_pipeline.storage.compaction import compact, table_state, union_sql
 from asset_pipeline.storage.files import file_lock, retry
 from asset_pipeline.storage.tables import SCHEMAS, table_dir
 
@@ -46,20 +48,27 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _typed(table: str) -> tuple[str, str]:
+    """(an empty relation's typed columns, the column list) of a table's record."""
+    schema = SCHEMAS[table]
+    typed = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in schema)
+    return typed, ", ".join(f'"{name}"' for name in schema.names)
+
+
 def _view_sql(home: Home, table: str) -> str:
     folder = table_dir(home, table)
-    schema = SCHEMAS[table]
     # An empty relation with every column of the record, typed: the view's shape whatever files exist.
-    typed = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in schema)
+    typed, columns = _typed(table)
     if not (folder.is_dir() and any(folder.glob("*.parquet"))):
         return f"SELECT {typed} WHERE false"  # no data yet: replaced once files exist
-    # Files written before a column was added lack it: UNION BY NAME fills it with NULL.
-    columns = ", ".join(f'"{name}"' for name in schema.names)
-    glob = _sql_string(str(folder / "*.parquet"))
-    return (
-        f"SELECT {columns} FROM (SELECT {typed} WHERE false "
-        f"UNION ALL BY NAME SELECT * FROM read_parquet({glob}, union_by_name = true))"
-    )
+    state = table_state(home, table)
+    if state.compacted is None:  # no compacted copy yet: every campaign file, by glob
+        glob = _sql_string(str(folder / "*.parquet"))
+        return (
+            f"SELECT {columns} FROM (SELECT {typed} WHERE false "
+            f"UNION ALL BY NAME SELECT * FROM read_parquet({glob}, union_by_name = true))"
+        )
+    return union_sql(state, typed, columns)  # the compacted rows still current, plus the files changed since
 
 
 def _wanted(home: Home) -> dict[str, str]:
@@ -102,9 +111,12 @@ def _rebuild(home: Home, exc: Exception) -> None:
     )
 
 
-def refresh_catalog(home: Home, attempts: int = 50) -> None:
-    """(Re)create the views whose definitions changed. Safe to call from many processes."""
-    wanted = _wanted(home)
+def refresh_catalog(home: Home, attempts: int = 50, compact_after: int | None = None) -> None:
+    """(Re)create the views whose definitions changed. Safe to call from many processes.
+
+    With `compact_after` (a run's end), each table whose campaign files changed in at least that
+    many campaigns since its compacted copy is compacted first, under the same lock.
+    """
     home.root.mkdir(parents=True, exist_ok=True)
 
     def write_views() -> None:
@@ -132,6 +144,10 @@ def refresh_catalog(home: Home, attempts: int = 50) -> None:
             raise _Locked from exc
 
     with file_lock(home.locks / "catalog.lock"):
+        if compact_after is not None:
+            for table in VIEWS:
+                compact(home, table, *_typed(table), after=compact_after)
+        wanted = _wanted(home)
         # Retried while a reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
         retry(sync, _Locked, attempts, f"catalog {home.catalog} stayed locked by another process")
 
