@@ -191,8 +191,31 @@ def test_an_asset_overrides_the_campaign_copy_per_tag(home):
     assert copies["en-US"]["headline"] == "Spring Sale"
 
 
-def test_a_brief_without_locales_hashes_and_lays_out_as_before():
-    brief = load_brief(Path(__file__).resolve().parent.parent / "data" / "briefs" / "spring-sale.yaml")
+# data/briefs/spring-sale.yaml as it was when locales arrived (main at 47ad5cc)
+PRE_LOCALES_BRIEF = """\
+campaign: spring-sale
+brand: acme
+assets:
+  - id: hero
+    prompt: "ceramic mug on a wooden table, studio light"
+    negative_prompt: "blurry"
+    headline: "Spring Sale"
+    body: "Up to 50% off mugs"
+    cta: "Shop now"
+    sizes: ["1080x1080", "1200x628", "1080x1920"]
+    variants: 2
+  - id: leaderboard
+    prompt: "row of pastel ceramic mugs on a shelf"
+    headline: "Spring Sale: 50% off"
+    cta: "Shop"
+    sizes: ["728x90"]
+"""
+
+
+def test_a_brief_without_locales_hashes_and_lays_out_as_before(tmp_path):
+    path = tmp_path / "spring-sale.yaml"
+    path.write_text(PRE_LOCALES_BRIEF, encoding="utf-8")
+    brief = load_brief(path)
     # computed by the code before locales existed (main at 47ad5cc): nothing of this brief re-runs
     assert content_hash(brief.hash_part()) == "595953cb304de0bc5abd19ad1bd8eb6f459a6872faa6d77e7afcde058ce92e74"
     assert deliverable_dir("c", "hero", 1, "1080x1080") == "published/c/hero/variant1/1080x1080"

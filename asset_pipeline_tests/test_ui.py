@@ -201,6 +201,10 @@ def test_browser_shows_the_graph_in_order_and_a_thumbnail(ui, browser):
     assert "north" in body and "cache_hits" in body and "tiny (1)" in body  # one key visual for both sizes
     row.find_element(By.XPATH, ".//*[contains(text(), 'Show Markdown')]").click()
     image = wait_for(browser, "//img[starts-with(@src, 'data:image/png;base64,')]", seconds=30)
-    assert image.get_attribute("alt") == "hero v1 256x256"
+    from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.stages.drafts import key_canvas
+
+    canvas = key_canvas(load_registry(home).get("tiny"), [("", 256, 256), ("", 512, 256)])  # the key visual
+    assert image.get_attribute("alt") == "hero v1 {}x{}".format(*canvas)
     assert image.get_attribute("naturalWidth") == "96"  # decoded: a real image, not a broken icon
     screenshot(browser, "ui-draft-thumbnails.png")
