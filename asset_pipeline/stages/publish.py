@@ -72,6 +72,20 @@ from asset_pipeline.storage.tables import read_rows, table_path, write_rows
 DEFAULT_FORMATS = [{"format": "png", "max_kb": None}]  # rows written before formats existed
 
 
+def rejected_row(base: dict, good: dict | None, reasons: list[str]) -> dict:
+    """`base` as a publications row recording a rejection: no file, the last good version's number."""
+    return dict(
+        base,
+        status="rejected",
+        path=None,
+        sha256=None,
+        pixels_sha256=None,
+        version=good["version"] if good else 0,
+        change="rejected",
+        reasons=reasons,
+    )
+
+
 def deliverable_dir(campaign: str, asset: str, variant: int, size: str, locale: str | None = None) -> str:
     """The deliverable's folder; a locale's is one level down (a brief without locales keeps its paths)."""
     folder = f"published/{campaign}/{asset}/variant{variant}/{size}"
@@ -526,18 +540,7 @@ def publish(
                 previous = last_row.get(key)
                 repeated = _same_inputs(previous, dict(base, status="rejected")) and list(previous["reasons"]) == why
                 if not repeated:  # history records changes of outcome, not every run
-                    new_rows.append(
-                        dict(
-                            base,
-                            status="rejected",
-                            path=None,
-                            sha256=None,
-                            pixels_sha256=None,
-                            version=good["version"] if good else 0,
-                            change="rejected",
-                            reasons=why,
-                        )
-                    )
+                    new_rows.append(rejected_row(base, good, why))
                 entries.append(entry)
                 continue
 
@@ -750,17 +753,7 @@ def decide(home: Home, decision: dict, store: ObjectStore) -> dict:
             )
         else:
             reasons = [review_rejection_reason(row)]
-            history_row = dict(
-                current,
-                status="rejected",
-                path=None,
-                sha256=None,
-                pixels_sha256=None,
-                version=good["version"] if good else 0,
-                change="rejected",
-                reasons=reasons,
-                published_at=now,
-            )
+            history_row = dict(rejected_row(current, good, reasons), published_at=now)
             entry.update(
                 status="rejected",
                 path=None,
