@@ -17,6 +17,22 @@ SAMPLE_BRAND = REPO / "data" / "brands" / "acme.yaml"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def _load_anyio_eagerly() -> None:
+    """Resolve anyio's lazy submodules now, on the main thread.
+
+    anyio is a pytest plugin, so pytest rewrites its modules with `ast.parse` on import; its
+    lazy importer would do that later in Starlette's worker thread, and CPython 3.11.7's AST
+    converter is not thread-safe (gh-106905: "AST constructor recursion depth mismatch").
+    """
+    import anyio
+
+    for name in dir(anyio):
+        getattr(anyio, name)
+
+
+_load_anyio_eagerly()
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     from asset_pipeline.models.tiny import ensure_tiny_model
