@@ -54,7 +54,7 @@ def _check_loadable(path: Path, name: str) -> Path:
 
 def _by_fontconfig(name: str) -> Path | None:
     """fc-match always answers with *some* font; accept it only if its family is the one asked for."""
-    out = _fc("match", "-f", "%{family}|%{file}", name)
+    out = _fc("match", "-f", "%{family}|%{file}", "--", name)  # "--": a name like "-V" is not an option
     families, _, file = out.partition("|")
     if not file:
         return None
