@@ -219,10 +219,6 @@ def run_campaigns(
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
     from asset_pipeline.orchestration.stale_runs import fail_dead_runs
 
-    # Runs a killed process left STARTED are marked failed; our own runs carry our pid to be judged by.
-    own_tags = fail_dead_runs(home)
-    # Leftovers of a killed run are removed before anything reads the folders.
-    remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
     # Opening the instance creates its SQLite schema the first time; two `run` processes
     # starting together would both try (`table ... already exists`), so they take turns.
     with file_lock(home.locks / "instance.lock"):
@@ -232,6 +228,10 @@ def run_campaigns(
         if missing:
             instance.add_dynamic_partitions("campaigns", missing)
         order = instance.get_dynamic_partitions("campaigns")
+    # Runs a killed process left STARTED are marked failed; our own runs carry our pid to be judged by.
+    own_tags = fail_dead_runs(home, instance)  # the same instance: opening one costs most of a second
+    # Leftovers of a killed run are removed before anything reads the folders.
+    remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
     job = defs.resolve_job_def(build_campaign.name)
     # The home travels in the run's config: step processes and Dask workers need not share our environment.
     run_config = {**QUIET, "resources": {"pipeline": {"config": {"home": str(home.root)}}}}
