@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from asset_pipeline.checks.tesseract import ENGLISH, LATIN_SCRIPT, OCRError, ins
 from asset_pipeline.colour import hex_to_rgb, luma
 from asset_pipeline.locales import SCRIPTS
 from asset_pipeline.typography.boxes import TextBox
+from asset_pipeline.typography.render import line_rects
 
 # The most a box in a script must reach, where tesseract's own accuracy for the script is below the
 # brand's usual 0.9. Measured by `benchmarks/legibility.py --locales all --cases 40` (1018 boxes of
@@ -196,8 +198,12 @@ def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) 
     crop's border as stray "|", "[", "(" or quotes. The margin tesseract wants
     around the text is added in the box's effective background colour.
     """
-    font_px = font_px or box.font_px
-    left, top, right, bottom = box.pixel_box(image.width, image.height)
+    return prepare_crop(image, box.pixel_box(image.width, image.height), box, font_px or box.font_px)
+
+
+def prepare_crop(image: Image.Image, rect: tuple[int, int, int, int], box: TextBox, font_px: float) -> Image.Image:
+    """`prepare_box` for a part of a box (one line's crop): (left, top, right, bottom) pixels."""
+    left, top, right, bottom = rect
     crop = image.crop(
         (
             max(0, left),
@@ -276,6 +282,98 @@ def read_crops(crops: list[Image.Image], psms: list[int], langs: list[str] | Non
         for i, text in zip(indices, _read_pages([crops[i] for i in indices], psm, lang)):
             texts[i] = text
     return texts
+
+
+# Room kept around a line's own ink when it is read alone, as a share of the font size: its
+# anti-aliased edges and marks whose ink a neighbouring line's crop must not take.
+LINE_PAD = 0.15
+# Letters, digits and signs that a script's model may not have: Debian's Arabic model has no "%"
+# and the Hebrew one no Latin letter ("ACME" is read as "261/18"), so a box with them inside
+# another script's text is also read with English added to its model ("ara+eng").
+_FOREIGN = regex.compile(r"[\p{Latin}0-9%$&@#]")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read a box: its crops (the whole box, or one per line, in order), read with
+    one page segmentation mode and one model; the texts read are joined with a space."""
+
+    crops: list[Image.Image]
+    psm: int
+    lang: str
+
+
+def line_crops(image: Image.Image, box: TextBox, font_px: float, layout_height: int) -> list[Image.Image]:
+    """Each line of the box as its own prepared crop: the line's ink as drawn (`line_rects`),
+    padded by LINE_PAD of the font size but never past halfway to the next line's ink, within
+    the box. Empty when the box's font cannot be loaded (the whole box is still read)."""
+    try:
+        rects = line_rects(box, image.width, image.height, layout_height)
+    except OSError:
+        return []
+    left0, top0, right0, bottom0 = box.pixel_box(image.width, image.height)
+    pad = max(2, round(font_px * LINE_PAD))
+    crops = []
+    for i, (left, top, right, bottom) in enumerate(rects):
+        upper, lower = top - pad, bottom + pad
+        if i > 0:
+            upper = max(upper, (rects[i - 1][3] + top) // 2)
+        if i + 1 < len(rects):
+            lower = min(lower, (bottom + rects[i + 1][1]) // 2)
+        rect = (max(left0, left - pad), max(top0, upper), min(right0, right + pad), min(bottom0, lower))
+        crops.append(prepare_crop(image, rect, box, font_px))
+    return crops
+
+
+def box_readings(
+    image: Image.Image, box: TextBox, font_px: float | None = None, layout_height: int | None = None
+) -> list[Reading]:
+    """The ways to read a box, the whole box first (`read_boxes` tries the others only when that
+    one is not read exactly): each line alone in line mode (psm 7), since tesseract reads
+    multi-line blocks badly in most non-Latin scripts; and, for a box with Latin letters, digits
+    or signs inside another script, the same two with English added to the script's model.
+
+    `font_px` is the font size in this image's pixels and `layout_height` the height the layout
+    was made for (defaults: the image is at the layout's final size)."""
+    font_px = font_px or box.font_px
+    lang = language_for(box)
+    whole = [prepare_box(image, box, font_px)]
+    lines = line_crops(image, box, font_px, layout_height or image.height) if box.lines else []
+    readings = [Reading(whole, psm_for(box), lang)]
+    langs = [lang]
+    if box.script not in (None, "Latn") and _FOREIGN.search(box.text):
+        langs.append(f"{lang}+{ENGLISH}")
+        readings.append(Reading(whole, psm_for(box), langs[-1]))
+    readings += [Reading(lines, 7, g) for g in langs if lines]
+    return readings
+
+
+def read_boxes(boxes: list[TextBox], readings: list[list[Reading]]) -> list[str]:
+    """What was read in each box: its first reading, or when that is not exactly the box's text,
+    the reading of its `box_readings` that is closest to it (the first of equals).
+
+    Every reading is of the same pixels, so a box passes when any one way of reading it gets the
+    text back; a wrong glyph is read wrong every way. All boxes' first readings share one
+    tesseract process per (psm, model), and so do the retries."""
+    first = read_crops([r[0].crops[0] for r in readings], [r[0].psm for r in readings], [r[0].lang for r in readings])
+    retries = [
+        (i, reading)
+        for i, (box, text) in enumerate(zip(boxes, first))
+        if text_similarity(box.text, text, box.script) < 1.0
+        for reading in readings[i][1:]
+    ]
+    crops = [(i, k, crop, reading) for k, (i, reading) in enumerate(retries) for crop in reading.crops]
+    texts = read_crops([c for _, _, c, _ in crops], [r.psm for *_, r in crops], [r.lang for *_, r in crops])
+    joined: dict[int, list[str]] = {}
+    for (_, k, _, _), text in zip(crops, texts):
+        joined.setdefault(k, []).append(text)
+    out = list(first)
+    for k, (i, _) in enumerate(retries):
+        text = " ".join(t for t in joined.get(k, []) if t)
+        box = boxes[i]
+        if text_similarity(box.text, text, box.script) > text_similarity(box.text, out[i], box.script):
+            out[i] = text
+    return out
 
 
 def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult:
