@@ -26,7 +26,7 @@ from asset_pipeline.checks.tesseract import ENGLISH, LATIN_SCRIPT, OCRError, ins
 from asset_pipeline.colour import hex_to_rgb, luma
 from asset_pipeline.locales import SCRIPTS
 from asset_pipeline.typography.boxes import TextBox
-from asset_pipeline.typography.render import line_rects
+from asset_pipeline.typography.render import line_rects, span_extent
 
 # The most a box in a script must reach, where tesseract's own accuracy for the script is below the
 # brand's usual 0.9. Measured by `benchmarks/legibility.py --locales all --cases 40` (1018 boxes of
@@ -53,6 +53,7 @@ WHITE_POINT = 0.9  # share of the text -> background distance that already count
 BORDER_PX = 20  # tesseract wants a clean margin around the text
 TIMEOUT_S = 30.0  # per tesseract process, plus PAGE_TIMEOUT_S per crop
 PAGE_TIMEOUT_S = 2.0
+RAW_LINE = 13  # tesseract's page segmentation mode for one line without layout analysis
 
 # Typographic characters mapped to what tesseract (and a typist) usually emits.
 _TYPOGRAPHIC = str.maketrans(
@@ -91,6 +92,10 @@ _TYPOGRAPHIC = str.maketrans(
 # Arabic alef with hamza or madda read as the bare alef: tesseract's Arabic model drops the mark
 # often ("الآن" as "الان"), as the English model drops Latin accents; folded the same way.
 _ARABIC_ALEF = str.maketrans(dict.fromkeys("\u0622\u0623\u0625\u0671", "\u0627"))
+# A number with a percent sign in a right-to-left line is drawn "%50" (the bidi algorithm puts
+# the sign on the number's left) and the English model reads those pixels left to right: the
+# two orders are the same text there.
+_RTL_PERCENT = regex.compile(r"%([0-9][0-9.,]*)")
 
 
 def normalize_text(text: str) -> str:
@@ -117,7 +122,8 @@ def graphemes(text: str) -> list[str]:
 def comparable(text: str, script: str | None = None) -> list[str]:
     """The grapheme clusters OCR is compared over, for a text in `script` (ISO 15924; None: Latin).
 
-    Latin folds accents (see `text_similarity`), Arabic the hamza and madda on alef. Scripts written without spaces (Japanese,
+    Latin folds accents (see `text_similarity`), Arabic the hamza and madda on alef, right-to-left
+    scripts the side of a number that its percent sign is on (`_RTL_PERCENT`). Scripts written without spaces (Japanese,
     Chinese, Thai) drop whitespace: tesseract's models for them put spaces between
     characters, or leave out the spaces a Thai phrase has, and neither changes what a
     reader reads. Marks are never folded outside Latin: a dakuten, a virama or a Thai tone
@@ -129,6 +135,8 @@ def comparable(text: str, script: str | None = None) -> list[str]:
         text = fold_diacritics(text)
     elif info.code == "Arab":
         text = text.translate(_ARABIC_ALEF)
+    if info.direction == "rtl":
+        text = _RTL_PERCENT.sub(r"\1%", text)
     if not info.spaced:
         text = "".join(text.split())
     return graphemes(text)
@@ -287,42 +295,77 @@ def read_crops(crops: list[Image.Image], psms: list[int], langs: list[str] | Non
 # Room kept around a line's own ink when it is read alone, as a share of the font size: its
 # anti-aliased edges and marks whose ink a neighbouring line's crop must not take.
 LINE_PAD = 0.15
-# Letters, digits and signs that a script's model may not have: Debian's Arabic model has no "%"
-# and the Hebrew one no Latin letter ("ACME" is read as "261/18"), so a box with them inside
-# another script's text is also read with English added to its model ("ara+eng").
+# Latin letters, digits and signs inside another script's text. Debian's Arabic model has no "%"
+# and the Hebrew one no Latin letter ("ACME" is read as "261/18"), and the Hindi one misreads
+# digits ("31" as "34"), so a box with such a run is also read with English added to its model
+# ("ara+eng"), and run by run: each run alone with English, the script's text between with the
+# script's model. A run keeps the spaces, dots and slashes between its letters ("ACME 50%").
 _FOREIGN = regex.compile(r"[\p{Latin}0-9%$&@#]")
+_FOREIGN_RUN = regex.compile(r"[\p{Latin}0-9%$&@#](?:[\p{Latin}0-9%$&@#., /:'+-]*[\p{Latin}0-9%$&@#])?")
 
 
 @dataclass(frozen=True)
-class Reading:
-    """One way to read a box: its crops (the whole box, or one per line, in order), read with
-    one page segmentation mode and one model; the texts read are joined with a space."""
+class Piece:
+    """A prepared crop, the page segmentation mode and model to read it with, and what joins its
+    text to the piece before it (a space, or nothing inside a word)."""
 
-    crops: list[Image.Image]
+    crop: Image.Image
     psm: int
     lang: str
+    before: str = " "
 
 
-def line_crops(image: Image.Image, box: TextBox, font_px: float, layout_height: int) -> list[Image.Image]:
-    """Each line of the box as its own prepared crop: the line's ink as drawn (`line_rects`),
-    padded by LINE_PAD of the font size but never past halfway to the next line's ink, within
-    the box. Empty when the box's font cannot be loaded (the whole box is still read)."""
-    try:
-        rects = line_rects(box, image.width, image.height, layout_height)
-    except OSError:
-        return []
+Reading = list[Piece]  # one way to read a box: its pieces' texts joined in order
+
+
+def _line_bands(box: TextBox, image: Image.Image, font_px: float, layout_height: int):
+    """Each line's (left, top, right, bottom) as drawn (`line_rects`), padded by LINE_PAD of the font
+    size but never past halfway to the next line's ink, within the box."""
+    rects = line_rects(box, image.width, image.height, layout_height)
     left0, top0, right0, bottom0 = box.pixel_box(image.width, image.height)
     pad = max(2, round(font_px * LINE_PAD))
-    crops = []
+    bands = []
     for i, (left, top, right, bottom) in enumerate(rects):
         upper, lower = top - pad, bottom + pad
         if i > 0:
             upper = max(upper, (rects[i - 1][3] + top) // 2)
         if i + 1 < len(rects):
             lower = min(lower, (bottom + rects[i + 1][1]) // 2)
-        rect = (max(left0, left - pad), max(top0, upper), min(right0, right + pad), min(bottom0, lower))
-        crops.append(prepare_crop(image, rect, box, font_px))
-    return crops
+        bands.append((max(left0, left - pad), max(top0, upper), min(right0, right + pad), min(bottom0, lower)))
+    return bands, pad
+
+
+def _line_pieces(image, box, font_px, layout_height, lang) -> Reading:
+    """Each line alone, in line mode (psm 7)."""
+    bands, _ = _line_bands(box, image, font_px, layout_height)
+    return [Piece(prepare_crop(image, band, box, font_px), 7, lang) for band in bands]
+
+
+def _run_pieces(image, box, font_px, layout_height, lang) -> Reading:
+    """Each line cut into its runs (`_FOREIGN_RUN`) and the script's text between them, each read
+    alone in line mode: a run with English, the rest with the script's model."""
+    bands, pad = _line_bands(box, image, font_px, layout_height)
+    pieces = []
+    for n, (line, (band_left, top, band_right, bottom)) in enumerate(zip(box.lines, bands)):
+        cuts = sorted({0, len(line), *(i for m in _FOREIGN_RUN.finditer(line) for i in m.span())})
+        for start, end in zip(cuts, cuts[1:]):
+            text = line[start:end]
+            if not text.strip():
+                continue
+            start, end = start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
+            left, right = span_extent(box, image.width, image.height, layout_height, n, start, end)
+            before = " " if not pieces or start == 0 or line[start - 1].isspace() else ""
+            foreign = _FOREIGN_RUN.fullmatch(line[start:end]) is not None
+            # padded only beside a space or the line's end: in text without spaces (CJK) the
+            # neighbouring glyph starts where the run's advance ends, and its edge reads as ":" or ")"
+            left_pad = pad if start == 0 or line[start - 1].isspace() else 1
+            right_pad = pad if end == len(line) or line[end].isspace() else 1
+            if box.direction == "rtl":
+                left_pad, right_pad = right_pad, left_pad
+            rect = (max(band_left, left - left_pad), top, min(band_right, right + right_pad), bottom)
+            crop = prepare_crop(image, rect, box, font_px)
+            pieces.append(Piece(crop, 7, ENGLISH if foreign else lang, before))
+    return pieces
 
 
 def box_readings(
@@ -331,45 +374,68 @@ def box_readings(
     """The ways to read a box, the whole box first (`read_boxes` tries the others only when that
     one is not read exactly): each line alone in line mode (psm 7), since tesseract reads
     multi-line blocks badly in most non-Latin scripts; and, for a box with Latin letters, digits
-    or signs inside another script, the same two with English added to the script's model.
+    or signs inside another script (`_FOREIGN`), the whole box and each line with English added
+    to the script's model, and the line run by run.
 
     `font_px` is the font size in this image's pixels and `layout_height` the height the layout
-    was made for (defaults: the image is at the layout's final size)."""
+    was made for (defaults: the image is at the layout's final size). Without the box's font
+    (older layouts elsewhere) only the whole box is read."""
     font_px = font_px or box.font_px
+    layout_height = layout_height or image.height
     lang = language_for(box)
-    whole = [prepare_box(image, box, font_px)]
-    lines = line_crops(image, box, font_px, layout_height or image.height) if box.lines else []
-    readings = [Reading(whole, psm_for(box), lang)]
-    langs = [lang]
-    if box.script not in (None, "Latn") and _FOREIGN.search(box.text):
-        langs.append(f"{lang}+{ENGLISH}")
-        readings.append(Reading(whole, psm_for(box), langs[-1]))
-    readings += [Reading(lines, 7, g) for g in langs if lines]
+    whole = prepare_box(image, box, font_px)
+    mixed = box.script not in (None, "Latn") and _FOREIGN.search(box.text) is not None
+    readings = [[Piece(whole, psm_for(box), lang)]]
+    if mixed:
+        readings.append([Piece(whole, psm_for(box), f"{lang}+{ENGLISH}")])
+    if not box.lines:
+        return readings
+    try:
+        readings.append(_line_pieces(image, box, font_px, layout_height, lang))
+        if mixed:
+            readings.append(_line_pieces(image, box, font_px, layout_height, f"{lang}+{ENGLISH}"))
+            readings.append(_run_pieces(image, box, font_px, layout_height, lang))
+    except OSError:  # the font cannot be loaded: no line geometry
+        pass
     return readings
+
+
+def _read(readings: list[Reading]) -> list[str]:
+    """Each reading's text: all their pieces read at once, one tesseract process per (psm, model)."""
+    pieces = [piece for reading in readings for piece in reading]
+    reads = read_crops([p.crop for p in pieces], [p.psm for p in pieces], [p.lang for p in pieces])
+    # Line mode's layout analysis drops some clean lines whole (Arabic in DejaVu Sans reads as
+    # nothing); raw line mode (psm 13) skips that analysis and reads them.
+    empty = [i for i, (piece, read) in enumerate(zip(pieces, reads)) if piece.psm == 7 and not read]
+    for i, read in zip(
+        empty, read_crops([pieces[i].crop for i in empty], [RAW_LINE] * len(empty), [pieces[i].lang for i in empty])
+    ):
+        reads[i] = read
+    texts = iter(reads)
+    out = []
+    for reading in readings:
+        text = ""
+        for piece in reading:
+            read = next(texts)
+            text += (piece.before if text and read else "") + read
+        out.append(text)
+    return out
 
 
 def read_boxes(boxes: list[TextBox], readings: list[list[Reading]]) -> list[str]:
     """What was read in each box: its first reading, or when that is not exactly the box's text,
     the reading of its `box_readings` that is closest to it (the first of equals).
 
-    Every reading is of the same pixels, so a box passes when any one way of reading it gets the
-    text back; a wrong glyph is read wrong every way. All boxes' first readings share one
-    tesseract process per (psm, model), and so do the retries."""
-    first = read_crops([r[0].crops[0] for r in readings], [r[0].psm for r in readings], [r[0].lang for r in readings])
+    Every reading is of the same pixels, so a box passes when one way of reading them gets its
+    text back; a wrong glyph is read wrong every way."""
+    out = _read([r[0] for r in readings])
     retries = [
         (i, reading)
-        for i, (box, text) in enumerate(zip(boxes, first))
+        for i, (box, text) in enumerate(zip(boxes, out))
         if text_similarity(box.text, text, box.script) < 1.0
         for reading in readings[i][1:]
     ]
-    crops = [(i, k, crop, reading) for k, (i, reading) in enumerate(retries) for crop in reading.crops]
-    texts = read_crops([c for _, _, c, _ in crops], [r.psm for *_, r in crops], [r.lang for *_, r in crops])
-    joined: dict[int, list[str]] = {}
-    for (_, k, _, _), text in zip(crops, texts):
-        joined.setdefault(k, []).append(text)
-    out = list(first)
-    for k, (i, _) in enumerate(retries):
-        text = " ".join(t for t in joined.get(k, []) if t)
+    for (i, _), text in zip(retries, _read([reading for _, reading in retries])):
         box = boxes[i]
         if text_similarity(box.text, text, box.script) > text_similarity(box.text, out[i], box.script):
             out[i] = text

@@ -109,6 +109,22 @@ def line_rects(box: TextBox, width: int, height: int, layout_height: int) -> lis
     return rects
 
 
+def span_extent(box: TextBox, width: int, height: int, layout_height: int, line: int, start: int, end: int):
+    """(left, right) pixels of the characters [start, end) of one line as drawn, for a span that the
+    bidi algorithm keeps in one piece (a Latin name or a number inside Arabic): from the advances
+    of the text before it and of the span, measured right to left in a right-to-left box."""
+    px, block, x0, _ = _placed(box, width, height, height / layout_height)
+    font = load_font(box.font, px)
+    text = box.lines[line]
+    origin = x0 + block.origins[line][0]
+    before = font.getlength(text[:start], **box.shaping())
+    span = font.getlength(text[start:end], **box.shaping())
+    if box.direction == "rtl":
+        right = origin + font.getlength(text, **box.shaping()) - before
+        return math.floor(right - span), math.ceil(right)
+    return math.floor(origin + before), math.ceil(origin + before + span)
+
+
 def _draw_supersampled(image: Image.Image, box: TextBox, block: Block, px: float, x0: int, y0: int) -> None:
     """Draw the lines as a SUPERSAMPLE x mask, averaged down, then fill the text colour through it."""
     pad = 2  # room for ink that the block's rounding leaves at its edge
