@@ -3,14 +3,23 @@ OCR in the reader's script, banned terms per locale. Real fonts, real ICU, real 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from asset_pipeline.checks.hallucination import check_hallucinated_text, languages_for
-from asset_pipeline.checks.ocr import comparable, language_for, read_crops, text_similarity
+from asset_pipeline.checks.ocr import (
+    box_readings,
+    comparable,
+    language_for,
+    prepare_crop,
+    read_crops,
+    text_similarity,
+)
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.checks.tesseract import OCRError, installed_models
 from asset_pipeline.locales import LocaleError, locale_info, scripts_of
@@ -19,6 +28,7 @@ from asset_pipeline.typography import layout_text, render_layout
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.fonts import load_font, resolve_font
 from asset_pipeline.typography.linebreak import break_units
+from asset_pipeline.typography.render import line_rects, span_extent
 from asset_pipeline_tests.support.ocr import read_boxes
 from asset_pipeline_tests.test_design import logo_source
 
@@ -271,3 +281,96 @@ def test_hallucination_reads_the_campaigns_scripts_as_well_as_latin():
     assert check_hallucinated_text(page).passed  # English alone sees no word in it
     found = check_hallucinated_text(page, None, languages_for(["ja-JP"]))
     assert not found.passed and "です" in found.detail  # a run of confident characters
+
+
+# ---------------------------------------------------------------- OCR line by line, run by run
+
+
+def test_line_rects_cover_each_lines_ink_in_order_inside_the_box():
+    texts = {"headline": "عرض لفترة محدودة", "body": "تسوق أحدث تصاميم الأكواب والأطباق الخزفية"}
+    layout, image = rendered(1080, 1920, texts, "ar-SA")
+    ink = np.asarray(image.convert("L")) > 128  # white text on the dark background
+    for box in layout.boxes:
+        rects = line_rects(box, 1080, 1920, 1920)
+        assert len(rects) == len(box.lines) >= 2, box.lines
+        left, top, right, bottom = box.pixel_box(1080, 1920)
+        assert all(left <= r[0] < r[2] <= right and top <= r[1] < r[3] <= bottom for r in rects)
+        # top to bottom (Arabic descenders may reach below the next line's ink top)
+        assert all(a[1] < b[1] and a[3] < b[3] for a, b in zip(rects, rects[1:]))
+        covered = np.zeros_like(ink)
+        for x0, y0, x1, y1 in rects:
+            covered[y0:y1, x0:x1] = True
+        inside = ink[top:bottom, left:right]
+        assert inside.sum() > 0 and (inside & ~covered[top:bottom, left:right]).sum() == 0
+
+
+def test_a_line_scaled_to_a_preview_keeps_its_place():
+    layout, _ = rendered(1080, 1920, {"headline": "عرض لفترة محدودة"}, "ar-SA")
+    box = layout.boxes[0]
+    full = line_rects(box, 1080, 1920, 1920)
+    half = line_rects(box, 540, 960, 1920)
+    assert all(abs(h - f / 2) <= 2 for fr, hr in zip(full, half) for f, h in zip(fr, hr))
+
+
+@needs_models
+@pytest.mark.parametrize(
+    ("locale", "size", "texts"),
+    [
+        # tesseract 5.3 reads the first two wrong as a block (a line is lost, or read as "뼈 ㄱ");
+        # the other two read as a block and must still read
+        ("ar-SA", (1080, 1920), {"headline": "عرض لفترة محدودة"}),
+        ("ko-KR", (160, 600), {"headline": "주말 특가", "body": "모든 가격은 부가세 포함입니다."}),
+        ("zh-CN", (160, 600), {"headline": "春季大促销", "body": "全场订单免运费，每天早上新鲜烘焙。"}),
+        ("he-IL", (160, 600), {"headline": "מבצע האביב", "body": "משלוח חינם לכל ההזמנות שלכם"}),
+    ],
+)
+def test_a_multi_line_box_reads_back_line_by_line(locale, size, texts):
+    layout, image = rendered(*size, texts, locale)
+    assert any(len(box.lines) >= 2 for box in layout.boxes)
+    for box, read in zip(layout.boxes, read_boxes(image, layout.boxes)):
+        assert text_similarity(box.text, read, box.script) >= 0.95, (box.lines, read)
+
+
+@needs_models
+def test_latin_names_digits_and_percent_inside_another_script_read_back():
+    # Debian's Arabic model has no "%", the Hebrew one no Latin letter, the Hindi one misreads "31"
+    cases = [
+        ("ar-SA", (1080, 1920), {"body": "تسوق أحدث تصاميم ACME"}),
+        ("he-IL", (300, 250), {"body": "העיצובים החדשים של ACME"}),
+        ("hi-IN", (300, 250), {"body": "ऑफ़र 31 मई तक मान्य"}),
+        ("ko-KR", (160, 600), {"headline": "전 품목 50% 할인"}),
+    ]
+    for locale, size, texts in cases:
+        layout, image = rendered(*size, texts, locale)
+        [box] = layout.boxes
+        readings = box_readings(image, box)
+        assert any(piece.lang == "eng" for reading in readings for piece in reading)  # the run alone
+        [read] = read_boxes(image, layout.boxes)
+        assert text_similarity(box.text, read, box.script) == 1.0, (locale, read)
+
+
+@needs_models
+def test_a_run_inside_right_to_left_text_is_cut_where_the_bidi_algorithm_draws_it():
+    layout, image = rendered(1080, 1080, {"body": "خصم 50% على أكواب ACME"}, "ar-SA")
+    [box] = layout.boxes
+    [line] = box.lines
+    start = line.index("ACME")
+    left, right = span_extent(box, 1080, 1080, 1080, 0, start, start + 4)
+    _, top, _, bottom = line_rects(box, 1080, 1080, 1080)[0]
+    box_left, _, box_right, _ = box.pixel_box(1080, 1080)
+    assert left - box_left < (box_right - box_left) / 3  # last in logical order, leftmost on the line
+    crop = prepare_crop(image, (left - 4, top - 4, right + 4, bottom + 4), box, box.font_px)
+    assert read_crops([crop], [7], ["eng"]) == ["ACME"]
+    start = line.index("50%")
+    left, right = span_extent(box, 1080, 1080, 1080, 0, start, start + 3)
+    crop = prepare_crop(image, (left - 4, top - 4, right + 4, bottom + 4), box, box.font_px)
+    [read] = read_crops([crop], [7], ["eng"])
+    assert read == "%50"  # drawn with the sign on the left, which the comparison takes as "50%"
+    assert text_similarity("خصم 50%", "خصم %50", "Arab") == 1.0
+    assert text_similarity("50%", "%50") < 1.0  # only right to left
+
+
+def test_a_box_whose_font_is_gone_is_still_read_whole():
+    layout, image = rendered(1080, 1080, {"headline": "מבצע האביב"}, "he-IL")
+    box = dataclasses.replace(layout.boxes[0], font="/nonexistent/font.ttf")
+    assert len(box_readings(image, box)) == 1

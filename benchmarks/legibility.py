@@ -21,10 +21,11 @@ drafts of the built-in tiny diffusers model) at eight deliverable sizes, includi
 1080x1920 and 728x90, through the pipeline's own code in the pipeline's order:
 
     crop to aspect at draft scale -> layout_text -> choose_colours (on the draft crop)
-    -> crop + Lanczos to final size -> render_layout -> checks.ocr (prepare_box, read_crops)
+    -> crop + Lanczos to final size -> render_layout -> checks.ocr (box_readings, read_boxes)
 
-OCR goes through the checks' code: every box's crop is prepared by `prepare_box` and a
-batch of cases is read by one tesseract process per worker (`read_crops`), as
+OCR goes through the checks' code: every box's crops (the whole box, and each line alone) are
+prepared by `box_readings` and a batch of cases is read by one tesseract process per worker,
+psm and model (`read_boxes`: the whole box first, the other readings where it is not exact), as
 `run_checks_parallel` does.
 
 Reported per text box:
@@ -68,13 +69,11 @@ from PIL import Image  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from asset_pipeline.checks.ocr import (  # noqa: E402
+    box_readings,
     comparable,
     fold_diacritics,
-    language_for,
     normalize_text,
-    prepare_box,
-    psm_for,
-    read_crops,
+    read_boxes,
     text_similarity,
 )
 from asset_pipeline.framing import crop_to_aspect  # noqa: E402
@@ -345,7 +344,7 @@ def treatment(box, layout=None) -> str:
 
 
 def set_case(case: Case, brand: Brand, drafts: list[Image.Image]):
-    """(layout, (prepared crops, psms, languages)) or (None, reason) when the text does not fit."""
+    """(layout, (each box's readings,)) or (None, reason) when the text does not fit."""
     source = make_background(case, drafts)
     draft_crop = crop_to_aspect(source, case.width, case.height, max_side=max(source.size))
     try:
@@ -354,8 +353,7 @@ def set_case(case: Case, brand: Brand, drafts: list[Image.Image]):
         return None, str(exc)
     layout = choose_colours(layout, draft_crop, brand)
     final = render_layout(crop_to_aspect(source, case.width, case.height), layout)
-    crops = [prepare_box(final, box) for box in layout.boxes]
-    return layout, (crops, [psm_for(box) for box in layout.boxes], [language_for(box) for box in layout.boxes])
+    return layout, ([box_readings(final, box) for box in layout.boxes],)
 
 
 def fold(text: str) -> str:
@@ -363,7 +361,7 @@ def fold(text: str) -> str:
 
 
 def run_chunk(cases: list[Case], brand: Brand, drafts: list[Image.Image]) -> tuple[list[dict], list[dict]]:
-    """Set every case of a chunk, then OCR all their boxes with one tesseract process per psm."""
+    """Set every case of a chunk, then OCR all their boxes with one tesseract process per psm and model."""
     laid, rejected = [], []
     for case in cases:
         layout, extra = set_case(case, brand, drafts)
@@ -373,12 +371,10 @@ def run_chunk(cases: list[Case], brand: Brand, drafts: list[Image.Image]) -> tup
             )
         else:
             laid.append((case, layout, *extra))
-    crops = [c for _, _, cs, _, _ in laid for c in cs]
-    psms = [p for _, _, _, ps, _ in laid for p in ps]
-    langs = [g for _, _, _, _, gs in laid for g in gs]
-    texts = iter(read_crops(crops, psms, langs))
+    every_box = [box for _, layout, _ in laid for box in layout.boxes]
+    texts = iter(read_boxes(every_box, [r for _, _, rs in laid for r in rs]))
     boxes = []
-    for case, layout, _, _, _ in laid:
+    for case, layout, _ in laid:
         for box in layout.boxes:
             read = next(texts)
             similarity = text_similarity(box.text, read, box.script)

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from asset_pipeline.checks.ocr import language_for, prepare_box, psm_for, read_crops, text_similarity  # noqa: E402
+from asset_pipeline.checks.ocr import box_readings, read_boxes, text_similarity  # noqa: E402
 from asset_pipeline.specs import Brand  # noqa: E402
 from asset_pipeline.typography import choose_colours, layout_text, load_font, render_layout  # noqa: E402
 from asset_pipeline.typography.fonts import resolve_font  # noqa: E402
@@ -53,8 +53,7 @@ def tile(locale: str, width: int, height: int, brand: Brand) -> tuple[Image.Imag
     back = background(width, height)
     layout = choose_colours(layout, back, brand)
     image = render_layout(back, layout)
-    crops = [prepare_box(image, box) for box in layout.boxes]
-    reads = read_crops(crops, [psm_for(b) for b in layout.boxes], [language_for(b) for b in layout.boxes])
+    reads = read_boxes(layout.boxes, [box_readings(image, box) for box in layout.boxes])
     worst = min(text_similarity(b.text, r, b.script) for b, r in zip(layout.boxes, reads))
     fonts = sorted({Path(b.font).stem.replace("-Regular", "").replace("-Bold", "") for b in layout.boxes})
     return image, f"{locale} {'+'.join(f.replace('NotoSans', 'Noto') for f in fonts)} OCR {worst:.2f}"

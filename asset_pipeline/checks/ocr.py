@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +26,14 @@ from asset_pipeline.checks.tesseract import ENGLISH, LATIN_SCRIPT, OCRError, ins
 from asset_pipeline.colour import hex_to_rgb, luma
 from asset_pipeline.locales import SCRIPTS
 from asset_pipeline.typography.boxes import TextBox
+from asset_pipeline.typography.render import line_rects, span_extent
 
-# The most a box in a script must reach, where tesseract's own accuracy for the script is below the
-# brand's usual 0.9. Measured by `benchmarks/legibility.py --locales all --cases 40` (1018 boxes of
-# correct renders, benchmarks/results/legibility-locales.md): the share of boxes passing at each cap
-# is Deva 100% at 0.85, Jpan 100% at 0.85, Hans 100% at 0.8, Thai 99.1% at 0.8, Hebr 97.4% at 0.8;
-# Kore and Arab misses are garbage or empty reads that no threshold above 0.4 passes, so they keep
-# 0.85. Never below 0.8: one wrong cluster in a five-cluster headline must still fail (docs/locales.md).
+# The most a box in a script must reach, where tesseract's own accuracy for the script was below the
+# brand's usual 0.9. Set when boxes were read whole; measured again with the readings of
+# `box_readings` by `benchmarks/legibility.py --locales all --cases 40` (1018 boxes of correct
+# renders, benchmarks/results/legibility-locales.md): every script's boxes pass at its cap (Hebr
+# 99.1%: "מע״מ" is read "מעיימ", the heb model has no gershayim), and 99.1% or more at 0.9. Never
+# below 0.8: one wrong cluster in a five-cluster headline must still fail (docs/locales.md).
 SCRIPT_MIN_SIMILARITY: dict[str, float] = {
     "Arab": 0.85,
     "Hebr": 0.8,
@@ -46,11 +48,19 @@ SCRIPT_MIN_SIMILARITY: dict[str, float] = {
 # gives ~29 px capitals, where tesseract's LSTM model reads best. Scaling big
 # headlines down to it also keeps the OCR fast.
 TARGET_FONT_PX = 40
+# Scripts whose tesseract model reads smaller type better than TARGET_FONT_PX, measured by
+# benchmarks/legibility.py (40 cases per locale, seeds 4242 and 7, share of boxes at >= 0.95):
+# Arabic at 24 px 91-95% -> 94-99% (at 40 px line mode returns nothing for some clean lines),
+# Thai at 32 px 92-97% -> 98%, Japanese 95% -> 98-99%, Chinese 89-93% -> 92-96% (Noto CJK).
+# Hebrew, Korean and Devanagari gain nothing and keep 40 px.
+SCRIPT_FONT_PX: dict[str, float] = {"Arab": 24, "Thai": 32, "Jpan": 32, "Hans": 32}
 MAX_UPSCALE = 4.0  # tiny text gains nothing from more; it only gets slower
 WHITE_POINT = 0.9  # share of the text -> background distance that already counts as background
 BORDER_PX = 20  # tesseract wants a clean margin around the text
 TIMEOUT_S = 30.0  # per tesseract process, plus PAGE_TIMEOUT_S per crop
 PAGE_TIMEOUT_S = 2.0
+RAW_LINE = 13  # tesseract's page segmentation mode for one line without layout analysis
+_EDGE_TOKEN = regex.compile(r"[/|]+")
 
 # Typographic characters mapped to what tesseract (and a typist) usually emits.
 _TYPOGRAPHIC = str.maketrans(
@@ -89,6 +99,10 @@ _TYPOGRAPHIC = str.maketrans(
 # Arabic alef with hamza or madda read as the bare alef: tesseract's Arabic model drops the mark
 # often ("الآن" as "الان"), as the English model drops Latin accents; folded the same way.
 _ARABIC_ALEF = str.maketrans(dict.fromkeys("\u0622\u0623\u0625\u0671", "\u0627"))
+# A number with a percent sign in a right-to-left line is drawn "%50" (the bidi algorithm puts
+# the sign on the number's left) and the English model reads those pixels left to right: the
+# two orders are the same text there.
+_RTL_PERCENT = regex.compile(r"%([0-9][0-9.,]*)")
 
 
 def normalize_text(text: str) -> str:
@@ -115,7 +129,8 @@ def graphemes(text: str) -> list[str]:
 def comparable(text: str, script: str | None = None) -> list[str]:
     """The grapheme clusters OCR is compared over, for a text in `script` (ISO 15924; None: Latin).
 
-    Latin folds accents (see `text_similarity`), Arabic the hamza and madda on alef. Scripts written without spaces (Japanese,
+    Latin folds accents (see `text_similarity`), Arabic the hamza and madda on alef, right-to-left
+    scripts the side of a number that its percent sign is on (`_RTL_PERCENT`). Scripts written without spaces (Japanese,
     Chinese, Thai) drop whitespace: tesseract's models for them put spaces between
     characters, or leave out the spaces a Thai phrase has, and neither changes what a
     reader reads. Marks are never folded outside Latin: a dakuten, a virama or a Thai tone
@@ -127,6 +142,8 @@ def comparable(text: str, script: str | None = None) -> list[str]:
         text = fold_diacritics(text)
     elif info.code == "Arab":
         text = text.translate(_ARABIC_ALEF)
+    if info.direction == "rtl":
+        text = _RTL_PERCENT.sub(r"\1%", text)
     if not info.spaced:
         text = "".join(text.split())
     return graphemes(text)
@@ -196,8 +213,15 @@ def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) 
     crop's border as stray "|", "[", "(" or quotes. The margin tesseract wants
     around the text is added in the box's effective background colour.
     """
-    font_px = font_px or box.font_px
-    left, top, right, bottom = box.pixel_box(image.width, image.height)
+    return prepare_crop(image, box.pixel_box(image.width, image.height), box, font_px or box.font_px)
+
+
+def prepare_crop(
+    image: Image.Image, rect: tuple[int, int, int, int], box: TextBox, font_px: float, target_px: float | None = None
+) -> Image.Image:
+    """`prepare_box` for a part of a box (one line's crop): (left, top, right, bottom) pixels, scaled
+    to a font size of `target_px` (default: the script's, `SCRIPT_FONT_PX`)."""
+    left, top, right, bottom = rect
     crop = image.crop(
         (
             max(0, left),
@@ -234,7 +258,8 @@ def prepare_box(image: Image.Image, box: TextBox, font_px: float | None = None) 
         gain = 255 / (white * (background - text))
         grey = grey.point([min(255, max(0, round((v - text) * gain))) for v in range(256)])
 
-    scale = min(TARGET_FONT_PX / max(font_px, 1.0), MAX_UPSCALE)
+    target_px = target_px or SCRIPT_FONT_PX.get(box.script or "Latn", TARGET_FONT_PX)
+    scale = min(target_px / max(font_px, 1.0), MAX_UPSCALE)
     if abs(scale - 1.0) > 0.05:
         size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
         grey = grey.resize(size, Image.Resampling.LANCZOS)
@@ -276,6 +301,163 @@ def read_crops(crops: list[Image.Image], psms: list[int], langs: list[str] | Non
         for i, text in zip(indices, _read_pages([crops[i] for i in indices], psm, lang)):
             texts[i] = text
     return texts
+
+
+# Room kept around a line's own ink when it is read alone, as a share of the font size: its
+# anti-aliased edges and marks whose ink a neighbouring line's crop must not take.
+LINE_PAD = 0.15
+# Latin letters, digits and signs inside another script's text. Debian's Arabic model has no "%"
+# and the Hebrew one no Latin letter ("ACME" is read as "261/18"), and the Hindi one misreads
+# digits ("31" as "34"), so a box with such a run is also read with English added to its model
+# ("ara+eng"), and run by run: each run alone with English, the script's text between with the
+# script's model. A run keeps the spaces, dots and slashes between its letters ("ACME 50%").
+_FOREIGN = regex.compile(r"[\p{Latin}0-9%$&@#]")
+_FOREIGN_RUN = regex.compile(r"[\p{Latin}0-9%$&@#](?:[\p{Latin}0-9%$&@#., /:'+-]*[\p{Latin}0-9%$&@#])?")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A prepared crop, the page segmentation mode and model to read it with, and what joins its
+    text to the piece before it (a space, or nothing inside a word)."""
+
+    crop: Image.Image
+    psm: int
+    lang: str
+    before: str = " "
+
+
+Reading = list[Piece]  # one way to read a box: its pieces' texts joined in order
+
+
+def _line_bands(box: TextBox, image: Image.Image, font_px: float, layout_height: int):
+    """Each line's (left, top, right, bottom) as drawn (`line_rects`), padded by LINE_PAD of the font
+    size but never past halfway to the next line's ink, within the box."""
+    rects = line_rects(box, image.width, image.height, layout_height)
+    left0, top0, right0, bottom0 = box.pixel_box(image.width, image.height)
+    pad = max(2, round(font_px * LINE_PAD))
+    bands = []
+    for i, (left, top, right, bottom) in enumerate(rects):
+        upper, lower = top - pad, bottom + pad
+        if i > 0:
+            upper = max(upper, (rects[i - 1][3] + top) // 2)
+        if i + 1 < len(rects):
+            lower = min(lower, (bottom + rects[i + 1][1]) // 2)
+        bands.append((max(left0, left - pad), max(top0, upper), min(right0, right + pad), min(bottom0, lower)))
+    return bands, pad
+
+
+def _line_pieces(image, box, font_px, layout_height, lang, target_px: float | None = None) -> Reading:
+    """Each line alone, in line mode (psm 7)."""
+    bands, _ = _line_bands(box, image, font_px, layout_height)
+    return [Piece(prepare_crop(image, band, box, font_px, target_px), 7, lang) for band in bands]
+
+
+def _run_pieces(image, box, font_px, layout_height, lang) -> Reading:
+    """Each line cut into its runs (`_FOREIGN_RUN`) and the script's text between them, each read
+    alone in line mode: a run with English, the rest with the script's model."""
+    bands, pad = _line_bands(box, image, font_px, layout_height)
+    pieces = []
+    for n, (line, (band_left, top, band_right, bottom)) in enumerate(zip(box.lines, bands)):
+        cuts = sorted({0, len(line), *(i for m in _FOREIGN_RUN.finditer(line) for i in m.span())})
+        for start, end in zip(cuts, cuts[1:]):
+            text = line[start:end]
+            if not text.strip():
+                continue
+            start, end = start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
+            left, right = span_extent(box, image.width, image.height, layout_height, n, start, end)
+            before = " " if not pieces or start == 0 or line[start - 1].isspace() else ""
+            foreign = _FOREIGN_RUN.fullmatch(line[start:end]) is not None
+            # padded only beside a space or the line's end: in text without spaces (CJK) the
+            # neighbouring glyph starts where the run's advance ends, and its edge reads as ":" or ")"
+            left_pad = pad if start == 0 or line[start - 1].isspace() else 1
+            right_pad = pad if end == len(line) or line[end].isspace() else 1
+            if box.direction == "rtl":
+                left_pad, right_pad = right_pad, left_pad
+            rect = (max(band_left, left - left_pad), top, min(band_right, right + right_pad), bottom)
+            crop = prepare_crop(image, rect, box, font_px)
+            pieces.append(Piece(crop, 7, ENGLISH if foreign else lang, before))
+    return pieces
+
+
+def box_readings(
+    image: Image.Image, box: TextBox, font_px: float | None = None, layout_height: int | None = None
+) -> list[Reading]:
+    """The ways to read a box, the whole box first (`read_boxes` tries the others only when that
+    one is not read exactly): each line alone in line mode (psm 7), since tesseract reads
+    multi-line blocks badly in most non-Latin scripts; and, for a box with Latin letters, digits
+    or signs inside another script (`_FOREIGN`), the whole box and each line with English added
+    to the script's model, and the line run by run; for a script read at its own size
+    (`SCRIPT_FONT_PX`), the whole box and each line at TARGET_FONT_PX too.
+
+    `font_px` is the font size in this image's pixels and `layout_height` the height the layout
+    was made for (defaults: the image is at the layout's final size). Without the box's font
+    (older layouts elsewhere) only the whole box is read."""
+    font_px = font_px or box.font_px
+    layout_height = layout_height or image.height
+    lang = language_for(box)
+    whole = prepare_box(image, box, font_px)
+    mixed = box.script not in (None, "Latn") and _FOREIGN.search(box.text) is not None
+    readings = [[Piece(whole, psm_for(box), lang)]]
+    if mixed:
+        readings.append([Piece(whole, psm_for(box), f"{lang}+{ENGLISH}")])
+    if not box.lines:
+        return readings
+    try:
+        readings.append(_line_pieces(image, box, font_px, layout_height, lang))
+        if mixed:
+            readings.append(_line_pieces(image, box, font_px, layout_height, f"{lang}+{ENGLISH}"))
+            readings.append(_run_pieces(image, box, font_px, layout_height, lang))
+        if box.script in SCRIPT_FONT_PX:  # the script's smaller size loses some big headlines
+            readings.append(_line_pieces(image, box, font_px, layout_height, lang, TARGET_FONT_PX))
+    except OSError:  # the font cannot be loaded: no line geometry
+        pass
+    if box.script in SCRIPT_FONT_PX:
+        rect = box.pixel_box(image.width, image.height)
+        readings.append([Piece(prepare_crop(image, rect, box, font_px, TARGET_FONT_PX), psm_for(box), lang)])
+    return readings
+
+
+def _read(readings: list[Reading]) -> list[str]:
+    """Each reading's text: all their pieces read at once, one tesseract process per (psm, model)."""
+    pieces = [piece for reading in readings for piece in reading]
+    reads = read_crops([p.crop for p in pieces], [p.psm for p in pieces], [p.lang for p in pieces])
+    # Line mode's layout analysis drops some clean lines whole (Arabic in DejaVu Sans reads as
+    # nothing); raw line mode (psm 13) skips that analysis and reads them, with the line's edge
+    # at times as a lone "/" or "|" ("مجموعة /"), which is left out.
+    empty = [i for i, (piece, read) in enumerate(zip(pieces, reads)) if piece.psm == 7 and not read]
+    for i, read in zip(
+        empty, read_crops([pieces[i].crop for i in empty], [RAW_LINE] * len(empty), [pieces[i].lang for i in empty])
+    ):
+        reads[i] = " ".join(token for token in read.split() if not _EDGE_TOKEN.fullmatch(token))
+    texts = iter(reads)
+    out = []
+    for reading in readings:
+        text = ""
+        for piece in reading:
+            read = next(texts)
+            text += (piece.before if text and read else "") + read
+        out.append(text)
+    return out
+
+
+def read_boxes(boxes: list[TextBox], readings: list[list[Reading]]) -> list[str]:
+    """What was read in each box: its first reading, or when that is not exactly the box's text,
+    the reading of its `box_readings` that is closest to it (the first of equals).
+
+    Every reading is of the same pixels, so a box passes when one way of reading them gets its
+    text back; a wrong glyph is read wrong every way."""
+    out = _read([r[0] for r in readings])
+    retries = [
+        (i, reading)
+        for i, (box, text) in enumerate(zip(boxes, out))
+        if text_similarity(box.text, text, box.script) < 1.0
+        for reading in readings[i][1:]
+    ]
+    for (i, _), text in zip(retries, _read([reading for _, reading in retries])):
+        box = boxes[i]
+        if text_similarity(box.text, text, box.script) > text_similarity(box.text, out[i], box.script):
+            out[i] = text
+    return out
 
 
 def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult:

@@ -21,15 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
 from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text, languages_for
-from asset_pipeline.checks.ocr import (
-    compare_box,
-    language_for,
-    normalize_text,
-    ocr_failed,
-    prepare_box,
-    psm_for,
-    read_crops,
-)
+from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, normalize_text, ocr_failed, read_boxes
 from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import OCRError
@@ -280,9 +272,7 @@ class _Prepared:
     results: list[CheckResult]  # every check except OCR
     layout: Layout
     min_similarity: float
-    crops: list[Image.Image]  # one prepared crop per box, for tesseract
-    psms: list[int]
-    langs: list[str]
+    readings: list[list[Reading]]  # per box, the ways to read it (`box_readings`), for tesseract
 
 
 def _prepare(
@@ -301,7 +291,7 @@ def _prepare(
         image.load()  # decode now, in this worker, not lazily in another thread
     except (OSError, UnidentifiedImageError) as exc:
         failed = CheckResult("size", False, None, f"cannot open image: {exc}")
-        return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [], [], [])
+        return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [])
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     if hallucination:
@@ -321,25 +311,16 @@ def _prepare(
     results += check_product(image, layout, product)
 
     font_scale = image.height / layout.height
-    crops = [prepare_box(image, box, box.font_px * font_scale) for box in layout.boxes]
-    return _Prepared(
-        results,
-        layout,
-        brand.ocr_min_similarity,
-        crops,
-        [psm_for(box) for box in layout.boxes],
-        [language_for(box) for box in layout.boxes],
-    )
+    readings = [box_readings(image, box, box.font_px * font_scale, layout.height) for box in layout.boxes]
+    return _Prepared(results, layout, brand.ocr_min_similarity, readings)
 
 
 def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[CheckResult]]:
-    """Check several deliverables with one tesseract process (per psm) for all their boxes."""
+    """Check several deliverables with one tesseract process (per psm and model) for all their boxes."""
     prepared = [_prepare(*job, hallucination=hallucination) for job in jobs]
-    crops = [crop for p in prepared for crop in p.crops]
-    psms = [psm for p in prepared for psm in p.psms]
-    langs = [lang for p in prepared for lang in p.langs]
+    every_box = [box for p in prepared for box in p.layout.boxes]
     try:
-        texts: list[str] | None = read_crops(crops, psms, langs)
+        texts: list[str] | None = read_boxes(every_box, [r for p in prepared for r in p.readings])
         error = None
     except OCRError as exc:
         texts, error = None, exc

@@ -10,11 +10,13 @@ from another image.
 
 from __future__ import annotations
 
+import math
+
 from PIL import Image, ImageColor, ImageDraw
 
 from .boxes import Layout, TextBox
 from .fonts import load_font
-from .layout import Block, text_block
+from .layout import Block, ink_bounds, text_block
 from .logo import logo_image
 from .product import composite_product
 
@@ -59,13 +61,7 @@ def render_layout(
             draw.rectangle((left, top, right - 1, bottom - 1), fill=box.plate)
         if not box.lines:
             continue
-        # exact integer size at final resolution; fractional sizes for previews
-        px = box.font_px if scale == 1 else box.font_px * scale
-        block = text_block(box.lines, box.font, px, box.line_spacing, box.align, **box.shaping())
-        # centre the block in its box: exact at final size (the box is the block
-        # plus padding), and it spreads rounding evenly at preview sizes
-        x0 = left + (right - left - block.width) // 2
-        y0 = top + (bottom - top - block.height) // 2
+        px, block, x0, y0 = _placed(box, *image.size, scale)
         if px < SUPERSAMPLE_BELOW_PX:
             _draw_supersampled(image, box, block, px, x0, y0)
         else:
@@ -77,6 +73,56 @@ def render_layout(
         mark = logo_image(layout.logo.kind, logo, right - left, bottom - top)
         image.paste(mark.convert("RGB"), (left, top), mark.getchannel("A"))
     return image
+
+
+def _placed(box: TextBox, width: int, height: int, scale: float) -> tuple[float, Block, int, int]:
+    """(font px, the lines' Block, the block's top-left) of a box drawn on a width x height image."""
+    left, top, right, bottom = box.pixel_box(width, height)
+    # exact integer size at final resolution; fractional sizes for previews
+    px = box.font_px if scale == 1 else box.font_px * scale
+    block = text_block(box.lines, box.font, px, box.line_spacing, box.align, **box.shaping())
+    # centre the block in its box: exact at final size (the box is the block
+    # plus padding), and it spreads rounding evenly at preview sizes
+    x0 = left + (right - left - block.width) // 2
+    y0 = top + (bottom - top - block.height) // 2
+    return px, block, x0, y0
+
+
+def line_rects(box: TextBox, width: int, height: int, layout_height: int) -> list[tuple[int, int, int, int]]:
+    """Each line's ink as drawn on a width x height image of a layout made at `layout_height`:
+    (left, top, right, bottom) pixels, from the same placement `render_layout` draws with.
+
+    OCR reads each line of a box on its own from these (checks.ocr). Raises OSError when the
+    box's font cannot be loaded."""
+    px, block, x0, y0 = _placed(box, width, height, height / layout_height)
+    rects = []
+    for line, (dx, dy) in zip(box.lines, block.origins):
+        left, top, right, bottom = ink_bounds(box.font, px, line, box.direction, box.language)
+        rects.append(
+            (
+                math.floor(x0 + dx + left),
+                math.floor(y0 + dy + top),
+                math.ceil(x0 + dx + right),
+                math.ceil(y0 + dy + bottom),
+            )
+        )
+    return rects
+
+
+def span_extent(box: TextBox, width: int, height: int, layout_height: int, line: int, start: int, end: int):
+    """(left, right) pixels of the characters [start, end) of one line as drawn, for a span that the
+    bidi algorithm keeps in one piece (a Latin name or a number inside Arabic): from the advances
+    of the text before it and of the span, measured right to left in a right-to-left box."""
+    px, block, x0, _ = _placed(box, width, height, height / layout_height)
+    font = load_font(box.font, px)
+    text = box.lines[line]
+    origin = x0 + block.origins[line][0]
+    before = font.getlength(text[:start], **box.shaping())
+    span = font.getlength(text[start:end], **box.shaping())
+    if box.direction == "rtl":
+        right = origin + font.getlength(text, **box.shaping()) - before
+        return math.floor(right - span), math.ceil(right)
+    return math.floor(origin + before), math.ceil(origin + before + span)
 
 
 def _draw_supersampled(image: Image.Image, box: TextBox, block: Block, px: float, x0: int, y0: int) -> None:

@@ -1,6 +1,6 @@
 """OCR helpers for tests: what tesseract reads in given boxes, and the "ocr" results of a deliverable.
 
-Built from the checks' own pieces (`prepare_box`, `read_crops`, `run_checks_parallel`), so a
+Built from the checks' own pieces (`box_readings`, `read_boxes`, `run_checks_parallel`), so a
 test reads a box exactly as the publication checks do.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from asset_pipeline.checks.ocr import language_for, prepare_box, psm_for, read_crops
+from asset_pipeline.checks import ocr
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.suite import run_checks_parallel
 from asset_pipeline.specs import Brand
@@ -21,8 +21,9 @@ def read_boxes(image: Image.Image, boxes: list[TextBox], font_scale: float = 1.0
     `font_scale` converts the boxes' `font_px` to this image's pixels when the
     image is not at the layout's size (image height / layout height).
     """
-    crops = [prepare_box(image, box, box.font_px * font_scale) for box in boxes]
-    return read_crops(crops, [psm_for(box) for box in boxes], [language_for(box) for box in boxes])
+    layout_height = round(image.height / font_scale)
+    readings = [ocr.box_readings(image, box, box.font_px * font_scale, layout_height) for box in boxes]
+    return ocr.read_boxes(boxes, readings)
 
 
 def read_box(image: Image.Image, box: TextBox) -> str:
