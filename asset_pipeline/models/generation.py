@@ -15,6 +15,7 @@ Turning oneDNN off removes that but makes CPU generation about 4x slower, so it 
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -116,9 +117,14 @@ def _load(spec: ModelSpec, path: Path):
     import transformers
     from diffusers.utils import is_accelerate_available
 
-    # Loading bars would clutter the run's output on every model switch; warnings stay on.
+    # Loading bars would clutter the run's output on every model switch; warnings stay on, but
+    # for transformers' notice that torchvision is missing: its PIL image processors serve (the
+    # pipelines here run no safety checker), so the notice on every run is only noise.
     diffusers.utils.logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("transformers.utils.import_utils").addFilter(
+        lambda record: "requires torchvision (not installed)" not in record.getMessage()
+    )
     cls = _pipeline_class(spec.pipeline_class)
     pipe = cls.from_pretrained(
         path,
