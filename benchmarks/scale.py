@@ -140,23 +140,36 @@ def runs_in(output: str) -> int:
     return len(re.findall(r"^c\d{4}: \d+ published \(", output, re.MULTILINE))
 
 
+def nightlies(home: Path, changeable: list[str], count: int, rng: random.Random) -> tuple[dict, dict, dict]:
+    """(row fields, first process, second process): the nothing-changed nightly, then the nightly
+    after 1% of `count` (at least one) of the `changeable` briefs changed."""
+    nightly = timed(home, "run", "--all", "--changed")
+    changed = rng.sample(changeable, max(1, count // 100))
+    for campaign in changed:
+        path = home / "briefs" / f"{campaign}.yaml"
+        path.write_text(path.read_text().replace("Spring Sale", "Summer Sale"))
+    after = timed(home, "run", "--all", "--changed")
+    row = {
+        "nightly_unchanged_s": nightly["seconds"],
+        "nightly_rss_mb": nightly["rss"],
+        "nightly_unchanged_runs": runs_in(nightly["stdout"]),
+        "nightly_up_to_date": nightly["stdout"].count("up to date"),
+        "nightly_1pct_s": after["seconds"],
+        "changed": len(changed),
+        "nightly_1pct_rss_mb": after["rss"],
+        "nightly_1pct_runs": runs_in(after["stdout"]),
+    }
+    return row, nightly, after
+
+
 def measure(count: int, tiny: Path, work: Path) -> dict:
     rng = random.Random(count)
     home = make_home(work / f"home-{count}", count, tiny, rng)
     row: dict = {"campaigns": count}
     full = timed(home, "run", "--all")
     row["full_build_s"], row["full_build_rss_mb"] = full["seconds"], full["rss"]
-    nightly = timed(home, "run", "--all", "--changed")
-    row["nightly_unchanged_s"], row["nightly_rss_mb"] = nightly["seconds"], nightly["rss"]
-    row["nightly_unchanged_runs"] = runs_in(nightly["stdout"])
-    row["nightly_up_to_date"] = nightly["stdout"].count("up to date")
-    changed = rng.sample(sorted(p.stem for p in (home / "briefs").glob("*.yaml")), max(1, count // 100))
-    for campaign in changed:
-        path = home / "briefs" / f"{campaign}.yaml"
-        path.write_text(path.read_text().replace("Spring Sale", "Summer Sale"))
-    after = timed(home, "run", "--all", "--changed")
-    row["nightly_1pct_s"], row["changed"] = after["seconds"], len(changed)
-    row["nightly_1pct_runs"] = runs_in(after["stdout"])
+    fields, nightly, after = nightlies(home, sorted(p.stem for p in (home / "briefs").glob("*.yaml")), count, rng)
+    row.update(fields)
     query = timed(home, "sql", "SELECT count(*) FROM publications")
     row["sql_count_s"], row["publications"] = query["seconds"], query["stdout"].split()[-1]
     row["peak_rss_mb"] = max(full["rss"], nightly["rss"], after["rss"], query["rss"])
@@ -166,12 +179,11 @@ def measure(count: int, tiny: Path, work: Path) -> dict:
     return row
 
 
-def clone_published(home: Path, source: str, clone: str) -> None:
+def clone_published(home: Path, source: str, clone: str, models: str) -> None:
     """`clone` as if built from `source`'s publication: its brief (renamed) and a manifest whose
-    recorded inputs and fingerprint are what a real build of that brief would record."""
-    from asset_pipeline.home import Home
-    from asset_pipeline.models.registry import load_registry
-    from asset_pipeline.stages.briefs import inputs_fingerprint, models_part
+    recorded inputs and fingerprint (with `models`, the registry's part) are what a real build
+    of that brief would record."""
+    from asset_pipeline.stages.briefs import inputs_fingerprint
     from asset_pipeline.storage.files import sha256_file
     from asset_pipeline.storage.records import InputFile
 
@@ -185,7 +197,6 @@ def clone_published(home: Path, source: str, clone: str) -> None:
         else InputFile(path=f["path"], sha256=f["sha256"])
         for f in manifest["inputs"]["files"]
     ]
-    models = models_part(load_registry(Home(home).root))
     manifest.update(campaign=clone)
     manifest["inputs"] = {
         "fingerprint": inputs_fingerprint(files, models),
@@ -203,21 +214,15 @@ def measure_cloned(count: int, built: int, tiny: Path, work: Path) -> dict:
     rng = random.Random(count)
     home = make_home(work / f"cloned-{count}", built, tiny, rng)
     full = timed(home, "run", "--all")
+    from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.stages.briefs import models_part
+
     sources = sorted(p.stem for p in (home / "briefs").glob("*.yaml"))
+    models = models_part(load_registry(home))  # hashes the routed weights: once, not per clone
     for i in range(built, count):
-        clone_published(home, sources[i % built], f"c{i:04d}")
+        clone_published(home, sources[i % built], f"c{i:04d}", models)
     row: dict = {"campaigns": count, "built": built, "full_build_s": full["seconds"]}
-    nightly = timed(home, "run", "--all", "--changed")
-    row["nightly_unchanged_s"], row["nightly_rss_mb"] = nightly["seconds"], nightly["rss"]
-    row["nightly_unchanged_runs"] = runs_in(nightly["stdout"])
-    row["nightly_up_to_date"] = nightly["stdout"].count("up to date")
-    changed = rng.sample([f"c{i:04d}" for i in range(built, count)], max(1, count // 100))
-    for campaign in changed:
-        path = home / "briefs" / f"{campaign}.yaml"
-        path.write_text(path.read_text().replace("Spring Sale", "Summer Sale"))
-    after = timed(home, "run", "--all", "--changed")
-    row["nightly_1pct_s"], row["changed"], row["nightly_1pct_rss_mb"] = after["seconds"], len(changed), after["rss"]
-    row["nightly_1pct_runs"] = runs_in(after["stdout"])
+    row.update(nightlies(home, [f"c{i:04d}" for i in range(built, count)], count, rng)[0])
     for key in ("nightly_unchanged_s", "nightly_1pct_s"):
         row[key.replace("_s", "_per_campaign_s")] = round(row[key] / count, 4)
     shutil.rmtree(home, ignore_errors=True)
