@@ -102,6 +102,10 @@ def _unload() -> None:
             torch.cuda.empty_cache()
 
 
+def _without_torchvision_notice(record: logging.LogRecord) -> bool:
+    return "requires torchvision (not installed)" not in record.getMessage()
+
+
 def _load(spec: ModelSpec, path: Path):
     """The pipeline for `spec`, reusing the loaded one when nothing about it changed."""
     global _LOADED, LOAD_COUNT
@@ -122,9 +126,8 @@ def _load(spec: ModelSpec, path: Path):
     # pipelines here run no safety checker), so the notice on every run is only noise.
     diffusers.utils.logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
-    logging.getLogger("transformers.utils.import_utils").addFilter(
-        lambda record: "requires torchvision (not installed)" not in record.getMessage()
-    )
+    # (a logger adds a filter it already has only once)
+    logging.getLogger("transformers.utils.import_utils").addFilter(_without_torchvision_notice)
     cls = _pipeline_class(spec.pipeline_class)
     pipe = cls.from_pretrained(
         path,
