@@ -107,15 +107,9 @@ def brand_media(home: Home, brand: Brand, label: str) -> list[tuple[str, str, Pa
     InputError with one problem per file that is missing or resolves outside media/."""
     found, problems = [], []
     for field_name, relative in brand.media_files().items():
-        try:
-            path = home.media_path(relative)
-        except ValueError as exc:
-            problems.append(Problem(label, field_name, str(exc)))
-            continue
-        if not path.is_file():
-            problems.append(Problem(label, field_name, f"no such file media/{relative}"))
-            continue
-        found.append((field_name, relative, path))
+        path = _media_file(home, relative, label, field_name, f"no such file media/{relative}", problems)
+        if path is not None:
+            found.append((field_name, relative, path))
     if problems:
         raise InputError(problems)
     return found
@@ -133,16 +127,26 @@ def product_files(
         if relative is None:
             continue
         field_name = f"assets(id={asset.id}).{field}"
-        try:
-            path = home.media_path(relative)
-        except ValueError as exc:
-            problems.append(Problem(label, field_name, str(exc)))
-            continue
-        if not path.is_file():
-            problems.append(Problem(label, field_name, f"media/{relative}: no such file"))
-            continue
-        found.append((asset.id, field_name, relative, path))
+        path = _media_file(home, relative, label, field_name, f"media/{relative}: no such file", problems)
+        if path is not None:
+            found.append((asset.id, field_name, relative, path))
     return found, problems
+
+
+def _media_file(
+    home: Home, relative: str, label: str, field_name: str, missing: str, problems: list[Problem]
+) -> Path | None:
+    """The file `relative` names under media/; None, with a problem appended (`missing` when
+    there is no such file), when it is absent or resolves outside media/."""
+    try:
+        path = home.media_path(relative)
+    except ValueError as exc:
+        problems.append(Problem(label, field_name, str(exc)))
+        return None
+    if not path.is_file():
+        problems.append(Problem(label, field_name, missing))
+        return None
+    return path
 
 
 def _product_hashes(
