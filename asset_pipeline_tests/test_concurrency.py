@@ -52,3 +52,29 @@ def test_a_dead_runs_generation_slot_is_freed(tmp_path):
         assert storage.get_concurrency_info("generation").claimed_slots == []
         assert storage.claim_concurrency_slot("generation", waiting, "draft_images").is_claimed
     assert os.path.exists(tmp_path / "dagster.yaml")
+
+
+def test_a_slot_left_by_a_run_that_already_ended_is_freed(tmp_path):
+    """A `run` killed after marking a dead run failed, but before freeing its slot, leaves a FAILURE
+    run holding `generation`: the next `run` must free it, or its draft step waits forever."""
+    from asset_pipeline.orchestration import stale_runs
+
+    _instance_settings(tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        ended, alive = (
+            dg.DagsterRun(job_name="build_campaign", run_id=str(uuid.uuid4()), status=status, tags=tags)
+            for status, tags in [
+                (dg.DagsterRunStatus.FAILURE, {}),
+                (dg.DagsterRunStatus.STARTED, stale_runs.launch_tags()),  # this process: alive
+            ]
+        )
+        instance.add_run(ended)
+        instance.add_run(alive)
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("generation", 2)
+        assert storage.claim_concurrency_slot("generation", ended.run_id, "draft_images").is_claimed
+        assert storage.claim_concurrency_slot("generation", alive.run_id, "draft_images").is_claimed
+        stale_runs.fail_dead_runs(Home(tmp_path), instance)
+        holders = {slot.run_id for slot in storage.get_concurrency_info("generation").claimed_slots}
+        assert holders == {alive.run_id}  # the live run keeps its slot
+        assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED

@@ -140,7 +140,30 @@ def fail_dead_runs(home: Home, instance: dg.DagsterInstance | None = None) -> di
             instance.report_run_failed(
                 run, message, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION)
             )
-            # A dead run's claimed `generation` slot would make every later draft step wait for it.
-            if instance.event_log_storage.supports_global_concurrency_limits:
-                instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        free_finished_runs_slots(instance)
     return launch_tags()
+
+
+def free_finished_runs_slots(instance: dg.DagsterInstance) -> list[str]:
+    """Free the `generation` slots (and queued claims) still held by runs that have ended; returns their ids.
+
+    A slot left claimed would make every later draft step wait for it forever. Dagster's daemon
+    frees these (`free_slots_after_run_end_seconds`); a `run` without a daemon does it here. Besides
+    the runs just marked failed, this covers a process killed after marking a dead run failed but
+    before freeing its slot, and runs deleted from the instance.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    holders = set(storage.get_concurrency_run_ids())  # runs with a queued or granted claim
+    for pool in storage.get_concurrency_keys():
+        holders.update(slot.run_id for slot in storage.get_concurrency_info(pool).claimed_slots)
+    if not holders:
+        return []
+    unfinished = {
+        r.run_id for r in instance.get_runs(filters=dg.RunsFilter(run_ids=list(holders), statuses=UNFINISHED))
+    }
+    ended = sorted(holders - unfinished)
+    for run_id in ended:
+        storage.free_concurrency_slots_for_run(run_id)
+    return ended
