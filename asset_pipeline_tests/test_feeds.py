@@ -1,11 +1,9 @@
 """Size presets and CSV feeds as plain functions: the presets table and its safe zones, feeds
 good and hostile (each error names file, line and column), ids unique across brief and feed,
-the brief hash and the snapshot covering the feed, the sensor watching it, and 500 rows in
-well under 2 s."""
+the brief hash and the snapshot covering the feed, the sensor watching it, and a 500-row feed
+(its time is measured by benchmarks/feeds.py, not here)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -192,25 +190,23 @@ def test_a_feed_outside_the_brief_folder_or_missing_is_refused(home, tmp_path):
     ]
 
 
-def test_a_100k_row_feed_stops_at_the_campaign_limit_quickly(home):
+def test_a_100k_row_feed_stops_at_the_campaign_limit(home):
     feed(home, "id,prompt,sizes\n" + "".join(f"a{i},p,64x64\n" for i in range(100_000)))
-    started = time.perf_counter()
     found = problems(home)
-    assert time.perf_counter() - started < 2
     assert found == ["briefs/spring.csv:502: more than 500 rows; a campaign holds at most that"]
 
 
-def test_500_rows_validate_in_under_two_seconds(home):
+def test_500_rows_each_become_an_asset_with_its_presets_formats_and_budget(home):
     rows = "".join(
         f'a{i},"ceramic mug {i}, studio light",Sale {i},1080x1080;medium-rectangle;story,png;webp;jpeg,webp:150,1\n'
         for i in range(500)
     )
     feed(home, HEADER + rows)
-    started = time.perf_counter()
     inputs = load_campaign(home, "spring")
-    seconds = time.perf_counter() - started
-    assert len(inputs.brief.assets) == 500 and seconds < 2, seconds
-    print(f"500-row feed validated in {seconds:.3f} s")
+    assert [a.id for a in inputs.brief.assets] == [f"a{i}" for i in range(500)]
+    last = inputs.brief.assets[-1]
+    assert last.sizes == ["1080x1080", "medium-rectangle", "story"] and last.formats == ["png", "webp", "jpeg"]
+    assert last.max_kb == {"webp": 150} and last.headline == "Sale 499"
 
 
 def test_a_story_is_laid_out_inside_its_free_band(tmp_path):
