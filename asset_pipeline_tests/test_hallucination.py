@@ -68,6 +68,25 @@ def test_painted_words_fail_the_draft_with_the_words_and_where():
     assert "painted into the draft" in result.detail and "at (" in result.detail
 
 
+def test_many_drafts_read_in_one_process_give_each_its_own_words(monkeypatch):
+    """Pages of one tesseract process are told apart by page: a painted draft between two plain
+    ones fails alone, with the same words and boxes as when it is read by itself."""
+    from asset_pipeline.checks import hallucination, tesseract
+
+    painted = Image.new("RGB", (256, 256), "#8fa3b0")
+    ImageDraw.Draw(painted).text((30, 100), "COFFEE SHOP", font=ImageFont.truetype(BOLD, 26), fill="#111111")
+    plain = Image.new("RGB", (256, 256), "#c0a080")
+    alone = check_hallucinated_text(painted)
+    calls = []
+    real_run = tesseract.run
+    monkeypatch.setattr(tesseract, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
+    results = hallucination.check_hallucinated_texts([(plain, None, ("eng",)), (painted, None, ("eng",)),
+                                                      (plain, None, ("eng",))])  # fmt: skip
+    assert [r.passed for r in results] == [True, False, True]
+    assert results[1].detail == alone.detail  # same words at the same places
+    assert len(calls) == 2  # one process per scale (256 and 512 px) for the three drafts, not six
+
+
 def test_final_image_text_outside_the_boxes_fails_and_text_inside_passes(home):
     """A final image is a draft upscaled with text boxes drawn on it: words painted
     into the draft show up outside the boxes; the boxes' own text is never read."""

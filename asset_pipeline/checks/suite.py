@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
-from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text, languages_for
+from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_texts, languages_for
 from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, normalize_text, ocr_failed, read_boxes
 from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
@@ -249,9 +249,17 @@ def run_draft_checks(
     """The draft-level checks, whose failure a re-roll can fix: not blank or black, no tinted
     frame round the edges (`checks.edges`), and (with `ocr`) no hallucinated text anywhere,
     read with each of `languages` (the campaign's scripts' models, `languages_for`)."""
-    results = [check_not_blank(draft), check_edge_band(draft)]
+    return run_draft_checks_of([draft], ocr, languages)[0]
+
+
+def run_draft_checks_of(
+    drafts: list[Image.Image], ocr: bool = True, languages: tuple[str, ...] = (ENGLISH,)
+) -> list[list[CheckResult]]:
+    """`run_draft_checks` of each draft, reading them all in one tesseract process per scale."""
+    results = [[check_not_blank(draft), check_edge_band(draft)] for draft in drafts]
     if ocr:
-        results.append(check_hallucinated_text(draft, languages=languages))
+        for found, text in zip(results, check_hallucinated_texts([(d, None, languages) for d in drafts])):
+            found.append(text)
     return results
 
 
@@ -273,6 +281,7 @@ class _Prepared:
     layout: Layout
     min_similarity: float
     readings: list[list[Reading]]  # per box, the ways to read it (`box_readings`), for tesseract
+    image: Image.Image | None = None  # for the read for hallucinated text, batched by the caller (None: unreadable)
 
 
 def _prepare(
@@ -283,9 +292,9 @@ def _prepare(
     height: int,
     keep_out: Sequence = (),
     product: bytes | None = None,
-    hallucination: bool = True,
 ) -> _Prepared:
-    """Run the per-image checks and cut the OCR crops; the boxes' OCR is batched by the caller."""
+    """Run the per-image checks and cut the OCR crops; the boxes' OCR and the read for
+    hallucinated text (the third result) are batched by the caller."""
     try:
         image = _open(image)
         image.load()  # decode now, in this worker, not lazily in another thread
@@ -294,9 +303,6 @@ def _prepare(
         return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [])
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
-    if hallucination:
-        languages = languages_for([box.locale for box in layout.boxes])
-        results.append(check_hallucinated_text(image, layout, languages))
     results.append(
         check_banned_terms(
             [box.text for box in layout.boxes],
@@ -312,12 +318,17 @@ def _prepare(
 
     font_scale = image.height / layout.height
     readings = [box_readings(image, box, box.font_px * font_scale, layout.height) for box in layout.boxes]
-    return _Prepared(results, layout, brand.ocr_min_similarity, readings)
+    return _Prepared(results, layout, brand.ocr_min_similarity, readings, image)
 
 
 def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[CheckResult]]:
     """Check several deliverables with one tesseract process (per psm and model) for all their boxes."""
-    prepared = [_prepare(*job, hallucination=hallucination) for job in jobs]
+    prepared = [_prepare(*job) for job in jobs]
+    if hallucination:
+        readable = [p for p in prepared if p.image is not None]
+        items = [(p.image, p.layout, languages_for([box.locale for box in p.layout.boxes])) for p in readable]
+        for p, found in zip(readable, check_hallucinated_texts(items)):
+            p.results.insert(2, found)  # after size and not_blank, as the order promises
     every_box = [box for p in prepared for box in p.layout.boxes]
     try:
         texts: list[str] | None = read_boxes(every_box, [r for p in prepared for r in p.readings])

@@ -45,6 +45,7 @@ from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
 from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows, write_rows
 
@@ -353,9 +354,8 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
         layouts = read_rows(home, "layouts", campaign)
         drafts = read_rows(home, "drafts", campaign)
         store = ObjectStore(home)
-        rows, reused = upscale(
-            layouts, drafts, inputs.brand_hash, store, ResultCache(home, "renders"), find_upscaler(inputs.registry)
-        )
+        renders, upscaler = ResultCache(home, "renders"), find_upscaler(inputs.registry)
+        rows, reused = upscale(layouts, drafts, inputs.brand_hash, store, renders, upscaler, PixelHashes(home, store))
         write_rows(home, "renders", campaign, rows)
         return (
             content_hash(sorted(r["image_sha256"] or r["error"] for r in rows)),

@@ -63,9 +63,9 @@ from asset_pipeline.publishing.encoding import (
 )
 from asset_pipeline.publishing.gallery import write_gallery
 from asset_pipeline.stages.quality import failures_by_deliverable
-from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.files import atomic_write_bytes, file_lock, sha256_file
-from asset_pipeline.storage.objects import ObjectStore, pixels_sha256, sha256_bytes
+from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
+from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows, table_path, write_rows
 
@@ -228,32 +228,6 @@ def current_checks(checks: list[dict], render_of: dict[tuple, dict]) -> list[dic
         for c in checks
         if (key := deliverable_key(c)) in render_of and c.get("render_sha256") == render_of[key]["image_sha256"]
     ]
-
-
-class PixelHashes:
-    """render sha256 -> pixels sha256, cached: a nothing-changed rebuild decodes no image."""
-
-    def __init__(self, home: Home, store: ObjectStore):
-        self.cache, self.store, self.home = ResultCache(home, "pixels"), store, home
-
-    def of_render(self, sha: str) -> str:
-        found = self.cache.get(sha)
-        if not isinstance(found, str):
-            found = pixels_sha256(self.store.open(sha))
-            self.cache.put(sha, found)
-        return found
-
-    def of_published(self, row: dict) -> str | None:
-        """A history row's pixel hash (rows written before the rule have none: decode their file)."""
-        if row.get("pixels_sha256"):
-            return row["pixels_sha256"]
-        from PIL import Image
-
-        try:
-            with Image.open(self.home.inside(row["path"])) as image:
-                return pixels_sha256(image.convert("RGB"))
-        except OSError:
-            return None
 
 
 CREDENTIALS_SLACK = 64  # bytes: a signed file's size may vary by a few (WebP pads its chunks to even lengths)

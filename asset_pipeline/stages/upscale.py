@@ -12,6 +12,8 @@ background.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -20,6 +22,7 @@ from asset_pipeline.framing import Box, aspect_crop_box, crop_to_box
 from asset_pipeline.specs import content_hash
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
+from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.render import render_layout
@@ -67,8 +70,11 @@ def upscale(
     store: ObjectStore,
     cache: ResultCache,
     upscaler: DiffusionUpscaler | None = None,
+    pixels: PixelHashes | None = None,
 ) -> tuple[list[dict], int]:
-    """Renders rows (one per deliverable) and how many were reused from the cache."""
+    """Renders rows (one per deliverable) and how many were reused from the cache.
+
+    `pixels` is told each new render's pixel hash while the image is in memory."""
     by_key = {d["draft_key"]: d for d in drafts}
 
     def key_visual(draft: dict) -> str | None:
@@ -76,6 +82,7 @@ def upscale(
 
     decoded = {}
     rows, reused = [], 0
+    todo: list[tuple] = []  # (row, cache key, decoded draft, draft row) of each render to make
     for row in layouts:
         draft = by_key[row["draft_key"]]
         out = {key: row.get(key) for key in DELIVERABLE}
@@ -110,28 +117,37 @@ def upscale(
                 )
                 reused += 1
             else:
-                layout = Layout.from_json(row["layout"])
                 sha = draft["image_sha256"]
                 if sha not in decoded:
                     decoded[sha] = store.open(sha)
-                background, engine, failure = background_for(
-                    decoded[sha],
-                    layout.width,
-                    layout.height,
-                    upscaler,
-                    draft.get("prompt") or "",
-                    int(draft.get("seed") or 0),
-                    tuple(out["crop_box"]) or None,
-                )
-                # the logo from its source file's bytes (by sha256), at final resolution
-                mark = store.read_bytes(layout.logo.sha256) if layout.logo else None
-                # the product from its cut-out (by sha256), resampled once to its box at final size
-                cutout = store.read_bytes(layout.product.cutout_sha256) if layout.product else None
-                out.update(
-                    image_sha256=store.put_image(render_layout(background, layout, mark, cutout)),
-                    engine=engine,
-                    upscaler_error=failure,
-                )
-                cache.put(key, {k: out[k] for k in ("image_sha256", "engine", "upscaler_error")})
+                todo.append((out, key, decoded[sha].copy(), draft))  # a copy per thread: no shared image
         rows.append(out)
+
+    def render(job: tuple) -> None:
+        out, key, image, draft = job
+        layout = Layout.from_json(out["layout"])
+        background, engine, failure = background_for(
+            image,
+            layout.width,
+            layout.height,
+            upscaler,
+            draft.get("prompt") or "",
+            int(draft.get("seed") or 0),
+            tuple(out["crop_box"]) or None,
+        )
+        # the logo from its source file's bytes (by sha256), at final resolution
+        mark = store.read_bytes(layout.logo.sha256) if layout.logo else None
+        # the product from its cut-out (by sha256), resampled once to its box at final size
+        cutout = store.read_bytes(layout.product.cutout_sha256) if layout.product else None
+        image = render_layout(background, layout, mark, cutout)
+        out.update(image_sha256=store.put_image(image), engine=engine, upscaler_error=failure)
+        if pixels is not None:
+            pixels.remember(out["image_sha256"], image)
+        cache.put(key, {k: out[k] for k in ("image_sha256", "engine", "upscaler_error")})
+
+    # Lanczos, compositing and the PNG encode release the GIL, so renders run on a thread per
+    # core; a diffusion upscaler is one pipeline (not thread-safe) that already uses every core.
+    workers = 1 if upscaler is not None else max(1, min(len(todo), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="renders") as pool:
+        list(pool.map(render, todo))
     return rows, reused
