@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -68,6 +70,14 @@ def _thumbnail(home: Home, campaign: str, sha: str, source) -> str | None:
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
         atomic_write_bytes(path, encode_png(thumb))
     return relative
+
+
+def _make_thumbnails(home: Home, campaign: str, history: list[dict]) -> None:
+    """Every version file's thumbnail, a thread per core: decoding the files is most of a page's
+    cost, and Pillow's decoder and resampling release the GIL."""
+    files = {r["sha256"]: r["path"] for r in history if r.get("sha256") and r.get("path")}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="thumbnails") as pool:
+        list(pool.map(lambda item: _thumbnail(home, campaign, item[0], home.inside(item[1])), files.items()))
 
 
 def _difference(home: Home, campaign: str, before: str, after: str) -> str | None:
@@ -138,6 +148,7 @@ def campaign_view(home: Home, manifest: dict, history: list[dict], store: Object
     by_deliverable: dict[tuple, list[dict]] = defaultdict(list)
     for row in history:
         by_deliverable[deliverable_key(row)].append(row)
+    _make_thumbnails(home, campaign, history)
 
     grouped: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for entry in manifest["deliverables"]:
