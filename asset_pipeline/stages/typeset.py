@@ -11,6 +11,9 @@ scale for people to look at; the final text and logo are drawn by the upscale st
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 from PIL import Image
 
 from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
@@ -92,8 +95,14 @@ def typeset(
     products = products or {}
     for product in products.values():
         store.put_bytes(product.cutout)
-    rows = []
+    # Decode every draft and find every focal point first, so the threads below only read them.
     for row in deliverables:
+        draft = served[(row["asset"], row["variant"], row["size"])]
+        if draft["image_sha256"]:
+            framer.image(draft["image_sha256"])
+            framer.focal(draft)
+
+    def one(row: dict) -> dict:
         draft = served[(row["asset"], row["variant"], row["size"])]
         texts = {role: row[role] for role in TEXT_ROLES if row.get(role)}
         out = {key: row.get(key) for key in DELIVERABLE}
@@ -127,5 +136,8 @@ def typeset(
             mark = logo_bytes.get(layout.logo.sha256) if layout.logo else None
             cutout = products[row["asset"]].cutout if layout.product else None
             out["preview_sha256"] = store.put_image(render_layout(background, layout, mark, cutout))
-        rows.append(out)
-    return rows
+        return out
+
+    # Colour choice, compositing and the preview's encode release the GIL: a thread per core.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(deliverables), os.cpu_count() or 1))) as pool:
+        return list(pool.map(one, deliverables))
