@@ -8,6 +8,7 @@ started (and stopped) by the test.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import signal
@@ -34,6 +35,8 @@ assets:
     headline: "Spring Sale"
     sizes: ["256x256", "320x256"]
 """
+# The smallest campaign a run can have: one deliverable, for tests about runs rather than sizes.
+ONE_SIZE_BRIEF = BRIEF.replace('["256x256", "320x256"]', '["256x256"]')
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -67,9 +70,11 @@ def catalog(home: Path, query: str) -> list[tuple]:
         return con.execute(query).fetchall()
 
 
-def assert_catalog_consistent(home: Path, campaigns: list[str]) -> None:
+def assert_catalog_consistent(
+    home: Path, campaigns: list[str], sizes: tuple[str, ...] = ("256x256", "320x256")
+) -> None:
     """Every deliverable published once, at version 1, with its checks; no duplicate rows."""
-    expected = {(c, "banner", 1, size) for c in campaigns for size in ("256x256", "320x256")}
+    expected = {(c, "banner", 1, size) for c in campaigns for size in sizes}
     published = catalog(home, "SELECT campaign, asset, variant, size, status, version FROM publications")
     assert sorted(published) == sorted((*d, "published", 1) for d in expected)
     for view in ("briefs", "renders"):
@@ -84,7 +89,7 @@ def assert_catalog_consistent(home: Path, campaigns: list[str]) -> None:
     assert duplicates == []
     assert sorted(catalog(home, "SELECT campaign, count(*) FROM drafts GROUP BY ALL")) == [
         (c, 1) for c in sorted(campaigns)
-    ]  # one key visual serves both sizes
+    ]  # one key visual serves every size
 
 
 def successful_runs(home: Path) -> dict[str, dg.DagsterRunStatus]:
@@ -116,6 +121,31 @@ def test_three_campaigns_at_once(home, executor):
         assert "lock" not in err.lower(), err  # neither DuckDB's nor SQLite's
     assert successful_runs(home) == {c: dg.DagsterRunStatus.SUCCESS for c in CAMPAIGNS}
     assert_catalog_consistent(home, CAMPAIGNS)
+
+
+@pytest.mark.slow
+def test_a_range_run_of_three_campaigns_under_the_multiprocess_executor(home):
+    """`run --all --executor multiprocess`: one Dagster run over the range, each step in its own process."""
+    for campaign in CAMPAIGNS:
+        write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
+    result = cli(home, "run", "--all", "--executor", "multiprocess")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        (run,) = instance.get_runs()
+        step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.tags["asset_pipeline/executor"] == "multiprocess"
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        "north",
+        "west",
+    )
+    assert len(step_pids) > 1, "steps ran in processes of their own"
+    for campaign in CAMPAIGNS:
+        assert f"{campaign}: 1 published (1 new versions)" in result.stdout
+        assert f"run {run.run_id[:8]}" in result.stdout
+        manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
+        assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
+    assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
 
 
 @pytest.mark.slow
