@@ -23,7 +23,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from asset_pipeline_tests.conftest import cli, free_port, write_brief
+from asset_pipeline_tests.conftest import REPO, cli, free_port, write_brief
 
 CAMPAIGNS = ["north", "south", "west"]
 BRIEF = """\
@@ -143,6 +143,88 @@ def test_a_range_run_of_three_campaigns_under_the_multiprocess_executor(home):
     for campaign in CAMPAIGNS:
         assert f"{campaign}: 1 published (1 new versions)" in result.stdout
         assert f"run {run.run_id[:8]}" in result.stdout
+        manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
+        assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
+    assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
+
+
+def submit_asset_backfill(home: Path, campaigns: list[str]) -> str:
+    """An asset backfill of the job's stages over `campaigns`, as the UI's "Materialize all" submits one.
+
+    The observed sources stay out, as the UI leaves them: a backfill waits for materializations,
+    and an observation is none, so it would count them failed.
+    """
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from asset_pipeline.orchestration.definitions import STAGES, defs
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        instance.add_dynamic_partitions("campaigns", campaigns)  # what `run` or the brief sensor registers
+        backfill = PartitionBackfill.from_asset_partitions(
+            backfill_id=make_new_backfill_id(),
+            asset_graph=defs.resolve_asset_graph(),
+            partition_names=campaigns,
+            asset_selection=sorted(key for stage in STAGES for key in stage.keys),
+            backfill_timestamp=time.time(),
+            tags={},
+            dynamic_partitions_store=instance,
+            all_partitions=False,
+            title=None,
+            description=None,
+            run_config=None,
+        )
+        instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def wait_for_backfill(home: Path, backfill_id: str, daemon: subprocess.Popen, log: Path, seconds: float):
+    """The backfill once the daemon has finished it, and its runs; fails on a dead daemon or after `seconds`."""
+    from dagster._core.execution.backfill import BulkActionStatus
+
+    deadline = time.time() + seconds
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        while True:
+            backfill = instance.get_backfill(backfill_id)
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            if backfill.status not in (BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING):
+                return backfill, runs
+            assert daemon.poll() is None, f"the daemon exited: {log.read_text()}"
+            statuses = [r.status.value for r in runs]
+            assert time.time() < deadline, f"backfill still {backfill.status.value} after {seconds} s, runs {statuses}"
+            time.sleep(1)
+
+
+@pytest.mark.slow
+def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tmp_path):
+    """A backfill submitted as the UI does, launched by a real `dagster-daemon` over the home's instance."""
+    for campaign in CAMPAIGNS:
+        write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
+    assert cli(home, "validate").returncode == 0  # writes the home's dagster.yaml: its run queue is the daemon's
+    backfill_id = submit_asset_backfill(home, CAMPAIGNS)
+    log = tmp_path / "daemon.log"
+    # The daemon's code server and the runs it launches import this checkout, whatever is installed.
+    env = env_for(home, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "dagster._daemon", "run", "-w", str(REPO / "workspace.yaml")],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        backfill, runs = wait_for_backfill(home, backfill_id, daemon, log, seconds=300)
+    finally:
+        stop(daemon)
+    assert backfill.status.value == "COMPLETED_SUCCESS", log.read_text()
+    (run,) = runs  # the single-run backfill policy: the whole range in one run
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        "north",
+        "west",
+    )
+    for campaign in CAMPAIGNS:
         manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
         assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
     assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
