@@ -220,6 +220,9 @@ def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tm
     assert backfill.status.value == "COMPLETED_SUCCESS", log.read_text()
     (run,) = runs  # the single-run backfill policy: the whole range in one run
     assert run.status == dg.DagsterRunStatus.SUCCESS
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+    assert len(step_pids) == 1, "every step in the run's one process, the model loaded once"
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
         "north",
         "west",
