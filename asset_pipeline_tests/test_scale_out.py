@@ -148,49 +148,84 @@ def test_a_range_run_of_three_campaigns_under_the_multiprocess_executor(home):
     assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
 
 
-def submit_asset_backfill(home: Path, campaigns: list[str]) -> str:
-    """An asset backfill of the job's stages over `campaigns`, as the UI's "Materialize all" submits one.
+def submit_backfill(home: Path, kind: str, campaigns: list[str]) -> str:
+    """A backfill over `campaigns` as the UI submits one: "assets" from the asset graph's "Materialize all",
+    "job" from build_campaign's own "Launch backfill" (its partition set, the observed sources included).
 
-    The observed sources stay out, as the UI leaves them: a backfill waits for materializations,
+    The asset backfill leaves the observed sources out, as the UI does: it waits for materializations,
     and an observation is none, so it would count them failed.
     """
-    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemotePartitionSetOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.remote_representation.external_data import partition_set_snap_name_for_job_name
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     from dagster._core.utils import make_new_backfill_id
 
-    from asset_pipeline.orchestration.definitions import STAGES, defs
+    from asset_pipeline.orchestration.definitions import STAGES, build_campaign, defs
 
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         instance.add_dynamic_partitions("campaigns", campaigns)  # what `run` or the brief sensor registers
-        backfill = PartitionBackfill.from_asset_partitions(
-            backfill_id=make_new_backfill_id(),
-            asset_graph=defs.resolve_asset_graph(),
-            partition_names=campaigns,
-            asset_selection=sorted(key for stage in STAGES for key in stage.keys),
-            backfill_timestamp=time.time(),
-            tags={},
-            dynamic_partitions_store=instance,
-            all_partitions=False,
-            title=None,
-            description=None,
-            run_config=None,
-        )
+        common = {"backfill_id": make_new_backfill_id(), "backfill_timestamp": time.time(), "tags": {}}
+        if kind == "assets":
+            backfill = PartitionBackfill.from_asset_partitions(
+                **common,
+                asset_graph=defs.resolve_asset_graph(),
+                partition_names=campaigns,
+                asset_selection=sorted(key for stage in STAGES for key in stage.keys),
+                dynamic_partitions_store=instance,
+                all_partitions=False,
+                title=None,
+                description=None,
+                run_config=None,
+            )
+        else:  # the daemon finds the job by location, repository and partition set name
+            location = ManagedGrpcPythonEnvCodeLocationOrigin(
+                LoadableTargetOrigin(executable_path=sys.executable, module_name=defs.__module__), "asset_pipeline"
+            )
+            backfill = PartitionBackfill(
+                **common,
+                partition_set_origin=RemotePartitionSetOrigin(
+                    repository_origin=RemoteRepositoryOrigin(
+                        code_location_origin=location, repository_name="__repository__"
+                    ),
+                    partition_set_name=partition_set_snap_name_for_job_name(build_campaign.name),
+                ),
+                status=BulkActionStatus.REQUESTED,
+                partition_names=campaigns,
+                from_failure=False,
+                reexecution_steps=None,
+                asset_selection=None,
+            )
         instance.add_backfill(backfill)
     return backfill.backfill_id
+
+
+def everything_requested(backfill) -> bool:
+    """Whether the daemon has launched runs for all of the backfill's partitions (no later tick adds one)."""
+    if backfill.is_asset_backfill:
+        data = backfill.asset_backfill_data
+        return data.requested_subset == data.target_subset
+    return (
+        backfill.status.value != "REQUESTED" or backfill.last_submitted_partition_name == backfill.partition_names[-1]
+    )
 
 
 def wait_for_backfill_runs(home: Path, backfill_id: str, daemon: subprocess.Popen, log: Path, seconds: float):
     """The backfill's runs, once the daemon has requested every partition of it and the runs ended.
 
     Not its COMPLETED status: the daemon's backfill loop ticks every 30 s and would only then notice
-    the runs ended; with everything requested, no later tick adds a run.
+    the runs ended.
     """
     deadline = time.time() + seconds
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         while True:
             backfill = instance.get_backfill(backfill_id)
-            data = backfill.asset_backfill_data
             runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-            if data.requested_subset == data.target_subset and runs and all(r.is_finished for r in runs):
+            if everything_requested(backfill) and runs and all(r.is_finished for r in runs):
                 return runs
             assert daemon.poll() is None, f"the daemon exited: {log.read_text()}"
             statuses = [r.status.value for r in runs]
@@ -199,12 +234,13 @@ def wait_for_backfill_runs(home: Path, backfill_id: str, daemon: subprocess.Pope
 
 
 @pytest.mark.slow
-def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tmp_path):
+@pytest.mark.parametrize("kind", ["assets", "job"])
+def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tmp_path, kind):
     """A backfill submitted as the UI does, launched by a real `dagster-daemon` over the home's instance."""
     for campaign in CAMPAIGNS:
         write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
     assert cli(home, "validate").returncode == 0  # writes the home's dagster.yaml: its run queue is the daemon's
-    backfill_id = submit_asset_backfill(home, CAMPAIGNS)
+    backfill_id = submit_backfill(home, kind, CAMPAIGNS)
     log = tmp_path / "daemon.log"
     # The daemon's code server and the runs it launches import this checkout, whatever is installed.
     env = env_for(home, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
