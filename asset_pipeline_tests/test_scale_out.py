@@ -152,7 +152,7 @@ def submit_backfill(home: Path, kind: str, campaigns: list[str]) -> str:
     """A backfill over `campaigns` as the UI submits one: "assets" from the asset graph's "Materialize all",
     "job" from build_campaign's own "Launch backfill" (its partition set, the observed sources included).
 
-    The asset backfill leaves the observed sources out, as the UI does: it waits for materializations,
+    The asset backfill is of the stages, not the observed sources: it waits for materializations,
     and an observation is none, so it would count them failed.
     """
     from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
