@@ -8,6 +8,7 @@ started (and stopped) by the test.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from asset_pipeline_tests.conftest import cli, free_port, write_brief
+from asset_pipeline_tests.conftest import REPO, cli, free_port, write_brief
 
 CAMPAIGNS = ["north", "south", "west"]
 BRIEF = """\
@@ -34,6 +35,8 @@ assets:
     headline: "Spring Sale"
     sizes: ["256x256", "320x256"]
 """
+# The smallest campaign a run can have: one deliverable, for tests about runs rather than sizes.
+ONE_SIZE_BRIEF = BRIEF.replace('["256x256", "320x256"]', '["256x256"]')
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -67,9 +70,11 @@ def catalog(home: Path, query: str) -> list[tuple]:
         return con.execute(query).fetchall()
 
 
-def assert_catalog_consistent(home: Path, campaigns: list[str]) -> None:
+def assert_catalog_consistent(
+    home: Path, campaigns: list[str], sizes: tuple[str, ...] = ("256x256", "320x256")
+) -> None:
     """Every deliverable published once, at version 1, with its checks; no duplicate rows."""
-    expected = {(c, "banner", 1, size) for c in campaigns for size in ("256x256", "320x256")}
+    expected = {(c, "banner", 1, size) for c in campaigns for size in sizes}
     published = catalog(home, "SELECT campaign, asset, variant, size, status, version FROM publications")
     assert sorted(published) == sorted((*d, "published", 1) for d in expected)
     for view in ("briefs", "renders"):
@@ -84,7 +89,7 @@ def assert_catalog_consistent(home: Path, campaigns: list[str]) -> None:
     assert duplicates == []
     assert sorted(catalog(home, "SELECT campaign, count(*) FROM drafts GROUP BY ALL")) == [
         (c, 1) for c in sorted(campaigns)
-    ]  # one key visual serves both sizes
+    ]  # one key visual serves every size
 
 
 def successful_runs(home: Path) -> dict[str, dg.DagsterRunStatus]:
@@ -116,6 +121,155 @@ def test_three_campaigns_at_once(home, executor):
         assert "lock" not in err.lower(), err  # neither DuckDB's nor SQLite's
     assert successful_runs(home) == {c: dg.DagsterRunStatus.SUCCESS for c in CAMPAIGNS}
     assert_catalog_consistent(home, CAMPAIGNS)
+
+
+@pytest.mark.slow
+def test_a_range_run_of_three_campaigns_under_the_multiprocess_executor(home):
+    """`run --all --executor multiprocess`: one Dagster run over the range, each step in its own process."""
+    for campaign in CAMPAIGNS:
+        write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
+    result = cli(home, "run", "--all", "--executor", "multiprocess")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        (run,) = instance.get_runs()
+        step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.tags["asset_pipeline/executor"] == "multiprocess"
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        "north",
+        "west",
+    )
+    assert len(step_pids) > 1, "steps ran in processes of their own"
+    for campaign in CAMPAIGNS:
+        assert f"{campaign}: 1 published (1 new versions)" in result.stdout
+        assert f"run {run.run_id[:8]}" in result.stdout
+        manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
+        assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
+    assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
+
+
+def submit_backfill(home: Path, kind: str, campaigns: list[str]) -> str:
+    """A backfill over `campaigns` as the UI submits one: "assets" from the asset graph's "Materialize all",
+    "job" from build_campaign's own "Launch backfill" (its partition set, the observed sources included).
+
+    The asset backfill is of the stages, not the observed sources: it waits for materializations,
+    and an observation is none, so it would count them failed.
+    """
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemotePartitionSetOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.remote_representation.external_data import partition_set_snap_name_for_job_name
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.utils import make_new_backfill_id
+
+    from asset_pipeline.orchestration.definitions import STAGES, build_campaign, defs
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        instance.add_dynamic_partitions("campaigns", campaigns)  # what `run` or the brief sensor registers
+        common = {"backfill_id": make_new_backfill_id(), "backfill_timestamp": time.time(), "tags": {}}
+        if kind == "assets":
+            backfill = PartitionBackfill.from_asset_partitions(
+                **common,
+                asset_graph=defs.resolve_asset_graph(),
+                partition_names=campaigns,
+                asset_selection=sorted(key for stage in STAGES for key in stage.keys),
+                dynamic_partitions_store=instance,
+                all_partitions=False,
+                title=None,
+                description=None,
+                run_config=None,
+            )
+        else:  # the daemon finds the job by location, repository and partition set name
+            location = ManagedGrpcPythonEnvCodeLocationOrigin(
+                LoadableTargetOrigin(executable_path=sys.executable, module_name=defs.__module__), "asset_pipeline"
+            )
+            backfill = PartitionBackfill(
+                **common,
+                partition_set_origin=RemotePartitionSetOrigin(
+                    repository_origin=RemoteRepositoryOrigin(
+                        code_location_origin=location, repository_name="__repository__"
+                    ),
+                    partition_set_name=partition_set_snap_name_for_job_name(build_campaign.name),
+                ),
+                status=BulkActionStatus.REQUESTED,
+                partition_names=campaigns,
+                from_failure=False,
+                reexecution_steps=None,
+                asset_selection=None,
+            )
+        instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def everything_requested(backfill) -> bool:
+    """Whether the daemon has launched runs for all of the backfill's partitions (no later tick adds one)."""
+    if backfill.is_asset_backfill:
+        data = backfill.asset_backfill_data
+        return data.requested_subset == data.target_subset
+    return (
+        backfill.status.value != "REQUESTED" or backfill.last_submitted_partition_name == backfill.partition_names[-1]
+    )
+
+
+def wait_for_backfill_runs(home: Path, backfill_id: str, daemon: subprocess.Popen, log: Path, seconds: float):
+    """The backfill's runs, once the daemon has requested every partition of it and the runs ended.
+
+    Not its COMPLETED status: the daemon's backfill loop ticks every 30 s and would only then notice
+    the runs ended.
+    """
+    deadline = time.time() + seconds
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        while True:
+            backfill = instance.get_backfill(backfill_id)
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            if everything_requested(backfill) and runs and all(r.is_finished for r in runs):
+                return runs
+            assert daemon.poll() is None, f"the daemon exited: {log.read_text()}"
+            statuses = [r.status.value for r in runs]
+            assert time.time() < deadline, f"backfill not done after {seconds} s, runs {statuses}: {log.read_text()}"
+            time.sleep(1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["assets", "job"])
+def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tmp_path, kind):
+    """A backfill submitted as the UI does, launched by a real `dagster-daemon` over the home's instance."""
+    for campaign in CAMPAIGNS:
+        write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
+    assert cli(home, "validate").returncode == 0  # writes the home's dagster.yaml: its run queue is the daemon's
+    backfill_id = submit_backfill(home, kind, CAMPAIGNS)
+    log = tmp_path / "daemon.log"
+    # The daemon's code server and the runs it launches import this checkout, whatever is installed.
+    env = env_for(home, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "dagster._daemon", "run", "-w", str(REPO / "workspace.yaml")],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        runs = wait_for_backfill_runs(home, backfill_id, daemon, log, seconds=300)
+    finally:
+        stop(daemon)
+    assert len(runs) == 1, f"the single-run backfill policy puts the whole range in one run: {log.read_text()}"
+    (run,) = runs
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+    assert len(step_pids) == 1, "every step in the run's one process, the model loaded once"
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        "north",
+        "west",
+    )
+    for campaign in CAMPAIGNS:
+        manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
+        assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
+    assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
 
 
 @pytest.mark.slow

@@ -39,6 +39,9 @@ brief_sensor, nightly_rebuild = build_automation(build_campaign)
 
 defs = dg.Definitions(
     assets=[*SOURCES, *STAGES],
+    # Runs of the stages that are not build_campaign's (the UI's "Materialize", asset backfills) run
+    # in-process too: Dagster's default would spawn a fresh interpreter per step, importing torch each time.
+    executor=dg.in_process_executor,
     asset_checks=[quality_checks],
     jobs=[build_campaign],
     schedules=[nightly_rebuild],
