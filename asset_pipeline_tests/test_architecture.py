@@ -156,6 +156,7 @@ LAYERS = [
         "asset_pipeline.colour",
         "asset_pipeline.framing",
         "asset_pipeline.media",
+        "asset_pipeline.threads",
     ),
     ("asset_pipeline.storage", "asset_pipeline.models", "asset_pipeline.typography"),
     ("asset_pipeline.checks", "asset_pipeline.publishing"),

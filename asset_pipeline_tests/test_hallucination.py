@@ -80,8 +80,7 @@ def test_many_drafts_read_in_one_process_give_each_its_own_words(monkeypatch):
     calls = []
     real_run = tesseract.run
     monkeypatch.setattr(tesseract, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
-    results = hallucination.check_hallucinated_texts([(plain, None, ("eng",)), (painted, None, ("eng",)),
-                                                      (plain, None, ("eng",))])  # fmt: skip
+    results = hallucination.check_hallucinated_texts([(image, None, ("eng",)) for image in (plain, painted, plain)])
     assert [r.passed for r in results] == [True, False, True]
     assert results[1].detail == alone.detail  # same words at the same places
     assert len(calls) == 2  # one process per scale (256 and 512 px) for the three drafts, not six

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from asset_pipeline.storage.files import atomic_write_bytes
 from asset_pipeline.storage.objects import ObjectStore, encode_png
 from asset_pipeline.storage.records import deliverable_key
 from asset_pipeline.storage.tables import read_rows
+from asset_pipeline.threads import thread_map
 
 THUMB_SIDE = 240  # px, the longer side; also the longest side of an asset's largest size in the grid
 REASON_LIMIT = 300  # a rejection reason names checks and what they read; the manifest has it whole
@@ -76,8 +75,7 @@ def _make_thumbnails(home: Home, campaign: str, history: list[dict]) -> None:
     """Every version file's thumbnail, a thread per core: decoding the files is most of a page's
     cost, and Pillow's decoder and resampling release the GIL."""
     files = {r["sha256"]: r["path"] for r in history if r.get("sha256") and r.get("path")}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="thumbnails") as pool:
-        list(pool.map(lambda item: _thumbnail(home, campaign, item[0], home.inside(item[1])), files.items()))
+    thread_map(lambda item: _thumbnail(home, campaign, item[0], home.inside(item[1])), files.items(), name="thumbnails")
 
 
 def _difference(home: Home, campaign: str, before: str, after: str) -> str | None:

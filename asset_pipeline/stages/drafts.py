@@ -20,7 +20,6 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -40,6 +39,7 @@ from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import draft_size_key
+from asset_pipeline.threads import thread_map
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
@@ -316,9 +316,7 @@ class DraftChecker:
         if not todo:
             return
         size = -(-len(todo) // self.workers)
-        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-        with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="draft-checks") as pool:
-            list(pool.map(self._check, chunks))
+        thread_map(self._check, [todo[i : i + size] for i in range(0, len(todo), size)], name="draft-checks")
 
     def problems(self, sha: str) -> list[str]:
         """Why the draft is unusable; empty when it passed."""

@@ -11,9 +11,6 @@ scale for people to look at; the final text and logo are drawn by the upscale st
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 from PIL import Image
 
 from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
@@ -22,6 +19,7 @@ from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.stages.preflight import script_problems
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE
+from asset_pipeline.threads import thread_map
 from asset_pipeline.typography.boxes import LayoutError
 from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
@@ -139,5 +137,4 @@ def typeset(
         return out
 
     # Colour choice, compositing and the preview's encode release the GIL: a thread per core.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(deliverables), os.cpu_count() or 1))) as pool:
-        return list(pool.map(one, deliverables))
+    return thread_map(one, deliverables, name="layouts")

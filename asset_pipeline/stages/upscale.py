@@ -12,8 +12,6 @@ background.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -24,6 +22,7 @@ from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import DELIVERABLE
+from asset_pipeline.threads import thread_map
 from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.render import render_layout
 
@@ -120,7 +119,7 @@ def upscale(
                 sha = draft["image_sha256"]
                 if sha not in decoded:
                     decoded[sha] = store.open(sha)
-                todo.append((out, key, decoded[sha].copy(), draft))  # a copy per thread: no shared image
+                todo.append((out, key, decoded[sha], draft))  # the threads only read the decoded draft
         rows.append(out)
 
     def render(job: tuple) -> None:
@@ -147,7 +146,5 @@ def upscale(
 
     # Lanczos, compositing and the PNG encode release the GIL, so renders run on a thread per
     # core; a diffusion upscaler is one pipeline (not thread-safe) that already uses every core.
-    workers = 1 if upscaler is not None else max(1, min(len(todo), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="renders") as pool:
-        list(pool.map(render, todo))
+    thread_map(render, todo, workers=1 if upscaler is not None else None, name="renders")
     return rows, reused
