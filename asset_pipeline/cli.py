@@ -356,6 +356,10 @@ def cmd_compare(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_ui(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.orchestration.instance import open_instance
+
+    with open_instance(home):  # a schema a killed run left half-made is mended before the UI reads it
+        pass
     # The port was checked by _argument_problems before anything was printed.
     command = [
         sys.executable,

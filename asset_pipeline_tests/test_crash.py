@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -99,3 +100,21 @@ def test_kill_and_rerun_fast(tmp_path, tiny_model):
 def test_kill_and_rerun_ten_times(tmp_path, tiny_model):
     home = make_home(tmp_path / "home", tiny_model)
     crash_trials(home, trials=10, rng=random.Random(2026))
+
+
+def test_an_event_index_a_kill_left_empty_is_mended_when_the_instance_opens(tmp_path, monkeypatch):
+    # Dagster makes the index only when its file is missing: a kill after the file appeared
+    # and before its tables did left every later `run` refused (a CI run met it).
+    from asset_pipeline.home import Home
+    from asset_pipeline.orchestration.instance import open_instance
+
+    home = Home(tmp_path / "home")
+    index = home.dagster / "history" / "runs" / "index.db"
+    index.parent.mkdir(parents=True)
+    index.touch()
+    monkeypatch.setenv("DAGSTER_HOME", str(home.dagster))
+    with dg.DagsterInstance.get() as torn:
+        assert not torn.event_log_storage.has_table("dynamic_partitions")
+    with open_instance(home) as instance:
+        instance.add_dynamic_partitions("campaigns", ["spring"])
+        assert instance.get_dynamic_partitions("campaigns") == ["spring"]

@@ -217,12 +217,14 @@ def run_campaigns(
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
+    from asset_pipeline.orchestration.instance import mend_event_index
     from asset_pipeline.orchestration.stale_runs import fail_dead_runs
 
     # Opening the instance creates its SQLite schema the first time; two `run` processes
     # starting together would both try (`table ... already exists`), so they take turns.
     with file_lock(home.locks / "instance.lock"):
         instance = dg.DagsterInstance.get()
+        mend_event_index(instance)
         known = set(instance.get_dynamic_partitions("campaigns"))
         missing = [c for c in campaigns if c not in known]
         if missing:
