@@ -3,6 +3,8 @@ for one partition, reading only what its declared parents wrote."""
 
 from __future__ import annotations
 
+import shutil
+
 import dagster as dg
 import pytest
 
@@ -41,6 +43,20 @@ assets:
   - id: hero
     prompt: "a mug"
     headline: "Spring Sale"
+    sizes: ["300x250"]
+"""
+
+TWO_ASSETS = """\
+campaign: unit
+brand: acme
+assets:
+  - id: a
+    prompt: "a mug"
+    headline: "Spring Sale"
+    sizes: ["300x250"]
+  - id: b
+    prompt: "a cup"
+    headline: "Winter Mugs"
     sizes: ["300x250"]
 """
 
@@ -224,3 +240,41 @@ def test_judge_is_the_gate_over_check_rows():
     assert results["ocr"].severity == dg.AssetCheckSeverity.ERROR and not results["ocr"].passed
     # No OCR at all blocks every check.
     assert all(r.severity == dg.AssetCheckSeverity.ERROR and not r.passed for r in judge(good, ocr=False))
+
+
+def test_typesetting_reuses_layouts_until_a_row_a_brand_rule_or_a_font_file_changes(home, instance):
+    """A layout is cached by everything that shapes it: nothing changed lays out nothing, and a
+    change to one asset's copy, a brand rule or a font file's bytes (same name) lays out again."""
+    shutil.copy("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", home / "brands")  # found beside the brand
+    write_brief(home, "unit", TWO_ASSETS)
+    root = Home(home.resolve())
+
+    def typeset_reused() -> int:
+        assert _materialize(home, [campaign_inputs], instance).success
+        result = _materialize(home, [typeset_images], instance)
+        assert result.success
+        return result.asset_materializations_for_node("typeset_images")[0].metadata["reused"].value
+
+    def layouts() -> dict[str, str]:
+        return {r["asset"]: r["layout"] for r in read_rows(root, "layouts", "unit")}
+
+    assert _materialize(home, [campaign_inputs], instance).success
+    assert _materialize(home, [draft_images], instance).success
+    assert typeset_reused() == 0
+    first = layouts()
+    assert typeset_reused() == 2 and layouts() == first  # nothing changed
+
+    write_brief(home, "unit", TWO_ASSETS.replace("Winter Mugs", "Winter Mugs and Cups"))
+    assert typeset_reused() == 1  # only the edited asset
+    assert layouts()["b"] != first["b"] and layouts()["a"] == first["a"]
+
+    brand = home / "brands" / "acme.yaml"
+    brand.write_text(brand.read_text().replace("min_font_px: 14", "min_font_px: 15"))
+    assert typeset_reused() == 0
+
+    before = layouts()
+    shutil.copy(
+        "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", home / "brands" / "DejaVuSans-Bold.ttf"
+    )
+    assert typeset_reused() == 0
+    assert layouts() != before  # the narrower face sets the headline differently

@@ -30,6 +30,7 @@ from asset_pipeline.specs import InputError, content_hash
 from asset_pipeline.stages.briefs import (
     CampaignInputs,
     expand_deliverables,
+    files_but_briefs_hash,
     load_campaign,
     read_snapshot,
     snapshot_row,
@@ -300,7 +301,7 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
         drafts = read_rows(home, "drafts", campaign)
         logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
         products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
-        rows = typeset(
+        rows, reused = typeset(
             deliverables,
             drafts,
             inputs.brand,
@@ -309,6 +310,8 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
             logos,
             inputs.brand_typography_hash,
             products,
+            ResultCache(home, "layouts"),
+            files_but_briefs_hash(home, inputs),
         )
         write_rows(home, "layouts", campaign, rows)
         rejected = [r for r in rows if r["error"]]
@@ -317,6 +320,7 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
             {
                 "deliverables": len(rows),
                 "laid_out": len(rows) - len(rejected),
+                "reused": reused,
                 "does_not_fit": table(rejected, ["asset", "variant", "size", "error"]) if rejected else "none",
                 "typography_hash": inputs.brand_typography_hash,
                 "seconds": round(time.perf_counter() - started, 3),

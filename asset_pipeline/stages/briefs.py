@@ -320,10 +320,22 @@ def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
         paths.append(table_path(home, "approvals", inputs.campaign))
     files = {}
     for path in paths:
-        path = path.resolve()
-        label = home.relative(path) if home.root in path.parents else str(path)
-        files[label] = sha256_file(path)
+        files[_label(home, path)] = sha256_file(path.resolve())
     return tuple(InputFile(path=p, sha256=h) for p, h in sorted(files.items()))
+
+
+def _label(home: Home, path: Path) -> str:
+    path = path.resolve()
+    return home.relative(path) if home.root in path.parents else str(path)
+
+
+def files_but_briefs_hash(home: Home, inputs: CampaignInputs) -> str:
+    """Hash of the input files other than the brief and its feed (the brand, fonts, media, models):
+    what a deliverable's row does not already carry."""
+    briefs = {_label(home, inputs.brief_file)}
+    if (feed := feed_path(inputs.brief_file, inputs.brief)) is not None:
+        briefs.add(_label(home, feed))
+    return content_hash([[f.path, f.sha256] for f in inputs.input_files if f.path not in briefs])
 
 
 @functools.cache

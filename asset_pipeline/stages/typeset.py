@@ -7,6 +7,9 @@ The layout is made for the deliverable's final size (font sizes, min_font_px
 and margins are all final-size rules) and stored as data; colours are chosen
 from the draft pixels behind each box. A small preview is rendered at draft
 scale for people to look at; the final text and logo are drawn by the upscale stage.
+
+Layouts are cached by everything that shapes them (the deliverable's row, its draft, the
+brand, the font and media files, the code), so a rebuild with nothing changed decodes no draft.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from PIL import Image
 from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
+from asset_pipeline.stages.briefs import code_hash
 from asset_pipeline.stages.preflight import script_problems
+from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.threads import thread_map
@@ -29,6 +34,7 @@ from asset_pipeline.typography.product import ProductSource, place_product
 from asset_pipeline.typography.render import render_layout
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
+LAYOUT_FIELDS = ("draft_key", "typography_hash", "layout", "preview_sha256", "error", "crop_box")
 
 
 def deliverable_drafts(drafts: list[dict]) -> dict[tuple[str, int, str], dict]:
@@ -77,11 +83,16 @@ def typeset(
     logos: list[LogoSource] | None = None,
     typography_hash: str | None = None,
     products: dict[str, ProductSource] | None = None,
-) -> list[dict]:
-    """Layouts rows: one per deliverable, with the layout JSON or the reason it cannot be set.
+    cache: ResultCache | None = None,
+    files_hash: str = "",
+) -> tuple[list[dict], int]:
+    """Layouts rows (one per deliverable, with the layout JSON or the reason it cannot be set) and
+    how many came from `cache`.
 
     `logos` (the brand's logo and logo_small, from `preflight.brand_logos`) go into the object
     store by their sha256, so the upscale stage draws exactly the file this layout names.
+    `files_hash` stands for the input files a layout reads besides the brief (fonts, media):
+    a change to one of them misses the cache.
     """
     served = deliverable_drafts(drafts)
     framer = Framer(drafts, store)
@@ -93,8 +104,40 @@ def typeset(
     products = products or {}
     for product in products.values():
         store.put_bytes(product.cutout)
+    by_key = {d["draft_key"]: d for d in drafts}
+    brand_part = content_hash(brand.model_dump(mode="json"))
+
+    def cache_key(row: dict, draft: dict) -> str:
+        key_visual = by_key[draft["extends"]] if draft.get("extends") else draft
+        product = products.get(row["asset"])
+        return content_hash(
+            {
+                "row": {k: row[k] for k in sorted(row) if k != "brief_hash"},  # an edit to another asset
+                "draft": {k: draft.get(k) for k in ("draft_key", "image_sha256", "draft_reason", "extends", "inset")},
+                "key_visual": key_visual["image_sha256"],  # its focal point frames every size
+                "brand": brand_part,
+                "typography": typography_hash,
+                "logos": sorted(logo.sha256 for logo in logos),
+                "product": product.cutout_sha256 if product else None,
+                "files": files_hash,
+                # any change to the package's code: layout, fonts, contrast and rendering span many modules
+                "code": code_hash(),
+            }
+        )
+
+    rows: list[dict | None] = []
+    todo: list[tuple[int, dict, str | None]] = []  # (index, deliverable row, cache key) of each to lay out
+    for index, row in enumerate(deliverables):
+        draft = served[(row["asset"], row["variant"], row["size"])]
+        key = cache_key(row, draft) if cache is not None else None
+        hit = cache.get(key) if key else None
+        if hit and (hit["preview_sha256"] is None or store.exists(hit["preview_sha256"])):
+            rows.append({**{k: row.get(k) for k in DELIVERABLE}, **{k: hit[k] for k in LAYOUT_FIELDS}})
+        else:
+            rows.append(None)
+            todo.append((index, row, key))
     # Decode every draft and find every focal point first, so the threads below only read them.
-    for row in deliverables:
+    for _, row, _ in todo:
         draft = served[(row["asset"], row["variant"], row["size"])]
         if draft["image_sha256"]:
             framer.image(draft["image_sha256"])
@@ -137,4 +180,8 @@ def typeset(
         return out
 
     # Colour choice, compositing and the preview's encode release the GIL: a thread per core.
-    return thread_map(one, deliverables, name="layouts")
+    for (index, _, key), out in zip(todo, thread_map(one, [row for _, row, _ in todo], name="layouts")):
+        rows[index] = out
+        if key:
+            cache.put(key, {k: out[k] for k in LAYOUT_FIELDS})
+    return rows, len(deliverables) - len(todo)

@@ -7,6 +7,7 @@ PostScript name ("DejaVu Sans Bold"), or a fontconfig pattern ("DejaVu Sans:bold
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,14 +103,29 @@ def resolve_font(name: str, brand_dir: Path) -> Path:
     return _check_loadable(path, name)
 
 
-@lru_cache(maxsize=512)
+def font_version(path: str | Path) -> tuple[int, int]:
+    """(mtime, size) of a font file: part of the caches' keys, so a file replaced while this
+    process lives (a Dagster code server, the review app) is loaded again."""
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
 def load_font(path: str | Path, size: float) -> ImageFont.FreeTypeFont:
     """The font at a pixel size, cached (loading a face is much slower than measuring)."""
-    return ImageFont.truetype(str(path), size)
+    return _load_font(str(path), font_version(path), size)
+
+
+@lru_cache(maxsize=512)
+def _load_font(path: str, version: tuple[int, int], size: float) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _plain_font(path: str) -> ImageFont.FreeTypeFont:
+    return _load_plain_font(path, font_version(path))
 
 
 @lru_cache(maxsize=64)
-def _plain_font(path: str) -> ImageFont.FreeTypeFont:
+def _load_plain_font(path: str, version: tuple[int, int]) -> ImageFont.FreeTypeFont:
     # BASIC layout maps each character straight through the cmap: no shaping, no
     # inserted dotted circles, so a missing character shows up as the .notdef glyph.
     return ImageFont.truetype(path, 48, layout_engine=ImageFont.Layout.BASIC)
@@ -120,8 +136,12 @@ def _glyph_signature(font: ImageFont.FreeTypeFont, char: str) -> tuple:
     return font.getbbox(char), font.getlength(char), mask.size, bytes(mask)
 
 
-@lru_cache(maxsize=64)
 def _notdef_signature(path: str) -> tuple:
+    return _notdef_of(path, font_version(path))
+
+
+@lru_cache(maxsize=64)
+def _notdef_of(path: str, version: tuple[int, int]) -> tuple:
     # U+10FFFF is a noncharacter: no font maps it, so it renders as .notdef
     return _glyph_signature(_plain_font(path), "\U0010ffff")
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from ..locales import locale_info
 from ..specs import Brand
 from .boxes import Layout, LayoutError, LogoBox, Panel, Rect, TextBox
-from .fonts import choose_font, load_font, missing_glyphs, resolve_font
+from .fonts import choose_font, font_version, load_font, missing_glyphs, resolve_font
 from .linebreak import SPACE, break_units, join_units
 from .logo import LogoSource
 
@@ -107,7 +107,6 @@ class Block:
     ink_bottom: int = 0  # one past the last ink row
 
 
-@functools.lru_cache(maxsize=8192)
 def ink_bounds(
     font_path: str, px: float, line: str, direction: str | None = None, language: str | None = None
 ) -> tuple[float, float, float, float]:
@@ -115,6 +114,13 @@ def ink_bounds(
     glyphs' own bitmap (HarfBuzz through raqm, with the box's direction and language). Pillow's
     getbbox starts at the origin whatever the first glyph's side bearing ("1", "W"), so it
     cannot align ink; the mask can."""
+    return _ink_bounds(str(font_path), font_version(font_path), px, line, direction, language)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ink_bounds(
+    font_path: str, version: tuple[int, int], px: float, line: str, direction: str | None, language: str | None
+) -> tuple[float, float, float, float]:
     font = load_font(font_path, px)
     mask, (dx, dy) = font.getmask2(line, anchor="la", direction=direction, language=language)
     box = mask.getbbox()
@@ -300,14 +306,17 @@ class _Plan:
 
 
 @functools.lru_cache(maxsize=65536)
-def _length(font: Path, px: int, text: str, direction: str | None = None, language: str | None = None) -> float:
+def _length(
+    font: Path, version: tuple[int, int], px: int, text: str, direction: str | None = None, language: str | None = None
+) -> float:
     return load_font(str(font), px).getlength(text, direction=direction, language=language)
 
 
 def _measure(item: _Item, px: int) -> Callable[[str], float]:
+    version = font_version(item.font)  # the caches' keys: a font file replaced in place is measured again
     if item.direction is None and item.language is None:
-        return functools.partial(_length, item.font, px)
-    return lambda text: _length(item.font, px, text, item.direction, item.language)
+        return functools.partial(_length, item.font, version, px)
+    return lambda text: _length(item.font, version, px, text, item.direction, item.language)
 
 
 def _set(item: _Item, px: int, width: int, max_lines: int | None, align: str) -> _Placed:
