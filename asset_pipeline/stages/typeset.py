@@ -34,7 +34,6 @@ from asset_pipeline.typography.product import ProductSource, place_product
 from asset_pipeline.typography.render import render_layout
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
-LAYOUT_FIELDS = ("draft_key", "typography_hash", "layout", "preview_sha256", "error", "crop_box")
 
 
 def deliverable_drafts(drafts: list[dict]) -> dict[tuple[str, int, str], dict]:
@@ -132,7 +131,7 @@ def typeset(
         key = cache_key(row, draft) if cache is not None else None
         hit = cache.get(key) if key else None
         if hit and (hit["preview_sha256"] is None or store.exists(hit["preview_sha256"])):
-            rows.append({**{k: row.get(k) for k in DELIVERABLE}, **{k: hit[k] for k in LAYOUT_FIELDS}})
+            rows.append({**{k: row.get(k) for k in DELIVERABLE}, **hit})
         else:
             rows.append(None)
             todo.append((index, row, key))
@@ -183,5 +182,5 @@ def typeset(
     for (index, _, key), out in zip(todo, thread_map(one, [row for _, row, _ in todo], name="layouts")):
         rows[index] = out
         if key:
-            cache.put(key, {k: out[k] for k in LAYOUT_FIELDS})
+            cache.put(key, {k: v for k, v in out.items() if k not in DELIVERABLE})  # the row, less who it is for
     return rows, len(deliverables) - len(todo)
