@@ -28,7 +28,7 @@ from asset_pipeline.models.registry import UPSCALE, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.specs import Brand, InputError
 from asset_pipeline.stages.upscale import background_for, needs_enlarging, upscale
-from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.cache import ObjectResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.typography import choose_colours, layout_text
 from asset_pipeline_tests.support.families import TINY_UPSCALER_ENTRY, build_tiny_upscaler
@@ -146,7 +146,7 @@ def test_upscale_stage_records_the_engine_and_text_is_drawn_at_final_resolution(
             }
         )
     upscaler = find_upscaler(load_registry(upscaler_home))
-    cache = ResultCache(home, "renders")
+    cache = ObjectResultCache(home, "renders", store)
     rows, reused = upscale(layouts, drafts, "brand", store, cache, upscaler)
     assert reused == 0 and [r["engine"] for r in rows] == ["diffusers:x4-tiny"] * 2
     for row, spec in zip(rows, layouts):

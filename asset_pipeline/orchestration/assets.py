@@ -42,7 +42,7 @@ from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
 from asset_pipeline.stages.upscale import upscale
-from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.cache import ObjectResultCache, ResultCache
 from asset_pipeline.storage.catalog import refresh_catalog
 from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
@@ -301,16 +301,17 @@ def typeset_images(context: dg.AssetExecutionContext, pipeline: PipelineResource
         drafts = read_rows(home, "drafts", campaign)
         logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
         products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
+        store = ObjectStore(home)
         rows, reused = typeset(
             deliverables,
             drafts,
             inputs.brand,
             inputs.brand_file.parent,
-            ObjectStore(home),
+            store,
             logos,
             inputs.brand_typography_hash,
             products,
-            ResultCache(home, "layouts"),
+            ObjectResultCache(home, "layouts", store, "preview_sha256"),
             files_but_briefs_hash(home, inputs),
         )
         write_rows(home, "layouts", campaign, rows)
@@ -358,7 +359,7 @@ def upscaled_images(context: dg.AssetExecutionContext, pipeline: PipelineResourc
         layouts = read_rows(home, "layouts", campaign)
         drafts = read_rows(home, "drafts", campaign)
         store = ObjectStore(home)
-        renders, upscaler = ResultCache(home, "renders"), find_upscaler(inputs.registry)
+        renders, upscaler = ObjectResultCache(home, "renders", store), find_upscaler(inputs.registry)
         rows, reused = upscale(layouts, drafts, inputs.brand_hash, store, renders, upscaler, PixelHashes(home, store))
         write_rows(home, "renders", campaign, rows)
         return (

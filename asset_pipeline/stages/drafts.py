@@ -35,7 +35,7 @@ from asset_pipeline.models.generation import DraftGenerator, overscan_px
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.quality import attempts_summary
-from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.cache import ObjectResultCache, ResultCache
 from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import draft_size_key
@@ -156,16 +156,11 @@ def key_visual_request(deliverables: list[dict], spec: ModelSpec) -> tuple[Draft
     return (job, *key_canvas(spec, next(iter(job.sizes.values()))))
 
 
-class DraftCache(ResultCache):
+class DraftCache(ObjectResultCache):
     """key -> {image_sha256, model, seconds}; a hit needs the image itself to be present."""
 
     def __init__(self, home: Home, store: ObjectStore):
-        super().__init__(home, "drafts")
-        self.store = store
-
-    def get(self, key: str) -> dict | None:
-        entry = super().get(key)
-        return entry if entry and self.store.exists(entry["image_sha256"]) else None
+        super().__init__(home, "drafts", store)
 
 
 def plan_jobs(deliverables: list[dict]) -> list[DraftJob]:

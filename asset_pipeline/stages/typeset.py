@@ -21,7 +21,7 @@ from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.stages.briefs import code_hash
 from asset_pipeline.stages.preflight import script_problems
-from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.cache import ObjectResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.threads import thread_map
@@ -82,7 +82,7 @@ def typeset(
     logos: list[LogoSource] | None = None,
     typography_hash: str | None = None,
     products: dict[str, ProductSource] | None = None,
-    cache: ResultCache | None = None,
+    cache: ObjectResultCache | None = None,
     files_hash: str = "",
 ) -> tuple[list[dict], int]:
     """Layouts rows (one per deliverable, with the layout JSON or the reason it cannot be set) and
@@ -130,7 +130,7 @@ def typeset(
         draft = served[(row["asset"], row["variant"], row["size"])]
         key = cache_key(row, draft) if cache is not None else None
         hit = cache.get(key) if key else None
-        if hit and (hit["preview_sha256"] is None or store.exists(hit["preview_sha256"])):
+        if hit:
             rows.append({**{k: row.get(k) for k in DELIVERABLE}, **hit})
         else:
             rows.append(None)

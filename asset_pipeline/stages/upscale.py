@@ -18,7 +18,7 @@ from PIL import Image
 
 from asset_pipeline.framing import Box, aspect_crop_box, crop_to_box
 from asset_pipeline.specs import content_hash
-from asset_pipeline.storage.cache import ResultCache
+from asset_pipeline.storage.cache import ObjectResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import DELIVERABLE
@@ -67,7 +67,7 @@ def upscale(
     drafts: list[dict],
     brand_hash: str,
     store: ObjectStore,
-    cache: ResultCache,
+    cache: ObjectResultCache,
     upscaler: DiffusionUpscaler | None = None,
     pixels: PixelHashes | None = None,
 ) -> tuple[list[dict], int]:
@@ -110,7 +110,7 @@ def upscale(
                 }
             )
             hit = cache.get(key)
-            if hit and isinstance(hit, dict) and store.exists(hit["image_sha256"]):
+            if hit:
                 out.update(
                     image_sha256=hit["image_sha256"], engine=hit["engine"], upscaler_error=hit.get("upscaler_error")
                 )
