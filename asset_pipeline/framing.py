@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -146,3 +147,51 @@ def extension(key_w: int, key_h: int, width: int, height: int) -> Extension:
     inner_w, inner_h = min(width, round(key_w * scale)), min(height, round(key_h * scale))
     left, top = (width - inner_w) // 2, (height - inner_h) // 2
     return Extension(width, height, (left, top, left + inner_w, top + inner_h))
+
+
+def key_visual_of(by_key: dict[str, dict], draft: dict) -> dict:
+    """The key visual a draft row comes from: the row itself, or the one its chain of `extends`
+    (an extension of it, a product integration of either) leads back to."""
+    while draft.get("extends"):
+        draft = by_key[draft["extends"]]
+    return draft
+
+
+class _Images(Protocol):
+    def open(self, sha: str) -> Image.Image: ...
+
+
+class Framer:
+    """The crop box of each deliverable in its draft, around the key visual's focal point
+    (found once per key visual; an extension uses its key visual's, moved to where it sits).
+    A product integration is already painted at its size's aspect (around where the product
+    stands), so its frame is its centre."""
+
+    def __init__(self, drafts: list[dict], store: _Images):
+        self.by_key = {d["draft_key"]: d for d in drafts}
+        self.store = store
+        self.images: dict[str, Image.Image] = {}
+        self.focals: dict[str, tuple[float, float]] = {}
+
+    def image(self, sha: str) -> Image.Image:
+        if sha not in self.images:  # decode each draft once, whatever number of sizes it serves
+            self.images[sha] = self.store.open(sha)
+        return self.images[sha]
+
+    def key_visual(self, draft: dict) -> dict:
+        return key_visual_of(self.by_key, draft)
+
+    def focal(self, draft: dict) -> tuple[float, float]:
+        if draft.get("product_box"):
+            return 0.5, 0.5
+        key = self.key_visual(draft)
+        if key["image_sha256"] not in self.focals:
+            self.focals[key["image_sha256"]] = focal_point(self.image(key["image_sha256"]))
+        focal = self.focals[key["image_sha256"]]
+        if key is draft:
+            return focal
+        return Extension(draft["width"], draft["height"], tuple(draft["inset"])).focal(focal)
+
+    def box(self, draft: dict, width: int, height: int) -> Box:
+        image = self.image(draft["image_sha256"])
+        return crop_box(image.width, image.height, width, height, self.focal(draft))

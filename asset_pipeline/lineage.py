@@ -128,6 +128,7 @@ def lineage(home: Home, path: Path) -> dict:
             "key_visual_sha256": chunks.get("key_visual_sha256") or None,
             "crop_box": [float(v) for v in chunks["crop_box"].split(",")] if chunks.get("crop_box") else None,
             "extension": chunks.get("extension") or None,
+            "product_integration": chunks.get("product_integration") or None,
         },
         "render": {
             "sha256": pub["render_sha256"],
@@ -205,6 +206,7 @@ def format_lineage(chain: dict) -> str:
             else []
         ),
         *([f"  {chain['draft']['extension']}"] if chain["draft"].get("extension") else []),
+        *([f"  {chain['draft']['product_integration']}"] if chain["draft"].get("product_integration") else []),
         f"render    {chain['render']['sha256']}"
         + (f" (upscale {chain['render']['upscale']})" if chain["render"]["upscale"] else ""),
     ]

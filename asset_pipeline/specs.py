@@ -229,6 +229,9 @@ class AssetSpec(_Strict):
     max_kb: Annotated[float | dict[Format, float] | None, PlainValidator(_budget)] = None
     # The product shot under the home's media/, composited into each size's product zone.
     product: ProductPath | None = None
+    # composite: the product pasted on the picture (with a contact shadow); inpaint: the scene
+    # around it repainted by the asset's model too, so floor and light meet the product.
+    product_integration: Literal["composite", "inpaint"] = "composite"
     # An image under media/ that steers the key visual (image-to-image): 0 keeps it, 1 ignores it.
     reference: ImagePath | None = None
     reference_strength: float = Field(default=0.6, ge=0.0, le=1.0)
@@ -252,6 +255,12 @@ class AssetSpec(_Strict):
             raise ValueError("prompt is blank")
         return prompt
 
+    @model_validator(mode="after")
+    def _integration_needs_a_product(self) -> AssetSpec:
+        if self.product_integration == "inpaint" and self.product is None:
+            raise ValueError("product_integration: inpaint paints the scene around a product; give `product` too")
+        return self
+
 
 class Brief(_Strict):
     campaign: Identifier
@@ -273,6 +282,8 @@ class Brief(_Strict):
         for asset in data["assets"]:
             if not asset["locales"]:
                 del asset["locales"]
+            if asset["product_integration"] == "composite":  # the default hashes as before the field
+                del asset["product_integration"]
         return data
 
     @field_validator("assets_csv")

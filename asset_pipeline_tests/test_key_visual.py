@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 from asset_pipeline.framing import (
     MIN_KEPT,
     Extension,
+    Framer,
     canvas_aspect,
     crop_box,
     extension,
@@ -22,7 +23,6 @@ from asset_pipeline.models.registry import load_registry
 from asset_pipeline.specs import AssetSpec, InputError
 from asset_pipeline.stages.briefs import expand_deliverables, take_snapshot
 from asset_pipeline.stages.drafts import generate_drafts
-from asset_pipeline.stages.typeset import Framer
 from asset_pipeline.stages.upscale import background_for
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.objects import ObjectStore

@@ -124,6 +124,7 @@ def test_tiny_loads_with_from_pretrained_and_generates_requested_sizes(tiny_home
     registry = load_registry(tiny_home)
     spec = registry.get("tiny")
     generator = DraftGenerator()  # a registry spec knows its home
+    generation._unload()  # an earlier test of this process may have loaded the same tiny model
     loads = generation.LOAD_COUNT
     square = generator.generate(spec, ["a red mug", "a red mug"], [None, "blurry"], [1, 2], 256, 256)
     wide = generator.generate(spec, ["a red mug"], [None], [1], 352, 192)

@@ -343,17 +343,7 @@ class DraftGenerator:
         keep = np.zeros((ext.height + 2 * extra, ext.width + 2 * extra), dtype=np.float32)
         keep[top + extra + SEAM_PX : bottom + extra - SEAM_PX, left + extra + SEAM_PX : right + extra - SEAM_PX] = 1.0
         mask = Image.fromarray(((1.0 - keep) * 255).astype(np.uint8))
-        size = (ext.width + 2 * extra, ext.height + 2 * extra)
-        with PIPELINE_LOCK:
-            base = self.load(spec)
-            if base.unet.config.in_channels in (4, 9):  # what diffusers' inpainting pipelines accept
-                pipe = self.derived(spec, "inpaint")
-                kwargs = {"image": start, "mask_image": mask, "strength": 1.0}
-                (painted,) = self._call(pipe, spec, [prompt], [negative], [seed], *size, **kwargs)
-            else:  # e.g. the embedded model's 8 latent channels: the same blending, on the loaded pipeline
-                (painted,) = self._call(
-                    base, spec, [prompt], [negative], [seed], *size, **_latent_blending(base, start, mask, seed)
-                )
+        painted = self._paint(spec, start, mask, prompt, negative, seed)
         painted = np.asarray(painted, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
         original = np.asarray(start, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
         # 1 inside the inset, falling to 0 over the seam band at its edge, 0 outside.
@@ -361,6 +351,88 @@ class DraftGenerator:
         weight[top:bottom, left:right] = _seam_ramp(bottom - top, right - left, SEAM_PX)
         blended = painted * (1 - weight[..., None]) + original * weight[..., None]
         return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+
+    def _paint(
+        self,
+        spec: ModelSpec,
+        start: Image.Image,
+        mask: Image.Image,
+        prompt: str,
+        negative: str | None,
+        seed: int,
+        strength: float = 1.0,
+    ) -> Image.Image:
+        """`start` with the mask's white area painted by the model (its size, overscan included):
+        diffusers' inpainting pipeline where the UNet allows it, else latent blending. `strength`
+        < 1 starts the painting from the start's own pixels, noised that far."""
+        size = start.size
+        with PIPELINE_LOCK:
+            base = self.load(spec)
+            if base.unet.config.in_channels in (4, 9):  # what diffusers' inpainting pipelines accept
+                pipe = self.derived(spec, "inpaint")
+                kwargs: dict[str, Any] = {"image": start, "mask_image": mask, "strength": strength}
+                if strength < 1.0:  # diffusers runs int(steps * strength): ask for enough that the model's own run
+                    kwargs["num_inference_steps"] = math.ceil(spec.steps / max(strength, 1e-3))
+                (painted,) = self._call(pipe, spec, [prompt], [negative], [seed], *size, **kwargs)
+            else:  # e.g. the embedded model's 8 latent channels: the same blending, on the loaded pipeline
+                blending = _latent_blending(base, start, mask, seed, strength)
+                (painted,) = self._call(base, spec, [prompt], [negative], [seed], *size, **blending)
+        return painted
+
+    def inpaint(
+        self,
+        spec: ModelSpec,
+        image: Image.Image,
+        mask: Image.Image,
+        prompt: str,
+        negative: str | None,
+        seed: int,
+        strength: float = 1.0,
+    ) -> Image.Image:
+        """`image` with the area `mask` (L) marks painted by the model, everything else kept. The
+        model repaints wherever the mask is above 0; its value is how much of the painting is
+        kept there (255: all), and a hard edge is feathered over SEAM_PX, so no seam shows.
+
+        The image is generated with the spec's overscan (its edge pixels carried outwards, kept),
+        as every draft is, and cropped back to its own size. `strength` as in `_paint`."""
+        from PIL import ImageFilter
+
+        extra = overscan_px(spec)
+        pixels = np.asarray(image.convert("RGB"))
+        start = Image.fromarray(np.pad(pixels, ((extra, extra), (extra, extra), (0, 0)), mode="edge"))
+        repaint = (np.asarray(mask.convert("L")) > 0).astype(np.uint8) * 255
+        padded = Image.fromarray(np.pad(repaint, extra))  # the overscan is kept
+        painted = self._paint(spec, start, padded, prompt, negative, seed, strength)
+        # What the VAE round trip (and the palette grade) alone does to the start: a small VAE
+        # shifts colours by several ΔE and rings at hard edges (a product's outline), which left a
+        # halo and a fringe round the repainted area. Taken off the painting, what is left is the
+        # model's own change (light, shadow, floor), not its codec's.
+        trip = np.asarray(self._round_trip(spec, start, prompt), dtype=np.float32) - np.asarray(start, np.float32)
+        painted = (np.asarray(painted, dtype=np.float32) - trip)[
+            extra : extra + image.height, extra : extra + image.width
+        ]
+        soft = mask.convert("L")
+        weight = np.maximum(np.asarray(soft.filter(ImageFilter.GaussianBlur(SEAM_PX / 2)), np.float32), soft)
+        weight = (weight / 255.0)[..., None]
+        blended = painted * weight + pixels.astype(np.float32) * (1 - weight)
+        return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+
+    def _round_trip(self, spec: ModelSpec, image: Image.Image, prompt: str) -> Image.Image:
+        """`image` through the loaded pipeline's VAE (encode, decode) and its palette grade: what
+        generation does to pixels it keeps."""
+        import torch
+
+        with PIPELINE_LOCK, torch.inference_mode():
+            pipe = self.load(spec)
+            pixels = pipe.image_processor.preprocess(image).to(pipe.vae.device, pipe.vae.dtype)
+            decoded = pipe.vae.decode(pipe.vae.encode(pixels).latent_dist.mode()).sample
+            array = pipe.image_processor.postprocess(decoded.float(), output_type="np")[0]
+        (out,) = to_images(np.asarray(array, dtype=np.float32)[None])
+        if spec.palette_grade:
+            from asset_pipeline.models.grading import grade, named_colours
+
+            out = grade(out, named_colours(prompt), spec.palette_grade)
+        return out
 
     def _call(
         self, pipe, spec: ModelSpec, prompts, negatives, seeds, width: int | None, height: int | None, **extra
@@ -393,12 +465,16 @@ class DraftGenerator:
         return images
 
 
-def _latent_blending(pipe, start: Image.Image, mask: Image.Image, seed: int) -> dict[str, Any]:
+def _latent_blending(pipe, start: Image.Image, mask: Image.Image, seed: int, strength: float = 1.0) -> dict[str, Any]:
     """Keyword arguments that make a text-to-image call inpaint, for UNets diffusers' inpainting
     pipelines refuse: after every denoising step the kept region's latents are replaced by the
     start image's latents noised to the next step's level. It is the blending diffusers'
     StableDiffusionInpaintPipeline does for 4-channel UNets (its `num_channels_unet == 4` branch),
-    as a step callback, so it works for any latent channel count."""
+    as a step callback, so it works for any latent channel count.
+
+    `strength` < 1 (SDEdit, as the inpainting pipelines' own `strength`): for the first
+    (1 - strength) of the steps the whole image is held to the start's noised latents, so the
+    repainted area starts from the start's pixels noised to that level, not from pure noise."""
     import torch
 
     with torch.inference_mode():
@@ -415,7 +491,8 @@ def _latent_blending(pipe, start: Image.Image, mask: Image.Image, seed: int) -> 
         if step < len(timesteps) - 1:
             target = pipe.scheduler.add_noise(known, noise, timesteps[step + 1 : step + 2])
         latents = tensors["latents"]
-        return {"latents": (1 - repaint) * target.to(latents) + repaint * latents}
+        free = repaint if step + 1 >= round((1.0 - strength) * len(timesteps)) else torch.zeros_like(repaint)
+        return {"latents": (1 - free) * target.to(latents) + free * latents}
 
     return {"callback_on_step_end": blend, "callback_on_step_end_tensor_inputs": ["latents"]}
 

@@ -18,6 +18,7 @@ models:
     tiers: [draft]
     palette_grade: 0.0             # 0-1: pull drafts' colours to those the prompt names (models/grading.py)
     brand_steering: false          # true: the brand's palette goes in front of the prompt (as for embedded)
+    inpaint_strength: 0.6          # product_integration: inpaint re-noises the ring round the product this far
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
   upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
@@ -88,6 +89,11 @@ class ModelSpec(_Strict):
     # Whether the brand's palette goes in front of this model's prompts (models/embedded.py):
     # for models trained on captions that name colours that way, such as `embedded`.
     brand_steering: bool = False
+    # How far the scene round an integrated product is re-noised before it is repainted
+    # (product_integration: inpaint; SDEdit's t0): 1 paints it from noise, lower keeps more of
+    # the key visual's colours. 0.6 is SDEdit's balance of faithfulness and realism (Meng et
+    # al., ICLR 2022); a model that knows colours but not objects does better lower.
+    inpaint_strength: float = Field(default=0.6, ge=0.05, le=1.0)
 
     # The home that relative paths resolve against, set by the registry that made this spec,
     # so a generator handed only the spec can still find its weights.
@@ -188,6 +194,8 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         tiers=["draft", "final"],
         palette_grade=0.8,
         brand_steering=True,
+        # At 0.6 its rings glowed in the palette's colours round the product (docs/media.md).
+        inpaint_strength=0.4,
     ),
     # Random weights: images are noise-like, but it is a genuine pipeline on the same code path.
     ModelSpec(

@@ -37,7 +37,7 @@ from asset_pipeline.stages.briefs import (
     take_snapshot,
 )
 from asset_pipeline.stages.drafts import generate_drafts, review_rejections, why_generated
-from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight
+from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight, product_placements
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
@@ -230,6 +230,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
         logos = brand_logos(home, inputs.brand, home.relative(inputs.brand_file), dict(inputs.media))
         products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
         unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
+        placements = product_placements(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
 
         def progress(done: int, total: int, detail: str) -> None:
             # One line per batch in the run log: the UI and `run`'s progress bar read it (orchestration/progress.py).
@@ -244,6 +245,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
             unlaid=unlaid,
             approvals=inputs.approvals,
             progress=progress,
+            placements=placements,
         )
         write_rows(home, "drafts", campaign, rows)
         generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))

@@ -271,6 +271,7 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                             "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
                             "product": asset.product,
                             "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
+                            "product_integration": asset.product_integration,
                             "reference": asset.reference,
                             "reference_sha256": references.get(f"media/{asset.reference}") if asset.reference else None,
                             "reference_strength": asset.reference_strength,

@@ -27,7 +27,7 @@ from PIL import Image
 from asset_pipeline.checks.hallucination import ENGLISH, languages_for
 from asset_pipeline.checks.suite import run_draft_checks_of
 from asset_pipeline.checks.tesseract import ocr_available
-from asset_pipeline.framing import canvas_aspect, extension, needs_extension
+from asset_pipeline.framing import Framer, canvas_aspect, crop_box, extension, needs_extension
 from asset_pipeline.home import Home
 from asset_pipeline.media import open_image
 from asset_pipeline.models.embedded import brand_steering
@@ -40,12 +40,15 @@ from asset_pipeline.storage.disk import is_disk_full
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import draft_size_key
 from asset_pipeline.threads import thread_map
+from asset_pipeline.typography.boxes import ProductBox
+from asset_pipeline.typography.product import box_in_frame, composite_product, integration_mask
 
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
 DRAFT_CHECKS_VERSION = "2"  # bump when a draft-level check changes, to invalidate cached verdicts
 OUTPAINT_VERSION = "1"  # bump when outpainting changes pixels, to invalidate cached extensions
-KEY, EXTENSION, NONE = "key", "extension", "none"  # drafts rows' `kind`
+INTEGRATION_VERSION = "1"  # bump when product integration changes pixels, to invalidate cached ones
+KEY, EXTENSION, INTEGRATION, NONE = "key", "extension", "integration", "none"  # drafts rows' `kind`
 
 
 class DraftError(Exception):
@@ -66,6 +69,8 @@ class DraftJob:
     reference_sha256: str | None = None  # the reference image that steers it (image-to-image)
     reference_strength: float = 0.6
     reference: Image.Image | None = field(default=None, compare=False, repr=False)  # that image, decoded
+    # size -> where its product stands, for an asset that integrates its product (pre-flight's layout)
+    placements: dict[str, ProductBox] = field(default_factory=dict, compare=False, repr=False)
 
 
 # Progress of the stage: (drafts done, drafts in all, what the last batch was), after each batch.
@@ -137,6 +142,32 @@ def extension_key(
             "steps": spec.steps,
             "guidance": spec.guidance,
             "overscan": overscan_px(spec),
+            **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
+        }
+    )
+
+
+def integration_key(
+    spec: ModelSpec, weights: str, base: dict, frame: tuple, size: tuple[int, int], cutout_sha: str, where: tuple
+) -> str:
+    return content_hash(
+        {
+            "integration": INTEGRATION_VERSION,
+            "draft": base["image_sha256"],  # the picture it is cut from, by its pixels
+            "frame": list(frame),  # the crop of it, px
+            "width": size[0],
+            "height": size[1],
+            "product": cutout_sha,  # the cut-out drawn in, by its pixels
+            "box": list(where),  # where, px
+            "model": spec.id,
+            "weights": weights,
+            "prompt": base["prompt"],
+            "negative": base["negative_prompt"],
+            "seed": base["seed"],
+            "steps": spec.steps,
+            "guidance": spec.guidance,
+            "overscan": overscan_px(spec),
+            "strength": spec.inpaint_strength,
             **({"palette_grade": spec.palette_grade} if spec.palette_grade else {}),
         }
     )
@@ -392,10 +423,59 @@ def _draft_row(campaign: str, job: DraftJob, spec: ModelSpec, weights: str, seed
         "fallbacks": list(fallbacks),
         "extends": None,
         "inset": [],
+        "product_box": [],
         "reference_sha256": job.reference_sha256,
         "reference_strength": job.reference_strength if job.reference_sha256 else None,
         "notes": [],
     }
+
+
+def _cached_paint(
+    cache: DraftCache, store: ObjectStore, key: str, spec: ModelSpec, paint: Callable[[], Image.Image]
+) -> tuple[str, bool, float]:
+    """(image_sha256, cache_hit, seconds) of a draft derived from another (outpainted, inpainted):
+    the cached one, or `paint()`'s image stored and cached under `key`."""
+    hit = cache.get(key)
+    if hit:
+        return hit["image_sha256"], True, 0.0
+    started = time.perf_counter()
+    image = paint()
+    seconds = time.perf_counter() - started
+    sha = store.put_image(image)
+    cache.put(key, {"image_sha256": sha, "model": spec.id, "seconds": seconds})
+    return sha, False, seconds
+
+
+def _derived_row(
+    base: dict, kind: str, size: tuple[int, int], served: list[str], made: tuple[str, bool, float], key: str, spec
+) -> dict:
+    """The drafts row of a draft made from `base` (which gives up the sizes it now serves)."""
+    (gw, gh), (sha, hit, seconds) = size, made
+    base["sizes"] = [s for s in base["sizes"] if s not in served]
+    row = {**base, "kind": kind, "extends": base["draft_key"], "notes": []}
+    row.update(
+        width=gw,
+        height=gh,
+        aspect=f"{gw}x{gh}",
+        sizes=sorted(served),
+        draft_key=key,
+        image_sha256=sha,
+        cache_hit=hit,
+        seconds=seconds,
+        attempts=[_attempt(spec, base["seed"], sha, None)],
+        draft_passed=True,
+        draft_reason=None,
+    )
+    return row
+
+
+def _failed(base: dict, served: list[str], what: str, exc: Exception, instead: str) -> None:
+    """Note on `base` that a draft derived from it failed (its sizes stay with `base`), or re-raise
+    a full disk or memory: no model's fault, so it stops the step (storage/disk.py)."""
+    if is_disk_full(exc) or out_of_memory(exc):
+        raise exc
+    why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    base["notes"].append(f"{', '.join(served)}: {what} failed ({why}); {instead} instead")
 
 
 def _extend(
@@ -421,50 +501,98 @@ def _extend(
         ext = extension(key["width"], key["height"], gw, gh)
         negative = key["negative_prompt"]
         draft_key = extension_key(spec, weights, key["image_sha256"], key["prompt"], negative, key["seed"], ext)
-        hit = cache.get(draft_key)
-        seconds = 0.0
         try:
-            if hit:
-                sha = hit["image_sha256"]
-            else:
-                started = time.perf_counter()
-                image = generator.outpaint(
-                    spec, store.open(key["image_sha256"]), ext, key["prompt"], negative, key["seed"]
-                )
-                seconds = time.perf_counter() - started
-                sha = store.put_image(image)
-                cache.put(draft_key, {"image_sha256": sha, "model": spec.id, "seconds": seconds})
+            made = _cached_paint(
+                cache,
+                store,
+                draft_key,
+                spec,
+                lambda ext=ext: generator.outpaint(
+                    spec, store.open(key["image_sha256"]), ext, key["prompt"], key["negative_prompt"], key["seed"]
+                ),
+            )
         except Exception as exc:  # no extension is no reason to lose the size: crop the key visual instead
-            if is_disk_full(exc) or out_of_memory(exc):  # no model's fault: fail fast (storage/disk.py)
-                raise
-            why = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            key["notes"].append(f"{', '.join(served)}: outpainting failed ({why}); cropped instead")
+            _failed(key, served, "outpainting", exc, "cropped")
             if tick:
                 tick(1, f"{key['asset']} {gw}x{gh}: {spec.id}, outpainting failed")
             continue
         if tick:
-            what = "cached" if hit else f"outpainted, {seconds:.2f} s"
+            what = "cached" if made[1] else f"outpainted, {made[2]:.2f} s"
             tick(1, f"{key['asset']} {gw}x{gh}: {spec.id}, extension of variant {key['variant']} {what}")
-        problems = checker.problems(sha)
+        problems = checker.problems(made[0])
         if problems:
             why = "; ".join(problems)
             key["notes"].append(f"{', '.join(served)}: the extension failed its checks ({why}); cropped instead")
             continue
-        key["sizes"] = [s for s in key["sizes"] if s not in served]
-        row = {**key, "kind": EXTENSION, "extends": key["draft_key"], "inset": list(ext.inset), "notes": []}
-        row.update(
-            width=gw,
-            height=gh,
-            aspect=f"{gw}x{gh}",
-            sizes=sorted(served),
-            draft_key=draft_key,
-            image_sha256=sha,
-            cache_hit=bool(hit),
-            seconds=seconds,
-            attempts=[_attempt(spec, key["seed"], sha, None)],
-            draft_passed=True,
-            draft_reason=None,
-        )
+        row = _derived_row(key, EXTENSION, (gw, gh), served, made, draft_key, spec)
+        row["inset"] = list(ext.inset)
+        rows.append(row)
+    return rows
+
+
+def _integrate(
+    base: dict,
+    spec: ModelSpec,
+    weights: str,
+    sizes: list[tuple[str, int, int]],
+    placements: dict[str, ProductBox],
+    framer: Framer,
+    generator: DraftGenerator,
+    cache: DraftCache,
+    store: ObjectStore,
+    tick: Callable[[int, str], None] | None = None,
+) -> list[dict]:
+    """Integration rows for the sizes `base` serves that integrate their product: the size's crop
+    of `base` at its generation size, the product cut-out drawn where the layout puts it, and the
+    ring around it (`integration_mask`) repainted by the same model, so the scene meets the
+    product. The rest of the crop keeps `base`'s pixels, so the size still shows the key visual.
+
+    Sizes with the same generation size, crop and product box share one. The product itself is
+    composited again at final size from its source (stages/upscale.py), so only the scene around
+    it comes from here. Not put through the draft checks: the product may carry lettering of its
+    own, and the render's checks judge the result. One that fails gives its sizes back to `base`,
+    with a note."""
+    dims = {size: (width, height) for size, width, height in sizes}
+    wanted: dict[tuple, list[str]] = defaultdict(list)
+    for size in base["sizes"]:
+        box = placements.get(size)
+        if box is None:
+            continue
+        width, height = dims[size]
+        gw, gh = draft_size(spec, width, height)
+        frame = tuple(round(v, 3) for v in framer.box(base, gw, gh))  # base's crop at the painted aspect
+        fractions = (box.x, box.y, box.w, box.h)
+        where = box_in_frame(fractions, crop_box(gw, gh, width, height))  # typeset's frame of the painting
+        wanted[(gw, gh, frame, fractions, where, box.cutout_sha256)].append(size)
+    rows = []
+    for (gw, gh, frame, fractions, where, cutout_sha), served in sorted(wanted.items()):
+        draft_key = integration_key(spec, weights, base, frame, (gw, gh), cutout_sha, where)
+
+        def paint(frame=frame, where=where, cutout_sha=cutout_sha, gw=gw, gh=gh) -> Image.Image:
+            cutout = store.read_bytes(cutout_sha)
+            crop = framer.image(base["image_sha256"]).resize((gw, gh), Image.Resampling.LANCZOS, box=frame)
+            return generator.inpaint(
+                spec,
+                composite_product(crop, cutout, where, shadow=False),  # typesetting draws the shadow
+                integration_mask((gw, gh), cutout, where),
+                base["prompt"],
+                base["negative_prompt"],
+                base["seed"],
+                spec.inpaint_strength,
+            )
+
+        try:
+            made = _cached_paint(cache, store, draft_key, spec, paint)
+        except Exception as exc:  # no integration is no reason to lose the size: composite it instead
+            _failed(base, served, "product integration", exc, "composited")
+            if tick:
+                tick(1, f"{base['asset']} {gw}x{gh}: {spec.id}, product integration failed")
+            continue
+        if tick:
+            what = "cached" if made[1] else f"inpainted, {made[2]:.2f} s"
+            tick(1, f"{base['asset']} {gw}x{gh}: {spec.id}, product integration of variant {base['variant']} {what}")
+        row = _derived_row(base, INTEGRATION, (gw, gh), served, made, draft_key, spec)
+        row.update(inset=[], product_box=list(fractions))
         rows.append(row)
     return rows
 
@@ -584,7 +712,23 @@ def _judge_key_visuals(
         if row["draft_passed"]:  # a key visual that never passed is rejected whole; nothing to extend
             made_by = drawn.spec if row["model"] == drawn.spec.id else registry.get(row["model"])  # re-rolls
             sizes = drawn.base.sizes[row["variant"]]
-            rows += _extend(row, made_by, row["weights_hash"], sizes, generator, cache, store, checker, tick)
+            extended = _extend(row, made_by, row["weights_hash"], sizes, generator, cache, store, checker, tick)
+            rows += extended
+            if drawn.base.placements:
+                framer = Framer([row, *extended], store)
+                for base in [row, *extended]:
+                    rows += _integrate(
+                        base,
+                        made_by,
+                        row["weights_hash"],
+                        sizes,
+                        drawn.base.placements,
+                        framer,
+                        generator,
+                        cache,
+                        store,
+                        tick,
+                    )
     return rows
 
 
@@ -650,6 +794,7 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "kind": NONE,
                 "extends": None,
                 "inset": [],
+                "product_box": [],
                 "reference_sha256": None,
                 "reference_strength": None,
                 "notes": [],
@@ -667,6 +812,7 @@ def _planned_drafts(job: DraftJob, candidates: list[ModelSpec], registry: Regist
     for sizes in job.sizes.values():  # a key visual per variant, and its extensions
         gw, gh = key_canvas(spec, sizes)
         count += 1 + len({draft_size(spec, w, h) for _, w, h in sizes if needs_extension(gw, gh, w, h)})
+        count += sum(size in job.placements for size, _, _ in sizes)  # at most one integration per size
     return count
 
 
@@ -721,6 +867,7 @@ def generate_drafts(
     unlaid: dict[tuple[str, int, str], list[str]] | None = None,
     approvals: list[dict] | tuple[dict, ...] = (),
     progress: Progress | None = None,
+    placements: dict[tuple[str, str], ProductBox] | None = None,
 ) -> list[dict]:
     """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
 
@@ -736,6 +883,9 @@ def generate_drafts(
     `approvals` are the reviewers' decisions from the run's snapshot: a standing rejection
     re-rolls the draft behind that deliverable with its next seed, recorded in `attempts` as
     the reason. `progress(done, total, detail)` is called after each batch of drafts.
+
+    `placements` ((asset, size) -> product box, `preflight.product_placements`) names the sizes
+    whose asset integrates its product: each gets an integration row (`_integrate`).
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
@@ -752,6 +902,7 @@ def generate_drafts(
     for job in jobs:  # the snapshot kept each reference image in the object store, checked
         if job.reference_sha256:
             job.reference = open_image(store.read_bytes(job.reference_sha256))
+        job.placements = {size: box for (asset, size), box in (placements or {}).items() if asset == job.asset}
     routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
     # The palette comes with the brief's rows (campaign_briefs), so the drafts' lineage covers it.
     palette = list(deliverables[0].get("palette") or []) if deliverables else []
@@ -802,6 +953,8 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
             reason = "new"
         elif old["prompt"] != row["prompt"] or old["negative_prompt"] != row["negative_prompt"]:
             reason = "brand palette changed" if palette_before != palette else "prompt changed"
+        elif (old.get("product_box") or []) != (row.get("product_box") or []):
+            reason = "product placement changed"
         elif old["seed"] != row["seed"]:
             rerolled = any((a.get("reason") or "").startswith("review:") for a in row.get("attempts") or [])
             reason = "rejected by a reviewer" if rerolled else "seed changed"

@@ -19,11 +19,18 @@ from asset_pipeline.stages.briefs import brand_media, product_files
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
 from asset_pipeline.storage.records import deliverable_key
-from asset_pipeline.typography.boxes import LayoutError
+from asset_pipeline.typography.boxes import LayoutError, ProductBox
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.logo import LogoError, LogoSource, read_logo
-from asset_pipeline.typography.product import CUTOUT_METHOD, ProductError, ProductSource, place_product, read_product
+from asset_pipeline.typography.product import (
+    CUTOUT_METHOD,
+    INPAINT,
+    ProductError,
+    ProductSource,
+    place_product,
+    read_product,
+)
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
 
@@ -166,6 +173,42 @@ def preflight(
             seen[key] = deliverable_problems(row, brand, brand_dir, logos, (products or {}).get(row["asset"]))
         if seen[key]:
             found[deliverable_key(row)] = seen[key]
+    return found
+
+
+def product_placements(
+    deliverables: list[dict],
+    brand: Brand,
+    brand_dir: Path,
+    logos: list[LogoSource],
+    products: dict[str, ProductSource] | None = None,
+) -> dict[tuple[str, str], ProductBox]:
+    """(asset, size) -> where the product stands in that size, for the assets that integrate it
+    (product_integration: inpaint): the drafts stage repaints the scene around that box.
+
+    Drafts are shared by a size's locales, so the box is the first locale's; a locale whose
+    layout puts the product elsewhere (a mirrored right-to-left layout) is cut from the draft
+    without the integration (stages/typeset.py). Sizes that cannot be laid out have none."""
+    found: dict[tuple[str, str], ProductBox] = {}
+    for row in deliverables:
+        product = (products or {}).get(row["asset"])
+        key = (row["asset"], row["size"])
+        if product is None or row.get("product_integration") != INPAINT or key in found:
+            continue
+        try:
+            layout = layout_text(
+                row["width"],
+                row["height"],
+                deliverable_texts(row),
+                brand,
+                brand_dir,
+                logos,
+                free_band(row),
+                locale=row.get("locale"),
+            )
+            found[key] = place_product(layout, product).product
+        except (LayoutError, FontError):  # pre-flight reports it; such a size gets no draft at all
+            continue
     return found
 
 

@@ -120,6 +120,14 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
             if draft.get("kind") == "extension"
             else ""
         ),
+        # an integration is a size's crop with the scene around the product repainted (stages/drafts.py)
+        **(
+            {
+                "product_integration": f"inpaint: the scene around the product repainted at {draft['width']}x{draft['height']}"
+            }
+            if draft.get("kind") == "integration"
+            else {}
+        ),
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
         **media_provenance(render.get("layout")),
@@ -403,6 +411,8 @@ def publish(
     under the publication lock, which the review app also takes to record a decision)."""
     campaign = deliverables[0]["campaign"]
     served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}  # every locale's
+    # ... unless a locale's render was cut from another draft (a product integration's base)
+    by_image = {d["image_sha256"]: d for d in drafts if d["image_sha256"]}
     render_of = {deliverable_key(r): r for r in renders}
     checks = current_checks(checks, render_of)
     reasons = failures_by_deliverable(checks)
@@ -441,7 +451,8 @@ def publish(
             if reasons.get(key, ["checks: no check results for this render"]):
                 continue
             render = render_of[key]
-            text, px = provenance(row, served[key[:3]], render), pixels.of_render(render["image_sha256"])
+            draft = by_image.get(render.get("draft_sha256")) or served[key[:3]]
+            text, px = provenance(row, draft, render), pixels.of_render(render["image_sha256"])
             made = last_made.get(key)
             fresh = made is None or pixels.of_published(made) != px
             version = (made["version"] if made else 0) + 1 if fresh else made["version"]

@@ -14,9 +14,7 @@ brand, the font and media files, the code), so a rebuild with nothing changed de
 
 from __future__ import annotations
 
-from PIL import Image
-
-from asset_pipeline.framing import Box, Extension, crop_box, crop_to_box, focal_point
+from asset_pipeline.framing import Framer, crop_to_box, key_visual_of
 from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.stages.briefs import code_hash
@@ -25,7 +23,7 @@ from asset_pipeline.storage.cache import ObjectResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE
 from asset_pipeline.threads import thread_map
-from asset_pipeline.typography.boxes import LayoutError
+from asset_pipeline.typography.boxes import Layout, LayoutError
 from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
@@ -41,36 +39,15 @@ def deliverable_drafts(drafts: list[dict]) -> dict[tuple[str, int, str], dict]:
     return {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
 
 
-class Framer:
-    """The crop box of each deliverable in its draft, around the key visual's focal point
-    (found once per key visual; an extension uses its key visual's, moved to where it sits)."""
-
-    def __init__(self, drafts: list[dict], store: ObjectStore):
-        self.by_key = {d["draft_key"]: d for d in drafts}
-        self.store = store
-        self.images: dict[str, Image.Image] = {}
-        self.focals: dict[str, tuple[float, float]] = {}
-
-    def image(self, sha: str) -> Image.Image:
-        if sha not in self.images:  # decode each draft once, whatever number of sizes it serves
-            self.images[sha] = self.store.open(sha)
-        return self.images[sha]
-
-    def key_visual(self, draft: dict) -> dict:
-        return self.by_key[draft["extends"]] if draft.get("extends") else draft
-
-    def focal(self, draft: dict) -> tuple[float, float]:
-        key = self.key_visual(draft)
-        if key["image_sha256"] not in self.focals:
-            self.focals[key["image_sha256"]] = focal_point(self.image(key["image_sha256"]))
-        focal = self.focals[key["image_sha256"]]
-        if key is draft:
-            return focal
-        return Extension(draft["width"], draft["height"], tuple(draft["inset"])).focal(focal)
-
-    def box(self, draft: dict, width: int, height: int) -> Box:
-        image = self.image(draft["image_sha256"])
-        return crop_box(image.width, image.height, width, height, self.focal(draft))
+def integrated_here(draft: dict, layout: Layout) -> bool:
+    """Whether `draft` suits this deliverable's layout: any draft but a product integration, and
+    an integration when the layout puts the product exactly where it was painted around."""
+    if not draft.get("product_box"):
+        return True
+    if layout.product is None:
+        return False
+    box = (layout.product.x, layout.product.y, layout.product.w, layout.product.h)
+    return all(abs(a - b) < 1e-9 for a, b in zip(box, draft["product_box"]))
 
 
 def typeset(
@@ -107,12 +84,15 @@ def typeset(
     brand_part = content_hash(brand.model_dump(mode="json"))
 
     def cache_key(row: dict, draft: dict) -> str:
-        key_visual = by_key[draft["extends"]] if draft.get("extends") else draft
+        key_visual = key_visual_of(by_key, draft)
         product = products.get(row["asset"])
         return content_hash(
             {
                 "row": {k: row[k] for k in sorted(row) if k != "brief_hash"},  # an edit to another asset
-                "draft": {k: draft.get(k) for k in ("draft_key", "image_sha256", "draft_reason", "extends", "inset")},
+                "draft": {
+                    k: draft.get(k)
+                    for k in ("draft_key", "image_sha256", "draft_reason", "extends", "inset", "product_box")
+                },
                 "key_visual": key_visual["image_sha256"],  # its focal point frames every size
                 "brand": brand_part,
                 "typography": typography_hash,
@@ -138,9 +118,10 @@ def typeset(
     # Decode every draft and find every focal point first, so the threads below only read them.
     for _, row, _ in todo:
         draft = served[(row["asset"], row["variant"], row["size"])]
-        if draft["image_sha256"]:
-            framer.image(draft["image_sha256"])
-            framer.focal(draft)
+        for one_draft in (draft, by_key[draft["extends"]]) if draft.get("product_box") else (draft,):
+            if one_draft["image_sha256"]:
+                framer.image(one_draft["image_sha256"])
+                framer.focal(one_draft)
 
     def one(row: dict) -> dict:
         draft = served[(row["asset"], row["variant"], row["size"])]
@@ -154,7 +135,6 @@ def typeset(
             error=None,
             crop_box=[],
         )
-        sha = draft["image_sha256"]
         try:
             if wrong := script_problems(texts, row.get("locale")):
                 raise LayoutError(wrong)
@@ -162,6 +142,10 @@ def typeset(
                 row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
             )
             layout = place_product(layout, products.get(row["asset"]))
+            if not integrated_here(draft, layout):  # this locale's layout moved the product: cut from the base
+                draft = by_key[draft["extends"]]
+                out["draft_key"] = draft["draft_key"]
+            sha = draft["image_sha256"]
             if not sha:  # pre-flight found it could not be laid out, so no draft was made for it
                 raise LayoutError(draft["draft_reason"] or "no draft was generated for this deliverable")
             box = tuple(round(v, 3) for v in framer.box(draft, row["width"], row["height"]))

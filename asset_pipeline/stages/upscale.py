@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from asset_pipeline.framing import Box, aspect_crop_box, crop_to_box
+from asset_pipeline.framing import Box, aspect_crop_box, crop_to_box, key_visual_of
 from asset_pipeline.specs import content_hash
 from asset_pipeline.storage.cache import ObjectResultCache
 from asset_pipeline.storage.objects import ObjectStore
@@ -77,7 +77,7 @@ def upscale(
     by_key = {d["draft_key"]: d for d in drafts}
 
     def key_visual(draft: dict) -> str | None:
-        return (by_key[draft["extends"]] if draft.get("extends") else draft)["image_sha256"] or None
+        return key_visual_of(by_key, draft)["image_sha256"] or None
 
     decoded = {}
     rows, reused = [], 0

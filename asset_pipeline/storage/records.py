@@ -151,6 +151,7 @@ class BriefRow:
     reference_strength: float
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    product_integration: str = "composite"  # composite | inpaint (the scene repainted around the product)
 
 
 @dataclass(frozen=True)
@@ -179,9 +180,12 @@ class DraftRow:
     attempts: list[Attempt]
     draft_passed: bool
     draft_reason: str | None
-    kind: str  # key (the asset's key visual) | extension (the key visual outpainted) | none (not generated)
-    extends: str | None  # an extension's key visual, by its draft_key
+    # key (the asset's key visual) | extension (the key visual outpainted) | integration (a size's
+    # crop with the scene repainted around its product) | none (not generated)
+    kind: str
+    extends: str | None  # the draft an extension or integration was made from, by its draft_key
     inset: list[int]  # where an extension holds its key visual (left, top, right, bottom px); empty for a key
+    product_box: list[float]  # an integration's product (x, y, w, h of its sizes' frame); empty otherwise
     reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
     reference_strength: float | None
     notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)

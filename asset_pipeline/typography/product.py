@@ -53,6 +53,15 @@ MIN_PRODUCT_PX = 32
 SHADOW_DEPTH = 0.04  # the contact shadow's half-height, a share of the product's height
 SHADOW_OPACITY = 0.35
 FOOTPRINT_ROWS = 0.1  # the shadow is as wide as the product's lowest tenth
+# Integration (product_integration: inpaint): the ring repainted around the product, as a share
+# of its longer side. 12% is three times the contact shadow's depth, so the ring holds the
+# shadow and the floor or light the scene needs around the product, and leaves the rest of the
+# picture (what every other size shows) alone. Never under one latent cell (8 px): a narrower
+# ring is nothing to a model that paints in 8 px cells.
+COMPOSITE, INPAINT = "composite", "inpaint"  # product_integration: pasted on the scene, or the scene painted around it
+RING_SHARE = 0.12
+MIN_RING_PX = 8
+OPAQUE = 250  # alpha at or above this is the product itself; below it the edge shows the scene
 
 
 class ProductError(MediaError):
@@ -295,15 +304,52 @@ def contact_shadow(alpha: Image.Image) -> tuple[Image.Image, tuple[int, int]]:
     return shadow, (x0 - pad, base - depth - pad)
 
 
-def composite_product(image: Image.Image, cutout: bytes, box: tuple[int, int, int, int]) -> Image.Image:
-    """The RGB image with the product's contact shadow and then the product drawn in `box`."""
+def composite_product(
+    image: Image.Image, cutout: bytes, box: tuple[int, int, int, int], shadow: bool = True
+) -> Image.Image:
+    """The RGB image with the product's contact shadow (unless `shadow` is False) and then the
+    product drawn in `box`."""
     left, top, right, bottom = box
     if right <= left or bottom <= top:
         return image
     product = product_image(cutout, right - left, bottom - top)
     alpha = product.getchannel("A")
-    shadow, (dx, dy) = contact_shadow(alpha)
     image = image.copy()
-    image.paste((0, 0, 0), (left + dx, top + dy), shadow)
+    if shadow:
+        mask, (dx, dy) = contact_shadow(alpha)
+        image.paste((0, 0, 0), (left + dx, top + dy), mask)
     image.paste(product.convert("RGB"), (left, top), alpha)
     return image
+
+
+def ring_radius(box: tuple[int, int, int, int]) -> int:
+    left, top, right, bottom = box
+    return max(MIN_RING_PX, round(RING_SHARE * max(right - left, bottom - top)))
+
+
+def integration_mask(size: tuple[int, int], cutout: bytes, box: tuple[int, int, int, int]) -> Image.Image:
+    """The area repainted around a product drawn in `box` of a frame `size` (L): every pixel
+    within `ring_radius` of the product's footprint that is not the product itself (its soft
+    edge and its contact shadow are the scene's). The value is how much of the painting is
+    kept: all of it at the product's edge, falling smoothly to none at the radius, so the ring
+    fades into the picture instead of showing as a band of its own."""
+    from scipy.ndimage import distance_transform_edt
+
+    left, top, right, bottom = box
+    alpha = Image.new("L", size, 0)
+    alpha.paste(product_image(cutout, right - left, bottom - top).getchannel("A"), (left, top))
+    alpha = np.asarray(alpha)
+    reach = 1.0 - distance_transform_edt(alpha < 128) / ring_radius(box)  # 1 at the product, 0 at the radius
+    kept = np.where((reach > 0) & (alpha < OPAQUE), reach * reach * (3 - 2 * reach), 0.0)  # smoothstep
+    return Image.fromarray(np.ceil(kept * 255).astype(np.uint8), "L")
+
+
+def box_in_frame(
+    product_box: tuple[float, float, float, float], frame: tuple[float, float, float, float]
+) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) px of a product box (x, y, w, h fractions of the deliverable)
+    in an image whose `frame` (left, top, right, bottom px) the deliverable is cut from."""
+    x, y, w, h = product_box
+    fl, ft, fr, fb = frame
+    fw, fh = fr - fl, fb - ft
+    return (round(fl + x * fw), round(ft + y * fh), round(fl + (x + w) * fw), round(ft + (y + h) * fh))
