@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from asset_pipeline.home import Home
-from asset_pipeline.orchestration.batch import contiguous_ranges, error_line
+from asset_pipeline.orchestration.batch import contiguous_ranges, error_line, forget_finished, range_summary
 from asset_pipeline.specs import InputError, Problem
 from asset_pipeline_tests.conftest import write_brief
 
@@ -32,6 +32,41 @@ def test_contiguous_ranges_leave_out_what_was_not_asked():
     assert contiguous_ranges(["f", "a", "b"], order, 100) == [["a", "b"], ["f"]]
     assert contiguous_ranges(order, order, 4) == [["a", "b", "c", "d"], ["e", "f"]]
     assert contiguous_ranges(["c", "c"], order, 1) == [["c"]]
+
+
+def test_a_range_runs_summary_has_a_line_per_campaign_as_run_prints_them():
+    results = {"north": ("v1", {"published": 3, "rejected": 1, "pending": 0, "new_versions": 2})}
+    failed = {
+        "east": {
+            "step": "campaign_inputs",
+            "error": "InputError: briefs/east.yaml: brand: no such brand",
+            "blocked": False,
+        },
+        "west": {"step": "quality_checks", "error": "blocked by systemic check failure: ocr", "blocked": True},
+    }
+    assert range_summary(["north", "east", "west", "south"], results, failed) == [
+        "north: 3 published, 1 rejected; 2 new versions",
+        "east: FAILED: step campaign_inputs: InputError: briefs/east.yaml: brand: no such brand",
+        "west: FAILED: blocked by systemic check failure: ocr",
+        "south: FAILED: step ?: not run",
+    ]
+
+
+def test_ledgers_of_ended_runs_are_dropped_once_old_and_live_ones_kept(tmp_path):
+    import os
+
+    home = Home(tmp_path)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    with dg.DagsterInstance.ephemeral() as instance:
+        live = instance.create_run_for_job(dg.GraphDefinition("g").to_job())  # not started: not ended
+        gone, fresh = runs / "gone.json", runs / "fresh.json"
+        for path in (gone, fresh, runs / f"{live.run_id}.json"):
+            path.write_text("{}")
+        os.utime(gone, (1, 1))  # ended (no such run) long ago
+        os.utime(runs / f"{live.run_id}.json", (1, 1))  # old, but its run has not ended
+        assert forget_finished(home, instance) == ["gone"]
+    assert sorted(p.name for p in runs.iterdir()) == sorted([f"{live.run_id}.json", "fresh.json"])
 
 
 def test_a_backfill_of_many_campaigns_is_one_run_per_range():

@@ -261,7 +261,12 @@ def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tm
     assert run.status == dg.DagsterRunStatus.SUCCESS
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+        messages = [e.user_message for e in instance.all_logs(run.run_id)]
     assert len(step_pids) == 1, "every step in the run's one process, the model loaded once"
+    # each campaign's summary line is in the run's log (the UI), and no ledger is left behind
+    for campaign in CAMPAIGNS:
+        assert f"{campaign}: 1 published, 0 rejected; 1 new versions" in messages
+    assert not list(home.glob("runs/*.json"))
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
         "north",
         "west",

@@ -21,7 +21,15 @@ import dagster as dg
 
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.models.upscaler import find_upscaler
-from asset_pipeline.orchestration.batch import block, campaign_keys, each_campaign, failures, is_batch, materialize
+from asset_pipeline.orchestration.batch import (
+    block,
+    campaign_keys,
+    close_range,
+    each_campaign,
+    failures,
+    is_batch,
+    materialize,
+)
 from asset_pipeline.orchestration.gates import blocking
 from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
 from asset_pipeline.orchestration.progress import draft_progress_line
@@ -501,7 +509,11 @@ def published_assets(context: dg.AssetExecutionContext, pipeline: PipelineResour
             if stopped and campaign not in failures(home, context.run.run_id):
                 block(context, home, campaign, stopped)
     try:
-        return materialize(context, home, each_campaign(context, home, "published_assets", one))
+        results = each_campaign(context, home, "published_assets", one)
+        outcome = materialize(context, home, results)
+        if is_batch(context):
+            close_range(context, home, results)
+        return outcome
     finally:
         # Once per step, the run's last: the catalog's one short write, compacting tables when
         # enough campaigns changed since their compacted copy (storage/compaction.py).

@@ -36,6 +36,7 @@ T = TypeVar("T")
 # for every campaign's drafts, and a killed run loses the work of at most this many.
 BATCH_SIZE = 100
 RANGE_TAGS = (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
+TRIGGER_TAG = "asset_pipeline/trigger"  # who launched a run: cli, nightly, sensor (none: the UI or a backfill)
 
 
 def campaign_keys(context) -> list[str]:
@@ -99,6 +100,57 @@ def record_failures(home: Home, run_id: str, found: dict[str, dict]) -> None:
 def forget(home: Home, run_id: str) -> None:
     """Drop a run's ledger once its summaries are written."""
     ledger_path(home, run_id).unlink(missing_ok=True)
+
+
+def range_summary(campaigns: list[str], results: dict[str, tuple[str, dict]], failed: dict[str, dict]) -> list[str]:
+    """One line per campaign of a range run, as `asset-pipeline run` would print it: what its
+    publication did, or where and why it failed."""
+    lines = []
+    for campaign in campaigns:
+        if campaign in results:
+            made = results[campaign][1]
+            pending = f", {made['pending']} pending" if made.get("pending") else ""
+            lines.append(
+                f"{campaign}: {made['published']} published{pending}, {made['rejected']} rejected; "
+                f"{made['new_versions']} new versions"
+            )
+        else:
+            why = failed.get(campaign, {})
+            cause = why.get("error", "not run")
+            lines.append(
+                f"{campaign}: FAILED: " + (cause if why.get("blocked") else f"step {why.get('step', '?')}: {cause}")
+            )
+    return lines
+
+
+def close_range(context, home: Home, results: dict[str, tuple[str, dict]]) -> None:
+    """The end of a range run's last step: each campaign's summary line in the run's log (the UI
+    shows it), and the ledger dropped, unless `asset-pipeline run` launched the run: it prints the
+    same lines from the ledger and drops it itself. So backfills the daemon launches leave none."""
+    for line in range_summary(campaign_keys(context), results, failures(home, context.run.run_id)):
+        context.log.info(line)
+    if context.run.tags.get(TRIGGER_TAG) != "cli":
+        forget(home, context.run.run_id)
+
+
+def forget_finished(home: Home, instance: dg.DagsterInstance, older_than: float = 3600.0) -> list[str]:
+    """Drop the ledgers of runs that ended (or are gone from the instance) over `older_than`
+    seconds ago: what a range run killed before its last step left. Returns their run ids.
+    The age leaves a `run` that has just finished time to read its own."""
+    import time
+
+    dropped = []
+    for path in sorted(home.inside("runs").glob("*.json")) if home.inside("runs").is_dir() else []:
+        try:
+            if time.time() - path.stat().st_mtime < older_than:
+                continue
+        except FileNotFoundError:
+            continue
+        run = instance.get_run_by_id(path.stem)
+        if run is None or run.is_finished:
+            path.unlink(missing_ok=True)
+            dropped.append(path.stem)
+    return dropped
 
 
 def error_line(exc: BaseException) -> str:

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from asset_pipeline.home import Home
-from asset_pipeline.orchestration.batch import BATCH_SIZE, contiguous_ranges, failures, forget, range_tags
+from asset_pipeline.orchestration.batch import (
+    BATCH_SIZE,
+    contiguous_ranges,
+    failures,
+    forget,
+    forget_finished,
+    range_tags,
+)
 from asset_pipeline.orchestration.progress import invocation_tag, watch
 from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.objects import ObjectStore
@@ -232,6 +239,7 @@ def run_campaigns(
         order = instance.get_dynamic_partitions("campaigns")
     # Runs a killed process left STARTED are marked failed; our own runs carry our pid to be judged by.
     own_tags = fail_dead_runs(home, instance)  # the same instance: opening one costs most of a second
+    forget_finished(home, instance)  # ledgers of range runs killed before their last step
     # Leftovers of a killed run are removed before anything reads the folders.
     remove_stale_temporaries(home.tables, home.objects, home.published, home.cache)
     job = defs.resolve_job_def(build_campaign.name)
