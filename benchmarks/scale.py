@@ -1,7 +1,7 @@
 """Scale benchmark: many campaigns, the nightly, and the catalog.
 
     PYTHONPATH=. python benchmarks/scale.py [--counts 10,100] [--compare 100] [--cloned 1000]
-                                            [--out benchmarks/results/scale.json]
+                                            [--out benchmarks/results/scale.json] [--keep DIR]
 
 For each N it makes a fresh home of N campaigns (the tiny model, 1 to 4 deliverables each,
 256 px squares and 728x90 banners) and measures, each as its own process:
@@ -162,11 +162,13 @@ def nightlies(home: Path, changeable: list[str], count: int, rng: random.Random)
     return row, nightly, after
 
 
-def measure(count: int, tiny: Path, work: Path) -> dict:
+def measure(count: int, tiny: Path, work: Path, keep: bool = False) -> dict:
     rng = random.Random(count)
     home = make_home(work / f"home-{count}", count, tiny, rng)
     row: dict = {"campaigns": count}
     full = timed(home, "run", "--all")
+    if keep:  # the run's output beside its instance, for where the time went (docs/rebuilds.md)
+        (home / "full-build.log").write_text(full["stdout"])
     row["full_build_s"], row["full_build_rss_mb"] = full["seconds"], full["rss"]
     fields, nightly, after = nightlies(home, sorted(p.stem for p in (home / "briefs").glob("*.yaml")), count, rng)
     row.update(fields)
@@ -175,7 +177,8 @@ def measure(count: int, tiny: Path, work: Path) -> dict:
     row["peak_rss_mb"] = max(full["rss"], nightly["rss"], after["rss"], query["rss"])
     for key in ("full_build_s", "nightly_unchanged_s", "nightly_1pct_s"):
         row[key.replace("_s", "_per_campaign_s")] = round(row[key] / count, 3)
-    shutil.rmtree(home, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(home, ignore_errors=True)
     return row
 
 
@@ -237,13 +240,15 @@ def main() -> None:
         "--cloned", type=int, default=0, help="N: the nightly alone at N campaigns, 10 built and the rest clones"
     )
     parser.add_argument("--out", default=str(HERE / "results" / "scale.json"))
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep the homes (with full-build.log)")
     args = parser.parse_args()
     from asset_pipeline.models.tiny import ensure_tiny_model
 
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
-        work = Path(tmp)
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         tiny = ensure_tiny_model(work / "tiny")
-        rows = [measure(int(n), tiny, work) for n in args.counts.split(",") if n]
+        rows = [measure(int(n), tiny, work, keep=args.keep is not None) for n in args.counts.split(",") if n]
         compared = compare(args.compare, tiny, work) if args.compare else None
         cloned = measure_cloned(args.cloned, 10, tiny, work) if args.cloned else None
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
