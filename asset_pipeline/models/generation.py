@@ -398,9 +398,10 @@ class DraftGenerator:
         from PIL import ImageFilter
 
         extra = overscan_px(spec)
+        soft = mask.convert("L")
         pixels = np.asarray(image.convert("RGB"))
         start = Image.fromarray(np.pad(pixels, ((extra, extra), (extra, extra), (0, 0)), mode="edge"))
-        repaint = (np.asarray(mask.convert("L")) > 0).astype(np.uint8) * 255
+        repaint = (np.asarray(soft) > 0).astype(np.uint8) * 255
         padded = Image.fromarray(np.pad(repaint, extra))  # the overscan is kept
         painted = self._paint(spec, start, padded, prompt, negative, seed, strength)
         # What the VAE round trip (and the palette grade) alone does to the start: a small VAE
@@ -411,7 +412,6 @@ class DraftGenerator:
         painted = (np.asarray(painted, dtype=np.float32) - trip)[
             extra : extra + image.height, extra : extra + image.width
         ]
-        soft = mask.convert("L")
         weight = np.maximum(np.asarray(soft.filter(ImageFilter.GaussianBlur(SEAM_PX / 2)), np.float32), soft)
         weight = (weight / 255.0)[..., None]
         blended = painted * weight + pixels.astype(np.float32) * (1 - weight)

@@ -20,6 +20,7 @@ are untouched. Its data version is the batch's, not its own: Dagster gives one t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -103,8 +104,9 @@ def forget(home: Home, run_id: str) -> None:
 
 
 def range_summary(campaigns: list[str], results: dict[str, tuple[str, dict]], failed: dict[str, dict]) -> list[str]:
-    """One line per campaign of a range run, as `asset-pipeline run` would print it: what its
-    publication did, or where and why it failed."""
+    """One line per campaign of a range run, for its log: what its publication did, or where and
+    why it failed (shorter than `run`'s summary, which also counts the drafts, renders and checks
+    from every step's metadata: the last step has only its own)."""
     lines = []
     for campaign in campaigns:
         if campaign in results:
@@ -137,10 +139,8 @@ def forget_finished(home: Home, instance: dg.DagsterInstance, older_than: float 
     """Drop the ledgers of runs that ended (or are gone from the instance) over `older_than`
     seconds ago: what a range run killed before its last step left. Returns their run ids.
     The age leaves a `run` that has just finished time to read its own."""
-    import time
-
     dropped = []
-    for path in sorted(home.inside("runs").glob("*.json")) if home.inside("runs").is_dir() else []:
+    for path in sorted(home.inside("runs").glob("*.json")):  # no folder: no ledgers
         try:
             if time.time() - path.stat().st_mtime < older_than:
                 continue

@@ -497,19 +497,17 @@ def _extend(
         if needs_extension(key["width"], key["height"], width, height):
             wanted[draft_size(spec, width, height)].append(size)
     rows = []
+    prompt, negative, seed = key["prompt"], key["negative_prompt"], key["seed"]
     for (gw, gh), served in sorted(wanted.items()):
         ext = extension(key["width"], key["height"], gw, gh)
-        negative = key["negative_prompt"]
-        draft_key = extension_key(spec, weights, key["image_sha256"], key["prompt"], negative, key["seed"], ext)
+        draft_key = extension_key(spec, weights, key["image_sha256"], prompt, negative, seed, ext)
         try:
             made = _cached_paint(
                 cache,
                 store,
                 draft_key,
                 spec,
-                lambda ext=ext: generator.outpaint(
-                    spec, store.open(key["image_sha256"]), ext, key["prompt"], key["negative_prompt"], key["seed"]
-                ),
+                lambda ext=ext: generator.outpaint(spec, store.open(key["image_sha256"]), ext, prompt, negative, seed),
             )
         except Exception as exc:  # no extension is no reason to lose the size: crop the key visual instead
             _failed(key, served, "outpainting", exc, "cropped")

@@ -19,7 +19,7 @@ from asset_pipeline.stages.briefs import brand_media, product_files
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
 from asset_pipeline.storage.records import deliverable_key
-from asset_pipeline.typography.boxes import LayoutError, ProductBox
+from asset_pipeline.typography.boxes import Layout, LayoutError, ProductBox
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.logo import LogoError, LogoSource, read_logo
@@ -132,6 +132,17 @@ def script_problems(texts: dict[str, str], locale: str | None) -> list[str]:
     return problems
 
 
+def deliverable_layout(
+    row: dict, texts: dict[str, str], brand: Brand, brand_dir: Path, logos: list[LogoSource], product=None
+) -> Layout:
+    """The deliverable's layout at its final size, its product placed: what pre-flight, the drafts
+    stage's product placements and typesetting all lay out. LayoutError or FontError when it cannot be."""
+    layout = layout_text(
+        row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
+    )
+    return place_product(layout, product)
+
+
 def deliverable_problems(
     row: dict, brand: Brand, brand_dir: Path, logos: list[LogoSource], product: ProductSource | None = None
 ) -> list[str]:
@@ -145,8 +156,7 @@ def deliverable_problems(
     if not banned.passed:
         problems += banned.detail.split("; ")
     try:
-        layout = layout_text(row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=locale)
-        place_product(layout, product)
+        deliverable_layout(row, texts, brand, brand_dir, logos, product)
     except LayoutError as exc:
         problems += exc.problems
     except FontError as exc:
@@ -196,17 +206,7 @@ def product_placements(
         if product is None or row.get("product_integration") != INPAINT or key in found:
             continue
         try:
-            layout = layout_text(
-                row["width"],
-                row["height"],
-                deliverable_texts(row),
-                brand,
-                brand_dir,
-                logos,
-                free_band(row),
-                locale=row.get("locale"),
-            )
-            found[key] = place_product(layout, product).product
+            found[key] = deliverable_layout(row, deliverable_texts(row), brand, brand_dir, logos, product).product
         except (LayoutError, FontError):  # pre-flight reports it; such a size gets no draft at all
             continue
     return found

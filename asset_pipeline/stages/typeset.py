@@ -15,10 +15,9 @@ brand, the font and media files, the code), so a rebuild with nothing changed de
 from __future__ import annotations
 
 from asset_pipeline.framing import Framer, crop_to_box, key_visual_of
-from asset_pipeline.presets import free_band
 from asset_pipeline.specs import Brand, content_hash
 from asset_pipeline.stages.briefs import code_hash
-from asset_pipeline.stages.preflight import script_problems
+from asset_pipeline.stages.preflight import deliverable_layout, script_problems
 from asset_pipeline.storage.cache import ObjectResultCache
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE
@@ -26,9 +25,8 @@ from asset_pipeline.threads import thread_map
 from asset_pipeline.typography.boxes import Layout, LayoutError
 from asset_pipeline.typography.contrast import choose_colours
 from asset_pipeline.typography.fonts import FontError
-from asset_pipeline.typography.layout import layout_text
 from asset_pipeline.typography.logo import LogoSource
-from asset_pipeline.typography.product import ProductSource, place_product
+from asset_pipeline.typography.product import ProductSource
 from asset_pipeline.typography.render import render_layout
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
@@ -138,10 +136,7 @@ def typeset(
         try:
             if wrong := script_problems(texts, row.get("locale")):
                 raise LayoutError(wrong)
-            layout = layout_text(
-                row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
-            )
-            layout = place_product(layout, products.get(row["asset"]))
+            layout = deliverable_layout(row, texts, brand, brand_dir, logos, products.get(row["asset"]))
             if not integrated_here(draft, layout):  # this locale's layout moved the product: cut from the base
                 draft = by_key[draft["extends"]]
                 out["draft_key"] = draft["draft_key"]
