@@ -171,7 +171,7 @@ def cmd_validate(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.validation import check_campaign, check_layouts, load_registry_checked
+    from asset_pipeline.validation import check_campaign, check_layouts, config_problems, load_registry_checked
 
     if args.executor == "celery" and not args.broker:
         print("error: --executor celery needs --broker URL (or $ASSET_PIPELINE_CELERY_BROKER)", file=sys.stderr)
@@ -196,6 +196,8 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
         campaigns = list(freshness.stale)
 
     registry, problems = load_registry_checked(home)
+    unusable_config = config_problems(home)  # the signer: a run that could not sign publishes nothing
+    problems += unusable_config
     runnable = []
     for campaign in campaigns:
         found = check_campaign(home, campaign, registry)
@@ -207,7 +209,7 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
                 _say(f"pre-flight: {problem}")
     if problems:
         _report(problems)
-    if registry is None:
+    if registry is None or unusable_config:
         return EXIT_INVALID
 
     summaries = []
@@ -324,11 +326,17 @@ def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.verification import verify
+    from asset_pipeline.publishing.content_credentials import TEST_SIGNER_NAME
+    from asset_pipeline.verification import files_signed_for_testing, verify
 
     checked, problems = verify(home, args.campaigns or None)
     for problem in problems:
         print(problem, file=sys.stderr)
+    if testing := files_signed_for_testing(home, args.campaigns or None):  # a warning, once: not a problem
+        print(
+            f"warning: {testing} published file(s) signed with the test certificate ({TEST_SIGNER_NAME}); "
+            "no validator trusts it: sign with your own (README: Signing with your own certificate)"
+        )
     print(f"{checked} published files and manifests checked, {len(problems)} problem(s)")
     return EXIT_REJECTED if problems else EXIT_OK
 

@@ -1,6 +1,6 @@
 """The home folder (ASSET_PIPELINE_HOME, default the checkout's data/): where inputs live and outputs go.
 
-Inputs: briefs/, brands/, media/ and an optional models.yaml; outputs: catalog.duckdb,
+Inputs: briefs/, brands/, media/ and an optional models.yaml and config.yaml; outputs: catalog.duckdb,
 published/<campaign>/, dagster/ (the Dagster instance) and the stages' own folders.
 
 Every path built from a user-supplied id goes through `Home.inside`, so a

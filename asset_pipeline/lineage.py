@@ -46,8 +46,11 @@ def _content_credentials(data: bytes, fmt: str = "png") -> dict | None:
         if assertion.get("label", "").startswith("c2pa.actions")
         for a in assertion.get("data", {}).get("actions", [])
     ]
+    signature = active.get("signature_info", {})
     return {
-        "signer": active.get("signature_info", {}).get("common_name"),
+        "signer": signature.get("common_name"),
+        "test_certificate": content_credentials.signed_with_test_certificate(signature),
+        "time_stamp": signature.get("time"),  # an RFC 3161 authority's time (config.yaml's signing.tsa_url)
         "digital_source_type": next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None),
         "validation_state": store.get("validation_state"),
     }
@@ -216,8 +219,9 @@ def format_lineage(chain: dict) -> str:
         lines.append(f"{role:<9} {item['path']} sha256 {item['sha256']}{extra}")
     if chain.get("c2pa"):
         lines.append(
-            f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']}): "
-            f"{chain['c2pa']['digital_source_type']}"
+            f"c2pa      signed by {chain['c2pa']['signer']} ({chain['c2pa']['validation_state']})"
+            + (f", time-stamped {chain['c2pa']['time_stamp']}" if chain["c2pa"].get("time_stamp") else "")
+            + f": {chain['c2pa']['digital_source_type']}"
         )
     if chain["checks"]:
         lines.append("checks")

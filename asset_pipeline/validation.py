@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from asset_pipeline.config import CONFIG_FILE, load_config
 from asset_pipeline.echo import shown
 from asset_pipeline.feeds import load_brief, read_feed
 from asset_pipeline.home import Home, HomePathError
@@ -161,6 +162,21 @@ def load_registry_checked(home: Home) -> tuple[Registry | None, list[Problem]]:
         return None, problems
 
 
+def config_problems(home: Home) -> list[Problem]:
+    """The home's config.yaml and its signer (the one it names, or keys/'s): readable, the key
+    matching the certificate, unexpired; checked without writing anything."""
+    from asset_pipeline.publishing import content_credentials
+
+    def check() -> list[Problem]:
+        if content_credentials.available():
+            content_credentials.check_signer(home)
+        else:
+            load_config(home)
+        return []
+
+    return as_problems(CONFIG_FILE, check)
+
+
 def validate_file(home: Home, path: Path, registry: Registry | None) -> list[Problem]:
     label = _label(home, path)
     return as_problems(label, lambda: _validate_file(home, path, label, registry))
@@ -169,6 +185,8 @@ def validate_file(home: Home, path: Path, registry: Registry | None) -> list[Pro
 def _validate_file(home: Home, path: Path, label: str, registry: Registry | None) -> list[Problem]:
     if path.name == "models.yaml":
         return load_registry_checked(Home(path.parent.resolve()))[1]
+    if path.name == CONFIG_FILE:
+        return config_problems(Home(path.parent.resolve()))
     in_home = path.parent.resolve() in (home.briefs.resolve(), home.brands.resolve())
     if in_home:  # a brief or brand linked out of the home (or into a loop) is refused, as when it runs
         home.inside(path.parent.name, path.name)
@@ -192,6 +210,7 @@ def validate_home(home: Home, files: list[Path] | None = None) -> list[Problem]:
         for path in files:
             problems += validate_file(home, path, registry)
         return problems
+    problems += config_problems(home)
     for path in sorted(home.brands.glob("*.yaml")) if home.brands.is_dir() else []:
         problems += validate_file(home, path, registry)
     for campaign in home.campaign_ids():

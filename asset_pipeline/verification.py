@@ -4,6 +4,9 @@ The publications table (the history) and the files table (every format's file of
 version) are the truth: every file they name must exist with its sha256, each delivered
 format's `latest.<ext>` must be that format's file of the latest good version, and the
 manifest and the catalog must say the same. Read-only: `run` repairs.
+
+Files signed with the generated test certificate are not a problem (they are what they claim
+to be) but no validator trusts them: `verify` says so once, with how many there are.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import json
 
 from asset_pipeline.home import Home
-from asset_pipeline.stages.publish import deliverable_dir
+from asset_pipeline.publishing.encoding import EXTENSIONS
+from asset_pipeline.stages.publish import WITH_FILE, deliverable_dir
 from asset_pipeline.storage.catalog import query
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import deliverable_key
@@ -113,6 +117,28 @@ def verify_catalog(home: Home, campaigns: list[str]) -> list[str]:
             if counts.get(c, 0) != len(table := read_rows(home, view, c))
         ]
     return problems
+
+
+def files_signed_for_testing(home: Home, campaigns: list[str] | None = None) -> int:
+    """How many of the campaigns' published files (every format of every version) are signed
+    with a test certificate, which no validator trusts: what `verify` warns about."""
+    from asset_pipeline.publishing import content_credentials
+
+    if not content_credentials.available():
+        return 0
+    formats = {ext: fmt for fmt, ext in EXTENSIONS.items()}
+    paths = set()
+    for campaign in campaigns or published_campaigns(home):
+        paths |= {r["path"] for r in read_rows(home, "files", campaign)}
+        paths |= {r["path"] for r in read_rows(home, "publications", campaign) if r["status"] in WITH_FILE}
+    count = 0
+    for path in sorted(paths):
+        fmt = formats.get(path.rpartition(".")[2])
+        if fmt and content_credentials.signed_with_test_certificate(
+            content_credentials.signature_of(home.inside(path), fmt)
+        ):
+            count += 1
+    return count
 
 
 def verify(home: Home, campaigns: list[str] | None = None) -> tuple[int, list[str]]:

@@ -151,6 +151,7 @@ LAYERS = [
         "asset_pipeline.echo",
         "asset_pipeline.locales",
         "asset_pipeline.specs",
+        "asset_pipeline.config",  # the home's config.yaml: a schema, like specs
         "asset_pipeline.presets",
         "asset_pipeline.feeds",
         "asset_pipeline.colour",

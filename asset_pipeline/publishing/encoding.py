@@ -3,7 +3,10 @@
 - Every file embeds an sRGB ICC profile (renders are sRGB; the profile says so). The profile is
   made by LittleCMS with its creation date fixed, so the same pixels give the same bytes.
 - Provenance: PNG keeps it in iTXt chunks; JPEG, WebP and AVIF carry the same keys in an XMP
-  packet (namespace `XMP_NAMESPACE`). C2PA is added after encoding (content_credentials.py).
+  packet (namespace `XMP_NAMESPACE`). The `digital_source_type` key is written as IPTC's
+  `Iptc4xmpExt:DigitalSourceType` instead, the AI disclosure ad platforms and image hosts read,
+  in every format's XMP (PNG's too: an iTXt `XML:com.adobe.xmp` packet holding just that).
+  C2PA is added after encoding (content_credentials.py).
 - A budget (`max_kb`, KB of 1024 bytes) makes the encoder search for the highest quality whose
   file fits: a search over integer qualities between the brand's `min_quality` and
   `MAX_QUALITY`, at most 6 encodes, deterministic (same pixels, same settings: same bytes).
@@ -53,6 +56,9 @@ MIN_PSNR_DB = 24.0
 XMP_NAMESPACE = "https://asset-pipeline.invalid/ns/provenance/1.0/"
 XMP_PREFIX = "ap"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+IPTC_EXT_NAMESPACE = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"  # IPTC Photo Metadata, Extension schema
+SOURCE_TYPE_KEY = "digital_source_type"  # the provenance key written as Iptc4xmpExt:DigitalSourceType
+PNG_XMP_KEY = "XML:com.adobe.xmp"  # the iTXt keyword XMP lives under in a PNG
 # Encoder settings, fixed so bytes are reproducible: AVIF single-threaded (libaom's threads may
 # split work differently). WebP method 1 and AVIF speed 9 are the fast end of each encoder's
 # effort scale (a search encodes several times): WebP method 1 is 2-4x faster than method 3
@@ -96,15 +102,20 @@ def _key_name(key: str) -> str:
 
 
 def xmp_packet(provenance: dict[str, str]) -> bytes:
-    """The provenance as an XMP packet: one property per key in the `ap` namespace."""
+    """The provenance as an XMP packet: one property per key in the `ap` namespace, the digital
+    source type as IPTC's `Iptc4xmpExt:DigitalSourceType`."""
     props = "".join(
         f"<{XMP_PREFIX}:{_key_name(k)}>{escape(str(v))}</{XMP_PREFIX}:{_key_name(k)}>"
         for k, v in sorted(provenance.items())
+        if k != SOURCE_TYPE_KEY
     )
+    if source_type := provenance.get(SOURCE_TYPE_KEY):
+        props += f"<Iptc4xmpExt:DigitalSourceType>{escape(source_type)}</Iptc4xmpExt:DigitalSourceType>"
+    namespaces = f"xmlns:{XMP_PREFIX}={quoteattr(XMP_NAMESPACE)} xmlns:Iptc4xmpExt={quoteattr(IPTC_EXT_NAMESPACE)}"
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
         f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf={quoteattr(_RDF)}>'
-        f'<rdf:Description rdf:about="" xmlns:{XMP_PREFIX}={quoteattr(XMP_NAMESPACE)}>{props}</rdf:Description>'
+        f'<rdf:Description rdf:about="" {namespaces}>{props}</rdf:Description>'
         '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
     ).encode()
 
@@ -119,8 +130,11 @@ def read_xmp(packet: bytes | str) -> dict[str, str]:
         root = ET.fromstring(text[start : end + len("</x:xmpmeta>")])
     except ET.ParseError:
         return {}
-    prefix = "{" + XMP_NAMESPACE + "}"
-    return {el.tag[len(prefix) :]: el.text or "" for el in root.iter() if el.tag.startswith(prefix)}
+    prefix, source_type = "{" + XMP_NAMESPACE + "}", "{" + IPTC_EXT_NAMESPACE + "}DigitalSourceType"
+    found = {el.tag[len(prefix) :]: el.text or "" for el in root.iter() if el.tag.startswith(prefix)}
+    if (element := root.find(f".//{source_type}")) is not None:
+        found[SOURCE_TYPE_KEY] = element.text or ""
+    return found
 
 
 def read_provenance(data: bytes) -> tuple[str | None, dict[str, str]]:
@@ -132,7 +146,9 @@ def read_provenance(data: bytes) -> tuple[str | None, dict[str, str]]:
         with Image.open(io.BytesIO(data)) as image:
             fmt = next((f for f, pil in PIL_FORMATS.items() if pil == image.format), None)
             if fmt == "png":
-                return fmt, dict(getattr(image, "text", {}) or {})
+                chunks = dict(getattr(image, "text", {}) or {})
+                xmp = chunks.pop(PNG_XMP_KEY, "")
+                return fmt, {**chunks, **read_xmp(xmp)}
             found = read_xmp(image.info.get("xmp") or b"")
     except OSError:
         return None, {}
@@ -147,7 +163,10 @@ def encode(image: Image.Image, fmt: str, quality: int | None, provenance: dict[s
     if fmt == "png":
         info = PngImagePlugin.PngInfo()
         for key, value in provenance.items():
-            info.add_itxt(key, value)
+            if key != SOURCE_TYPE_KEY:
+                info.add_itxt(key, value)
+        if SOURCE_TYPE_KEY in provenance:  # where readers of XMP look for it
+            info.add_itxt(PNG_XMP_KEY, xmp_packet({SOURCE_TYPE_KEY: provenance[SOURCE_TYPE_KEY]}).decode())
         image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL, icc_profile=srgb_profile())
     else:
         image.save(

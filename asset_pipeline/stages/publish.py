@@ -130,6 +130,8 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         ),
         "render_sha256": render["image_sha256"],
         "upscale": render.get("engine") or "",  # lanczos, or diffusers:<model id>
+        # IPTC's AI disclosure: in the XMP and the C2PA manifest of every file (encoding.py)
+        "digital_source_type": content_credentials.digital_source_type(render.get("layout")),
         **media_provenance(render.get("layout")),
         **reference_provenance(brief_row, draft),
     }
@@ -469,9 +471,15 @@ def publish(
         jobs = [(key, render_of[key]["image_sha256"], p.text, p.todo, p.min_quality) for key, p in plans.items()]
         # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
         # so the byte budget holds for the signed file.
+        # The signer is read once (config.yaml, keys/), so a run signs every file with the same one.
+        credentials = content_credentials.signing_credentials(home) if sign and any(job[3] for job in jobs) else None
         signer = (
-            (lambda data, fmt, title, text: content_credentials.sign(home, data, fmt, f"{campaign}/{title}", text))
-            if sign
+            (
+                lambda data, fmt, title, text: content_credentials.sign(
+                    home, data, fmt, f"{campaign}/{title}", text, credentials
+                )
+            )
+            if credentials
             else None
         )
         encoded = _encode_in_order([job for job in jobs if job[3]], store, signer)

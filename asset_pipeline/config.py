@@ -1,0 +1,82 @@
+"""The home's optional `config.yaml`: settings of the home as a whole (CONTRACT.md section 2).
+
+Strict like briefs: unknown keys are errors, one line each naming the file and the field.
+Every section is optional and is its own model, so a new one (`webhooks`, `cost`) is one more
+field on `HomeConfig` without touching the others. A home without the file gets the defaults.
+
+```yaml
+signing:                                # C2PA content credentials (publishing/content_credentials.py)
+  certificate: /run/secrets/c2pa/chain.pem  # PEM chain, the signer's certificate first
+  key: /run/secrets/c2pa/signer.key         # its PEM private key (unencrypted: PKCS#8 or traditional)
+  tsa_url: https://timestamp.example.com    # optional RFC 3161 time-stamp authority
+```
+
+Paths are absolute (a mounted secret) or relative to the home. Without `certificate` and `key`
+the signer is `keys/` under the home, where a test certificate is made on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import field_validator, model_validator
+
+from asset_pipeline.echo import shown
+from asset_pipeline.home import Home
+from asset_pipeline.specs import _Strict, _validate, read_yaml
+
+CONFIG_FILE = "config.yaml"
+
+
+class SigningConfig(_Strict):
+    certificate: str | None = None
+    key: str | None = None
+    tsa_url: str | None = None
+
+    @field_validator("certificate", "key")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and (not 0 < len(value) <= 4096 or "\0" in value):
+            raise ValueError("must be a file path (1..4096 characters, no NUL)")
+        return value
+
+    @field_validator("tsa_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{shown(value)}' is not an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> SigningConfig:
+        if (self.certificate is None) != (self.key is None):
+            missing = "key" if self.key is None else "certificate"
+            raise ValueError(f"{missing} is missing: certificate and key go together (neither: the signer under keys/)")
+        return self
+
+    def paths(self, home: Home) -> tuple[Path, Path] | None:
+        """(certificate, key) as absolute paths, or None: the default signer under keys/."""
+        if self.certificate is None or self.key is None:
+            return None
+        return tuple(home.root / Path(p).expanduser() for p in (self.certificate, self.key))
+
+
+class HomeConfig(_Strict):
+    signing: SigningConfig = SigningConfig()
+
+
+def load_config(home: Home) -> HomeConfig:
+    """The home's config.yaml, validated; the defaults when there is none. Raises InputError."""
+    path = home.root / CONFIG_FILE
+    # lexists: a dangling link or a symlink loop is a broken config.yaml (read_yaml says so), not "none"
+    if not os.path.lexists(path):
+        return HomeConfig()
+    return _validate(HomeConfig, read_yaml(path, CONFIG_FILE), CONFIG_FILE)
