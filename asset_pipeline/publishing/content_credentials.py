@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asset_pipeline import __version__
@@ -70,7 +70,7 @@ class SigningError(RuntimeError):
 @dataclass(frozen=True)
 class SigningCredentials:
     chain: bytes  # PEM certificates, the signer's first
-    key: bytes  # PEM private key
+    key: bytes = field(repr=False)  # PEM private key: never in a log line or traceback
     alg: str  # the C2PA signature algorithm the key signs with (es256, ps256, ed25519, ...)
     tsa_url: str | None
     test: bool  # the generated test certificate: nothing trusts it
