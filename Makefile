@@ -1,7 +1,7 @@
 # The two commands: `make demo` and `make test`. Both set up first and are idempotent.
 #   make setup       the demo's set-up: OCR and font packages, .venv with the project (runtime deps)
 #   make setup-test  setup + chromium, chromedriver, redis, postgresql and the [test] extra
-#   make lint        ruff check + ruff format --check (what make test runs first)
+#   make lint        ruff check + ruff format --check + dg check defs (what make test runs first)
 # VENV is overridable (make VENV=/path/to/venv lint) so an existing environment can be reused.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -48,7 +48,8 @@ system-packages:
 	$(APT_INSTALL)
 
 # What only the tests need: headless chromium (UI tests), redis and postgresql (scale-out tests),
-# exiftool (an independent reader of the XMP provenance in JPEG, WebP and AVIF files).
+# exiftool (an independent reader of the XMP provenance in JPEG, WebP and AVIF files), openssl (test
+# certificates and a loopback RFC 3161 time-stamp authority).
 system-packages-test:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -56,6 +57,7 @@ system-packages-test:
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	$(APT_INSTALL)
 
 # torch is installed first and pinned, so nothing after it can pull a CUDA build.
@@ -75,7 +77,9 @@ demo: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/asset-pipeline run --all
 	HF_HUB_OFFLINE=1 $(VENV)/bin/asset-pipeline sql "SELECT campaign, status, count(*) AS deliverables FROM publications GROUP BY ALL ORDER BY ALL"
 
-LINT = $(RUFF) check . && $(RUFF) format --check .
+# dg (Dagster's own project tooling) loads the definitions as `dg dev` and deployments would.
+LINT = $(RUFF) check . && $(RUFF) format --check . && \
+	VIRTUAL_ENV=$(abspath $(VENV)) HF_HUB_OFFLINE=1 $(VENV)/bin/dg check defs
 
 # ruff comes with the [test] extra; an environment that already has it is used as it is.
 lint: | $(RUFF)
@@ -84,14 +88,15 @@ lint: | $(RUFF)
 $(RUFF):
 	$(MAKE) VENV=$(VENV) setup-test
 
+# --durations=10: the ten slowest tests at the end of every run, so growth is seen at once.
 test: setup-test
 	$(LINT)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=10
 
 # Only the fast tests (no slow end-to-end marker).
 test-fast: setup-test
 	$(LINT)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow" --durations=10
 
 # Retrain the embedded draft model into its package folder: five seeded runs, each resuming
 # the last (CUDA when present, else CPU). Stages 1-2 ran on one H100 (6.7 + 3.3 min), stages

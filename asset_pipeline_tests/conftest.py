@@ -63,17 +63,63 @@ def write_brief(home: Path, campaign: str, text: str) -> Path:
     return path
 
 
+def cli_env(home: Path) -> dict:
+    return dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+
+
 def cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`python -m asset_pipeline ARGS` against `home`, as a user would run it."""
-    env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    """`asset-pipeline ARGS` against `home`, as a user would run it, in a process of its own.
+
+    The process is forked from a server that has the heavy modules imported already
+    (support/cli_server.py), so a command costs its work, not seconds of imports.
+    `cli_process` runs `python -m asset_pipeline` itself, for tests of the entry point.
+    """
+    child = start_cli(home, *args)
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        raise
+    return subprocess.CompletedProcess(
+        ["asset-pipeline", *args], child.returncode, child.stdout.read_text(), child.stderr.read_text()
+    )
+
+
+def start_cli(home: Path, *args: str):
+    """Start `asset-pipeline ARGS` against `home` (a forked child: pid, wait(), kill(), its output files)."""
+    import tempfile
+
+    from asset_pipeline_tests.support.cli_server import CliServer
+
+    global _CLI_SERVER, _CLI_OUTPUT
+    if _CLI_SERVER is None:
+        _CLI_SERVER, _CLI_OUTPUT = CliServer(), Path(tempfile.mkdtemp(prefix="asset-pipeline-cli-"))
+    output = Path(tempfile.mkdtemp(dir=_CLI_OUTPUT))
+    child = _CLI_SERVER.start(args, cli_env(home), home.parent, output / "stdout", output / "stderr")
+    child.stdout, child.stderr = output / "stdout", output / "stderr"
+    return child
+
+
+_CLI_SERVER = _CLI_OUTPUT = None
+
+
+def cli_process(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python -m asset_pipeline ARGS` against `home`: a whole new interpreter, imports and all."""
     return subprocess.run(
         [sys.executable, "-m", "asset_pipeline", *args],
-        env=env,
+        env=cli_env(home),
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=home.parent,
     )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _CLI_SERVER is not None:
+        _CLI_SERVER.close()
+        shutil.rmtree(_CLI_OUTPUT, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -122,7 +122,7 @@ def test_published_file_carries_signed_c2pa_credentials(story):
     assert content_credentials.DIGITAL_SOURCE_TYPE in text
     provenance = next(a["data"] for a in active["assertions"] if a["label"] == "org.asset_pipeline.provenance")
     assert provenance["seed"] == str(steps["first"]["entry"]["seed"])
-    assert active["signature_info"]["common_name"] == "asset_pipeline signer"
+    assert active["signature_info"]["common_name"] == content_credentials.TEST_SIGNER_NAME
     # Signed with the home's local test certificate, made once.
     assert (home / "keys" / "c2pa-signer.pem").exists() and (
         home / "keys" / "c2pa-signer.key"
@@ -193,7 +193,7 @@ def test_lineage_of_an_old_version_found_by_file_hash(story, tmp_path):
     from asset_pipeline.publishing import content_credentials
 
     if content_credentials.available():
-        assert chain["c2pa"]["signer"] == "asset_pipeline signer"
+        assert chain["c2pa"]["signer"] == content_credentials.TEST_SIGNER_NAME
         assert chain["c2pa"]["digital_source_type"] == content_credentials.DIGITAL_SOURCE_TYPE
 
 

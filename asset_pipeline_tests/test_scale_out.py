@@ -97,16 +97,19 @@ def successful_runs(home: Path) -> dict[str, dg.DagsterRunStatus]:
         return {run.tags["dagster/partition"]: run.status for run in instance.get_runs()}
 
 
+# Both executors in one trial: each campaign's run under one, all three processes at once.
+EXECUTORS = {"north": "in_process", "south": "multiprocess", "west": "in_process"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
-def test_three_campaigns_at_once(home, executor):
+def test_three_campaigns_at_once(home):
     """Three `asset-pipeline run` processes at the same time, in one home and one instance."""
     for campaign in CAMPAIGNS:
         write_brief(home, campaign, BRIEF.format(c=campaign))
     assert cli(home, "validate").returncode == 0  # creates the instance folder, as a first user would
     processes = {
         campaign: subprocess.Popen(
-            [sys.executable, "-m", "asset_pipeline", "run", campaign, "--executor", executor],
+            [sys.executable, "-m", "asset_pipeline", "run", campaign, "--executor", EXECUTORS[campaign]],
             env=env_for(home),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -120,6 +123,9 @@ def test_three_campaigns_at_once(home, executor):
         assert f"{campaign}: 2 published (2 new versions)" in out
         assert "lock" not in err.lower(), err  # neither DuckDB's nor SQLite's
     assert successful_runs(home) == {c: dg.DagsterRunStatus.SUCCESS for c in CAMPAIGNS}
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        ran_under = {run.tags["dagster/partition"]: run.tags["asset_pipeline/executor"] for run in instance.get_runs()}
+    assert ran_under == EXECUTORS
     assert_catalog_consistent(home, CAMPAIGNS)
 
 
@@ -233,14 +239,18 @@ def wait_for_backfill_runs(home: Path, backfill_id: str, daemon: subprocess.Pope
             time.sleep(1)
 
 
+# The two ways the UI submits a backfill, each over campaigns of its own, in one daemon session.
+BACKFILLS = {"assets": CAMPAIGNS, "job": ["alpha", "beta", "gamma"]}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["assets", "job"])
-def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tmp_path, kind):
-    """A backfill submitted as the UI does, launched by a real `dagster-daemon` over the home's instance."""
-    for campaign in CAMPAIGNS:
-        write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
+def test_daemon_backfills_of_three_campaigns_are_one_run_over_the_range_each(home, tmp_path):
+    """Backfills submitted as the UI does (asset and job), launched by a real `dagster-daemon` over the home's instance."""
+    for campaigns in BACKFILLS.values():
+        for campaign in campaigns:
+            write_brief(home, campaign, ONE_SIZE_BRIEF.format(c=campaign))
     assert cli(home, "validate").returncode == 0  # writes the home's dagster.yaml: its run queue is the daemon's
-    backfill_id = submit_backfill(home, kind, CAMPAIGNS)
+    backfill_ids = {kind: submit_backfill(home, kind, campaigns) for kind, campaigns in BACKFILLS.items()}
     log = tmp_path / "daemon.log"
     # The daemon's code server and the runs it launches import this checkout, whatever is installed.
     env = env_for(home, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
@@ -253,28 +263,36 @@ def test_a_daemon_backfill_of_three_campaigns_is_one_run_over_the_range(home, tm
         start_new_session=True,
     )
     try:
-        runs = wait_for_backfill_runs(home, backfill_id, daemon, log, seconds=300)
+        runs_of = {
+            kind: wait_for_backfill_runs(home, id_, daemon, log, seconds=300) for kind, id_ in backfill_ids.items()
+        }
     finally:
         stop(daemon)
-    assert len(runs) == 1, f"the single-run backfill policy puts the whole range in one run: {log.read_text()}"
-    (run,) = runs
-    assert run.status == dg.DagsterRunStatus.SUCCESS
-    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
-        step_pids = {e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)}
-        messages = [e.user_message for e in instance.all_logs(run.run_id)]
-    assert len(step_pids) == 1, "every step in the run's one process, the model loaded once"
-    # each campaign's summary line is in the run's log (the UI), and no ledger is left behind
-    for campaign in CAMPAIGNS:
-        assert f"{campaign}: 1 published, 0 rejected; 1 new versions" in messages
-    assert not list(home.glob("runs/*.json"))
-    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
-        "north",
-        "west",
-    )
-    for campaign in CAMPAIGNS:
-        manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
-        assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
-    assert_catalog_consistent(home, CAMPAIGNS, sizes=("256x256",))
+    for kind, campaigns in BACKFILLS.items():
+        runs = runs_of[kind]
+        assert len(runs) == 1, (
+            f"{kind}: the single-run backfill policy puts the whole range in one run: {log.read_text()}"
+        )
+        (run,) = runs
+        assert run.status == dg.DagsterRunStatus.SUCCESS, kind
+        with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+            step_pids = {
+                e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+            }
+            messages = [e.user_message for e in instance.all_logs(run.run_id)]
+        assert len(step_pids) == 1, f"{kind}: every step in the run's one process, the model loaded once"
+        # each campaign's summary line is in the run's log (the UI)
+        for campaign in campaigns:
+            assert f"{campaign}: 1 published, 0 rejected; 1 new versions" in messages, kind
+        assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+            campaigns[0],
+            campaigns[-1],
+        ), kind
+        for campaign in campaigns:
+            manifest = json.loads((home / "published" / campaign / "manifest.json").read_text())
+            assert manifest["campaign"] == campaign and [d["status"] for d in manifest["deliverables"]] == ["published"]
+    assert not list(home.glob("runs/*.json")), "no run ledger is left behind"
+    assert_catalog_consistent(home, [c for campaigns in BACKFILLS.values() for c in campaigns], sizes=("256x256",))
 
 
 @pytest.mark.slow

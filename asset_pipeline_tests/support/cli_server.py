@@ -1,0 +1,177 @@
+"""A fork server for CLI tests: `asset-pipeline` commands in real processes, without paying the imports.
+
+Every `python -m asset_pipeline` pays several seconds of imports (torch, diffusers, Dagster) before
+its first line of work; the suite runs about a hundred of them. This server imports those once,
+then forks a child per command. The child is a real process: its own pid and session (a test can
+kill it), its own stdout and stderr files, its own environment and working directory, and the
+same exit status as the command run by hand. What it skips is only the import of modules whose
+import has no side effect that depends on the command.
+
+Protocol (one JSON line each way on stdin/stdout):
+    request  {"args": [...], "env": {...}, "cwd": "...", "stdout": PATH, "stderr": PATH}
+    replies  {"pid": N}, then, when the child has ended, {"status": N} (a waitpid status)
+
+Run as `python -m asset_pipeline_tests.support.cli_server`; `CliServer` is the test side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+# The environment `asset-pipeline` itself sets before anything imports transformers or diffusers
+# (cli._prepare_environment), so preimporting them here reads the same settings.
+PREIMPORT_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "DIFFUSERS_VERBOSITY": "error",
+}
+PREIMPORTS = [
+    "asset_pipeline.cli",
+    "asset_pipeline.orchestration.definitions",
+    "asset_pipeline.orchestration.runner",
+    "asset_pipeline.models.generation",
+    "asset_pipeline.stages.drafts",
+    "asset_pipeline.stages.publish",
+    "asset_pipeline.checks.suite",
+    "asset_pipeline.lineage",
+    "torch",
+    "diffusers",
+    "transformers",
+]
+
+
+def _child(request: dict) -> None:
+    """In the forked child: become the command, then exit as the interpreter would."""
+    import random
+
+    os.setsid()  # its own process group, as `start_new_session=True` gives a Popen
+    random.seed()  # a fresh interpreter's state, not the server's copy
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for source, target in ((null, 0), (out, 1), (err, 2)):
+        os.dup2(source, target)
+        os.close(source)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.argv = ["asset-pipeline", *request["args"]]
+    from asset_pipeline.cli import main
+
+    # SystemExit leaves through the interpreter's own shutdown (atexit handlers, flushes), and an
+    # uncaught exception prints its traceback and exits 1, exactly as under `python -m`.
+    raise SystemExit(main(request["args"]))
+
+
+def serve() -> None:
+    os.environ.update(PREIMPORT_ENV)
+    import importlib
+
+    for name in PREIMPORTS:
+        importlib.import_module(name)
+    replies = sys.stdout
+    print(json.dumps({"ready": os.getpid()}), file=replies, flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        print(json.dumps({"pid": pid}), file=replies, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"status": status}), file=replies, flush=True)
+
+
+class CliServer:
+    """The test side: one server per pytest session, started on first use."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._replies = b""  # bytes read from the server and not yet taken as a line
+
+    def _line(self, timeout: float | None = None) -> dict | None:
+        """The server's next reply, or None if none came within `timeout` seconds."""
+        fd = self._process.stdout.fileno()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._replies:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError("the CLI fork server exited")
+            self._replies += chunk
+        line, self._replies = self._replies.split(b"\n", 1)
+        return json.loads(line)
+
+    def _start(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
+            repo = str(Path(__file__).resolve().parents[2])
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "asset_pipeline_tests.support.cli_server"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                cwd=repo,
+            )
+            self._replies = b""
+            self._line()  # {"ready": pid}: everything is imported
+        return self._process
+
+    def start(self, args: list[str], env: dict, cwd: Path, stdout: Path, stderr: Path) -> Child:
+        """Fork a child running `asset-pipeline ARGS`; one at a time, until it is waited for."""
+        self._lock.acquire()
+        try:
+            process = self._start()
+            request = {"args": list(args), "env": env, "cwd": str(cwd), "stdout": str(stdout), "stderr": str(stderr)}
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            process.stdin.flush()
+            pid = self._line()["pid"]
+        except BaseException:
+            self._lock.release()
+            raise
+        return Child(self, pid)
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.stdin.close()
+            self._process.wait(timeout=30)
+
+
+class Child:
+    """A forked command, with the `pid`, `wait()` and `returncode` of a Popen."""
+
+    def __init__(self, server: CliServer, pid: int) -> None:
+        self.server, self.pid, self.returncode = server, pid, None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            reply = self.server._line(timeout)
+            if reply is None:
+                raise subprocess.TimeoutExpired(f"asset-pipeline (pid {self.pid})", timeout)
+            self.returncode = os.waitstatus_to_exitcode(reply["status"])
+            self.server._lock.release()
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    serve()
