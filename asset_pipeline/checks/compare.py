@@ -227,21 +227,20 @@ def _aligned(ops, start: int, end: int) -> tuple[int, int] | None:
     """The part of the reading that the copy's [start, end) was aligned with (None: none of it
     was read). Characters read inside the span count; those read just before or after it are
     the caller's to add (`_extend`)."""
-    lo = hi = None
+    pieces = []
     for op in ops:
         if op.tag == "insert":
             if start < op.src_start < end:
-                lo, hi = min(lo, op.dest_start) if lo is not None else op.dest_start, max(hi or 0, op.dest_end)
+                pieces.append((op.dest_start, op.dest_end))
             continue
         first, last = max(op.src_start, start), min(op.src_end, end)
         if first >= last or op.tag == "delete":
             continue
         if op.tag == "equal" or op.src_end - op.src_start == op.dest_end - op.dest_start:
-            a, b = op.dest_start + first - op.src_start, op.dest_start + last - op.src_start
+            pieces.append((op.dest_start + first - op.src_start, op.dest_start + last - op.src_start))
         else:  # a replacement of another length: all of it
-            a, b = op.dest_start, op.dest_end
-        lo, hi = min(lo, a) if lo is not None else a, max(hi or 0, b)
-    return None if lo is None else (lo, hi)
+            pieces.append((op.dest_start, op.dest_end))
+    return (min(a for a, _ in pieces), max(b for _, b in pieces)) if pieces else None
 
 
 def _extend(text: str, span: tuple[int, int], term: bool, spaced: bool) -> tuple[int, int]:
