@@ -97,6 +97,8 @@ def test_other_words_keep_the_similarity_rule():
     [
         # Arabic-Indic digits and sign, drawn "%50" right to left and read by the English run
         ("Arab", "خصم ٥٠٪", "خصم %50", "خصم %30", "٥٠%", "%30"),
+        ("Arab", "خصم $50 اليوم", "خصم 50$ اليوم", "خصم 50 اليوم", "$50", "50"),  # "$50" is drawn "50$"
+        ("Hebr", "הנחה ₪50 היום", "הנחה ₪50 היום", "הנחה ₪60 היום", "₪50", "₪60"),
         ("Thai", "ลด ๕๐%", "ลด50%", "ลด 60%", "๕๐%", "60%"),
         ("Deva", "छूट ५०%", "छूट 50%", "छूट 30%", "५०%", "30%"),
         # tesseract's Japanese model spaces every character

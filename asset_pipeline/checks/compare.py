@@ -73,9 +73,9 @@ _TYPOGRAPHIC = str.maketrans(
 # often ("الآن" as "الان"), as the English model drops Latin accents; folded the same way.
 _ARABIC_ALEF = str.maketrans(dict.fromkeys("\u0622\u0623\u0625\u0671", "\u0627"))
 # A number with a percent sign in a right-to-left line is drawn "%50" (the bidi algorithm puts
-# the sign on the number's left) and the English model reads those pixels left to right: the
-# two orders are the same text there.
-_RTL_PERCENT = regex.compile(r"%([0-9][0-9.,]*)")
+# the sign on the number's left), "$50" as "50$", and the English model reads those pixels left
+# to right: the two orders are the same text there (both are compared with the sign after).
+_RTL_SIGN = regex.compile(r"([\p{Sc}%])([0-9][0-9.,]*)")
 
 # Letters that OCR reads as a digit in bold or small type ("0ff" for "Off"). Only this way
 # round: a digit of the copy read as a letter is a wrong number.
@@ -146,7 +146,7 @@ def folded(text: str, script: str | None = None) -> Folded:
     """The text as it is compared, in `script` (ISO 15924; None: Latin).
 
     Latin folds accents (see `text_similarity`), Arabic the hamza and madda on alef, right-to-left
-    scripts the side of a number that its percent sign is on (`_RTL_PERCENT`). Every decimal digit
+    scripts the side of a number that its percent or currency sign is on (`_RTL_SIGN`). Every decimal digit
     is its ASCII digit: the renderer draws the copy's own digits, and a model may answer in either.
     Scripts written without spaces (Japanese, Chinese, Thai) drop whitespace: tesseract's models
     for them put spaces between characters, or leave out the spaces a Thai phrase has, and neither
@@ -169,7 +169,7 @@ def folded(text: str, script: str | None = None) -> Folded:
         origin += [i] * len(char)
     out = "".join(chars)
     if info.direction == "rtl":
-        out = _RTL_PERCENT.sub(r"\1%", out)  # moves the sign within the number: origins still hold
+        out = _RTL_SIGN.sub(r"\2\1", out)  # moves the sign within the number: origins still hold
     return Folded(out, source, tuple(origin))
 
 
