@@ -341,6 +341,17 @@ class BrandColors(_Strict):
         return colors
 
 
+def _exact_term(term: str) -> str:
+    if not term.strip():
+        raise ValueError("an exact term must have some text")
+    return term
+
+
+# A product name or legal word that must read back exactly (case-insensitive) wherever the copy has it.
+ExactTerm = Annotated[str, Field(max_length=120), AfterValidator(_exact_term)]
+MAX_EXACT_TERMS = 200
+
+
 class Brand(_Strict):
     brand: Identifier
     fonts: BrandFonts = Field(default_factory=BrandFonts)
@@ -360,6 +371,8 @@ class Brand(_Strict):
     )
     banned_terms_by_locale: dict[LocaleTag, list[str]] = Field(default_factory=dict)
     ocr_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
+    # Strings that, like every number, must read back exactly (checks/compare.py), not by similarity.
+    exact_terms: list[ExactTerm] = Field(default_factory=list, max_length=MAX_EXACT_TERMS)
     # Background colours that steer palette-steered models (`embedded`); default: the accent.
     # Text colours never steer: a text-colour edit regenerates no draft for any model.
     palette: list[HexColour] | None = Field(default=None, min_length=1, max_length=8)
@@ -374,6 +387,14 @@ class Brand(_Strict):
     logo_clear_space: float = Field(default=0.25, ge=0.0, le=2.0)  # round the logo, a fraction of its height
     # final-tier deliverables are published as `pending` until a reviewer approves them
     require_approval: bool = Field(default=False, strict=True)
+
+    @model_validator(mode="after")
+    def _exact_terms_not_banned(self) -> Brand:
+        banned = {" ".join(term.casefold().split()) for term in self.banned_terms}
+        for term in self.exact_terms:
+            if " ".join(term.casefold().split()) in banned:
+                raise ValueError(f"exact term '{shown(term)}' is also a banned term")
+        return self
 
     def media_files(self) -> dict[str, str]:
         """The brand fields that name media files: field -> path relative to media/."""
@@ -392,8 +413,9 @@ class Brand(_Strict):
 
     def typography_part(self) -> dict[str, Any]:
         """The fields typesetting and later stages read; alone, they never regenerate a draft."""
-        # the locale fields only when given: a brand without them hashes as it did before them
-        empty = {name for name in ("fonts_by_script", "banned_terms_by_locale") if not getattr(self, name)}
+        # these fields only when given: a brand without them hashes as it did before them
+        optional = ("fonts_by_script", "banned_terms_by_locale", "exact_terms")
+        empty = {name for name in optional if not getattr(self, name)}
         return self.model_dump(exclude={"style", "negative", "palette", *empty})
 
     def banned_terms_for(self, locale: str | None) -> list[str]:

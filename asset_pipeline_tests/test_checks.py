@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from asset_pipeline.checks import ocr, tesseract
-from asset_pipeline.checks.ocr import text_similarity
+from asset_pipeline.checks.compare import text_similarity
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.suite import (
     check_banned_terms,

@@ -11,15 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from asset_pipeline.checks.compare import comparable, text_similarity
 from asset_pipeline.checks.hallucination import check_hallucinated_text, languages_for
-from asset_pipeline.checks.ocr import (
-    box_readings,
-    comparable,
-    language_for,
-    prepare_crop,
-    read_crops,
-    text_similarity,
-)
+from asset_pipeline.checks.ocr import box_readings, language_for, prepare_crop, read_crops
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.checks.tesseract import OCRError, installed_models
 from asset_pipeline.locales import LocaleError, locale_info, scripts_of

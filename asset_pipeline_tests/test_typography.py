@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asset_pipeline.checks.ocr import normalize_text
+from asset_pipeline.checks.compare import normalize_text
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.colour import contrast_ratio, worst_case_contrast
 from asset_pipeline.framing import crop_to_aspect

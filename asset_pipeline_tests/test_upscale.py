@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asset_pipeline.checks.ocr import text_similarity
+from asset_pipeline.checks.compare import text_similarity
 from asset_pipeline.checks.tesseract import ocr_available
 from asset_pipeline.framing import aspect_crop_box, crop_to_aspect
 from asset_pipeline.home import Home

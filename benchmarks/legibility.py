@@ -8,7 +8,7 @@ With --locales (a comma-separated list of BCP 47 tags, or `all`: en-US, de-DE, a
 ja-JP, zh-CN, ko-KR, hi-IN, th-TH) every case is set in its locale (fonts by script, line
 breaks by the script's rules, right-to-left templates mirrored) and read with tesseract's model
 for the locale's script. Per script it reports the share of boxes at similarity >= 0.95 and the
-share read exactly (both over NFC grapheme clusters, `checks.ocr.comparable`), and, to compare
+share read exactly (both over NFC grapheme clusters, `checks.compare.comparable`), and, to compare
 with the text-rendering literature, AnyText's sentence accuracy (the read line equals the
 expected one) and NED (mean of 1 - edit distance / the longer length), over code points after
 collapsing whitespace. Copy per locale: benchmarks/locale_corpus.py.
@@ -68,14 +68,8 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
-from asset_pipeline.checks.ocr import (  # noqa: E402
-    box_readings,
-    comparable,
-    fold_diacritics,
-    normalize_text,
-    read_boxes,
-    text_similarity,
-)
+from asset_pipeline.checks.compare import comparable, fold_diacritics, normalize_text, text_similarity  # noqa: E402
+from asset_pipeline.checks.ocr import box_readings, read_boxes  # noqa: E402
 from asset_pipeline.framing import crop_to_aspect  # noqa: E402
 from asset_pipeline.locales import locale_info  # noqa: E402
 from asset_pipeline.specs import Brand  # noqa: E402

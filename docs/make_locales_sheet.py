@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from asset_pipeline.checks.ocr import box_readings, read_boxes, text_similarity  # noqa: E402
+from asset_pipeline.checks.compare import text_similarity  # noqa: E402
+from asset_pipeline.checks.ocr import box_readings, read_boxes  # noqa: E402
 from asset_pipeline.specs import Brand  # noqa: E402
 from asset_pipeline.typography import choose_colours, layout_text, load_font, render_layout  # noqa: E402
 from asset_pipeline.typography.fonts import resolve_font  # noqa: E402

@@ -11,16 +11,16 @@ deliverables into one process per worker.
 from __future__ import annotations
 
 import tempfile
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import regex
 from PIL import Image, ImageOps
-from rapidfuzz.distance import Levenshtein
 
 from asset_pipeline.checks import tesseract
+from asset_pipeline.checks.compare import compare_reading, normalize_text
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import ENGLISH, LATIN_SCRIPT, OCRError, installed_models
 from asset_pipeline.colour import hex_to_rgb, luma
@@ -61,107 +61,6 @@ TIMEOUT_S = 30.0  # per tesseract process, plus PAGE_TIMEOUT_S per crop
 PAGE_TIMEOUT_S = 2.0
 RAW_LINE = 13  # tesseract's page segmentation mode for one line without layout analysis
 _EDGE_TOKEN = regex.compile(r"[/|]+")
-
-# Typographic characters mapped to what tesseract (and a typist) usually emits.
-_TYPOGRAPHIC = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2015": "-",
-        "\u2212": "-",
-        "\u00ad": None,
-        "\u200b": None,
-        "\u200c": None,
-        "\u200d": None,
-        "\ufeff": None,
-        # bidi controls: invisible, and tesseract's right-to-left models emit them around Latin runs
-        "\u200e": None,
-        "\u200f": None,
-        "\u061c": None,
-        **dict.fromkeys(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])),
-    }
-)
-# Arabic alef with hamza or madda read as the bare alef: tesseract's Arabic model drops the mark
-# often ("الآن" as "الان"), as the English model drops Latin accents; folded the same way.
-_ARABIC_ALEF = str.maketrans(dict.fromkeys("\u0622\u0623\u0625\u0671", "\u0627"))
-# A number with a percent sign in a right-to-left line is drawn "%50" (the bidi algorithm puts
-# the sign on the number's left) and the English model reads those pixels left to right: the
-# two orders are the same text there.
-_RTL_PERCENT = regex.compile(r"%([0-9][0-9.,]*)")
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, typographic quotes/dashes to ASCII, whitespace runs to one space.
-
-    Case is kept: brand text in the wrong case is wrong text.
-    """
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHIC)
-    return " ".join(text.split())
-
-
-def fold_diacritics(text: str) -> str:
-    """The text without combining marks: "L'ÉTÉ EST LÀ" -> "L'ETE EST LA", "Crème" -> "Creme"."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
-def graphemes(text: str) -> list[str]:
-    """The text's extended grapheme clusters (UAX #29) after NFC: what a reader counts as one
-    character (a Devanagari conjunct's parts, a Thai consonant with its tone mark, é as one)."""
-    return regex.findall(r"\X", unicodedata.normalize("NFC", text))
-
-
-def comparable(text: str, script: str | None = None) -> list[str]:
-    """The grapheme clusters OCR is compared over, for a text in `script` (ISO 15924; None: Latin).
-
-    Latin folds accents (see `text_similarity`), Arabic the hamza and madda on alef, right-to-left
-    scripts the side of a number that its percent sign is on (`_RTL_PERCENT`). Scripts written without spaces (Japanese,
-    Chinese, Thai) drop whitespace: tesseract's models for them put spaces between
-    characters, or leave out the spaces a Thai phrase has, and neither changes what a
-    reader reads. Marks are never folded outside Latin: a dakuten, a virama or a Thai tone
-    mark changes the word.
-    """
-    text = normalize_text(text)
-    info = SCRIPTS.get(script or "Latn", SCRIPTS["Latn"])
-    if info.code == "Latn":
-        text = fold_diacritics(text)
-    elif info.code == "Arab":
-        text = text.translate(_ARABIC_ALEF)
-    if info.direction == "rtl":
-        text = _RTL_PERCENT.sub(r"\1%", text)
-    if not info.spaced:
-        text = "".join(text.split())
-    return graphemes(text)
-
-
-def text_similarity(expected: str, actual: str, script: str | None = None) -> float:
-    """1 - normalised Levenshtein distance over the normalised texts' grapheme clusters
-    (case-sensitive; in Latin, diacritics ignored).
-
-    1.0 means identical (two empty texts included), 0.0 nothing in common.
-    Accents are compared as their base letters: tesseract's English model reads
-    É, È and À as E, E and A, and è as é, on any background, so an accented
-    headline ("L'ÉTÉ EST LÀ") could never pass. The text is drawn from the
-    brief's own characters (a font without one is rejected at layout), so a
-    render cannot drop an accent that the check would then miss. Other scripts are
-    compared mark for mark (`comparable`).
-    """
-    return 1.0 - Levenshtein.normalized_distance(comparable(expected, script), comparable(actual, script))
 
 
 def language_for(box: TextBox) -> str:
@@ -440,39 +339,53 @@ def _read(readings: list[Reading]) -> list[str]:
     return out
 
 
-def read_boxes(boxes: list[TextBox], readings: list[list[Reading]]) -> list[str]:
+def read_boxes(
+    boxes: list[TextBox], readings: list[list[Reading]], exact_terms: Sequence[Sequence[str]] | None = None
+) -> list[str]:
     """What was read in each box: its first reading, or when that is not exactly the box's text,
-    the reading of its `box_readings` that is closest to it (the first of equals).
+    the reading of its `box_readings` that compares best with it (`Comparison.score`: fewest
+    misread numbers and `exact_terms`, then the highest similarity; the first of equals).
+    `exact_terms`: the brand's, per box (default none).
 
     Every reading is of the same pixels, so a box passes when one way of reading them gets its
     text back; a wrong glyph is read wrong every way."""
+    terms = exact_terms or [()] * len(boxes)
+
+    def score(i: int, text: str) -> tuple[int, float]:
+        return compare_reading(boxes[i].text, text, boxes[i].script, terms[i]).score
+
     out = _read([r[0] for r in readings])
-    retries = [
-        (i, reading)
-        for i, (box, text) in enumerate(zip(boxes, out))
-        if text_similarity(box.text, text, box.script) < 1.0
-        for reading in readings[i][1:]
-    ]
+    retries = [(i, reading) for i, text in enumerate(out) if score(i, text) < (0, 1.0) for reading in readings[i][1:]]
     for (i, _), text in zip(retries, _read([reading for _, reading in retries])):
-        box = boxes[i]
-        if text_similarity(box.text, text, box.script) > text_similarity(box.text, out[i], box.script):
+        if score(i, text) > score(i, out[i]):
             out[i] = text
     return out
 
 
-def compare_box(box: TextBox, actual: str, min_similarity: float) -> CheckResult:
-    """The "ocr" result for one box, given what was read in it (in the box's script)."""
+def compare_box(box: TextBox, actual: str, min_similarity: float, exact_terms: Sequence[str] = ()) -> CheckResult:
+    """The "ocr" result for one box, given what was read in it (in the box's script): every number
+    of its copy and each of the brand's `exact_terms` in it read back exactly, and the whole at
+    least `min_similarity` (`compare.compare_reading`). value = the similarity."""
     min_similarity = min_similarity_for(box, min_similarity)
-    similarity = text_similarity(box.text, actual, box.script)
-    passed = similarity >= min_similarity
-    if passed:
-        detail = f"{box.role}: read {actual!r}, similarity {similarity:.3f} >= {min_similarity:.3f}"
-    else:
-        detail = (
-            f"{box.role}: read {actual!r} vs {normalize_text(box.text)!r}, "
-            f"similarity {similarity:.3f} < {min_similarity:.3f}"
-        )
-    return CheckResult("ocr", passed, round(similarity, 4), detail)
+    comparison = compare_reading(box.text, actual, box.script, exact_terms)
+    similarity = comparison.similarity
+    read = f"read {actual!r}" + (
+        f" (as {comparison.as_read!r})" if comparison.as_read != normalize_text(actual) else ""
+    )
+    problems = []
+    if comparison.misreads:
+        problems.append(", ".join(f'"{string}" read as "{reading}"' for string, reading in comparison.misreads))
+    if similarity < min_similarity:
+        problems.append(f"{read} vs {normalize_text(box.text)!r}, similarity {similarity:.3f} < {min_similarity:.3f}")
+    if problems:
+        return CheckResult("ocr", False, round(similarity, 4), f"{box.role}: " + "; ".join(problems))
+    exact = ", exact " + ", ".join(f'"{string}"' for string in comparison.exact) if comparison.exact else ""
+    return CheckResult(
+        "ocr",
+        True,
+        round(similarity, 4),
+        f"{box.role}: {read}, similarity {similarity:.3f} >= {min_similarity:.3f}{exact}",
+    )
 
 
 def ocr_failed(box: TextBox, error: Exception) -> CheckResult:

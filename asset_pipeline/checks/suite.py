@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from asset_pipeline.checks.compare import normalize_text
 from asset_pipeline.checks.design import design_lint
 from asset_pipeline.checks.edges import check_edge_band
 from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_texts, languages_for
-from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, normalize_text, ocr_failed, read_boxes
+from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, ocr_failed, read_boxes
 from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
 from asset_pipeline.checks.tesseract import OCRError
@@ -280,6 +281,7 @@ class _Prepared:
     results: list[CheckResult]  # every check except OCR
     layout: Layout
     min_similarity: float
+    exact_terms: list[str]  # the brand's: they read back exactly, as numbers do
     readings: list[list[Reading]]  # per box, the ways to read it (`box_readings`), for tesseract
     image: Image.Image | None = None  # for the read for hallucinated text, batched by the caller (None: unreadable)
 
@@ -300,7 +302,7 @@ def _prepare(
         image.load()  # decode now, in this worker, not lazily in another thread
     except (OSError, UnidentifiedImageError) as exc:
         failed = CheckResult("size", False, None, f"cannot open image: {exc}")
-        return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [])
+        return _Prepared([failed], Layout(layout.width, layout.height, []), brand.ocr_min_similarity, [], [])
 
     results = [check_exact_size(image, width, height), check_not_blank(image, layout)]
     results.append(
@@ -318,7 +320,7 @@ def _prepare(
 
     font_scale = image.height / layout.height
     readings = [box_readings(image, box, box.font_px * font_scale, layout.height) for box in layout.boxes]
-    return _Prepared(results, layout, brand.ocr_min_similarity, readings, image)
+    return _Prepared(results, layout, brand.ocr_min_similarity, brand.exact_terms, readings, image)
 
 
 def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[CheckResult]]:
@@ -331,7 +333,9 @@ def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[Check
             p.results.insert(2, found)  # after size and not_blank, as the order promises
     every_box = [box for p in prepared for box in p.layout.boxes]
     try:
-        texts: list[str] | None = read_boxes(every_box, [r for p in prepared for r in p.readings])
+        readings = [r for p in prepared for r in p.readings]
+        terms = [p.exact_terms for p in prepared for _ in p.layout.boxes]
+        texts: list[str] | None = read_boxes(every_box, readings, terms)
         error = None
     except OCRError as exc:
         texts, error = None, exc
@@ -343,7 +347,8 @@ def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[Check
             ocr = [ocr_failed(box, error) for box in boxes]
         else:
             ocr = [
-                compare_box(box, text, p.min_similarity) for box, text in zip(boxes, texts[start : start + len(boxes)])
+                compare_box(box, text, p.min_similarity, p.exact_terms)
+                for box, text in zip(boxes, texts[start : start + len(boxes)])
             ]
         start += len(boxes)
         out.append(p.results + ocr)

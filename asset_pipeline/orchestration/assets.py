@@ -111,7 +111,7 @@ def brand_style(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
 @dg.observable_source_asset(
     partitions_def=campaigns,
     group_name=GROUP,
-    description="The brand's typography part (fonts, colours, margins, disclaimer, banned terms, check "
+    description="The brand's typography part (fonts, colours, margins, disclaimer, banned and exact terms, check "
     "thresholds): it re-runs typesetting and later stages, never drafts. Data version: its content hash.",
 )
 def brand_typography(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:

@@ -18,7 +18,8 @@ from asset_pipeline.storage.records import deliverable_key
 CHECKS = {
     "draft": "The draft is not blank or black and shows no hallucinated text (after up to N re-rolls).",
     "layout": "The text fits the safe area at or above min_font_px, with every glyph in the font.",
-    "ocr": "Tesseract reads each text box back at final size with similarity >= ocr_min_similarity.",
+    "ocr": "Tesseract reads each text box back at final size: every number and exact term exactly, the rest "
+    "with similarity >= ocr_min_similarity.",
     "banned_terms": "No banned term appears in any typeset text.",
     "size": "The image has exactly the deliverable's size and format.",
     "not_blank": "The image is not blank, black or NaN (the fp16 VAE failure mode).",

@@ -16,7 +16,8 @@ from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE, deliverable_key, draft_size_key
 from asset_pipeline.typography.boxes import Layout
 
-CHECKS_CODE_VERSION = "4"  # bump when a check changes, to invalidate cached results (4: OCR reads lines alone)
+# bump when a check changes, to invalidate cached results (4: OCR reads lines alone; 5: numbers read exactly)
+CHECKS_CODE_VERSION = "5"
 CHECK_RULES = (
     "banned_terms",
     "ocr_min_similarity",
@@ -37,6 +38,8 @@ def _cache_key(render: dict, brand: Brand, keep_out: list | None = None) -> str:
     rules = {name: getattr(brand, name) for name in CHECK_RULES}
     if brand.banned_terms_by_locale:  # only when given: a brand without it keeps its cached results
         rules["banned_terms_by_locale"] = brand.banned_terms_by_locale
+    if brand.exact_terms:
+        rules["exact_terms"] = brand.exact_terms
     key = {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
     if keep_out:  # only sizes with safe zones: the others keep their cached results
         key["keep_out"] = keep_out
