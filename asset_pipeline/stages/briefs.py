@@ -353,8 +353,9 @@ def models_part(registry: Registry) -> str:
     weights = {}
     for model_id in sorted(routed):
         spec = registry.models[model_id]
-        path = registry.resolve_path(spec, create=False)
-        weights[model_id] = registry.weights_hash(spec) if path is not None else None
+        # The built-in tiny model counts as present before its first use builds it (weights_hash
+        # builds it now): else the run that builds it records "no weights" and the next one sees a change.
+        weights[model_id] = registry.weights_hash(spec) if registry.weights_present(spec) else None
     return content_hash({"registry": _registry_json(registry), "weights": weights})
 
 
