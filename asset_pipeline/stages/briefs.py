@@ -405,6 +405,9 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True, field=media_field)
     keep_references(home, inputs)
     approvals = tuple(read_rows(home, "approvals", campaign))
+    # Only publication reads the version history, but a damaged one (DamagedTableError) is better
+    # found here, before any draft is made for a campaign that could not be published.
+    read_rows(home, "publications", campaign)
     return dataclasses.replace(inputs, input_files=_input_files(home, inputs), approvals=approvals)
 
 
