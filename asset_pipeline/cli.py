@@ -241,8 +241,9 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
 class _WithoutEventLogNoise(io.TextIOBase):
     """stderr without Dagster's per-log-call complaints that its event log cannot be written.
 
-    When the instance's storage fails (a full disk), Dagster writes two lines to stderr for
-    every log call of the run; the cause is reported once, as one line, by `main`.
+    When the instance's storage fails (a full disk), Dagster writes its storage error to stderr
+    for every log call of the run, in one write: the SQLAlchemy error with its `[SQL: …]` and
+    `[parameters: …]` lines. The cause is reported once, as one line, by `main`.
     """
 
     NOISE = ("Exception while writing logger call to event log", "(Background on this error at")
@@ -252,6 +253,8 @@ class _WithoutEventLogNoise(io.TextIOBase):
         self.pending = ""
 
     def write(self, text: str) -> int:
+        if text.startswith(self.NOISE[0]):  # the whole message, however many lines its error has
+            return len(text)
         lines = (self.pending + text).split("\n")
         self.pending = lines.pop()
         for line in lines:

@@ -56,7 +56,7 @@ from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import deliverable_key
-from asset_pipeline.storage.tables import read_rows, write_rows
+from asset_pipeline.storage.tables import DamagedTableError, read_rows, write_rows
 
 # Observable source assets are "beta" and partitioned asset checks "preview" in
 # Dagster; the warnings say nothing a user of this pipeline can act on.
@@ -144,10 +144,13 @@ def approvals_version(home, campaign: str) -> str:
 )
 def approvals(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
     home = pipeline.home_dir()
-    keys = campaign_keys(context)
-    return dg.DataVersionsByPartition(
-        {campaign: dg.DataVersion(approvals_version(home, campaign)) for campaign in keys}
-    )
+    versions = {}
+    for campaign in campaign_keys(context):
+        try:
+            versions[campaign] = dg.DataVersion(approvals_version(home, campaign))
+        except DamagedTableError:
+            continue  # no version to show: the campaign's run names the damaged file
+    return dg.DataVersionsByPartition(versions)
 
 
 # Observed inputs: their data versions let the UI mark what an edit made stale.

@@ -353,8 +353,9 @@ def models_part(registry: Registry) -> str:
     weights = {}
     for model_id in sorted(routed):
         spec = registry.models[model_id]
-        path = registry.resolve_path(spec, create=False)
-        weights[model_id] = registry.weights_hash(spec) if path is not None else None
+        # The built-in tiny model counts as present before its first use builds it (weights_hash
+        # builds it now): else the run that builds it records "no weights" and the next one sees a change.
+        weights[model_id] = registry.weights_hash(spec) if registry.weights_present(spec) else None
     return content_hash({"registry": _registry_json(registry), "weights": weights})
 
 
@@ -404,6 +405,9 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True, field=media_field)
     keep_references(home, inputs)
     approvals = tuple(read_rows(home, "approvals", campaign))
+    # Only publication reads the version history, but a damaged one (DamagedTableError) is better
+    # found here, before any draft is made for a campaign that could not be published.
+    read_rows(home, "publications", campaign)
     return dataclasses.replace(inputs, input_files=_input_files(home, inputs), approvals=approvals)
 
 
