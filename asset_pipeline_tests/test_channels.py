@@ -6,6 +6,7 @@ before channels kept as aliases."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,16 @@ def test_text_cover_is_kept_under_the_channels_limit_and_measured():
     ):
         layout_text(square.width, square.height, TEXTS, brand, HERE, max_text_cover=0.02)
     assert not [r for r in design_lint(capped, brand) if r.detail.startswith("text cover:")]  # no limit, no figure
+
+
+def test_docs_channels_page_is_the_table():
+    """docs/channels.md is generated from presets.json (docs/make_channels_table.py): they never drift."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_channels_table", HERE.parent / "docs" / "make_channels_table.py"
+    )
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    table = json.loads(maker.TABLE.read_text(encoding="utf-8"))
+    assert maker.PAGE.read_text(encoding="utf-8") == maker.markdown(table)
