@@ -22,14 +22,9 @@ from asset_pipeline.stages.briefs import file_formats
 from asset_pipeline.typography import LayoutError, layout_text
 from asset_pipeline.validation import validate_home
 from asset_pipeline_tests.conftest import write_brief
+from asset_pipeline_tests.test_design import TEXTS  # the design tests' copy, with a disclaimer
 
 HERE = Path(__file__).parent
-TEXTS = {
-    "headline": "Wonderful Spring Sale",
-    "body": "Up to 50% off every handmade mug and bowl",
-    "cta": "Shop now",
-    "disclaimer": "Offer ends May 31.",
-}
 # one placement per channel the issue names
 ONE_PER_CHANNEL = [
     "iab/medium-rectangle",
