@@ -418,6 +418,7 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
         started = _started()
         inputs = read_snapshot(home, campaign)
         renders = read_rows(home, "renders", campaign)
+        deliverables = expand_deliverables(inputs, home)
         rows, cached = run_checks(
             renders,
             inputs.brand,
@@ -425,7 +426,8 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
             ResultCache(home, "checks"),
             drafts=read_rows(home, "drafts", campaign),
             # the size presets' safe zones, from the snapshot (the same rows campaign_briefs wrote)
-            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in expand_deliverables(inputs, home)},
+            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in deliverables},
+            text_cover={(r["asset"], r["variant"], r["size"]): r["max_text_cover"] for r in deliverables},
         )
         write_rows(home, "checks", campaign, rows)
         failed = {deliverable_key(r) for r in rows if not r["passed"]}

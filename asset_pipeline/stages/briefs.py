@@ -205,15 +205,15 @@ def join_prompt(*parts: str | None) -> str:
 def file_formats(asset: AssetSpec, brand: Brand, preset: presets.Preset | None) -> list[dict]:
     """The files a deliverable is delivered as, each with its byte budget.
 
-    Formats: the asset's, else the size preset's, else the brand's, else [png]. Budget per
-    format: the asset's (one number for all, or that format's entry), else the preset's."""
+    Formats: the asset's, else the size preset's, else the brand's, else [png] (a preset's
+    channel never gets a format it does not take: the brand's stop at the preset's default, and
+    an asset's were refused at validation). Budget per format: the asset's (one number for all,
+    or that format's entry), capped by the preset channel's byte limit, which the stricter wins."""
     formats = asset.formats or (list(preset.formats) if preset and preset.formats else None) or brand.formats
     budgets = []
     for fmt in formats or ["png"]:
-        if isinstance(asset.max_kb, dict):
-            max_kb = asset.max_kb.get(fmt, preset.max_kb if preset else None)
-        else:
-            max_kb = asset.max_kb if asset.max_kb is not None else (preset.max_kb if preset else None)
+        asked = asset.max_kb.get(fmt) if isinstance(asset.max_kb, dict) else asset.max_kb
+        max_kb = presets.byte_limit(preset, asked)
         budgets.append({"format": fmt, "max_kb": None if max_kb is None else float(max_kb)})
     return budgets
 
@@ -269,6 +269,7 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                             "formats": file_formats(asset, brand, preset),
                             "min_quality": brand.min_quality,
                             "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
+                            "max_text_cover": preset.max_text_cover if preset else None,
                             "product": asset.product,
                             "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
                             "product_integration": asset.product_integration,

@@ -516,6 +516,7 @@ def publish(
                 asset=row["asset"],
                 variant=row["variant"],
                 size=row["size"],
+                **({"preset": row["preset"]} if row.get("preset") else {}),  # the channel name the brief gave
                 **({"locale": key[3]} if key[3] else {}),  # a manifest without locales stays as it was
                 model=draft["model"],
                 seed=draft["seed"],

@@ -152,6 +152,8 @@ class BriefRow:
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
     product_integration: str = "composite"  # composite | inpaint (the scene repainted around the product)
+    # the share of the frame text and logo may cover, where the preset's channel limits it (else None)
+    max_text_cover: float | None = None
 
 
 @dataclass(frozen=True)
