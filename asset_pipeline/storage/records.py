@@ -152,6 +152,8 @@ class BriefRow:
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
     product_integration: str = "composite"  # composite | inpaint (the scene repainted around the product)
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ class DraftRow:
     reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
     reference_strength: float | None
     notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,8 @@ class LayoutRow:
     crop_box: list[float]  # the box of the draft this deliverable is cut from (left, top, right, bottom px)
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,8 @@ class RenderRow:
     key_visual_sha256: str | None  # the asset's key visual: the draft itself, or the one its extension extends
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,8 @@ class CheckRow:
     detail: str | None
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -267,6 +277,8 @@ class PublicationRow:
     checks: list[CheckResult]  # the checks this row was judged by
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -289,6 +301,8 @@ class FileRow:
     published_at: datetime
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 RECORDS: dict[str, type] = {
