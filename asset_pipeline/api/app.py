@@ -310,6 +310,7 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         api.webhooks.start()  # resumes what the outbox still holds
+        threading.Thread(target=api.renderer.warm_up, name="api-warm-up", daemon=True).start()
         try:
             yield
         finally:

@@ -141,6 +141,15 @@ class Renderer:
         self.instance = instance  # the home's Dagster instance, for the runless events (None: not reported)
         self._event_lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load the real-time route's first model with local weights, so the first request finds it loaded."""
+        try:
+            registry = load_registry(self.home.root).for_realtime()
+            spec = next(s for s in registry.candidates("draft") if registry.weights_present(s))
+            DraftGenerator(registry).load(spec)
+        except Exception:  # nothing to warm, or it fails: the first request loads (and reports) it
+            return
+
     def render(self, plan: RenderPlan) -> dict:
         """The answer body (status done), every deliverable published or rejected, and all of it recorded."""
         home, store = self.home, self.store
