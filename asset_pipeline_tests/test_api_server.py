@@ -30,6 +30,7 @@ from PIL import Image
 from asset_pipeline.api.tokens import TokenStore
 from asset_pipeline.home import Home
 from asset_pipeline.storage.catalog import query
+from asset_pipeline.verification import verify
 from asset_pipeline_tests.conftest import cli, free_port, make_home
 
 pytestmark = pytest.mark.slow
@@ -368,6 +369,7 @@ def test_a_brief_over_http_is_validated_then_run_as_a_dagster_run(api):
     assert status == 200 and manifest["deliverables"][0]["sha256"]
     _, rows = query(Home(home), "SELECT DISTINCT origin FROM publications WHERE campaign = 'mugs'")
     assert rows == [("run",)]
+    assert verify(Home(home))[1] == []  # the batch campaign and the real-time renders' files all check out
     events = wait_for(
         lambda: (
             {r["body"]["type"] for r in receiver.received if r["path"] == "/runs"}

@@ -168,3 +168,43 @@ def test_the_openapi_document_resolves_every_reference():
     operations = {op["operationId"] for methods in doc["paths"].values() for op in methods.values()}
     assert len(operations) == sum(len(m) for m in doc["paths"].values())  # unique, as generators need
     assert {"createRender", "getFile", "putBrief", "createRun", "getRun", "getCampaign", "createWebhook"} <= operations
+
+
+def test_appending_rows_keeps_the_file_and_checks_only_the_new_rows(tmp_path):
+    from asset_pipeline.storage.records import RecordError
+    from asset_pipeline.storage.tables import append_rows, read_rows, write_rows
+
+    home = Home(tmp_path)
+    row = {"campaign": "rt", "asset": "a", "variant": 1, "size": "64x64", "render_sha256": None}
+    row |= {"check": "size", "passed": True, "value": None, "detail": "ok"}
+    write_rows(home, "checks", "rt", [row])
+    append_rows(home, "checks", "rt", [dict(row, check="ocr", origin="api", request_id="r1")])
+    assert [(r["check"], r["origin"], r["request_id"]) for r in read_rows(home, "checks", "rt")] == [
+        ("size", "run", None),
+        ("ocr", "api", "r1"),
+    ]
+    with pytest.raises(RecordError):
+        append_rows(home, "checks", "rt", [dict(row, campaign="other")])
+    assert len(read_rows(home, "checks", "rt")) == 2
+
+
+def test_loaded_models_are_kept_up_to_a_bound_least_recently_used_dropped_first(tiny_model, tmp_path):
+    from asset_pipeline.models import generation
+    from asset_pipeline.models.registry import ModelSpec
+
+    generation._unload()
+    base = {"id": "tiny", "path": str(tiny_model), "steps": 1, "guidance": 0.0}
+    first, second = ModelSpec(**base), ModelSpec(**base, scheduler="EulerDiscreteScheduler")  # two pipelines
+    generator, loads = generation.DraftGenerator(), generation.LOAD_COUNT
+    try:
+        generation.set_max_loaded(2)
+        generator.load(first), generator.load(second), generator.load(first)
+        assert generation.LOAD_COUNT == loads + 2  # both stayed loaded
+        generation.set_max_loaded(1)  # the least recently used (second) goes
+        generator.load(first)
+        assert generation.LOAD_COUNT == loads + 2
+        generator.load(second)
+        assert generation.LOAD_COUNT == loads + 3 and len(generation._LOADED) == 1
+    finally:
+        generation.set_max_loaded(1)
+        generation._unload()

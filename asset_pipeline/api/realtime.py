@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,7 +52,7 @@ from asset_pipeline.storage.files import atomic_write_bytes, file_lock
 from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
 from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import deliverable_key, draft_size_key
-from asset_pipeline.storage.tables import read_rows, write_rows
+from asset_pipeline.storage.tables import append_rows
 
 DEFAULT_CAMPAIGN = "realtime"
 DEFAULT_ASSET_ID = "render"
@@ -188,26 +190,50 @@ class Renderer:
             find_upscaler(inputs.registry),
             pixels,
         )
-        checks, _ = run_checks(
-            renders,
-            brand,
-            store,
-            ResultCache(home, "checks"),
-            drafts=drafts,
-            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in rows},
-        )
-        reasons = failures_by_deliverable(checks)
         served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
         by_image = {d["image_sha256"]: d for d in drafts if d["image_sha256"]}
         render_of = {deliverable_key(r): r for r in renders}
         sign = signer_for(home, plan.campaign)
+
+        def draft_of(row: dict) -> dict:
+            render = render_of[deliverable_key(row)]
+            return by_image.get(render.get("draft_sha256")) or served[draft_size_key(row)]
+
+        def encode(row: dict):
+            key, render = deliverable_key(row), render_of[deliverable_key(row)]
+            title = "/".join(str(part) for part in key if part is not None)
+            text = dict(provenance(row, draft_of(row), render), request_id=plan.request_id)
+            return encode_deliverable(
+                store.open(render["image_sha256"]), title, text, wanted_files(row), row.get("min_quality") or 60, sign
+            )
+
+        # The files are encoded (and signed) while the checks run, on the other core: OCR is mostly
+        # tesseract's own process. Nothing of a deliverable that fails its checks is kept or returned.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="api-encode") as pool:
+            encoding = {
+                deliverable_key(r): pool.submit(encode, r)
+                for r in rows
+                if render_of[deliverable_key(r)]["image_sha256"]
+            }
+            checks, _ = run_checks(
+                renders,
+                brand,
+                store,
+                ResultCache(home, "checks"),
+                drafts=drafts,
+                keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in rows},
+            )
+            reasons = failures_by_deliverable(checks)
+            for key, future in encoding.items():
+                if reasons.get(key, ["no checks"]):
+                    future.cancel()
+            encoded = {key: future.result() for key, future in encoding.items() if not reasons.get(key, ["no checks"])}
         folder = f"api/renders/{plan.campaign}/{plan.request_id}"
         now = datetime.now(UTC)
         deliverables, publications, files_rows = [], [], []
         for row in rows:
             key = deliverable_key(row)
-            render = render_of[key]
-            draft = by_image.get(render.get("draft_sha256")) or served[draft_size_key(row)]
+            render, draft = render_of[key], draft_of(row)
             why = list(reasons.get(key, ["checks: no check results for this render"]))
             judged = [
                 {k: c[k] for k in ("check", "passed", "value", "detail")} for c in checks if deliverable_key(c) == key
@@ -215,15 +241,7 @@ class Renderer:
             text = provenance(row, draft, render) if not why else {}
             made = []
             if not why:
-                title = "/".join(str(part) for part in key if part is not None)
-                made, why = encode_deliverable(
-                    store.open(render["image_sha256"]),
-                    title,
-                    dict(text, request_id=plan.request_id),
-                    wanted_files(row),
-                    row.get("min_quality") or 60,
-                    sign,
-                )
+                made, why = encoded[key]  # a file over its budget, or one that does not decode to the render
             name = f"{row['asset']}-v{row['variant']}-{row['size']}" + (
                 f"-{row['locale']}" if row.get("locale") else ""
             )
@@ -317,8 +335,7 @@ class Renderer:
         mark = {"origin": "api", "request_id": plan.request_id}
         with file_lock(self.home.locks / f"api-{plan.campaign}.lock"):
             for name, rows in zip(names, tables):
-                rows = [dict(r, campaign=plan.campaign, **mark) for r in rows]
-                write_rows(self.home, name, plan.campaign, read_rows(self.home, name, plan.campaign) + rows)
+                append_rows(self.home, name, plan.campaign, [dict(r, campaign=plan.campaign, **mark) for r in rows])
 
     def _report(self, plan: RenderPlan, answer: dict) -> None:
         """A runless materialization of `realtime_renders`: the UI shows every real-time render."""

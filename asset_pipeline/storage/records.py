@@ -8,6 +8,7 @@ does not allow one, is an error at write time instead of a silent NULL.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import types
 import typing
@@ -346,6 +347,7 @@ def _arrow_type(hint: Any) -> pa.DataType:
     return _SCALARS[hint]
 
 
+@functools.cache  # resolving the annotations was most of checking a row (get_type_hints per row and struct)
 def _hints(record: type) -> dict[str, Any]:
     return typing.get_type_hints(record)
 

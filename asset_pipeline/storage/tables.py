@@ -19,7 +19,7 @@ from asset_pipeline.specs import is_identifier
 from asset_pipeline.storage.files import atomic_path
 from asset_pipeline.storage.records import RECORDS, SCHEMAS, RecordError, to_record
 
-__all__ = ["SCHEMAS", "RecordError", "has_rows", "read_rows", "table_dir", "table_path", "write_rows"]
+__all__ = ["SCHEMAS", "RecordError", "append_rows", "has_rows", "read_rows", "table_dir", "table_path", "write_rows"]
 
 
 def table_dir(home: Home, table: str) -> Path:
@@ -44,6 +44,27 @@ def write_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
     path = table_path(home, table, campaign)
     with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp, compression="zstd")
+    return path
+
+
+def append_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
+    """Add `rows` to the campaign's file (the caller holds a lock on it): only the new rows are
+    checked and converted, so appending costs the same however long the file has grown."""
+    record, schema = RECORDS[table], SCHEMAS[table]
+    checked = [to_record(record, row, f"{table} row {i}") for i, row in enumerate(rows)]
+    strays = sorted({r.campaign for r in checked} - {campaign})
+    if strays:
+        raise RecordError(f"{table}: rows of campaign(s) {', '.join(strays)} written to campaign {campaign!r}")
+    plain = [dataclasses.asdict(r) for r in checked]
+    added = pa.Table.from_pydict({name: [r[name] for r in plain] for name in schema.names}, schema=schema)
+    path = table_path(home, table, campaign)
+    if path.exists():
+        before = pq.read_table(path)
+        if not set(schema.names) <= set(before.column_names):  # written before a column existed
+            return write_rows(home, table, campaign, before.to_pylist() + rows)
+        added = pa.concat_tables([before.select(schema.names).cast(schema), added])
+    with atomic_path(path) as tmp:
+        pq.write_table(added, tmp, compression="zstd")
     return path
 
 
