@@ -16,10 +16,8 @@ import contextlib
 import json
 import logging
 import re
-import secrets
 import threading
 from concurrent.futures import Future
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,6 +28,7 @@ from starlette.routing import Route
 
 from asset_pipeline.api.bodies import parse_json, read_body
 from asset_pipeline.api.idempotency import IdempotencyStore, Stored
+from asset_pipeline.api.ids import ID_RE, SHA_RE, new_id
 from asset_pipeline.api.openapi import docs_page, document
 from asset_pipeline.api.problems import TYPES, ApiProblem, problem_response
 from asset_pipeline.api.queues import RouteQueue
@@ -42,8 +41,6 @@ log = logging.getLogger("asset_pipeline.api")
 
 DEFAULT_WAIT_S, MAX_WAIT_S = 10.0, 60.0
 WAIT_RE = re.compile(r"(?:^|[;,]\s*)wait=([0-9]{1,4})(?:$|[;,\s])")
-ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-SHA_RE = re.compile(r"[0-9a-f]{64}")
 MEDIA = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 # What each route may have running or waiting before it answers 429 (workers, queue depth).
 QUEUES = {"renders": (1, 8), "runs": (1, 4)}
@@ -54,11 +51,6 @@ def _media_type(data: bytes) -> str:
         if data.startswith(magic):
             return kind
     return "image/avif" if data[4:12] in (b"ftypavif", b"ftypavis") else "application/octet-stream"
-
-
-def new_id(prefix: str) -> str:
-    """Sortable by time, unguessable by the rest: `r20261207T031500-3f9a1c2b`."""
-    return f"{prefix}{datetime.now(UTC).strftime('%Y%m%dt%H%M%S')}-{secrets.token_hex(4)}"
 
 
 def prefer_wait(header: str | None) -> float:

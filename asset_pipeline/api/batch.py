@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from asset_pipeline.api.bodies import parse_json, parse_yaml
+from asset_pipeline.api.ids import ID_RE, new_id
 from asset_pipeline.api.problems import ApiProblem
 from asset_pipeline.home import Home
 from asset_pipeline.specs import InputError, Problem, is_identifier
@@ -99,7 +100,6 @@ class Runs:
 
     def start(self, campaign: str) -> dict:
         """Queue a run of the campaign (202's body); InputError when its inputs would not run."""
-        from asset_pipeline.api.app import new_id
         from asset_pipeline.validation import check_campaign, load_registry_checked
 
         _campaign_problem(campaign)
@@ -161,8 +161,6 @@ class Runs:
         return [{k: e[k] for k in keep if k in e} for e in entries]
 
     def status(self, run_id: str) -> dict:
-        from asset_pipeline.api.app import ID_RE
-
         try:
             record = json.loads(self._path(run_id).read_bytes()) if ID_RE.fullmatch(run_id) else None
         except FileNotFoundError:
