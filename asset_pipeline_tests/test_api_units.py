@@ -208,3 +208,31 @@ def test_loaded_models_are_kept_up_to_a_bound_least_recently_used_dropped_first(
     finally:
         generation.set_max_loaded(1)
         generation._unload()
+
+
+def test_a_body_that_arrives_too_slowly_is_cut_off_and_one_too_large_refused():
+    import asyncio
+
+    from starlette.requests import Request
+
+    from asset_pipeline.api.bodies import read_body
+
+    async def stalled():
+        await asyncio.sleep(5)  # a client that sent its headers and then nothing
+
+    async def flood():
+        return {"type": "http.request", "body": b"x" * 4096, "more_body": True}
+
+    def request(receive, length=None):
+        headers = [(b"content-length", str(length).encode())] if length is not None else []
+        return Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)
+
+    with pytest.raises(ApiProblem) as slow:
+        asyncio.run(read_body(request(stalled), timeout_s=0.05))
+    assert slow.value.status == 408
+    with pytest.raises(ApiProblem) as declared:
+        asyncio.run(read_body(request(stalled, 2_000_000)))
+    assert declared.value.status == 413  # refused on its Content-Length, before reading a byte
+    with pytest.raises(ApiProblem) as streamed:
+        asyncio.run(read_body(request(flood), limit=10_000))  # no length given: cut off past the cap
+    assert streamed.value.status == 413

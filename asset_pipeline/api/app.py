@@ -209,7 +209,8 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
         sha = request.path_params["sha256"]
         if SHA_RE.fullmatch(sha) is None:
             raise ApiProblem("not-found", "not a sha256 (64 lowercase hex digits)")
-        path = await asyncio.to_thread(_published_path, home, sha)
+        known = api.renderer.files.get(sha)  # rendered here: no catalog query
+        path = home.inside(known) if known else await asyncio.to_thread(_published_path, home, sha)
         if path is None:
             raise ApiProblem("not-found", "no published or rendered file has this sha256")
         data = path.read_bytes()

@@ -52,7 +52,8 @@ def put_brief(home: Home, campaign: str, body: bytes, content_type: str) -> dict
         raise InputError([Problem(label, "assets_csv", "not over the API: send the assets in `assets`")])
     if any(r.get("origin") == "api" for r in read_rows(home, "briefs", campaign)):
         raise ApiProblem("conflict", f"{campaign!r} holds real-time renders; a batch campaign needs another name")
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
+    # YAML is kept as sent (its comments too); JSON is written as the YAML a brief file is
+    text = body if content_type in YAML_TYPES else yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
     from asset_pipeline.validation import check_campaign, check_layouts, load_registry_checked
 
     staging = home.root / "api" / "staging" / f"{datetime.now(UTC).timestamp():.6f}-{threading.get_ident()}"

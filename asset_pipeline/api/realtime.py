@@ -141,6 +141,7 @@ class Renderer:
         self.home, self.store = home, ObjectStore(home)
         self.generator = DraftGenerator()
         self.instance = instance  # the home's Dagster instance, for the runless events (None: not reported)
+        self.files: dict[str, str] = {}  # sha256 -> home-relative path of the files this server rendered
         self._event_lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -251,6 +252,7 @@ class Renderer:
                 sha, path = sha256_bytes(encoded.data), f"{folder}/{name}.{EXTENSIONS[encoded.format]}"
                 store.put_bytes(encoded.data)  # served by GET /v1/files/{sha256}
                 atomic_write_bytes(home.inside(path), encoded.data)
+                self.files[sha] = path
                 entry_files.append(
                     {"format": encoded.format, "url": f"/v1/files/{sha}", "sha256": sha, "bytes": len(encoded.data)}
                 )
