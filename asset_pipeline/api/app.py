@@ -33,8 +33,8 @@ from asset_pipeline.api.openapi import docs_page, document
 from asset_pipeline.api.problems import TYPES, ApiProblem, problem_response
 from asset_pipeline.api.queues import RouteQueue
 from asset_pipeline.api.tokens import Token, TokenStore, bearer
-from asset_pipeline.home import Home
-from asset_pipeline.specs import InputError
+from asset_pipeline.home import Home, HomePathError
+from asset_pipeline.specs import InputError, Problem
 from asset_pipeline.storage.files import atomic_write_bytes
 
 log = logging.getLogger("asset_pipeline.api")
@@ -149,9 +149,11 @@ async def _answer(handle) -> Response:
         return problem_response(problem)
 
 
-def _input_problem(exc: InputError) -> ApiProblem:
-    count = len(exc.problems)
-    return ApiProblem("invalid-input", f"{count} problem{'s' * (count != 1)} with the input", exc.problems)
+def _input_problem(exc: InputError | HomePathError) -> ApiProblem:
+    """422 listing every problem; a path that leaves the home (a symlink out) is one too."""
+    problems = exc.problems if isinstance(exc, InputError) else [Problem(exc.relative, "", exc.reason)]
+    count = len(problems)
+    return ApiProblem("invalid-input", f"{count} problem{'s' * (count != 1)} with the input", problems)
 
 
 def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | None = None) -> Starlette:
@@ -177,7 +179,7 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
             render_id = new_id("r")
             try:
                 plan = await asyncio.to_thread(plan_render, api.home, data, render_id)
-            except InputError as exc:
+            except (InputError, HomePathError) as exc:
                 raise _input_problem(exc) from None
             future = api.queues["renders"].submit(api.run_render, render_id, data, plan)
             with api._jobs_lock:
@@ -228,7 +230,7 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
         async def handle() -> Response:
             try:
                 answer = await asyncio.to_thread(write_brief, api.home, campaign, body, kind)
-            except InputError as exc:
+            except (InputError, HomePathError) as exc:
                 raise _input_problem(exc) from None
             return JSONResponse(answer)
 
@@ -242,7 +244,7 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
         async def handle() -> Response:
             try:
                 answer = await asyncio.to_thread(api.runs.start, campaign)
-            except InputError as exc:
+            except (InputError, HomePathError) as exc:
                 raise _input_problem(exc) from None
             return JSONResponse(answer, status_code=202, headers={"Location": answer["url"]})
 
@@ -265,7 +267,7 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
         async def handle() -> Response:
             try:
                 answer = api.webhooks.register(parse_json(body))
-            except InputError as exc:
+            except (InputError, HomePathError) as exc:
                 raise _input_problem(exc) from None
             return JSONResponse(answer, status_code=201)
 
