@@ -22,6 +22,7 @@ models:
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
   upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
+  realtime: [sd-turbo, tiny]       # the HTTP API's real-time renders (default: the draft route)
 ```
 
 The `upscale` route lists diffusers upscalers (e.g. StableDiffusionUpscalePipeline, the SD
@@ -54,6 +55,9 @@ Tier = Literal["draft", "final", "upscale"]
 TIERS: tuple[str, ...] = ("draft", "final")  # the draft tiers a brief can ask for
 UPSCALE = "upscale"  # the upscaler role: not a draft tier
 ROUTES: tuple[str, ...] = (*TIERS, UPSCALE)
+# The HTTP API's real-time renders (`serve`): draft models fast enough to answer while a client
+# waits. Absent from `routes` unless models.yaml gives it, so a registry without it hashes as before.
+REALTIME = "realtime"
 TINY_ID = "tiny"
 TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
 MAX_ASPECT = 4.0
@@ -104,6 +108,7 @@ class _Routes(_Strict):
     draft: list[str] | None = Field(default=None, min_length=1)
     final: list[str] | None = Field(default=None, min_length=1)
     upscale: list[str] | None = None  # may be empty: no diffusion upscaler, Lanczos only
+    realtime: list[str] | None = Field(default=None, min_length=1)
 
 
 class _ModelsFile(_Strict):
@@ -280,6 +285,17 @@ class Registry:
             raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
         return [self.models[model_id] for model_id in self.routes[tier]]
 
+    def realtime_route(self) -> list[str]:
+        """The real-time route's model ids: models.yaml's `routes.realtime`, else the draft route."""
+        return list(self.routes.get(REALTIME) or self.routes["draft"])
+
+    def for_realtime(self) -> Registry:
+        """This registry with every draft tier routed as real-time renders are: the stage code asks
+        for a tier's candidates as always, and gets the real-time route (an asset's explicit
+        `model` still wins, as in a brief)."""
+        route = self.realtime_route()
+        return Registry(home=self.home, models=self.models, routes={**self.routes, **dict.fromkeys(TIERS, route)})
+
     def resolve_path(self, spec: ModelSpec, create: bool = True) -> Path | None:
         return resolve_weights(spec, self.home, create)
 
@@ -309,7 +325,8 @@ class Registry:
                 "dtype": spec.dtype,
                 "resolution": spec.resolution,
                 "present": self.weights_present(spec),
-                "routes": [tier for tier in ROUTES if spec.id in self.routes.get(tier, [])],
+                "routes": [tier for tier in ROUTES if spec.id in self.routes.get(tier, [])]
+                + [REALTIME] * (spec.id in self.realtime_route()),
             }
             for spec in self.models.values()
         ]
@@ -377,6 +394,16 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
             routes[tier] = fronted + [m for m in routes[tier] if m not in fronted and tier in models[m].tiers]
             if not routes[tier] and tier != UPSCALE:  # no upscaler is fine: Lanczos
                 problems.append(Problem(label, "routes", f"no model is left for tier {tier!r}"))
+    for index, model_id in enumerate(given.get(REALTIME) or []):
+        field = f"routes.{REALTIME}[{index}]"
+        if model_id not in models:
+            problems.append(Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}"))
+        elif not set(models[model_id].tiers) & set(TIERS):
+            problems.append(Problem(label, field, f"model {model_id!r} is an upscaler, not a draft model"))
+        elif model_id in given[REALTIME][:index]:
+            problems.append(Problem(label, field, f"model {model_id!r} is listed twice"))
+    if REALTIME in given:
+        routes[REALTIME] = list(given[REALTIME])
     if problems:
         raise InputError(problems)
     return models, routes

@@ -215,6 +215,7 @@ def run_campaigns(
     broker: str | None = None,
     progress: Callable[[str], object] | None = None,
     batch_size: int = BATCH_SIZE,
+    tags: dict[str, str] | None = None,
 ) -> list[CampaignSummary]:
     """Dagster runs in the home's instance, so the UI shows them: one per range of up to
     `batch_size` consecutive campaign partitions (one campaign alone gets a run of its own).
@@ -222,7 +223,8 @@ def run_campaigns(
     `executor`: in_process (default), multiprocess (a process per step) or celery
     (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
     `progress(label)`: a reporter (orchestration/progress.py) that follows each run's log.
-    Summaries come back one per campaign, in the order asked.
+    Summaries come back one per campaign, in the order asked. `tags` go on every run (the HTTP API
+    finds its runs by them).
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
@@ -254,10 +256,11 @@ def run_campaigns(
     elif executor == "multiprocess":
         run_config.update(multiprocess_run_config())
     summaries: dict[str, CampaignSummary] = {}
-    store = ObjectStore(home)
+    store, extra_tags = ObjectStore(home), dict(tags or {})
     for group in contiguous_ranges(campaigns, order, batch_size):
         invocation = invocation_tag()
         tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags, **invocation}
+        tags.update(extra_tags)
         single = len(group) == 1
         if not single:
             tags.update(range_tags(group[0], group[-1]))

@@ -70,13 +70,17 @@ class CampaignInputs:
         return content_hash({**part, "media": dict(self.media)} if self.media else part)
 
 
-def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -> CampaignInputs:
+def load_campaign(
+    home: Home, campaign: str, registry: Registry | None = None, brief_file: Path | None = None
+) -> CampaignInputs:
     """Load and cross-check a campaign's brief and brand; raises InputError.
 
     `registry` decides whether a palette-steered model draws (loaded from the home if not given).
+    `brief_file`: read the brief from there instead of briefs/<campaign>.yaml (the HTTP API checks
+    a brief before it writes it); problems still name briefs/<campaign>.yaml.
     """
     try:
-        brief_file = home.brief_path(campaign)
+        brief_file = brief_file or home.brief_path(campaign)
     except ValueError as exc:
         raise InputError([Problem(f"briefs/{campaign}.yaml", "campaign", str(exc))]) from None
     label = f"briefs/{campaign}.yaml"
@@ -87,10 +91,28 @@ def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -
     if not brand_file.exists():
         raise InputError([Problem(label, "brand", f"brand {brief.brand!r} has no file brands/{brief.brand}.yaml")])
     brand = load_brand(brand_file, f"brands/{brief.brand}.yaml")
+    return campaign_inputs(home, brief, brief_file, brand, brand_file, registry)
+
+
+def campaign_inputs(
+    home: Home,
+    brief: Brief,
+    brief_file: Path,
+    brand: Brand,
+    brand_file: Path,
+    registry: Registry | None = None,
+    strict: bool = False,
+) -> CampaignInputs:
+    """The inputs of a validated brief and brand: media hashes, content hashes, steering palette.
+
+    Shared by a brief file's campaign and the HTTP API's real-time render (a one-asset brief made
+    from a request). `strict`: a product shot or reference image that is missing, outside media/ or
+    unreadable raises InputError (else it is left for pre-flight to report)."""
+    label = home.relative(brief_file) if home.root in brief_file.resolve().parents else str(brief_file)
     return CampaignInputs(
-        media=_media_hashes(home, brand, f"brands/{brief.brand}.yaml"),
-        products=_product_hashes(home, brief, label, strict=False),
-        references=_product_hashes(home, brief, label, strict=False, field="reference"),
+        media=_media_hashes(home, brand, f"brands/{brand.brand}.yaml"),
+        products=_product_hashes(home, brief, label, strict=strict),
+        references=_product_hashes(home, brief, label, strict=strict, field="reference"),
         brief=brief,
         brand=brand,
         brief_file=brief_file,
@@ -299,7 +321,7 @@ def _registry_from_json(home: Home, text: str) -> Registry:
     return Registry(home=home.root, models=models, routes=data["routes"])
 
 
-def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
+def input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
     """Every file the run reads: brief, its CSV feed, brand, models.yaml, the brand's font files and media (its logo)."""
     from asset_pipeline.typography.fonts import FontError, resolve_font
 
@@ -409,7 +431,7 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
     # Only publication reads the version history, but a damaged one (DamagedTableError) is better
     # found here, before any draft is made for a campaign that could not be published.
     read_rows(home, "publications", campaign)
-    return dataclasses.replace(inputs, input_files=_input_files(home, inputs), approvals=approvals)
+    return dataclasses.replace(inputs, input_files=input_files(home, inputs), approvals=approvals)
 
 
 def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:

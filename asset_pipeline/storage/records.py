@@ -8,6 +8,7 @@ does not allow one, is an error at write time instead of a silent NULL.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import types
 import typing
@@ -154,6 +155,8 @@ class BriefRow:
     product_integration: str = "composite"  # composite | inpaint (the scene repainted around the product)
     # the share of the frame text and logo may cover, where the preset's channel limits it (else None)
     max_text_cover: float | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,8 @@ class DraftRow:
     reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
     reference_strength: float | None
     notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,8 @@ class LayoutRow:
     crop_box: list[float]  # the box of the draft this deliverable is cut from (left, top, right, bottom px)
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -226,6 +233,8 @@ class RenderRow:
     key_visual_sha256: str | None  # the asset's key visual: the draft itself, or the one its extension extends
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -243,6 +252,8 @@ class CheckRow:
     detail: str | None
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -269,6 +280,8 @@ class PublicationRow:
     checks: list[CheckResult]  # the checks this row was judged by
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -291,6 +304,8 @@ class FileRow:
     published_at: datetime
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 RECORDS: dict[str, type] = {
@@ -334,6 +349,7 @@ def _arrow_type(hint: Any) -> pa.DataType:
     return _SCALARS[hint]
 
 
+@functools.cache  # resolving the annotations was most of checking a row (get_type_hints per row and struct)
 def _hints(record: type) -> dict[str, Any]:
     return typing.get_type_hints(record)
 

@@ -35,6 +35,7 @@ __all__ = [
     "SCHEMAS",
     "DamagedTableError",
     "RecordError",
+    "append_rows",
     "has_rows",
     "file_problem",
     "quarantined_tables",
@@ -198,6 +199,27 @@ def write_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
         _set_aside(home, table, campaign, path, problem)
     with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp, compression="zstd")
+    return path
+
+
+def append_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
+    """Add `rows` to the campaign's file (the caller holds a lock on it): only the new rows are
+    checked and converted, so appending costs the same however long the file has grown."""
+    record, schema = RECORDS[table], SCHEMAS[table]
+    checked = [to_record(record, row, f"{table} row {i}") for i, row in enumerate(rows)]
+    strays = sorted({r.campaign for r in checked} - {campaign})
+    if strays:
+        raise RecordError(f"{table}: rows of campaign(s) {', '.join(strays)} written to campaign {campaign!r}")
+    plain = [dataclasses.asdict(r) for r in checked]
+    added = pa.Table.from_pydict({name: [r[name] for r in plain] for name in schema.names}, schema=schema)
+    path = table_path(home, table, campaign)
+    if path.exists():
+        before = pq.read_table(path)
+        if not set(schema.names) <= set(before.column_names):  # written before a column existed
+            return write_rows(home, table, campaign, before.to_pylist() + rows)
+        added = pa.concat_tables([before.select(schema.names).cast(schema), added])
+    with atomic_path(path) as tmp:
+        pq.write_table(added, tmp, compression="zstd")
     return path
 
 
