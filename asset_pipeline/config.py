@@ -85,7 +85,6 @@ def _origin_parts(url: str) -> tuple[str, str, int, str]:
 class WebhooksSettings(_Strict):
     """`webhooks`: where the HTTP API may deliver (asset_pipeline/api/webhooks.py), and how it retries."""
 
-
     allow: list[str] = Field(default_factory=list, max_length=100)
     max_attempts: int = Field(default=8, ge=1, le=20)
     retry_base_s: float = Field(default=5.0, gt=0, le=3600)
