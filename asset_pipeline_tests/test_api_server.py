@@ -254,7 +254,8 @@ def test_hostile_bodies_get_a_clear_4xx_and_write_nothing(api):
     _, _, body = call(api, "POST", "/v1/renders", {"brand": "acme", "asset": {**ASSET, "sizes": ["300x25o"]}, "x": 1})
     assert {e["line"] for e in body["errors"]} >= {
         "request: x: unknown key (typo?)",
-        "request: asset.sizes: '300x25o' is not WxH (for example 1080x1080) or a size preset",
+        "request: asset.sizes: '300x25o' is not WxH (for example 1080x1080) or a size preset (e.g. meta/story); "
+        "channels: google, iab, linkedin, meta, pinterest, tiktok, x, youtube (docs/channels.md)",
     }
     assert written(home) == before  # nothing written for any of them
 
