@@ -305,10 +305,15 @@ def cmd_models(args: argparse.Namespace, home: Home) -> int:
     from asset_pipeline.models.registry import load_registry
 
     rows = load_registry(home.root).rows()
-    columns = ["id", "path", "pipeline_class", "tiers", "steps", "resolution", "present"]
+    columns = ["id", "path", "pipeline_class", "tiers", "steps", "resolution", "present", "price"]
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
     else:
+        for row in rows:  # a hosted model: its provider, its list price per image, why it is absent
+            row["price"] = f"{row['price_per_image']:g} {row['currency']}" if row.get("price_per_image") else ""
+            if row["provider"]:  # no steps or resolution of its own: the provider's sizes (docs/models.md)
+                row.update(pipeline_class=f"hosted: {row['provider']}", steps="", resolution="")
+                row["present"] = "yes" if row["present"] else f"no: {row['absent_because']}"
         _print_rows(columns, [[", ".join(r[c]) if c == "tiers" else r[c] for c in columns] for r in rows], "table")
     return EXIT_OK
 

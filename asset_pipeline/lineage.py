@@ -139,6 +139,19 @@ def lineage(home: Home, path: Path) -> dict:
             "steps": chunks.get("steps"),
             "guidance": chunks.get("guidance"),
             "palette_grade": chunks.get("palette_grade"),
+            # a hosted model (models/hosted): who drew it, and that the same request may draw another picture
+            "reproducible": chunks.get("reproducible") != "false",
+            **{
+                k: chunks.get(k) or None
+                for k in (
+                    "provider",
+                    "provider_model",
+                    "provider_model_version",
+                    "provider_request_id",
+                    "revised_prompt",
+                )
+                if k in chunks
+            },
         },
         "seed": pub["seed"],
         "prompt": chunks.get("prompt"),
@@ -218,6 +231,16 @@ def format_lineage(chain: dict) -> str:
             f" palette grade {chain['model']['palette_grade']}"
             if float(chain["model"].get("palette_grade") or 0)
             else ""
+        ),
+        *(
+            [
+                f"  hosted  {model['provider']} {model['provider_model']}"
+                + (f" version {model['provider_model_version']}" if model.get("provider_model_version") else "")
+                + f", request {model.get('provider_request_id') or 'unknown'}, reproducible: false",
+                *([f"  revised prompt {model['revised_prompt']}"] if model.get("revised_prompt") else []),
+            ]
+            if (model := chain["model"]).get("provider")
+            else []
         ),
         f"seed      {chain['seed']}",
         f"prompt    {chain['prompt']}",

@@ -153,7 +153,27 @@ def _check_campaign(home: Home, campaign: str, registry: Registry | None, brief_
                         f"model {asset.model!r} is an upscaler, not a draft model",
                     )
                 )
+            elif asset.model is not None and asset.reference and not takes_references(registry.models[asset.model]):
+                spec = registry.models[asset.model]
+                problems.append(
+                    Problem(
+                        f"briefs/{campaign}.yaml",
+                        f"assets[{index}](id={asset.id}).reference",
+                        f"model {asset.model!r} ({spec.provider} {spec.path}) takes no reference image; "
+                        "name a model that does, or drop the reference",
+                    )
+                )
     return problems
+
+
+def takes_references(spec) -> bool:
+    """Whether a model can be steered by a reference image: every local one; a hosted one where
+    its provider's API takes an image (models/hosted/catalog.py)."""
+    if spec.provider is None:
+        return True
+    from asset_pipeline.models.hosted.catalog import offer
+
+    return offer(spec.provider, spec.path).references
 
 
 def load_registry_checked(home: Home) -> tuple[Registry | None, list[Problem]]:

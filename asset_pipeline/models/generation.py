@@ -216,6 +216,16 @@ class DraftGenerator:
 
     def __init__(self, registry: Registry | None = None):
         self.registry = registry
+        self._hosted = None
+
+    @property
+    def hosted(self):
+        """The hosted models' generator (models/hosted/): a spec with a `provider` goes to it."""
+        if self._hosted is None:
+            from asset_pipeline.models.hosted import HostedGenerator
+
+            self._hosted = HostedGenerator()
+        return self._hosted
 
     def weights_path(self, spec: ModelSpec) -> Path | None:
         if self.registry is not None:
@@ -254,6 +264,8 @@ class DraftGenerator:
         so no pixel of the result lies at the canvas edge the convolutions zero-pad."""
         if not len(prompts) == len(negatives) == len(seeds):
             raise ValueError("prompts, negatives and seeds must have the same length")
+        if spec.provider is not None:
+            return self.hosted.generate(spec, prompts, negatives, seeds, width, height)
         if width % spec.multiple or height % spec.multiple:
             raise ValueError(f"{width}x{height} is not a multiple of {spec.multiple} (model {spec.id}); use draft_size")
         if not prompts:
@@ -329,6 +341,8 @@ class DraftGenerator:
 
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be within 0..1, not {strength}")
+        if spec.provider is not None:
+            return self.hosted.generate(spec, prompts, negatives, seeds, width, height, reference, strength)
         extra = overscan_px(spec)
         start = crop_to_aspect(reference.convert("RGB"), width + 2 * extra, height + 2 * extra)
         images = []
@@ -390,6 +404,8 @@ class DraftGenerator:
         """`start` with the mask's white area painted by the model (its size, overscan included):
         diffusers' inpainting pipeline where the UNet allows it, else latent blending. `strength`
         < 1 starts the painting from the start's own pixels, noised that far."""
+        if spec.provider is not None:  # the callers note it and crop or composite instead
+            raise GenerationError(f"{spec.id} is a hosted model: it does not outpaint or inpaint here")
         size = start.size
         with PIPELINE_LOCK:
             base = self.load(spec)

@@ -52,6 +52,7 @@ from PIL import Image
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
+from asset_pipeline.models.hosted import provenance_chunks
 from asset_pipeline.publishing import content_credentials
 from asset_pipeline.publishing.encoding import (
     EXTENSIONS,
@@ -135,6 +136,7 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "digital_source_type": content_credentials.digital_source_type(render.get("layout")),
         **media_provenance(render.get("layout")),
         **reference_provenance(brief_row, draft),
+        **provenance_chunks(draft),  # a hosted model's provider, version, request id (models/hosted)
     }
 
 

@@ -196,6 +196,17 @@ class DraftRow:
     notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
     origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
     request_id: str | None = None  # the API request that made an `api` row
+    # Hosted models (models/hosted/): who drew it and what one such image lists at. A local
+    # model's rows keep the defaults. `price_per_image` is the list price whether or not this
+    # run paid it (a cache hit pays nothing: cost = 0 if cache_hit else price_per_image).
+    provider: str | None = None
+    provider_model: str | None = None
+    provider_model_version: str | None = None
+    provider_request_id: str | None = None
+    revised_prompt: str | None = None  # the prompt the provider rewrote and drew (DALL·E 3)
+    reproducible: bool = True
+    price_per_image: float | None = None
+    price_currency: str | None = None
 
 
 @dataclass(frozen=True)
