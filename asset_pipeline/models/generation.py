@@ -1,7 +1,9 @@
 """Draft generation with diffusers: load a registry model, make images, fall back when it fails.
 
-One pipeline is kept loaded per process (loading is the slow part; holding two real
-checkpoints would not fit many GPUs). Seeds go through CPU `torch.Generator`s, one per
+Loaded pipelines are kept per process (loading is the slow part), at most `MAX_LOADED`, the
+least recently used dropped first: one by default (holding two real checkpoints would not fit
+many GPUs); the HTTP API's long-lived server raises it (`set_max_loaded`) so real-time renders
+routed to a few models keep them all warm. Seeds go through CPU `torch.Generator`s, one per
 image, so the same (model, prompt, negative, seed, size) gives the same pixels on CPU in
 any process. On CPU each image is its own pipeline call: batching changes float rounding,
 so an image's bytes would depend on which other images shared its batch (and batching
@@ -18,7 +20,8 @@ import gc
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,11 +64,12 @@ class GenerationError(RuntimeError):
 class _Loaded:
     key: tuple
     pipe: Any
+    derived: dict[str, Any] = field(default_factory=dict)  # inpainting / image-to-image views (from_pipe)
 
 
-# Module-level so every DraftGenerator in the process shares the one loaded pipeline.
-_LOADED: _Loaded | None = None
-_DERIVED: dict[str, Any] = {}  # inpainting / image-to-image views of the loaded pipeline (from_pipe)
+# Module-level so every DraftGenerator in the process shares the loaded pipelines, most recently used last.
+_LOADED: OrderedDict[tuple, _Loaded] = OrderedDict()
+MAX_LOADED = 1
 PIPELINE_LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not thread-safe
 LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
 
@@ -90,32 +94,49 @@ def _pipeline_class(name: str):
     return cls
 
 
-def _unload() -> None:
-    global _LOADED
-    _DERIVED.clear()
-    if _LOADED is not None:
-        _LOADED = None
-        gc.collect()
-        import torch
+def set_max_loaded(count: int) -> None:
+    """Keep at most `count` pipelines loaded (least recently used dropped first)."""
+    global MAX_LOADED
+    if count < 1:
+        raise ValueError(f"at least one model stays loaded, not {count}")
+    with PIPELINE_LOCK:
+        MAX_LOADED = count
+        _drop_beyond(count)
 
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+
+def _drop_beyond(count: int) -> None:
+    if len(_LOADED) <= count:
+        return
+    while len(_LOADED) > count:
+        _LOADED.popitem(last=False)
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _unload() -> None:
+    """Drop every loaded pipeline."""
+    with PIPELINE_LOCK:
+        _drop_beyond(0)
 
 
 def _without_torchvision_notice(record: logging.LogRecord) -> bool:
     return "requires torchvision (not installed)" not in record.getMessage()
 
 
-def _load(spec: ModelSpec, path: Path):
-    """The pipeline for `spec`, reusing the loaded one when nothing about it changed."""
-    global _LOADED, LOAD_COUNT
+def _load(spec: ModelSpec, path: Path) -> _Loaded:
+    """The pipeline for `spec`, reusing a loaded one when nothing about it changed."""
+    global LOAD_COUNT
     device, dtype = device_and_dtype(spec)
     index = path / "model_index.json"
     # The mtime catches a folder rebuilt in place at the same path.
     key = (str(path.resolve()), index.stat().st_mtime_ns, spec.pipeline_class, spec.scheduler, device, str(dtype))
-    if _LOADED is not None and _LOADED.key == key:
-        return _LOADED.pipe
-    _unload()  # free the old model before loading the next: one in memory at a time
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    _drop_beyond(MAX_LOADED - 1)  # free the least recently used before loading the next
 
     import diffusers
     import transformers
@@ -144,9 +165,9 @@ def _load(spec: ModelSpec, path: Path):
         pipe.scheduler = scheduler_cls.from_config(pipe.scheduler.config)
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
-    _LOADED = _Loaded(key, pipe)
+    loaded = _LOADED[key] = _Loaded(key, pipe)
     LOAD_COUNT += 1
-    return pipe
+    return loaded
 
 
 def overscan_px(spec: ModelSpec) -> int:
@@ -195,6 +216,16 @@ class DraftGenerator:
 
     def __init__(self, registry: Registry | None = None):
         self.registry = registry
+        self._hosted = None
+
+    @property
+    def hosted(self):
+        """The hosted models' generator (models/hosted/): a spec with a `provider` goes to it."""
+        if self._hosted is None:
+            from asset_pipeline.models.hosted import HostedGenerator
+
+            self._hosted = HostedGenerator()
+        return self._hosted
 
     def weights_path(self, spec: ModelSpec) -> Path | None:
         if self.registry is not None:
@@ -208,6 +239,9 @@ class DraftGenerator:
 
     def load(self, spec: ModelSpec):
         """Load (or reuse) the spec's pipeline; FileNotFoundError when its weights are absent."""
+        return self._loaded(spec).pipe
+
+    def _loaded(self, spec: ModelSpec) -> _Loaded:
         path = self.weights_path(spec)
         if path is None:
             raise FileNotFoundError(f"weights not found for {spec.path!r} (local folder or local HF cache)")
@@ -230,6 +264,8 @@ class DraftGenerator:
         so no pixel of the result lies at the canvas edge the convolutions zero-pad."""
         if not len(prompts) == len(negatives) == len(seeds):
             raise ValueError("prompts, negatives and seeds must have the same length")
+        if spec.provider is not None:
+            return self.hosted.generate(spec, prompts, negatives, seeds, width, height)
         if width % spec.multiple or height % spec.multiple:
             raise ValueError(f"{width}x{height} is not a multiple of {spec.multiple} (model {spec.id}); use draft_size")
         if not prompts:
@@ -265,8 +301,9 @@ class DraftGenerator:
         import diffusers
 
         with PIPELINE_LOCK:
-            base = self.load(spec)
-            if task not in _DERIVED:
+            loaded = self._loaded(spec)
+            base = loaded.pipe
+            if task not in loaded.derived:
                 # The SD families by name (importing the Auto classes loads every pipeline diffusers has).
                 name = type(base).__name__.replace("Pipeline", "") + (
                     "InpaintPipeline" if task == "inpaint" else "Img2ImgPipeline"
@@ -283,8 +320,8 @@ class DraftGenerator:
                 finally:
                     diffusers.utils.logging.set_verbosity(quiet)
                 pipe.set_progress_bar_config(disable=True)
-                _DERIVED[task] = pipe
-            return _DERIVED[task]
+                loaded.derived[task] = pipe
+            return loaded.derived[task]
 
     def restyle(
         self,
@@ -304,6 +341,8 @@ class DraftGenerator:
 
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be within 0..1, not {strength}")
+        if spec.provider is not None:
+            return self.hosted.generate(spec, prompts, negatives, seeds, width, height, reference, strength)
         extra = overscan_px(spec)
         start = crop_to_aspect(reference.convert("RGB"), width + 2 * extra, height + 2 * extra)
         images = []
@@ -365,6 +404,8 @@ class DraftGenerator:
         """`start` with the mask's white area painted by the model (its size, overscan included):
         diffusers' inpainting pipeline where the UNet allows it, else latent blending. `strength`
         < 1 starts the painting from the start's own pixels, noised that far."""
+        if spec.provider is not None:  # the callers note it and crop or composite instead
+            raise GenerationError(f"{spec.id} is a hosted model: it does not outpaint or inpaint here")
         size = start.size
         with PIPELINE_LOCK:
             base = self.load(spec)

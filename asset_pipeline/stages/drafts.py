@@ -32,6 +32,7 @@ from asset_pipeline.home import Home
 from asset_pipeline.media import open_image
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
+from asset_pipeline.models.hosted import draft_columns
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.quality import attempts_summary
@@ -299,7 +300,10 @@ def _generate(
         per_image = (time.perf_counter() - started) / len(misses)
         for index, image in zip(misses, images):
             sha = store.put_image(image)
-            cache.put(keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image})
+            # a hosted model's provenance (request id, model version, revised prompt) stays with the
+            # cached draft, so a cache hit still says which request drew it (models/hosted)
+            hosted = {"hosted": image.info["hosted"]} if "hosted" in image.info else {}
+            cache.put(keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image, **hosted})
             out[index] = (sha, False, per_image)
     return out  # type: ignore[return-value]
 
@@ -932,6 +936,9 @@ def generate_drafts(
     rows = rows + skipped
     for row in rows:
         row["palette"] = palette  # the steering palette these drafts were asked for (empty: none)
+        if row["model"] in registry.models:  # a hosted draft's provider, request id and price
+            entry = cache.get(row["draft_key"]) if row["draft_key"] else None
+            row.update(draft_columns(registry.models[row["model"]], entry, row["width"], row["height"]))
     return rows
 
 

@@ -34,7 +34,7 @@ def _identity(render: dict) -> dict:
     return dict(identity, render_sha256=render["image_sha256"])
 
 
-def _cache_key(render: dict, brand: Brand, keep_out: list | None = None) -> str:
+def _cache_key(render: dict, brand: Brand, keep_out: list | None = None, max_text_cover: float | None = None) -> str:
     rules = {name: getattr(brand, name) for name in CHECK_RULES}
     if brand.banned_terms_by_locale:  # only when given: a brand without it keeps its cached results
         rules["banned_terms_by_locale"] = brand.banned_terms_by_locale
@@ -43,6 +43,8 @@ def _cache_key(render: dict, brand: Brand, keep_out: list | None = None) -> str:
     key = {"render": render["image_sha256"], "layout": render["layout"], "rules": rules, "code": CHECKS_CODE_VERSION}
     if keep_out:  # only sizes with safe zones: the others keep their cached results
         key["keep_out"] = keep_out
+    if max_text_cover is not None:  # likewise, only sizes whose channel limits text cover
+        key["max_text_cover"] = max_text_cover
     return content_hash(key)
 
 
@@ -94,11 +96,13 @@ def run_checks(
     workers: int | None = None,
     drafts: list[dict] | None = None,
     keep_out: dict[tuple, list] | None = None,
+    text_cover: dict[tuple, float | None] | None = None,
 ) -> tuple[list[dict], int]:
     """Check rows (one per deliverable and check) and how many deliverables were cache hits.
 
     `keep_out`: (asset, variant, size) -> that deliverable's safe zones (its `briefs` row's), which
-    the design lint measures every text box and logo against.
+    the design lint measures every text box and logo against; `text_cover`: likewise, the share
+    of the image its channel lets text and logo cover (absent or None: no limit).
 
     With `drafts` (the drafts table), each deliverable also gets its "draft"
     row: the draft-level checks and re-rolls made in the drafts stage.
@@ -110,11 +114,14 @@ def run_checks(
     def zones_of(render: dict) -> list:
         return list((keep_out or {}).get((render["asset"], render["variant"], render["size"]), []))
 
+    def cover_of(render: dict) -> float | None:
+        return (text_cover or {}).get((render["asset"], render["variant"], render["size"]))
+
     for index, render in enumerate(renders):
         if render["error"] is not None:  # the layout pass already rejected it
             results.append([{"check": "layout", "passed": False, "value": None, "detail": render["error"]}])
             continue
-        cached = cache.get(_cache_key(render, brand, zones_of(render)))
+        cached = cache.get(_cache_key(render, brand, zones_of(render), cover_of(render)))
         results.append(cached)
         if cached is None:
             misses.append(index)
@@ -124,12 +131,13 @@ def run_checks(
         layout = Layout.from_json(renders[index]["layout"])
         cutout = _cutout(store, layout)
         path = store.path(renders[index]["image_sha256"])
-        jobs.append((path, layout, brand, layout.width, layout.height, zones_of(renders[index]), cutout))
+        render = renders[index]
+        jobs.append((path, layout, brand, layout.width, layout.height, zones_of(render), cutout, cover_of(render)))
     fresh = run_checks_parallel(jobs, workers=workers or os.cpu_count() or 1) if jobs else []
     for index, checked in zip(misses, fresh):
         rows = [{"check": "layout", "passed": True, "value": None, "detail": "text fits the brand rules"}]
         rows += [{"check": r.check, "passed": bool(r.passed), "value": r.value, "detail": r.detail} for r in checked]
-        cache.put(_cache_key(renders[index], brand, zones_of(renders[index])), rows)
+        cache.put(_cache_key(renders[index], brand, zones_of(renders[index]), cover_of(renders[index])), rows)
         results[index] = rows
 
     if drafts is not None:
