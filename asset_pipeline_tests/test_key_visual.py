@@ -80,6 +80,7 @@ def test_extension_holds_the_key_visual_centred_and_unstretched():
 # ------------------------------------------------------------------ the drafts stage, tiny model
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_one_key_visual_per_asset_and_variant_and_the_sizes_agree(home):
     sizes = ((1080, 1080), (1200, 628))
     rows = drafts_for(home, brief_rows(None, seed=11, variants=2, sizes=sizes))
@@ -117,6 +118,7 @@ def test_one_key_visual_per_asset_and_variant_and_the_sizes_agree(home):
     ]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_an_extreme_aspect_outpaints_the_key_visual_with_the_loaded_model(home):
     sizes = ((1080, 1080), (728, 90))
     loads = generation.LOAD_COUNT
@@ -166,6 +168,7 @@ def test_a_model_that_cannot_inpaint_crops_the_banner_instead_and_says_so(home, 
     ]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 @pytest.mark.parametrize("model", ["embedded"])
 def test_the_embedded_model_outpaints_through_latent_blending(home, model):
     registry = load_registry(home)
@@ -214,6 +217,7 @@ def ref_home(home):
     return home
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_a_reference_steers_the_key_visual_and_is_part_of_its_key(ref_home):
     reference_brief(ref_home, None)
     plain = {r["asset"]: r for r in snapshot_drafts(ref_home)}
