@@ -16,7 +16,7 @@ from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE, deliverable_key, draft_size_key
 from asset_pipeline.typography.boxes import Layout
 
-CHECKS_CODE_VERSION = "4"  # bump when a check changes, to invalidate cached results (4: OCR reads lines alone)
+CHECKS_CODE_VERSION = "5"  # bump when a check changes, to invalidate cached results (5: the seams check)
 CHECK_RULES = (
     "banned_terms",
     "ocr_min_similarity",
