@@ -79,3 +79,71 @@ def test_pre_flight_passes_an_image_only_deliverable_and_still_checks_the_logo()
 def test_blank_texts_count_as_none():
     layout = layout_text(728, 90, {"headline": "  ", "body": None}, BRAND, ".")
     assert layout.boxes == []
+
+
+PLATE_BRIEF = """\
+campaign: plates
+brand: acme
+assets:
+  - id: plate
+    prompt: "soft pastel background"
+    sizes: ["256x256", "512x64"]
+  - id: shot
+    prompt: "a wooden table"
+    sizes: ["256x256"]
+    product: products/cup.png
+"""
+
+
+@pytest.mark.slow
+def test_an_image_only_campaign_publishes_and_every_render_is_judged_for_seams(home):
+    """A background plate (with a 512x64 extension) and a product-only ad, under a brand with no
+    disclaimer: everything publishes, no text is set, and the seams check judged every render."""
+    import dagster as dg
+
+    from asset_pipeline.home import Home
+    from asset_pipeline.orchestration.assets import (
+        campaign_inputs,
+        check_results,
+        draft_images,
+        published_assets,
+        typeset_images,
+        upscaled_images,
+    )
+    from asset_pipeline.orchestration.checks import quality_checks
+    from asset_pipeline.orchestration.resources import PipelineResource
+    from asset_pipeline.storage.tables import read_rows
+    from asset_pipeline.typography.boxes import Layout
+    from asset_pipeline_tests.conftest import write_brief
+
+    brand = (home / "brands" / "acme.yaml").read_text()
+    (home / "brands" / "acme.yaml").write_text(
+        "".join(line for line in brand.splitlines(True) if "disclaimer" not in line)
+    )
+    (home / "media" / "products").mkdir(parents=True)
+    (home / "media" / "products" / "cup.png").write_bytes(encode(alpha_product()))
+    write_brief(home, "plates", PLATE_BRIEF)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("campaigns", ["plates"])
+    stages = [campaign_inputs, draft_images, typeset_images, upscaled_images, check_results, published_assets]
+    result = dg.materialize(
+        [*stages, quality_checks],
+        partition_key="plates",
+        instance=instance,
+        resources={"pipeline": PipelineResource(home=str(home))},
+    )
+    assert result.success
+    root = Home(home.resolve())
+    published = read_rows(root, "publications", "plates")
+    assert {(r["asset"], r["size"], r["status"]) for r in published} == {
+        ("plate", "256x256", "published"),
+        ("plate", "512x64", "published"),
+        ("shot", "256x256", "published"),
+    }
+    assert any(r["kind"] == "extension" for r in read_rows(root, "drafts", "plates"))  # 512x64 was outpainted
+    assert all(Layout.from_json(r["layout"]).boxes == [] for r in read_rows(root, "renders", "plates"))
+    checks = read_rows(root, "checks", "plates")
+    seams = [c for c in checks if c["check"] == "seams"]
+    assert len(seams) == 3 and all(c["passed"] for c in seams), [c["detail"] for c in seams]
+    assert all(c["passed"] for c in checks), [c for c in checks if not c["passed"]]
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}["seams"]

@@ -185,7 +185,9 @@ def main() -> None:
         )
         results["groups"][group] = rows
     worst, mean = max(insets["max"]), max(insets["mean"])
-    print(f"\nNew extensions' kept insets against the key visual resampled once: max CIEDE2000 {worst:.3f}, mean {mean:.4f}")
+    print(
+        f"\nNew extensions' kept insets against the key visual resampled once: max CIEDE2000 {worst:.3f}, mean {mean:.4f}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

@@ -8,7 +8,8 @@ seam at once: the eye picks out a long straight edge that no object in the pictu
 How it is measured, on the render as published, for vertical lines (a step between two
 columns) and horizontal ones (between two rows) alike:
 
-- CIELAB of the image, box-reduced to at most SEAM_SIDE px on its longer side.
+- CIELAB of the image, box-reduced by a whole factor to about SEAM_PIXELS pixels (a 728x90
+  banner by 2, a 1080x1080 square by 6): a seam is a long feature, and the check stays cheap.
 - The line's step: for each row, the mean colour of the `span` px right of the line minus that of
   the `span` px left of it; their median over the rows, component by component (texture steps
   every way and cancels; a shift the whole line shares stays), as CIEDE2000 from the rows'
@@ -28,11 +29,12 @@ columns) and horizontal ones (between two rows) alike:
 It fails when value > SEAM_MAX_DELTA_E = 1.0: a line that steps by a just-noticeable difference
 (CIEDE2000 1.0, Sharma, Wu and Dalal 2005) more than the picture's own strongest gradients. In a
 flat picture that is the JND itself; in a busy one, the threshold rises with what masks it (as
-contrast masking raises a visibility threshold). Measured by benchmarks/seams.py (results in
-benchmarks/results/seams.md): extensions made the old way, cut to banners, 1.21 to 8.0; the fixed
-extensions and every crop of a key visual alone, 0.51 at most. Its limit: a picture with a
-genuine straight edge across the whole banner (a launch tower, a wall's mortar line, a table's
-edge, a photograph's own border) is, by pixels, a seam; the detail names the line.
+contrast masking raises a visibility threshold). Measured by benchmarks/seams.py
+(benchmarks/results/seams.md): banners cut from extensions made the old way, 1.74 to 18.7 (all
+fail); every crop of a key visual alone, 0.13 at most; the fixed extensions pass but for 4 of 24.
+Its limit: a picture with a genuine straight edge across a whole banner (a launch tower, a wall's
+mortar, a table's edge, a photograph's own border, a blob's edge in a thin strip) is, by pixels, a
+seam; the detail names the line.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from asset_pipeline.typography.boxes import Layout
 from asset_pipeline.typography.product import shadow_extent
 
 NAME = "seams"
-SEAM_SIDE = 512  # px: the longer side the image is judged at (box-reduced by a whole factor)
+SEAM_PIXELS = 32_768  # the image is judged box-reduced by a whole factor to about this many pixels
 SPANS = (1, 2)  # px each side of a line whose mean colours are compared
 NEIGHBOURHOOD = 24  # px either side of a line where the steps of its neighbours are taken
 MIN_FREE = 0.25  # a line is judged where at least this share of its length is free of boxes
@@ -150,7 +152,7 @@ def measure_seams(image: Image.Image, layout: Layout | None = None) -> SeamMeasu
     """The strongest straight line of the image (see the module docstring)."""
     image = image.convert("RGB")
     free = free_mask(image.size, layout)
-    factor = max(1, math.ceil(max(image.size) / SEAM_SIDE))
+    factor = max(1, math.ceil(math.sqrt(image.width * image.height / SEAM_PIXELS)))
     if factor > 1:
         image = image.reduce(factor)
         # a reduced pixel is free only when every pixel it averages is (Pillow averages a ragged edge too)
