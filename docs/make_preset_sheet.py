@@ -8,8 +8,13 @@ red, a rejected deliverable's reason in its place):
 
     .venv/bin/python docs/make_preset_sheet.py [--home /tmp/preset-home] [--out docs/preset-contact-sheet.jpg]
 
-`--crop-banners OUT.png` also writes the banners (728x90 and 160x600) alone, for a before/after
-beside a run of another checkout (PYTHONPATH=... picks the code that runs the campaign).
+`--crop-banners OUT.png` also writes the banners (160x600 and 728x90) alone at 2x, for a
+before/after beside a run of another checkout (docs/seams-before-after.jpg: main before the seam
+fix, and this). The campaign runs as `python -m asset_pipeline`, which puts the working folder
+first on the path: run it from outside any checkout, with PYTHONPATH naming the one to run:
+
+    cd /tmp && PYTHONPATH=/path/to/other/checkout /path/to/.venv/bin/python \
+        /path/to/this/docs/make_preset_sheet.py --home /tmp/before --out /tmp/before.jpg --crop-banners /tmp/b.png
 """
 
 from __future__ import annotations
