@@ -3,7 +3,7 @@
 The model paints around the key visual, but its colours at the key visual's edge are its own:
 shifted by the VAE round trip (a small VAE moves colours by several CIEDE2000) and by what the
 model chose to paint there. Blended over 8 px, that difference stayed a visible straight seam
-(the `seams` check measured 1.7 to 18.7 CIEDE2000 beyond the picture's own gradient,
+(the `seams` check measured 1.8 to 18.6 CIEDE2000 beyond the picture's own gradient,
 benchmarks/seams.py).
 
 So the painting takes a correction, the difference between the key visual's edge pixels and the
