@@ -25,6 +25,7 @@ from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text
 from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, ocr_failed, read_boxes
 from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.seams import check_seams
 from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.colour import luma
 from asset_pipeline.locales import script_of
@@ -319,6 +320,7 @@ def _prepare(
     results += check_safe_margin(layout, brand.safe_margin)
     results += design_lint(layout, brand, keep_out, max_text_cover)
     results += check_product(image, layout, product)
+    results.append(check_seams(image, layout))
 
     font_scale = image.height / layout.height
     readings = [box_readings(image, box, box.font_px * font_scale, layout.height) for box in layout.boxes]
@@ -372,7 +374,8 @@ def run_deliverable_checks(
     `product` is the cut-out the layout's product box names (its bytes from the object store).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
-    safe_margin, the design_lint figures, the product's pixels, frame and overlap, and per box ocr.
+    safe_margin, the design_lint figures, the product's pixels, frame and overlap, seams, and per
+    box ocr.
     """
     return _check_batch([(image, layout, brand, width, height, keep_out, product, max_text_cover)])[0]
 

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from asset_pipeline.framing import Extension
+from asset_pipeline.models.blending import meet_at_inset
 from asset_pipeline.models.registry import ModelSpec, Registry, resolve_weights
 from asset_pipeline.storage.disk import is_disk_full
 
@@ -51,9 +52,13 @@ BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE
 # (about 13% more pixels at 512 px). benchmarks/edge_frame.py measures all three. Part of every
 # draft's cache key.
 EDGE_OVERSCAN_PX = 16
-# Outpainting repaints this many px inside the key visual's edge too, and blends the two over
-# it: with a hard edge the extension meets the picture at a visible seam.
+# Inpainting feathers a hard mask edge over this many px, so no seam shows.
 SEAM_PX = 8
+# Outpainting paints up to this many px inside the key visual's edge too, and keeps that painting
+# (`kept_inset`): the embedded model's pictures fade to a lighter or darker border over their outer
+# px (up to 9 CIEDE2000 from 32 px inward, measured on benchmarks/seams.py's key visuals), which
+# kept as it was showed as a frame round the key visual inside its extension.
+OUTPAINT_BAND_PX = 32
 
 
 class GenerationError(RuntimeError):
@@ -193,6 +198,24 @@ def pad_edges(pipe, mode: str = "zeros") -> int:
                 module.padding_mode = mode
                 changed += 1
     return changed
+
+
+def kept_inset(ext: Extension) -> tuple[int, int, int, int]:
+    """The part of an extension that keeps the key visual's own pixels: its inset less a band on
+    each side where the painting lies beyond it (none where it meets the canvas edge). The band is
+    an eighth of the inset across that edge, in whole latent px (8), 8 to OUTPAINT_BAND_PX."""
+    left, top, right, bottom = ext.inset
+
+    def band(extent: int) -> int:
+        return max(8, min(OUTPAINT_BAND_PX, extent // 8 // 8 * 8))
+
+    across, down = band(right - left), band(bottom - top)
+    return (
+        left + across if left > 0 else left,
+        top + down if top > 0 else top,
+        right - across if right < ext.width else right,
+        bottom - down if bottom < ext.height else bottom,
+    )
 
 
 def to_images(batch: np.ndarray) -> list[Image.Image]:
@@ -370,26 +393,25 @@ class DraftGenerator:
     ) -> Image.Image:
         """The key visual extended to ext.width x ext.height by the same model's inpainting.
 
-        The key visual is scaled into `ext.inset`; everything around it (and the overscan) is
-        painted, starting from its edge pixels carried outwards. Its own pixels are then put back
-        unchanged, blended with the painting over SEAM_PX, so every size cut from the extension
-        shows the same picture as the sizes cut from the key visual."""
+        The key visual is scaled into `ext.inset`; everything around it (and the overscan, and its
+        own outer OUTPAINT_BAND_PX) is painted, starting from its edge pixels carried outwards.
+        Inside that band its pixels are put back unchanged, and the painting is corrected to meet
+        them without a seam (`blending.meet_at_inset`), so every size cut from the extension shows
+        the same picture as the sizes cut from the key visual."""
         extra = overscan_px(spec)
         left, top, right, bottom = ext.inset
         inner = np.asarray(key.convert("RGB").resize((right - left, bottom - top), Image.Resampling.LANCZOS))
         pads = ((top + extra, ext.height - bottom + extra), (left + extra, ext.width - right + extra), (0, 0))
         start = Image.fromarray(np.pad(inner, pads, mode="edge"))
+        kept = kept_inset(ext)
         keep = np.zeros((ext.height + 2 * extra, ext.width + 2 * extra), dtype=np.float32)
-        keep[top + extra + SEAM_PX : bottom + extra - SEAM_PX, left + extra + SEAM_PX : right + extra - SEAM_PX] = 1.0
+        keep[kept[1] + extra : kept[3] + extra, kept[0] + extra : kept[2] + extra] = 1.0
         mask = Image.fromarray(((1.0 - keep) * 255).astype(np.uint8))
         painted = self._paint(spec, start, mask, prompt, negative, seed)
-        painted = np.asarray(painted, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
-        original = np.asarray(start, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
-        # 1 inside the inset, falling to 0 over the seam band at its edge, 0 outside.
-        weight = np.zeros((ext.height, ext.width), dtype=np.float32)
-        weight[top:bottom, left:right] = _seam_ramp(bottom - top, right - left, SEAM_PX)
-        blended = painted * (1 - weight[..., None]) + original * weight[..., None]
-        return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+        painted = np.asarray(painted, dtype=np.float64)[extra : extra + ext.height, extra : extra + ext.width]
+        original = np.asarray(start, dtype=np.float64)[extra : extra + ext.height, extra : extra + ext.width]
+        met = meet_at_inset(painted, original, kept)
+        return Image.fromarray(np.clip(met + 0.5, 0, 255).astype(np.uint8))
 
     def _paint(
         self,
@@ -536,11 +558,3 @@ def _latent_blending(pipe, start: Image.Image, mask: Image.Image, seed: int, str
         return {"latents": (1 - free) * target.to(latents) + free * latents}
 
     return {"callback_on_step_end": blend, "callback_on_step_end_tensor_inputs": ["latents"]}
-
-
-def _seam_ramp(height: int, width: int, band: int) -> np.ndarray:
-    """1 in the middle, rising from 0 at the edge over `band` px (the outermost px is 0)."""
-    ys = np.minimum(np.arange(height), np.arange(height)[::-1])
-    xs = np.minimum(np.arange(width), np.arange(width)[::-1])
-    edge = np.minimum(ys[:, None], xs[None, :]).astype(np.float32)
-    return np.clip(edge / max(1, band), 0.0, 1.0)

@@ -47,7 +47,7 @@ from asset_pipeline.typography.product import box_in_frame, composite_product, i
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
 DRAFT_CHECKS_VERSION = "2"  # bump when a draft-level check changes, to invalidate cached verdicts
-OUTPAINT_VERSION = "1"  # bump when outpainting changes pixels, to invalidate cached extensions
+OUTPAINT_VERSION = "2"  # bump when outpainting changes pixels, to invalidate cached extensions (2: no seam)
 INTEGRATION_VERSION = "1"  # bump when product integration changes pixels, to invalidate cached ones
 KEY, EXTENSION, INTEGRATION, NONE = "key", "extension", "integration", "none"  # drafts rows' `kind`
 

@@ -16,8 +16,9 @@ from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.records import DELIVERABLE, deliverable_key, draft_size_key
 from asset_pipeline.typography.boxes import Layout
 
-# bump when a check changes, to invalidate cached results (4: OCR reads lines alone; 5: numbers read exactly)
-CHECKS_CODE_VERSION = "5"
+# bump when a check changes, to invalidate cached results (4: OCR reads lines alone; 5: numbers read
+# exactly; 6: the seams check)
+CHECKS_CODE_VERSION = "6"
 CHECK_RULES = (
     "banned_terms",
     "ocr_min_similarity",

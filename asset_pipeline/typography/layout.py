@@ -660,6 +660,21 @@ def _template_banner(items, sizes, family, width, height, brand, logo, whole_are
     return _Plan(placed, groups_out, product, logo_box, clear, source, position, sizes["body"])
 
 
+def _image_only(family: str, width: int, height: int, brand: Brand, logo) -> _Plan:
+    """No text (a background plate, a product-only ad): the logo where its template puts it, and the
+    rest of the safe area the product zone (beside a banner's logo, under or over anyone else's)."""
+    inner = left, top, right, bottom = _inner(width, height, brand, family)
+    if family == "banner":
+        position = _logo_position(brand, family)
+        source = logo_box = clear = None
+        if logo:
+            source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
+            left, right = (clear[2], right) if position.endswith("left") else (left, clear[0])
+    else:
+        source, logo_box, clear, position, top, bottom = _logo_strip(logo, family, width, height, brand, inner, 0, True)
+    return _Plan([], [], (left, top, right, bottom), logo_box, clear, source, position, brand.min_font_px)
+
+
 TEMPLATES = {
     "square": _template_stack,
     "landscape": _template_stack,
@@ -759,6 +774,11 @@ def layout_text(
 def _layout(width, height, texts, brand, brand_dir, logos, locale, max_text_cover=None) -> Layout:
     items = _items(texts, brand, brand_dir, locale)
     family = aspect_family(width, height)
+    if not items:  # an image-only deliverable is valid: the text templates need a text to place
+        try:
+            return _to_layout(_image_only(family, width, height, brand, logos), family, width, height, brand, locale)
+        except _NoFit as exc:
+            raise LayoutError(exc.problems) from None
     template = TEMPLATES[family]
     problems: list[str] = []
     least_cover = math.inf  # the least text cover of the plans that fit, when a channel's limit refused them all
