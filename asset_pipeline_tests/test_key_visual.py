@@ -25,6 +25,7 @@ from asset_pipeline.models.registry import load_registry
 from asset_pipeline.specs import AssetSpec, InputError
 from asset_pipeline.stages.briefs import expand_deliverables, take_snapshot
 from asset_pipeline.stages.drafts import generate_drafts
+from asset_pipeline.stages.quality import composition_boundaries
 from asset_pipeline.stages.upscale import background_for
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.objects import ObjectStore
@@ -184,7 +185,11 @@ def test_the_embedded_model_outpaints_through_latent_blending(home, model):
     inner = np.asarray(out.crop(kept), dtype=float)
     expected = np.asarray(key.resize((128, 128), Image.Resampling.LANCZOS), dtype=float)
     assert np.abs(inner - expected[top:bottom, left - ext.inset[0] : right - ext.inset[0]]).max() == 0.0
-    assert check_seams(crop_to_aspect(out, 728, 90)).passed  # and it meets the painting without a seam
+    # and it meets the painting without a seam, judged where it was assembled
+    boundaries = composition_boundaries({"width": 512, "height": 128, "inset": list(ext.inset)}, [], 728, 90)
+    assert boundaries, "the key visual's edges fall inside the banner"
+    seams = check_seams(crop_to_aspect(out, 728, 90), boundaries=boundaries)
+    assert seams.passed, seams.detail
     # The same call gives the same bytes (seeded), and another seed a different extension.
     assert generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 3).tobytes() == out.tobytes()
     assert generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 4).tobytes() != out.tobytes()

@@ -25,7 +25,7 @@ from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text
 from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, ocr_failed, read_boxes
 from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
-from asset_pipeline.checks.seams import check_seams
+from asset_pipeline.checks.seams import Boundary, check_seams
 from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.colour import luma
 from asset_pipeline.locales import script_of
@@ -269,12 +269,14 @@ def run_draft_checks_of(
 
 
 # (image, layout, brand, width, height), then optionally the deliverable's keep-out zones, the
-# product's cut-out bytes when the layout places one, and its channel's text cover limit
+# product's cut-out bytes when the layout places one, its channel's text cover limit, and the
+# render's composition boundaries (`checks.seams.Boundary`: where a seam can come from)
 Job = (
     tuple[ImageInput, Layout, Brand, int, int]
     | tuple[ImageInput, Layout, Brand, int, int, Sequence]
     | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None]
     | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None, float | None]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None, float | None, Sequence[Boundary]]
 )
 
 
@@ -297,6 +299,7 @@ def _prepare(
     keep_out: Sequence = (),
     product: bytes | None = None,
     max_text_cover: float | None = None,
+    boundaries: Sequence[Boundary] = (),
 ) -> _Prepared:
     """Run the per-image checks and cut the OCR crops; the boxes' OCR and the read for
     hallucinated text (the third result) are batched by the caller."""
@@ -320,7 +323,7 @@ def _prepare(
     results += check_safe_margin(layout, brand.safe_margin)
     results += design_lint(layout, brand, keep_out, max_text_cover)
     results += check_product(image, layout, product)
-    results.append(check_seams(image, layout))
+    results.append(check_seams(image, layout, boundaries))
 
     font_scale = image.height / layout.height
     readings = [box_readings(image, box, box.font_px * font_scale, layout.height) for box in layout.boxes]
