@@ -50,7 +50,9 @@ def stale(asset: str) -> bool:
     # Dagster's own resolver (what the UI calls), from its test utilities: no public API yet.
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
-    resolver = get_stale_status_resolver(dg.DagsterInstance.get(), list(defs.assets))
+    # The stages' definitions; the declared-only realtime_renders (a bare AssetSpec) has no data versions.
+    stages = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    resolver = get_stale_status_resolver(dg.DagsterInstance.get(), stages)
     return resolver.get_status(dg.AssetKey(asset), "rebuild").value == "STALE"
 
 

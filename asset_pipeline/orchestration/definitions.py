@@ -6,6 +6,7 @@ import dagster as dg
 from dagster._core.definitions.external_asset import create_external_asset_from_source_asset
 
 from asset_pipeline.orchestration.assets import (
+    GROUP,
     INPUT_SOURCES,
     ONE_RUN,
     campaign_inputs,
@@ -30,7 +31,7 @@ STAGES = [campaign_inputs, draft_images, typeset_images, upscaled_images, check_
 # runless materialization of this declared asset, so the UI shows them and their lineage.
 REALTIME_RENDERS = dg.AssetSpec(
     "realtime_renders",
-    group_name="realtime",
+    group_name=GROUP,  # beside the stages whose code it runs: the UI's one graph shows both paths
     description="Real-time renders of `asset-pipeline serve` (POST /v1/renders): one materialization per "
     "request, reported by the server, with its request id, deliverables, files and checks. The rows are "
     "in the catalog with origin = 'api'.",
