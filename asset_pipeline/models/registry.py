@@ -19,10 +19,19 @@ models:
     palette_grade: 0.0             # 0-1: pull drafts' colours to those the prompt names (models/grading.py)
     brand_steering: false          # true: the brand's palette goes in front of the prompt (as for embedded)
     inpaint_strength: 0.6          # product_integration: inpaint re-noises the ring round the product this far
+    cost: {per_image: 0.004, currency: USD}   # or {per_gpu_hour: 2.5}; none: seconds x the home's rate (cost.py)
+    qualification: {max_p95_s: 4.0}  # this model's own thresholds over the project's (qualification.py)
+    gated: true                    # false: draws without a qualifying evaluation (the built-in tiny)
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
   upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
+  realtime: {select: fastest, max_p95_s: 2.0, models: [my-sdxl, embedded]}   # a rule (routing.py)
 ```
+
+`draft`, `final` and `realtime` (the HTTP API's real-time renders; default: the draft route) are
+a list, tried in order, or a rule that picks among qualified models by their latest evaluation.
+Every draft model is evaluated before it draws (models/evaluation.py) and a route skips one that
+did not qualify, unless its entry says `gated: false`.
 
 The `upscale` route lists diffusers upscalers (e.g. StableDiffusionUpscalePipeline, the SD
 x4 upscaler) for the upscale stage: the first whose weights are local enlarges the draft
@@ -39,13 +48,16 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, ValidationError
+from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError
 
+from asset_pipeline.models.cost import ModelCost
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH
+from asset_pipeline.models.qualification import Thresholds
+from asset_pipeline.models.routing import RouteRule
 from asset_pipeline.models.tiny import ensure_tiny_model
 from asset_pipeline.models.tiny import weights_hash as folder_hash
 from asset_pipeline.specs import Identifier, InputError, Problem, _problems, _Strict, read_yaml
@@ -54,6 +66,9 @@ Tier = Literal["draft", "final", "upscale"]
 TIERS: tuple[str, ...] = ("draft", "final")  # the draft tiers a brief can ask for
 UPSCALE = "upscale"  # the upscaler role: not a draft tier
 ROUTES: tuple[str, ...] = (*TIERS, UPSCALE)
+# The HTTP API's real-time renders: draft models fast enough to answer while a client waits.
+# Absent from `routes` unless models.yaml gives it, so a registry without it hashes as before.
+REALTIME = "realtime"
 TINY_ID = "tiny"
 TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
 MAX_ASPECT = 4.0
@@ -94,16 +109,31 @@ class ModelSpec(_Strict):
     # the key visual's colours. 0.6 is SDEdit's balance of faithfulness and realism (Meng et
     # al., ICLR 2022); a model that knows colours but not objects does better lower.
     inpaint_strength: float = Field(default=0.6, ge=0.05, le=1.0)
+    # Its own price (models/cost.py); None: measured seconds at the home's rate for the device.
+    cost: ModelCost | None = None
+    # Its own qualification thresholds, over the project's defaults (models/qualification.py).
+    qualification: Thresholds | None = None
+    # Whether it must pass an evaluation before it draws production drafts. Only the built-in tiny
+    # (random weights: the tests' model and the last fallback) is not, by default.
+    gated: bool = True
 
     # The home that relative paths resolve against, set by the registry that made this spec,
     # so a generator handed only the spec can still find its weights.
     _home: Path | None = PrivateAttr(default=None)
 
 
+# A list of model ids, or a rule (a mapping): told apart by shape, so an error names only the one meant.
+DraftRoute = Annotated[
+    Annotated[list[str], Field(min_length=1), Tag("list")] | Annotated[RouteRule, Tag("rule")],
+    Discriminator(lambda value: "rule" if isinstance(value, dict | RouteRule) else "list"),
+]
+
+
 class _Routes(_Strict):
-    draft: list[str] | None = Field(default=None, min_length=1)
-    final: list[str] | None = Field(default=None, min_length=1)
+    draft: DraftRoute | None = None
+    final: DraftRoute | None = None
     upscale: list[str] | None = None  # may be empty: no diffusion upscaler, Lanczos only
+    realtime: DraftRoute | None = None
 
 
 class _ModelsFile(_Strict):
@@ -207,6 +237,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         resolution=256,
         multiple=16,
         tiers=["draft", "final"],
+        gated=False,
     ),
 )
 
@@ -259,7 +290,8 @@ def _cached_snapshot(repo_id: str) -> Path | None:
 class Registry:
     home: Path
     models: dict[str, ModelSpec]
-    routes: dict[str, list[str]]
+    routes: dict[str, list[str]]  # route -> its model ids (a rule's `models`)
+    rules: dict[str, RouteRule] = field(default_factory=dict)  # the routes that are rules
 
     def get(self, model_id: str) -> ModelSpec:
         try:
@@ -276,9 +308,22 @@ class Registry:
                     f"model {explicit!r} is an upscaler (tiers: {', '.join(spec.tiers)}), not a draft model"
                 )
             return [spec]
-        if tier not in TIERS:
+        if tier not in (*TIERS, REALTIME):
             raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-        return [self.models[model_id] for model_id in self.routes[tier]]
+        return [self.models[model_id] for model_id in self.route_ids(tier)]
+
+    def route_ids(self, tier: str) -> list[str]:
+        """A route's model ids; the real-time route is the draft route unless models.yaml gives it."""
+        return list(self.routes.get(tier) or self.routes["draft"])
+
+    def realtime_route(self) -> list[str]:
+        return self.route_ids(REALTIME)
+
+    def rule(self, tier: str) -> RouteRule | None:
+        """The route's rule, when it is one (the real-time route follows the draft route's)."""
+        if tier == REALTIME and REALTIME not in self.routes:
+            tier = "draft"
+        return self.rules.get(tier)
 
     def resolve_path(self, spec: ModelSpec, create: bool = True) -> Path | None:
         return resolve_weights(spec, self.home, create)
@@ -309,7 +354,10 @@ class Registry:
                 "dtype": spec.dtype,
                 "resolution": spec.resolution,
                 "present": self.weights_present(spec),
-                "routes": [tier for tier in ROUTES if spec.id in self.routes.get(tier, [])],
+                "routes": [tier for tier in ROUTES if spec.id in self.routes.get(tier, [])]
+                + [REALTIME] * (spec.id in self.realtime_route()),
+                "gated": spec.gated,
+                "cost": spec.cost.model_dump() if spec.cost else None,
             }
             for spec in self.models.values()
         ]
@@ -322,14 +370,15 @@ def load_registry(home: Path) -> Registry:
     routes = {tier: list(ids) for tier, ids in BUILTIN_ROUTES.items()}
     models_file = home / "models.yaml"
     # lexists: a dangling link or a symlink loop is a broken models.yaml (read_yaml says so), not "none"
+    rules: dict[str, RouteRule] = {}
     if os.path.lexists(models_file):
-        models, routes = _apply_models_file(models_file, models, routes)
+        models, routes, rules = _apply_models_file(models_file, models, routes)
     # Copies that know their home, so a spec alone is enough to find its weights.
     located = {}
     for model_id, spec in models.items():
         located[model_id] = spec.model_copy()
         located[model_id]._home = home
-    return Registry(home=home, models=located, routes=routes)
+    return Registry(home=home, models=located, routes=routes, rules=rules)
 
 
 def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[str, list[str]]):
@@ -351,16 +400,25 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
             added.append(spec)
         models[spec.id] = spec
 
-    given = parsed.routes.model_dump(exclude_none=True)
-    for tier in ROUTES:
+    given, rules = {}, {}
+    for tier in (*ROUTES, REALTIME):
+        route = getattr(parsed.routes, tier)
+        if isinstance(route, RouteRule):
+            rules[tier], given[tier] = route, list(route.models)
+        elif route is not None:
+            given[tier] = list(route)
+    for tier in (*ROUTES, REALTIME):
         if tier in given:
+            where = f"routes.{tier}.models" if tier in rules else f"routes.{tier}"
             for index, model_id in enumerate(given[tier]):
-                field = f"routes.{tier}[{index}]"
+                field = f"{where}[{index}]"
                 if model_id not in models:
                     problems.append(
                         Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}")
                     )
-                elif tier not in models[model_id].tiers:
+                elif tier == REALTIME and not set(models[model_id].tiers) & set(TIERS):
+                    problems.append(Problem(label, field, f"model {model_id!r} is an upscaler, not a draft model"))
+                elif tier != REALTIME and tier not in models[model_id].tiers:
                     problems.append(
                         Problem(
                             label,
@@ -371,6 +429,8 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
                 elif model_id in given[tier][:index]:
                     problems.append(Problem(label, field, f"model {model_id!r} is listed twice"))
             routes[tier] = list(given[tier])
+        elif tier == REALTIME:
+            continue  # the draft route serves it
         else:
             # Built-in route: the user's new models first, then built-ins still meant for this tier.
             fronted = [spec.id for spec in added if tier in spec.tiers]
@@ -379,7 +439,7 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
                 problems.append(Problem(label, "routes", f"no model is left for tier {tier!r}"))
     if problems:
         raise InputError(problems)
-    return models, routes
+    return models, routes, rules
 
 
 def draft_size(spec: ModelSpec, width: int, height: int) -> tuple[int, int]:

@@ -51,6 +51,7 @@ from PIL import Image
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
+from asset_pipeline.models.cost import deliverable_costs
 from asset_pipeline.publishing import content_credentials
 from asset_pipeline.publishing.encoding import (
     EXTENSIONS,
@@ -426,6 +427,10 @@ def publish(
             {name: check[name] for name in ("check", "passed", "value", "detail")}
         )
     pixels = PixelHashes(home, store)
+    # each deliverable's share of what its drafts cost to make (models/cost.py)
+    costs = deliverable_costs(
+        deliverables, drafts, {deliverable_key(r): served[deliverable_key(r)[:3]] for r in deliverables}
+    )
     sign = content_credentials.available()
     now = datetime.now(UTC)
 
@@ -511,6 +516,8 @@ def publish(
                 render_sha256=render["image_sha256"],
                 checks=judged.get(key, []),
                 published_at=now,
+                cost=costs[key].amount,
+                currency=costs[key].currency,
             )
             entry = dict(
                 asset=row["asset"],
@@ -520,6 +527,8 @@ def publish(
                 model=draft["model"],
                 seed=draft["seed"],
                 reasons=why,
+                cost=costs[key].amount,  # its share of what its drafts cost to make (None: unknown)
+                currency=costs[key].currency,
             )
             if why:
                 entry.update(

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from asset_pipeline.home import Home
 from asset_pipeline.specs import is_identifier
 from asset_pipeline.storage.files import atomic_path
-from asset_pipeline.storage.records import RECORDS, SCHEMAS, RecordError, to_record
+from asset_pipeline.storage.records import PARTITION_FIELD, RECORDS, SCHEMAS, RecordError, to_record
 
 __all__ = ["SCHEMAS", "RecordError", "has_rows", "read_rows", "table_dir", "table_path", "write_rows"]
 
@@ -36,9 +36,10 @@ def write_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
     """Replace the campaign's file with `rows` (dicts or records), each checked against the table's record."""
     record, schema = RECORDS[table], SCHEMAS[table]
     checked = [to_record(record, row, f"{table} row {i}") for i, row in enumerate(rows)]
-    strays = sorted({r.campaign for r in checked} - {campaign})
+    by = PARTITION_FIELD.get(table, "campaign")
+    strays = sorted({getattr(r, by) for r in checked} - {campaign})
     if strays:
-        raise RecordError(f"{table}: rows of campaign(s) {', '.join(strays)} written to campaign {campaign!r}")
+        raise RecordError(f"{table}: rows of {by}(s) {', '.join(strays)} written to {by} {campaign!r}")
     plain = [dataclasses.asdict(r) for r in checked]  # nested records become the dicts Arrow takes for structs
     arrow = pa.Table.from_pydict({name: [r[name] for r in plain] for name in schema.names}, schema=schema)
     path = table_path(home, table, campaign)
