@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from asset_pipeline.home import Home
+from asset_pipeline.models.cost import price_text
 from asset_pipeline.publishing.encoding import read_provenance
 from asset_pipeline.stages.publish import media_provenance
 from asset_pipeline.storage.catalog import connect_readonly
@@ -206,11 +207,7 @@ def format_lineage(chain: dict) -> str:
         *([f"route     {chain['draft']['route_reason']}"] if chain["draft"].get("route_reason") else []),
         *[f"  passed over {reason}" for reason in chain["draft"].get("fallbacks") or []],
         "cost      "
-        + (
-            "unknown"
-            if chain["cost"]["amount"] is None
-            else f"{chain['cost']['amount']:.4f} {chain['cost']['currency'] or ''}".rstrip()
-        )
+        + price_text(chain["cost"]["amount"], chain["cost"]["currency"])
         + (f" (drafts on {chain['draft']['device']})" if chain["draft"].get("device") else ""),
         f"prompt    {chain['prompt']}",
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",

@@ -126,6 +126,7 @@ def test_the_regression_rule_compares_with_the_previous_evaluation():
         "regression: hallucinated text in 16% of drafts, 6 points more"
     )
     assert regressions(_row(p95_s=9.0), None) == [] and regressions(_row(p95_s=9.0), _row(loaded=False)) == []
+    assert regressions(_row(p95_s=1.3), before, Thresholds(max_p95_increase=1.0)) == []  # a model's own limit
 
 
 def test_the_asset_checks_judge_the_latest_evaluation():
@@ -311,7 +312,9 @@ def test_model_evaluations_materializes_and_changed_weights_are_evaluated_again(
     ev.use_small_suite(home)
     ev.copy_weights(tiny_model, home / "models" / "copy")
     (home / "models.yaml").write_text(
-        "models:\n" + ev.entry("copy", "models/copy") + "routes:\n  draft: [copy, tiny]\n"
+        "models:\n"
+        + ev.entry("copy", "models/copy", extra=", qualification: {max_p95_increase: 100}")  # latency here is noise
+        + "routes:\n  draft: [copy, tiny]\n"
     )
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(models.name, ["copy"])
@@ -379,3 +382,133 @@ def test_broken_models_fail_qualification_and_the_route_falls_back_with_the_reas
     [letters_row] = evaluation_history(Home(home), "letters")
     assert letters_row["hallucination_rate"] == 1.0 and "'OPEN'" in " ".join(letters_row["findings"])
     assert (home / letters_row["contact_sheet"]).is_file()
+
+
+# ------------------------------------------------------------------ the command line, end to end
+
+BRIEF = """\
+campaign: spendy
+brand: acme
+budget: {{per_run: {budget}}}
+assets:
+  - id: hero
+    prompt: "ceramic mug on a table"
+    headline: "Spring Sale"
+    sizes: ["256x256", "512x100"]
+"""
+
+
+@pytest.fixture(scope="module")
+def priced_home(tmp_path_factory, tiny_model):
+    """A home whose draft route starts with a priced, gated model on the tiny weights: a run over
+    budget (refused), then one within it, then the same run again; the commands' outputs kept."""
+    from asset_pipeline_tests.conftest import cli, make_home, write_brief
+
+    home = make_home(tmp_path_factory.mktemp("priced") / "home", tiny_model)
+    ev.use_small_suite(home, extend=0, typeset=0, extra_config="evaluation_budget: 1.0\ncost: {cpu_per_hour: 0.36}\n")
+    # its latency on a busy test machine is noise: the regression rule is tested on its own
+    noisy = ", qualification: {max_p95_increase: 100}"
+    models = ev.entry("hosted", "models/tiny", extra=", cost: {per_image: 0.004}" + noisy)
+    (home / "models.yaml").write_text(f"models:\n{models}routes:\n  draft: [hosted, tiny]\n  final: [tiny]\n")
+    write_brief(home, "spendy", BRIEF.format(budget=0.001))
+    over = cli(home, "run", "spendy")
+    written_after_refusal = sorted(p.relative_to(home).as_posix() for p in (home / "tables").rglob("*.parquet"))
+    write_brief(home, "spendy", BRIEF.format(budget=1.0))
+    first = cli(home, "run", "spendy")
+    sql = cli(
+        home,
+        "sql",
+        "SELECT kind, model, images, cost, made_cost, currency, device, route_reason FROM drafts",
+        "--format",
+        "json",
+    )
+    costs = cli(home, "sql", "SELECT * FROM costs", "--format", "json")
+    again = cli(home, "run", "spendy")
+    sql_again = cli(home, "sql", "SELECT kind, cost, made_cost FROM drafts", "--format", "json")
+    return {
+        "home": home,
+        "over": over,
+        "written_after_refusal": written_after_refusal,
+        "first": first,
+        "drafts": sql,
+        "costs": costs,
+        "again": again,
+        "drafts_again": sql_again,
+        "models": cli(home, "models", "--format", "json"),
+        "evaluate": cli(home, "evaluate", "hosted", "--prompts", "1"),
+    }
+
+
+@pytest.mark.slow
+def test_a_run_over_budget_is_refused_before_any_generation(priced_home):
+    import json
+
+    over = priced_home["over"]
+    assert over.returncode == 2, over.stderr
+    assert "briefs/spendy.yaml: budget: needs 2 drafts x 0.004 USD = 0.008 USD, budget 0.001 USD" in over.stderr
+    # The model was evaluated (its cost is known before it draws); nothing of the campaign was written.
+    assert priced_home["written_after_refusal"] == ["tables/model_evaluations/hosted.parquet"]
+    assert json.loads(priced_home["models"].stdout)  # (used below)
+
+
+@pytest.mark.slow
+def test_drafts_record_seconds_device_and_cost_and_deliverables_carry_their_share(priced_home):
+    import json
+
+    home, first = priced_home["home"], priced_home["first"]
+    assert first.returncode == 0, first.stdout + first.stderr
+    drafts = json.loads(priced_home["drafts"].stdout)
+    assert {d["kind"] for d in drafts} == {"key", "extension"}
+    for draft in drafts:
+        assert (draft["model"], draft["images"], draft["cost"], draft["made_cost"]) == ("hosted", 1, 0.004, 0.004)
+        assert (draft["currency"], draft["device"]) == ("USD", "cpu")
+        assert draft["route_reason"] == "draft route [hosted, tiny]: the first that may draw"
+    [costs] = json.loads(priced_home["costs"].stdout)
+    assert {k: costs[k] for k in ("campaign", "asset", "model", "drafts", "currency")} == {
+        "campaign": "spendy",
+        "asset": "hero",
+        "model": "hosted",
+        "drafts": 2,
+        "currency": "USD",
+    }
+    assert costs["cost"] == pytest.approx(0.008) and costs["spent"] == pytest.approx(0.008) and costs["seconds"] > 0
+    manifest = json.loads((home / "published" / "spendy" / "manifest.json").read_text())
+    shares = {e["size"]: e["cost"] for e in manifest["deliverables"]}
+    # the key visual's 0.004 is shared by both sizes; the 512x100 extension's 0.004 is its own
+    assert shares == {"256x256": pytest.approx(0.002), "512x100": pytest.approx(0.006)}
+    assert {e["currency"] for e in manifest["deliverables"]} == {"USD"}
+
+    from asset_pipeline_tests.conftest import cli
+
+    path = next(e["path"] for e in manifest["deliverables"] if e["size"] == "512x100")
+    lineage = cli(home, "lineage", path)
+    assert "route     draft route [hosted, tiny]: the first that may draw" in lineage.stdout
+    assert "cost      0.006 USD (drafts on cpu)" in lineage.stdout
+
+
+@pytest.mark.slow
+def test_a_run_with_nothing_changed_evaluates_nothing_and_spends_nothing(priced_home):
+    import json
+
+    again = priced_home["again"]
+    assert again.returncode == 0 and "drafts 0 generated" in again.stdout, again.stdout + again.stderr
+    for draft in json.loads(priced_home["drafts_again"].stdout):
+        assert (draft["cost"], draft["made_cost"]) == (0.0, 0.004)  # a cache hit: made before, free now
+    history = evaluation_history(Home(priced_home["home"]), "hosted")
+    assert len(history) == 2 and history[0]["prompts"] == 2  # the run's one, and `evaluate --prompts 1`'s
+
+
+@pytest.mark.slow
+def test_models_and_evaluate_show_status_latency_and_cost(priced_home):
+    import json
+
+    rows = {r["id"]: r for r in json.loads(priced_home["models"].stdout)}
+    hosted = rows["hosted"]
+    assert (hosted["status"], hosted["cost_per_image"]) == ("qualified", "0.0040 USD")
+    assert hosted["p95_s"] > 0 and hosted["images_per_minute"] > 0 and hosted["evaluated_at"]
+    assert rows["tiny"]["status"] == "not evaluated (not gated)" and rows["sd-turbo"]["status"] == "absent"
+    evaluate = priced_home["evaluate"]
+    assert evaluate.returncode == 0, evaluate.stderr
+    assert (
+        evaluate.stdout.startswith("hosted: qualified (p50 ") and "contact sheet evaluations/hosted/" in evaluate.stdout
+    )

@@ -36,6 +36,10 @@ class Thresholds(_Strict):
     max_extension_defect_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     max_typography_error_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     require_deterministic: bool | None = None
+    # The regression rule's limits against the previous evaluation: p95 up by this share, hallucinated
+    # text up by this many points (a share). A model whose latency is noisy on its machine may loosen them.
+    max_p95_increase: float | None = Field(default=None, ge=0.0)
+    max_hallucination_increase: float | None = Field(default=None, ge=0.0, le=1.0)
 
     def over(self, other: Thresholds | None) -> Thresholds:
         """These limits with `other`'s given ones in their place."""
@@ -55,6 +59,8 @@ DEFAULT_THRESHOLDS = Thresholds(
     max_extension_defect_rate=0.5,
     max_typography_error_rate=0.25,
     require_deterministic=True,
+    max_p95_increase=REGRESSION_P95,
+    max_hallucination_increase=REGRESSION_HALLUCINATION,
 )
 
 # measure -> (threshold field, "max" or "min", how to show it)
@@ -92,29 +98,30 @@ def threshold_failures(row: dict, thresholds: Thresholds) -> list[str]:
     return found
 
 
-def regressions(row: dict, previous: dict | None) -> list[str]:
+def regressions(row: dict, previous: dict | None, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[str]:
     """How `row` is worse than the model's previous evaluation (one that loaded), one line each."""
     if previous is None or not previous.get("loaded") or not row.get("loaded"):
         return []
     found = []
+    slower, more = thresholds.max_p95_increase, thresholds.max_hallucination_increase
     before, now = previous.get("p95_s"), row.get("p95_s")
-    if before and now is not None and now > before * (1 + REGRESSION_P95):
+    if slower is not None and before and now is not None and now > before * (1 + slower):
         found.append(
             f"p95 {now:.2f} s is {now / before - 1:.0%} slower than the previous evaluation's {before:.2f} s "
-            f"(at most {REGRESSION_P95:.0%})"
+            f"(at most {slower:.0%})"
         )
     before, now = previous.get("hallucination_rate"), row.get("hallucination_rate")
-    if before is not None and now is not None and now > before + REGRESSION_HALLUCINATION + 1e-9:
+    if more is not None and before is not None and now is not None and now > before + more + 1e-9:
         found.append(
             f"hallucinated text in {now:.0%} of drafts, {100 * (now - before):.0f} points more than the previous "
-            f"evaluation's {before:.0%} (at most {100 * REGRESSION_HALLUCINATION:.0f})"
+            f"evaluation's {before:.0%} (at most {100 * more:.0f})"
         )
     return found
 
 
 def qualify(row: dict, previous: dict | None, thresholds: Thresholds) -> dict:
     """`row` with its verdict filled in: threshold_failures, regressions, reasons, qualified."""
-    failures, worse = threshold_failures(row, thresholds), regressions(row, previous)
+    failures, worse = threshold_failures(row, thresholds), regressions(row, previous, thresholds)
     reasons = [*failures, *(f"regression: {r}" for r in worse)]
     return {**row, "threshold_failures": failures, "regressions": worse, "reasons": reasons, "qualified": not reasons}
 
