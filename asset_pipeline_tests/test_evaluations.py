@@ -201,6 +201,22 @@ def test_budget_refusal_names_the_numbers_and_the_brief_wins_over_the_brand():
     assert (money(0.1), money(0.004), money(0.192), money(12)) == ("0.10", "0.004", "0.192", "12.00")
 
 
+def test_the_spending_ledger_counts_this_calendar_month(home):
+    from asset_pipeline.stages.preflight import month_spend, record_spending
+
+    drafts = [
+        {"model": "hosted", "images": 2, "seconds": 1.0, "cost": 0.008, "currency": "USD"},
+        {"model": "hosted", "images": 0, "seconds": 0.0, "cost": 0.0, "currency": "USD"},  # a cache hit
+    ]
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    record_spending(Home(home), "c", drafts, now=now - timedelta(days=40))  # last month's
+    record_spending(Home(home), "c", drafts, now=now)
+    record_spending(Home(home), "c", drafts[1:], now=now)  # nothing generated: no entry
+    assert month_spend(Home(home), "c", now) == pytest.approx(0.008)
+    [(rows, total)] = query(Home(home), "SELECT count(*), sum(drafts) FROM spending")[1]
+    assert (rows, total) == (2, 4)
+
+
 def test_evaluating_a_priced_model_is_refused_past_the_evaluation_budget(home):
     ev.use_small_suite(home, extra_config="evaluation_budget: 0.01\n")
     (home / "models.yaml").write_text(

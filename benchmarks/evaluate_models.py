@@ -10,7 +10,7 @@ read back, contact sheet), in a fresh home (default: a temporary folder). The is
 the `embedded` evaluation within 3 minutes on 2 cores; a run in which nothing changed evaluates
 nothing (the gate is asked again: no new evaluation rows, and how long deciding took); and
 `asset-pipeline models` answering within 1 s (a whole `python -m asset_pipeline models` process,
-median of three). `--docs` copies each contact sheet to docs/evaluation-<model>.png.
+median of three). `--docs` writes each contact sheet, to docs/evaluation-<model>.jpg.
 
 Output: a markdown scorecard on stdout, JSON at --out with the machine (cores, torch threads,
 load average: on a shared machine the latencies are pessimistic).
@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -62,6 +61,14 @@ def _shown(value) -> str:
     return str(value)
 
 
+def docs_sheet(sheet: Path, out: Path) -> None:
+    """The contact sheet as a JPEG (the random model's noise makes a 5 MB PNG): the docs show it, the PNG stays in the home."""
+    from PIL import Image
+
+    with Image.open(sheet) as image:
+        image.convert("RGB").save(out, quality=80, optimize=True)
+
+
 def models_command_seconds(home: Path, repeat: int = 3) -> float:
     """Median wall time of a whole `python -m asset_pipeline models` process against `home`."""
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), PYTHONPATH=str(REPO))
@@ -80,7 +87,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=None, help="only the suite's first N prompts")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "evaluate_models.json")
-    parser.add_argument("--docs", action="store_true", help="copy each contact sheet to docs/evaluation-<model>.png")
+    parser.add_argument("--docs", action="store_true", help="each contact sheet, to docs/evaluation-<model>.jpg")
     args = parser.parse_args()
 
     import torch
@@ -119,7 +126,7 @@ def main() -> None:
             }
         )
         if args.docs and row.get("contact_sheet"):
-            shutil.copy(home.root / row["contact_sheet"], REPO / "docs" / f"evaluation-{model_id}.png")
+            docs_sheet(home.root / row["contact_sheet"], REPO / "docs" / f"evaluation-{model_id}.jpg")
     models_s = models_command_seconds(home.root)
     machine = {
         "platform": platform.platform(),

@@ -77,7 +77,9 @@ class ModelGate:
         return evaluation_version(spec, self.registry.weights_hash(spec), current_device(), self.suite.hash)
 
     def current(self, spec: ModelSpec) -> dict | None:
-        """Its latest evaluation, when that is of its current data version."""
+        """Its latest evaluation, when that is of its current data version (None without weights)."""
+        if not self.registry.weights_present(spec):
+            return None
         history = evaluation_history(self.home, spec.id)
         return history[-1] if history and history[-1]["data_version"] == self.version(spec) else None
 
@@ -113,10 +115,11 @@ class ModelGate:
         history = evaluation_history(self.home, spec.id)
         return history[-1] if history else None
 
-    def run_evaluation(self, spec: ModelSpec) -> dict:
-        """Evaluate `spec` now and record it, unless another process just did (a lock per model)."""
+    def run_evaluation(self, spec: ModelSpec, force: bool = False) -> dict:
+        """Evaluate `spec` now and record it, unless another process just did (a lock per model;
+        `force`: even so). A model without weights gets a row that says so."""
         with file_lock(self.home.locks / f"evaluate-{spec.id}.lock"):
-            evaluation = self.current(spec)
+            evaluation = None if force else self.current(spec)
             if evaluation is not None:
                 return evaluation
             history = evaluation_history(self.home, spec.id)

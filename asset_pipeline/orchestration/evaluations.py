@@ -24,6 +24,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # partitioned ass
 models = dg.DynamicPartitionsDefinition(name="models")
 GROUP = "models"
 THRESHOLDS, REGRESSION = "qualification_thresholds", "no_regression"
+FORCE_TAG = "asset_pipeline/evaluate"  # "named": evaluate even when the latest evaluation is current
 
 
 def evaluation_metadata(row: dict) -> dict:
@@ -101,13 +102,10 @@ def model_evaluations(
     refused = gate.evaluation_refused(spec)
     if refused:
         raise dg.Failure(description=f"{spec.id}: {refused}")
-    row = gate.run_evaluation(spec) if gate.stale(spec) or context.run.tags.get(FORCE_TAG) else gate.current(spec)
-    if row is None:  # weights absent: still a row that says so
-        row = gate.run_evaluation(spec)
+    # Named by hand (`evaluate MODEL`): evaluated even when current; else only when stale. A model
+    # without weights gets a row that says so.
+    row = gate.run_evaluation(spec, force=bool(context.run.tags.get(FORCE_TAG)))
     return dg.MaterializeResult(data_version=dg.DataVersion(row["data_version"]), metadata=evaluation_metadata(row))
-
-
-FORCE_TAG = "asset_pipeline/evaluate"  # "named": evaluate even when the latest evaluation is current
 
 
 def judge_evaluation(history: list[dict]) -> list[dg.AssetCheckResult]:

@@ -34,6 +34,7 @@ VIEWS = (
     "files",
     "approvals",
     "model_evaluations",
+    "spending",
 )
 # Views over other views: (name, SELECT). `costs`: what each campaign's assets' drafts cost, by model.
 # `drafts` counts the drafts made (cached or not); `seconds` and `spent` are this run's generation;
