@@ -304,6 +304,18 @@ def test_a_rule_route_picks_the_cheapest_by_price_or_measured_seconds(home):
     assert [s.id for s in ranked.models] == ["b", "a"]
 
 
+def test_an_evaluation_the_drafts_stage_made_shows_in_the_ui_as_a_runless_materialization(home):
+    from asset_pipeline.orchestration.evaluations import report_evaluation
+
+    _measured_home(home, {"a": {}}, "[a]")
+    [row] = evaluation_history(Home(home), "a")
+    instance = dg.DagsterInstance.ephemeral()
+    report_evaluation(instance, row)
+    event = instance.get_latest_materialization_event(dg.AssetKey("model_evaluations")).asset_materialization
+    assert (event.partition, event.tags["dagster/data_version"]) == ("a", row["data_version"])
+    assert event.metadata["qualified"].value is True and instance.has_dynamic_partition("models", "a")
+
+
 # ------------------------------------------------------------------ evaluations of real (tiny) models
 
 

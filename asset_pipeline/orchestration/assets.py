@@ -239,7 +239,8 @@ def campaign_inputs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
-    deps=["campaign_briefs"],
+    # Every model is qualified by its evaluation before it draws (any model's: all partitions).
+    deps=["campaign_briefs", dg.AssetDep("model_evaluations", partition_mapping=dg.AllPartitionMapping())],
     pool="generation",
     description="Draft backgrounds from the routed diffusers model, cached by content key.",
 )
