@@ -20,6 +20,7 @@ from collections import Counter
 import dagster as dg
 
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.models.cost import price_text
 from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.orchestration.batch import (
@@ -169,7 +170,7 @@ def _total_cost(rows: list[dict]) -> str:
     costs = [r["cost"] for r in rows]
     if any(c is None for c in costs):
         return "unknown"
-    return f"{sum(costs):.4f} {rows[0]['currency'] if rows else ''}".strip()
+    return price_text(sum(costs), next((r["currency"] for r in rows if r["currency"]), None))
 
 
 def _started() -> float:

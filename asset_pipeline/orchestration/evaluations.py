@@ -17,6 +17,7 @@ from asset_pipeline.home import Home
 from asset_pipeline.models.evaluation import evaluation_history, home_suite
 from asset_pipeline.models.gate import ModelGate, is_draft_model
 from asset_pipeline.models.registry import Registry, load_registry
+from asset_pipeline.orchestration.batch import campaign_keys, is_batch
 from asset_pipeline.orchestration.resources import PipelineResource
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # partitioned asset checks, as in assets.py
@@ -88,6 +89,7 @@ class EvaluationRunConfig(dg.Config):
     group_name=GROUP,
     code_version="1",
     pool="generation",
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a backfill of many models: one run, one after another
     description="The evaluation suite run on one model: load time, memory, warm p50/p95, images per minute, "
     "hallucinated-text and blank rates, palette ΔE, determinism, extension defects, typography errors, a "
     "contact sheet. Data version: the model's weights hash, settings, device and the suite's hash.",
@@ -99,14 +101,21 @@ def model_evaluations(
     registry = load_registry(home.root)
     suite = home_suite(home).first(config.prompts or None)
     gate = ModelGate(home, registry, generator=pipeline.generator(), suite=suite)
-    spec = registry.get(context.partition_key)
-    refused = gate.evaluation_refused(spec)
-    if refused:
-        raise dg.Failure(description=f"{spec.id}: {refused}")
-    # Named by hand (`evaluate MODEL`): evaluated even when current; else only when stale. A model
-    # without weights gets a row that says so.
-    row = gate.run_evaluation(spec, force=bool(context.run.tags.get(FORCE_TAG)))
-    return dg.MaterializeResult(data_version=dg.DataVersion(row["data_version"]), metadata=evaluation_metadata(row))
+    rows = {}
+    for model_id in campaign_keys(context):  # one model, or each of a backfill's range
+        spec = registry.get(model_id)
+        refused = gate.evaluation_refused(spec)
+        if refused:
+            raise dg.Failure(description=f"{spec.id}: {refused}")
+        # Named by hand (`evaluate MODEL`): evaluated even when current; else only when stale. A model
+        # without weights gets a row that says so.
+        rows[model_id] = gate.run_evaluation(spec, force=bool(context.run.tags.get(FORCE_TAG)))
+    if not is_batch(context):
+        [row] = rows.values()
+        return dg.MaterializeResult(data_version=dg.DataVersion(row["data_version"]), metadata=evaluation_metadata(row))
+    for model_id, row in rows.items():
+        context.add_asset_metadata(evaluation_metadata(row), partition_key=model_id)
+    return dg.MaterializeResult(metadata={"models": len(rows), "qualified": sum(r["qualified"] for r in rows.values())})
 
 
 def judge_evaluation(history: list[dict]) -> list[dg.AssetCheckResult]:
@@ -159,7 +168,20 @@ def judge_evaluation(history: list[dict]) -> list[dg.AssetCheckResult]:
     ],
 )
 def qualification_checks(context: dg.AssetCheckExecutionContext, pipeline: PipelineResource):
-    yield from judge_evaluation(evaluation_history(pipeline.home_dir(), context.partition_key))
+    keys = campaign_keys(context)
+    if len(keys) == 1:
+        yield from judge_evaluation(evaluation_history(pipeline.home_dir(), keys[0]))
+        return
+    # A backfill's range: each check passes when it passes for every model of the range.
+    judged = {m: judge_evaluation(evaluation_history(pipeline.home_dir(), m)) for m in keys}
+    for i, name in enumerate((THRESHOLDS, REGRESSION)):
+        failing = sorted(m for m, results in judged.items() if not results[i].passed)
+        yield dg.AssetCheckResult(
+            check_name=name,
+            asset_key="model_evaluations",
+            passed=not failing,
+            metadata={"models": len(keys), "failing": dg.MetadataValue.json(failing)},
+        )
 
 
 evaluate_models_job = dg.define_asset_job(

@@ -810,6 +810,10 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "reference_sha256": None,
                 "reference_strength": None,
                 "notes": [],
+                "device": None,
+                "cost": 0.0,  # nothing was generated
+                "made_cost": 0.0,
+                "currency": None,
             }
         )
     return rows
@@ -977,8 +981,7 @@ def price_drafts(rows: list[dict], registry: Registry, cache: DraftCache, rates:
     (a re-rolled row's failed attempts are in `cost`, not in `made_cost`)."""
     for row in rows:
         spec = registry.models.get(row["model"])
-        if spec is None:  # not generated (pre-flight found it cannot be laid out)
-            row.update(device=None, cost=0.0, made_cost=0.0, currency=rates.currency)
+        if spec is None:  # not generated (pre-flight found it cannot be laid out): unlaid_drafts priced it
             continue
         entry = cache.get(row["draft_key"]) if row["draft_key"] else None
         made_device = (entry or {}).get("device")
