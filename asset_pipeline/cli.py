@@ -253,8 +253,9 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
 class _WithoutEventLogNoise(io.TextIOBase):
     """stderr without Dagster's per-log-call complaints that its event log cannot be written.
 
-    When the instance's storage fails (a full disk), Dagster writes two lines to stderr for
-    every log call of the run; the cause is reported once, as one line, by `main`.
+    When the instance's storage fails (a full disk), Dagster writes its storage error to stderr
+    for every log call of the run, in one write: the SQLAlchemy error with its `[SQL: …]` and
+    `[parameters: …]` lines. The cause is reported once, as one line, by `main`.
     """
 
     NOISE = ("Exception while writing logger call to event log", "(Background on this error at")
@@ -264,6 +265,8 @@ class _WithoutEventLogNoise(io.TextIOBase):
         self.pending = ""
 
     def write(self, text: str) -> int:
+        if text.startswith(self.NOISE[0]):  # the whole message, however many lines its error has
+            return len(text)
         lines = (self.pending + text).split("\n")
         self.pending = lines.pop()
         for line in lines:
@@ -319,6 +322,10 @@ def cmd_models(args: argparse.Namespace, home: Home) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
     else:
+        for row in rows:  # a hosted model: its provider, why it is absent (its list price: cost_per_image)
+            if row["provider"]:  # no steps or resolution of its own: the provider's sizes (docs/models.md)
+                row.update(pipeline_class=f"hosted: {row['provider']}", steps="", resolution="")
+                row["present"] = "yes" if row["present"] else f"no: {row['absent_because']}"
         _print_rows(columns, [[", ".join(r[c]) if c == "tiers" else r[c] for c in columns] for r in rows], "table")
     return EXIT_OK
 
@@ -446,6 +453,41 @@ def cmd_review(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.api.app import serve
+    from asset_pipeline.api.settings import load_webhooks_settings
+
+    load_webhooks_settings(home)  # a broken config.yaml is reported before the server starts
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"API on http://{shown_host}:{args.port}/v1/ (docs /docs, home {home.root})", flush=True)
+    print("Requests need 'Authorization: Bearer <token>' (asset-pipeline tokens create --scope ...).", flush=True)
+    serve(home, args.host, args.port, args.queue)
+    return EXIT_OK
+
+
+def cmd_tokens(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.api.tokens import TokenError, TokenStore
+
+    store = TokenStore(home)
+    try:
+        if args.action == "create":
+            scopes = [part.strip() for given in args.scope for part in given.split(",") if part.strip()]
+            record, token = store.create(scopes, args.name)
+            print(f"token {record.id} ({record.name or 'no name'}) with scopes {', '.join(record.scopes)}")
+            print("It is shown this once; the home keeps only its hash. Send it as 'Authorization: Bearer <token>':")
+            print(token)  # alone on the last line, for scripts: TOKEN=$(asset-pipeline tokens create ... | tail -1)
+        elif args.action == "list":
+            rows = [[t.id, t.name, ",".join(t.scopes), t.created_at, t.revoked_at or ""] for t in store.list()]
+            _print_rows(["id", "name", "scopes", "created_at", "revoked_at"], rows, args.format)
+        else:
+            record = store.revoke(args.id)
+            print(f"token {record.id} revoked at {record.revoked_at}")
+    except TokenError as exc:
+        print(f"tokens {args.action}: {shown(exc, LINE_LIMIT)}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
 def run_in_process_group(command: list[str], announce: str | None = None, grace_s: float = 10.0) -> int:
     """Run `command` as the leader of its own process group; SIGTERM or SIGINT here stops the whole group.
 
@@ -500,6 +542,12 @@ def _stop_group(pgid: int, grace_s: float) -> None:
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{shown(text)!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{shown(text)!r} is not a whole number of at least 0")
     return int(text)
 
 
@@ -597,6 +645,34 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the token every write needs (default: ${REVIEW_TOKEN_ENV}, else a new one, printed at start-up)",
     )
     review.set_defaults(func=cmd_review)
+
+    serve = sub.add_parser("serve", help="start the HTTP API (real-time renders, batch runs, webhooks)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--queue",
+        type=_count,
+        default=8,
+        metavar="N",
+        help="requests that may wait for each route's worker (renders, runs) before it answers 429 (default 8)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    tokens = sub.add_parser("tokens", help="API tokens: create (printed once), list, revoke")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new token; printed once, alone on the last line")
+    create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        help="render, runs, read, review or admin (repeat, or separate with commas)",
+    )
+    create.add_argument("--name", help="who or what uses it")
+    listing = actions.add_parser("list", help="every token: id, name, scopes, created, revoked")
+    listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    revoke = actions.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id")
+    tokens.set_defaults(func=cmd_tokens)
     return parser
 
 

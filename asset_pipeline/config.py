@@ -9,6 +9,8 @@ signing:                                # C2PA content credentials (publishing/c
   certificate: /run/secrets/c2pa/chain.pem  # PEM chain, the signer's certificate first
   key: /run/secrets/c2pa/signer.key         # its PEM private key (unencrypted: PKCS#8 or traditional)
   tsa_url: https://timestamp.example.com    # optional RFC 3161 time-stamp authority
+webhooks:                               # the HTTP API's deliveries (docs/api.md)
+  allow: [http://127.0.0.1:9000]        # the only destinations webhooks may be sent to
 ```
 
 Paths are absolute (a mounted secret) or relative to the home. Without `certificate` and `key`
@@ -82,6 +84,49 @@ class SigningConfig(_Strict):
         return tuple(home.root / Path(p).expanduser() for p in (self.certificate, self.key))
 
 
+def _origin_parts(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) of an http(s) URL; ValueError when it is not one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise ValueError(f"{url!r} carries credentials; give them to the receiver some other way")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname.lower(), port, parts.path or "/"
+
+
+class WebhooksSettings(_Strict):
+    """`webhooks`: where the HTTP API may deliver (asset_pipeline/api/webhooks.py), and how it retries."""
+
+    allow: list[str] = Field(default_factory=list, max_length=100)
+    max_attempts: int = Field(default=8, ge=1, le=20)
+    retry_base_s: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_s: float = Field(default=3600.0, gt=0, le=86400)
+    timeout_s: float = Field(default=10.0, gt=0, le=60)
+
+    @field_validator("allow")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            _origin_parts(url)
+        return urls
+
+    def allows(self, url: str) -> bool:
+        try:
+            scheme, host, port, path = _origin_parts(url)
+        except ValueError:
+            return False
+        for entry in self.allow:
+            e_scheme, e_host, e_port, e_path = _origin_parts(entry)
+            if (scheme, host, port) == (e_scheme, e_host, e_port) and path.startswith(e_path.rstrip("/") or "/"):
+                return True
+        return False
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failed delivery: exponential, capped."""
+        return min(self.retry_base_s * 2 ** (attempts - 1), self.retry_max_s)
+
+
 CURRENCY = re.compile("[A-Z]{3}")  # ISO 4217
 
 
@@ -112,6 +157,7 @@ class EvaluationConfig(_Strict):
 
 class HomeConfig(_Strict):
     signing: SigningConfig = SigningConfig()
+    webhooks: WebhooksSettings = WebhooksSettings()
     cost: CostRates = CostRates()
     evaluation: EvaluationConfig = EvaluationConfig()
     # The most one evaluation of a priced model may cost (its currency); None: no limit.

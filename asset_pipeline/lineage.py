@@ -9,6 +9,7 @@ the same render or draft.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from asset_pipeline.home import Home
@@ -17,6 +18,8 @@ from asset_pipeline.publishing.encoding import read_provenance
 from asset_pipeline.stages.publish import media_provenance
 from asset_pipeline.storage.catalog import connect_readonly
 from asset_pipeline.storage.files import sha256_file
+
+SHA256_RE = re.compile("[0-9a-f]{64}")
 
 
 class LineageError(Exception):
@@ -57,10 +60,19 @@ def _content_credentials(data: bytes, fmt: str = "png") -> dict | None:
     }
 
 
+def _by_sha256(home: Home, text: str) -> Path | None:
+    """The file a sha256 names (any published or real-time rendered file), or None."""
+    if SHA256_RE.fullmatch(text) is None:
+        return None
+    rows = _rows(home, "SELECT path FROM files WHERE sha256 = ? LIMIT 1", [text])
+    return home.root / rows[0]["path"] if rows else None
+
+
 def lineage(home: Home, path: Path) -> dict:
+    """The chain of a file, named by its path or by its sha256."""
     candidates = [path, home.root / path] if not path.is_absolute() else [path]
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
+    found = next((p for p in candidates if p.is_file()), None) or _by_sha256(home, str(path))
+    if found is None or not found.is_file():
         raise LineageError(f"{path}: no such file")
     sha = sha256_file(found)
     pubs = _rows(home, "SELECT * FROM publications WHERE sha256 = ? AND status = 'published' ORDER BY version", [sha])
@@ -70,8 +82,9 @@ def lineage(home: Home, path: Path) -> dict:
         pubs = _rows(
             home,
             "SELECT * FROM publications WHERE campaign = ? AND asset = ? AND variant = ? AND size = ? "
-            "AND locale IS NOT DISTINCT FROM ? AND version = ? AND status = 'published' ORDER BY published_at",
-            [f["campaign"], f["asset"], f["variant"], f["size"], f["locale"], f["version"]],
+            "AND locale IS NOT DISTINCT FROM ? AND version = ? AND status = 'published' "
+            "AND request_id IS NOT DISTINCT FROM ? ORDER BY published_at",
+            [f["campaign"], f["asset"], f["variant"], f["size"], f["locale"], f["version"], f["request_id"]],
         )
     if not pubs:
         raise LineageError(f"{path}: sha256 {sha[:12]}… was never published by this pipeline (home {home.root})")
@@ -98,7 +111,11 @@ def lineage(home: Home, path: Path) -> dict:
         if draft_sha
         else []
     )
-    brief = _rows(home, f"SELECT brief_file, brief_hash, brand FROM briefs WHERE {where}", key)
+    # a real-time render's rows are told apart by their request (its campaign groups many requests)
+    request = " AND request_id IS NOT DISTINCT FROM ?"
+    brief = _rows(
+        home, f"SELECT brief_file, brief_hash, brand FROM briefs WHERE {where}{request}", key + [pub["request_id"]]
+    )
     return {
         "file": str(found),
         "sha256": sha,
@@ -107,8 +124,13 @@ def lineage(home: Home, path: Path) -> dict:
         "publication": {
             k: pub[k] for k in ("campaign", "asset", "variant", "size", "locale", "version", "path", "published_at")
         },
+        "origin": pub.get("origin") or "run",
+        "request_id": pub.get("request_id"),
         "brief": {
-            "file": f"briefs/{pub['campaign']}.yaml",
+            # a real-time render's brief is its request, kept under api/requests/
+            "file": brief[0]["brief_file"]
+            if brief and pub.get("origin") == "api"
+            else f"briefs/{pub['campaign']}.yaml",
             "hash": pub["brief_hash"],
             "current": bool(brief and brief[0]["brief_hash"] == pub["brief_hash"]),
         },
@@ -119,6 +141,19 @@ def lineage(home: Home, path: Path) -> dict:
             "steps": chunks.get("steps"),
             "guidance": chunks.get("guidance"),
             "palette_grade": chunks.get("palette_grade"),
+            # a hosted model (models/hosted): who drew it, and that the same request may draw another picture
+            "reproducible": chunks.get("reproducible") != "false",
+            **{
+                k: chunks.get(k) or None
+                for k in (
+                    "provider",
+                    "provider_model",
+                    "provider_model_version",
+                    "provider_request_id",
+                    "revised_prompt",
+                )
+                if k in chunks
+            },
         },
         "seed": pub["seed"],
         # this deliverable's share of what its drafts cost to make (None: unknown, or published before costs)
@@ -191,8 +226,10 @@ def format_lineage(chain: dict) -> str:
             if (enc := chain.get("encoding"))
             else []
         ),
-        f"published {pub['campaign']}/{pub['asset']} variant {pub['variant']} {pub['size']} "
-        f"version {pub['version']} at {pub['published_at']}",
+        f"{'rendered ' if chain.get('origin') == 'api' else 'published'} {pub['campaign']}/{pub['asset']} "
+        f"variant {pub['variant']} {pub['size']} "
+        f"version {pub['version']} at {pub['published_at']}"
+        + (f" by API request {chain['request_id']}" if chain.get("request_id") else ""),
         f"brief     {chain['brief']['file']} hash {chain['brief']['hash']}"
         + ("" if chain["brief"]["current"] else " (the brief has changed since)"),
         f"brand     {chain['brand']['file']} hash {chain['brand']['hash']}",
@@ -202,6 +239,16 @@ def format_lineage(chain: dict) -> str:
             f" palette grade {chain['model']['palette_grade']}"
             if float(chain["model"].get("palette_grade") or 0)
             else ""
+        ),
+        *(
+            [
+                f"  hosted  {model['provider']} {model['provider_model']}"
+                + (f" version {model['provider_model_version']}" if model.get("provider_model_version") else "")
+                + f", request {model.get('provider_request_id') or 'unknown'}, reproducible: false",
+                *([f"  revised prompt {model['revised_prompt']}"] if model.get("revised_prompt") else []),
+            ]
+            if (model := chain["model"]).get("provider")
+            else []
         ),
         f"seed      {chain['seed']}",
         *([f"route     {chain['draft']['route_reason']}"] if chain["draft"].get("route_reason") else []),

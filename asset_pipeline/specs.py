@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     PlainValidator,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -141,13 +142,13 @@ def resolve_size(size: str) -> tuple[int, int, str | None]:
     """(width, height, preset name or None) of a size given as WxH or as a preset name."""
     preset = presets.find(size)
     if preset is not None:
-        return preset.width, preset.height, preset.name
+        return preset.width, preset.height, preset.name  # an alias resolves to its channel name
     match = SIZE_RE.fullmatch(size) if isinstance(size, str) else None
     if not match:
-        hint = ""
-        if isinstance(size, str) and (close := difflib.get_close_matches(size, list(presets.presets()), n=1)):
+        hint = f"; channels: {', '.join(presets.channels())} (docs/channels.md)"
+        if isinstance(size, str) and (close := difflib.get_close_matches(size, presets.names(), n=1)):
             hint = f"; did you mean '{close[0]}'?"
-        raise ValueError(f"'{shown(size)}' is not WxH (for example 1080x1080) or a size preset{hint}")
+        raise ValueError(f"'{shown(size)}' is not WxH (for example 1080x1080) or a size preset (e.g. meta/story){hint}")
     width, height = int(match.group(1)), int(match.group(2))
     for side in (width, height):
         if not MIN_SIDE <= side <= MAX_SIDE:
@@ -247,6 +248,22 @@ class AssetSpec(_Strict):
         return sizes
 
     _formats = field_validator("formats")(_formats)
+
+    @field_validator("formats")
+    @classmethod
+    def _formats_the_channels_take(cls, formats: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """A format a size preset's channel does not take is refused here, before anything is drawn."""
+        refused = []
+        for named in info.data.get("sizes") or ():  # absent when the sizes were invalid themselves
+            preset = presets.find(named)
+            if preset is not None and formats and (bad := presets.unaccepted_formats(preset, formats)):
+                listed = ", ".join(f"'{fmt}'" for fmt in bad)
+                refused.append(
+                    f"{listed} not accepted by {preset.name} ({preset.channel} takes {', '.join(preset.accepts)})"
+                )
+        if refused:
+            raise ValueError("; ".join(dict.fromkeys(refused)))
+        return formats
 
     @field_validator("prompt")
     @classmethod

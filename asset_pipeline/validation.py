@@ -93,14 +93,18 @@ def check_brand_fonts(home: Home, brand_file: Path) -> list[Problem]:
     return problems
 
 
-def check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
-    """Every problem that would stop a campaign from running: schema, brand, fonts, media, models."""
+def check_campaign(
+    home: Home, campaign: str, registry: Registry | None, brief_file: Path | None = None
+) -> list[Problem]:
+    """Every problem that would stop a campaign from running: schema, brand, fonts, media, models.
+
+    `brief_file`: the brief to check instead of briefs/<campaign>.yaml (one not written yet)."""
     if not is_identifier(campaign):
         return campaign_id_problems([campaign], where=f"briefs/{campaign}.yaml")
-    return as_problems(f"briefs/{campaign}.yaml", lambda: _check_campaign(home, campaign, registry))
+    return as_problems(f"briefs/{campaign}.yaml", lambda: _check_campaign(home, campaign, registry, brief_file))
 
 
-def check_layouts(home: Home, campaign: str) -> list[Problem]:
+def check_layouts(home: Home, campaign: str, brief_file: Path | None = None) -> list[Problem]:
     """Pre-flight: every problem of every deliverable that cannot be laid out, with no model
     (`briefs/x.yaml: asset hero, 160x600: headline needs 3 lines at 14 px, 2 allowed`).
 
@@ -108,7 +112,7 @@ def check_layouts(home: Home, campaign: str) -> list[Problem]:
     label = f"briefs/{campaign}.yaml"
 
     def check() -> list[Problem]:
-        inputs = load_campaign(home, campaign)
+        inputs = load_campaign(home, campaign, brief_file=brief_file)
         logos = brand_logos(home, inputs.brand, _label(home, inputs.brand_file))
         products = asset_products(home, inputs.brief, label)
         deliverables = expand_deliverables(inputs, home)
@@ -131,9 +135,9 @@ def check_campaign_budget(home: Home, campaign: str, registry: Registry, gate) -
     return as_problems(label, check)
 
 
-def _check_campaign(home: Home, campaign: str, registry: Registry | None) -> list[Problem]:
+def _check_campaign(home: Home, campaign: str, registry: Registry | None, brief_file: Path | None) -> list[Problem]:
     try:
-        inputs = load_campaign(home, campaign)
+        inputs = load_campaign(home, campaign, brief_file=brief_file)
     except HomePathError as exc:  # load_campaign reports the brief's own path; this is the brand's
         return [Problem(f"briefs/{campaign}.yaml", "brand", f"{exc.relative} {exc.reason}")]
     problems = check_brand_fonts(home, inputs.brand_file)
@@ -163,7 +167,27 @@ def _check_campaign(home: Home, campaign: str, registry: Registry | None) -> lis
                         f"model {asset.model!r} is an upscaler, not a draft model",
                     )
                 )
+            elif asset.model is not None and asset.reference and not takes_references(registry.models[asset.model]):
+                spec = registry.models[asset.model]
+                problems.append(
+                    Problem(
+                        f"briefs/{campaign}.yaml",
+                        f"assets[{index}](id={asset.id}).reference",
+                        f"model {asset.model!r} ({spec.provider} {spec.path}) takes no reference image; "
+                        "name a model that does, or drop the reference",
+                    )
+                )
     return problems
+
+
+def takes_references(spec) -> bool:
+    """Whether a model can be steered by a reference image: every local one; a hosted one where
+    its provider's API takes an image (models/hosted/catalog.py)."""
+    if spec.provider is None:
+        return True
+    from asset_pipeline.models.hosted.catalog import offer
+
+    return offer(spec.provider, spec.path).references
 
 
 def load_registry_checked(home: Home) -> tuple[Registry | None, list[Problem]]:

@@ -3,7 +3,8 @@
 The publications table (the history) and the files table (every format's file of every
 version) are the truth: every file they name must exist with its sha256, each delivered
 format's `latest.<ext>` must be that format's file of the latest good version, and the
-manifest and the catalog must say the same. Read-only: `run` repairs.
+manifest and the catalog must say the same. Every table file must open as its table's.
+Read-only: `run` repairs (and sets a damaged table file aside; see storage/tables.py).
 
 Files signed with the generated test certificate are not a problem (they are what they claim
 to be) but no validator trusts them: `verify` says so once, with how many there are.
@@ -19,7 +20,7 @@ from asset_pipeline.stages.publish import WITH_FILE, deliverable_dir
 from asset_pipeline.storage.catalog import query
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import deliverable_key
-from asset_pipeline.storage.tables import read_rows
+from asset_pipeline.storage.tables import DERIVED, SCHEMAS, file_problem, read_rows, table_dir, table_problem
 
 
 def _file_problem(home: Home, path: str, sha: str) -> str | None:
@@ -48,6 +49,11 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
         checked += 1
         if problem := _file_problem(home, path, sha):
             problems.append(problem)
+    # The HTTP API's real-time renders have their files (checked above) but no latest files or manifest.
+    history = [r for r in history if r.get("origin") != "api"]
+    files = [r for r in files if r.get("origin") != "api"]
+    if not history:
+        return checked, problems
     latest_good: dict[tuple, dict] = {}
     for row in history:
         if row["status"] == "published":
@@ -101,10 +107,33 @@ def verify_campaign(home: Home, campaign: str) -> tuple[int, list[str]]:
     return checked, problems
 
 
+def verify_tables(home: Home, campaigns: list[str] | None) -> dict[tuple[str, str], str]:
+    """(table, campaign) -> one line, for each table file that does not open as its table's
+    (every campaign's when `campaigns` is None)."""
+    damaged = {}
+    for table in SCHEMAS:
+        folder = table_dir(home, table)
+        names = campaigns if campaigns is not None else sorted(p.stem for p in folder.glob("*.parquet"))
+        for campaign in names:
+            if problem := table_problem(home, table, campaign):
+                then = (
+                    "the next run sets it aside and makes it again"
+                    if table in DERIVED
+                    else "it cannot be made again: restore it from a backup of the home"
+                )
+                damaged[(table, campaign)] = f"tables/{table}/{campaign}.parquet: unreadable ({problem}); {then}"
+    return damaged
+
+
 def verify_catalog(home: Home, campaigns: list[str]) -> list[str]:
-    """The catalog's publications and files views hold exactly the tables' rows."""
+    """The catalog's publications and files views hold exactly the tables' rows.
+
+    A view over a damaged file cannot answer; that file is the problem (verify_tables names it
+    when its campaign is verified), so such a view is not queried."""
     problems = []
     for view in ("publications", "files"):
+        if any(file_problem(path, view) for path in table_dir(home, view).glob("*.parquet")):
+            continue
         try:
             _, rows = query(home, f"SELECT campaign, count(*) FROM {view} GROUP BY campaign")
         except Exception as exc:  # a catalog that cannot answer is itself the problem to report
@@ -128,7 +157,10 @@ def files_signed_for_testing(home: Home, campaigns: list[str] | None = None) -> 
         return 0
     formats = {ext: fmt for fmt, ext in EXTENSIONS.items()}
     paths = set()
+    damaged = verify_tables(home, campaigns)  # read-only: a damaged table is verify's problem, not moved here
     for campaign in campaigns or published_campaigns(home):
+        if ("files", campaign) in damaged or ("publications", campaign) in damaged:
+            continue
         paths |= {r["path"] for r in read_rows(home, "files", campaign)}
         paths |= {r["path"] for r in read_rows(home, "publications", campaign) if r["status"] in WITH_FILE}
     count = 0
@@ -142,8 +174,15 @@ def files_signed_for_testing(home: Home, campaigns: list[str] | None = None) -> 
 
 
 def verify(home: Home, campaigns: list[str] | None = None) -> tuple[int, list[str]]:
-    campaigns = campaigns or published_campaigns(home)
-    checked, problems = 0, []
+    damaged = verify_tables(home, campaigns or None)
+    problems = list(damaged.values())
+    # A campaign whose history or files table is damaged has nothing to check its files against.
+    campaigns = [
+        c
+        for c in campaigns or published_campaigns(home)
+        if ("publications", c) not in damaged and ("files", c) not in damaged
+    ]
+    checked = 0
     for campaign in campaigns:
         n, found = verify_campaign(home, campaign)
         checked += n

@@ -171,6 +171,7 @@ LAYERS = [
         "asset_pipeline.verification",
         "asset_pipeline.freshness",
         "asset_pipeline.review",
+        "asset_pipeline.api",  # the HTTP API: a shell over the stages and runs, as review is (which shares its tokens)
     ),
     ("asset_pipeline.cli", "asset_pipeline.__main__"),
 ]

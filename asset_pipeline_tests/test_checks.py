@@ -322,6 +322,7 @@ def test_run_deliverable_checks_passes_a_good_image(tmp_path):
         + ["min_font"] * 3
         + ["safe_margin"] * 3
         + ["design_lint"] * 5  # alignment, hierarchy, margins, overlaps, plate contrast (no logo here)
+        + ["seams"]
         + ["ocr"] * 3
     )
     assert all(r.passed for r in results), [r.detail for r in results if not r.passed]

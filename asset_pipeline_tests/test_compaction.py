@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.catalog import query, refresh_catalog
@@ -84,6 +85,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_a_compaction_killed_at_any_moment_loses_and_corrupts_nothing(tmp_path):
     home = Home(tmp_path.resolve())
     write_campaigns(home, [f"c{i:03d}" for i in range(300)], 2)

@@ -66,6 +66,7 @@ def cell_box(sheet: Image.Image, row: int, column: int) -> np.ndarray:
     return np.asarray(sheet.crop((x, y, x + BOX, y + BOX)))
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_compare_renders_a_sheet_of_assets_by_models(compare_home):
     models = ["tiny", "tiny-b", "broken"]
     result = compare_models(compare_home, "look", models)

@@ -83,6 +83,7 @@ def crash_trials(home: Path, trials: int, rng: random.Random) -> None:
     assert_consistent(home)
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_kill_and_rerun_fast(tmp_path, tiny_model):
     home = make_home(tmp_path / "home", tiny_model)
     crash_trials(home, trials=2, rng=random.Random(7))

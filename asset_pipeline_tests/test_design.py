@@ -16,7 +16,7 @@ from asset_pipeline.checks.edges import EDGE_MAX_DELTA_E, check_edge_band, edge_
 from asset_pipeline.colour import contrast_ratio
 from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.presets import find as find_preset
-from asset_pipeline.presets import free_band
+from asset_pipeline.presets import free_area
 from asset_pipeline.specs import Brand, InputError, load_brand
 from asset_pipeline.stages.preflight import brand_logos, preflight_problems
 from asset_pipeline.typography import LayoutError, choose_colours, layout_text, render_layout
@@ -257,10 +257,10 @@ def safe_zones_result(results):
     return found[0]
 
 
-def test_a_story_laid_out_in_its_free_band_passes_the_safe_zone_lint():
+def test_a_story_laid_out_in_its_free_area_passes_the_safe_zone_lint():
     zones = story_zones()
     rules = brand(logo="logos/acme.png")
-    layout = layout_text(1080, 1920, TEXTS, rules, HERE, [logo_source()], band=free_band({"keep_out": zones}))
+    layout = layout_text(1080, 1920, TEXTS, rules, HERE, [logo_source()], area=free_area({"keep_out": zones}))
     result = safe_zones_result(design_lint(layout, rules, zones))
     assert result.passed and result.value == 0.0
     assert result.detail == "safe zones: text, CTA and logo clear of 2 keep-out zone(s)"
@@ -275,7 +275,7 @@ def test_a_layout_placed_into_a_keep_out_band_fails_with_the_box_zone_and_area()
     # band and the CTA and disclaimer at the bottom of the frame, in the reply bar's band.
     layout = layout_text(1080, 1920, TEXTS, rules, HERE, [logo_source()])
     result = safe_zones_result(design_lint(layout, rules, zones))
-    top, bottom = (0, 0, 1080, round(0.14 * 1920)), (0, round(0.86 * 1920), 1080, 1920)
+    top, bottom = (0, 0, 1080, round(0.14 * 1920)), (0, round(0.80 * 1920), 1080, 1920)
 
     def inside(box, zone):
         return max(0, min(box[2], zone[2]) - max(box[0], zone[0])) * max(0, min(box[3], zone[3]) - max(box[1], zone[1]))
@@ -286,7 +286,7 @@ def test_a_layout_placed_into_a_keep_out_band_fails_with_the_box_zone_and_area()
         grow = cta.plate_outline_px or 0
         boxes["cta"] = (boxes["cta"][0] - grow, boxes["cta"][1] - grow, boxes["cta"][2] + grow, boxes["cta"][3] + grow)
     boxes["logo"] = layout.logo.pixel_box(1080, 1920)
-    named = {"story top band (profile, progress bar)": top, "story bottom band (reply bar, call to action)": bottom}
+    named = {"stories top band (profile, progress bar)": top, "stories bottom band (reply bar, call to action)": bottom}
     expected = [(role, zone, inside(box, rect)) for zone, rect in named.items() for role, box in boxes.items()]
     expected = [hit for hit in expected if hit[2]]
     assert {"logo", "cta"} <= {role for role, _, _ in expected}  # the layout really is in both bands
@@ -316,7 +316,7 @@ def test_the_checks_stage_measures_the_briefs_safe_zones(tmp_path):
     assert lint(None) == []  # a plain 1080x1920: no zones to measure
     (measured,) = lint(zones)  # the same render as a story: not served from the zone-less cache entry
     assert not measured["passed"] and measured["value"] > 0
-    assert "overlaps story bottom band (reply bar, call to action) by " in measured["detail"]
+    assert "overlaps stories bottom band (reply bar, call to action) by " in measured["detail"]
 
 
 # ---------------------------------------------------------------- the product zone

@@ -7,17 +7,15 @@ import errno
 import hashlib
 import json
 import os
-import resource
-import shutil
-import signal
+import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from asset_pipeline.storage.disk import disk_full_line
 from asset_pipeline_tests.conftest import cli, make_home, write_brief
 
 BRIEF = """\
@@ -27,7 +25,7 @@ assets:
   - id: hero
     prompt: "ceramic mug"
     headline: "{headline}"
-    sizes: ["512x512", "1080x1080"]
+    sizes: ["256x256", "256x320"]
     seed: 5
 """
 TMPFS_MB = 40
@@ -63,39 +61,53 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def fill(disk: Path, leave_bytes: int) -> Path:
-    filler = disk / f"filler-{uuid.uuid4().hex}"
-    free = shutil.disk_usage(disk).free
-    with open(filler, "wb") as out:
-        out.truncate(0)
-        remaining = max(0, free - leave_bytes)
-        chunk = b"\0" * (1 << 20)
-        while remaining > 0:  # real blocks (tmpfs does not count sparse files as used)
-            remaining -= out.write(chunk[: min(len(chunk), remaining)])
-    return filler
+# Runs `asset-pipeline run` with the disk made full on entry to one stage's function (as the
+# assets module calls it): argv is DISK (a mount to fill, or "-": limit file sizes instead), STAGE, ARGS.
+FULL_AT_STAGE = """
+import os, resource, signal, sys, uuid
+from pathlib import Path
+import asset_pipeline.orchestration.assets as assets
+from asset_pipeline.cli import main
+
+disk, stage = sys.argv[1], sys.argv[2]
+original = getattr(assets, stage)
+
+def full_then_run(*args, **kwargs):
+    if disk == "-":  # where no small disk can be mounted: a write past 64 KiB fails instead
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+    else:
+        with open(Path(disk) / f"filler-{uuid.uuid4().hex}", "wb") as out:
+            try:
+                while True:
+                    out.write(bytes(1 << 20))
+            except OSError:
+                pass
+    return original(*args, **kwargs)
+
+setattr(assets, stage, full_then_run)
+sys.exit(main(sys.argv[3:]))
+"""
+# What `run` may print on stderr besides the one clean line: its progress (orchestration/progress.py).
+PROGRESS = re.compile(r"^roomy: (\w+ started|\w+ (done|FAILED) in [\d.]+ s|drafts \d+/\d+ \(\d+%\), last: .*)$")
+STAGES = {"drafts": "generate_drafts", "renders": "upscale", "publication": "publish"}
 
 
-def run_with_file_size_limit(home: Path, limit: int) -> subprocess.CompletedProcess:
-    """Where no small disk can be mounted: the same failure of a write half-way, by RLIMIT_FSIZE."""
-
-    def limit_writes():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
+def run_with_full_disk(home: Path, disk: Path | None, stage: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
     return subprocess.run(
-        [sys.executable, "-m", "asset_pipeline", "run", "roomy"],
+        [sys.executable, "-c", FULL_AT_STAGE, str(disk or "-"), STAGES[stage], "run", "roomy"],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
         cwd=home.parent,
-        preexec_fn=limit_writes,
     )
 
 
 @pytest.mark.slow
-def test_full_disk_fails_cleanly_and_keeps_what_was_published(small_disk, tmp_path, tiny_model):
+def test_full_disk_at_each_stage_fails_cleanly_and_keeps_what_was_published(small_disk, tmp_path, tiny_model):
+    # The whole home is on the small disk: its Dagster instance's SQLite fills up with the rest.
     home = make_home((small_disk or tmp_path) / "home", tiny_model)
     write_brief(home, "roomy", BRIEF.format(headline="Spring Sale"))
     first = cli(home, "run", "roomy")
@@ -103,24 +115,22 @@ def test_full_disk_fails_cleanly_and_keeps_what_was_published(small_disk, tmp_pa
     before = snapshot(home / "published")
     manifest_before = json.loads((home / "published" / "roomy" / "manifest.json").read_text())
 
-    # A changed headline: every deliverable would get a new version, but there is no room for it.
+    # A changed headline: every deliverable would get a new version, but the disk fills at each stage in turn.
     write_brief(home, "roomy", BRIEF.format(headline="Summer Sale"))
-    if small_disk is not None:
-        filler = fill(small_disk, leave_bytes=256 * 1024)
-        failed = cli(home, "run", "roomy")
-        assert "no space left" in failed.stderr
-    else:
-        filler = None
-        failed = run_with_file_size_limit(home, limit=64 * 1024)
-    assert failed.returncode == 2, failed.stdout + failed.stderr
-    assert "Traceback" not in failed.stdout + failed.stderr
-    assert len((failed.stdout + failed.stderr).strip().splitlines()) <= 2  # one clear line (and a summary)
-    assert snapshot(home / "published") == before  # earlier publications byte-identical
-    assert leftovers(home) == []
+    for stage in STAGES:
+        failed = run_with_full_disk(home, small_disk, stage)
+        assert failed.returncode == 2, failed.stdout + failed.stderr
+        assert "Traceback" not in failed.stdout + failed.stderr
+        if small_disk is not None:
+            *progress, last = failed.stderr.strip().splitlines()
+            assert last.startswith(f"error: no space left on device under {home} (") and last == disk_full_line(home)
+            assert [line for line in progress if not PROGRESS.match(line)] == [], f"{stage}:\n{failed.stderr}"
+            for filler in small_disk.glob("filler-*"):
+                filler.unlink()
+        assert snapshot(home / "published") == before, stage  # earlier publications byte-identical
+        assert leftovers(home) == [], stage
 
     # Room again: the same run completes, with a new version of every deliverable.
-    if filler is not None:
-        filler.unlink()
     again = cli(home, "run", "roomy")
     assert again.returncode == 0, again.stdout + again.stderr
     manifest = json.loads((home / "published" / "roomy" / "manifest.json").read_text())

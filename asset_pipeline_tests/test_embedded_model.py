@@ -45,6 +45,7 @@ PROMPTS = [
 ]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_drafts_have_the_size_and_named_colours(registry):
     spec = registry.get(EMBEDDED_ID)
     width, height = draft_size(spec, 1080, 1080)
@@ -59,6 +60,7 @@ def test_drafts_have_the_size_and_named_colours(registry):
     assert np.abs(np.asarray(other, float) - np.asarray(images[1], float)).mean() > 2
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_palette_grade_brings_drafts_to_the_named_colours(registry):
     from asset_pipeline.stages.drafts import cache_key
 
@@ -108,6 +110,7 @@ def test_steered_prompt_fits_the_text_encoder(registry):
         assert len(tokenizer(word).input_ids) == 3, word  # start, the word, end
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_drafts_stage_steers_only_the_embedded_model(registry, home):
     from asset_pipeline.stages.drafts import generate_drafts
 

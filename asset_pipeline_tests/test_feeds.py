@@ -43,15 +43,19 @@ def problems(home: Home) -> list[str]:
 
 
 def test_the_presets_table_has_each_figure_with_its_source():
-    table = presets.presets()
-    iab = {"medium-rectangle": "300x250", "leaderboard": "728x90", "wide-skyscraper": "160x600",
-           "half-page": "300x600", "mobile-leaderboard": "320x50", "large-mobile-banner": "320x100",
-           "billboard": "970x250"}  # fmt: skip
-    for name, size in iab.items():
-        assert table[name].size == size and table[name].max_kb == 150 and "IAB" in table[name].source
+    # The names from before channels, with the figures the channels publish (test_channels.py has the rest):
+    # IAB's smartphone banner is 50 KB and its billboard 250 KB; half-page and large-mobile-banner are Google's.
+    display = {"medium-rectangle": ("300x250", 150, "IAB"), "leaderboard": ("728x90", 150, "IAB"),
+               "wide-skyscraper": ("160x600", 150, "IAB"), "half-page": ("300x600", 150, "Google Ads"),
+               "mobile-leaderboard": ("320x50", 50, "IAB"), "large-mobile-banner": ("320x100", 150, "Google Ads"),
+               "billboard": ("970x250", 250, "IAB")}  # fmt: skip
+    for name, (size, kb, source) in display.items():
+        preset = presets.find(name)
+        assert preset.size == size and preset.max_kb == kb and f"size: {source}" in preset.source, name
     for name in ("square", "portrait", "story", "link", "video-thumbnail"):
-        assert table[name].source and parse_size(name) == (table[name].width, table[name].height)
-    assert {p.width * 100 // p.height for p in map(table.get, ("square", "portrait", "story", "link"))} == {
+        preset = presets.find(name)
+        assert preset.source and parse_size(name) == (preset.width, preset.height)
+    assert {p.width * 100 // p.height for p in map(presets.find, ("square", "portrait", "story", "link"))} == {
         100,
         80,
         56,
@@ -62,29 +66,30 @@ def test_the_presets_table_has_each_figure_with_its_source():
 def test_a_story_keeps_its_bands_clear():
     story = presets.find("story")
     row = {"width": 1080, "height": 1920, "keep_out": [z.__dict__ for z in story.keep_out]}
-    assert presets.keep_out_boxes(row) == [(0, 0, 1080, 269), (0, 1651, 1080, 1920)]
-    assert presets.free_band(row) == (0.14, 0.86)
-    top, bottom = presets.free_band(row)
+    assert presets.keep_out_boxes(row) == [(0, 0, 1080, 269), (0, 1536, 1080, 1920)]
+    assert presets.free_area(row) == (0.0, 0.14, 1.0, 0.80)
+    _, top, _, bottom = presets.free_area(row)
     inside = (100, top * 1920 + 1, 980, bottom * 1920 - 1)  # a headline laid out in the free band
     assert presets.overlapping_zones(inside, row["keep_out"], 1080, 1920) == []
     assert presets.overlapping_zones((100, 1700, 980, 1800), row["keep_out"], 1080, 1920) == [
-        "story bottom band (reply bar, call to action)"
+        "stories bottom band (reply bar, call to action)"
     ]
     assert presets.keep_out_boxes({"width": 300, "height": 250}) == []  # a plain size: no zones
     layout = {"boxes": [{"role": "headline", "x": 0.1, "y": 0.4, "w": 0.8, "h": 0.1},
                         {"role": "cta", "x": 0.3, "y": 0.89, "w": 0.4, "h": 0.05}]}  # fmt: skip
-    assert presets.layout_overlaps(layout, story.keep_out) == ["cta: story bottom band (reply bar, call to action)"]
+    assert presets.layout_overlaps(layout, story.keep_out) == ["cta: stories bottom band (reply bar, call to action)"]
 
 
 def test_briefs_rows_keep_the_preset_name_and_its_resolved_size(home):
     (home.briefs / "spring.yaml").write_text(
         BRIEF.replace("assets_csv: spring.csv\n", "")
-        + "assets:\n  - {id: hero, prompt: mug, sizes: [story, medium-rectangle, 640x320], formats: [webp], max_kb: {webp: 90}}\n"
+        + "assets:\n  - {id: hero, prompt: mug, sizes: [story, medium-rectangle, 640x320], formats: [jpeg], max_kb: {jpeg: 90}}\n"
     )
     rows = {r["size"]: r for r in expand_deliverables(load_campaign(home, "spring"), home)}
-    assert rows["1080x1920"]["preset"] == "story" and len(rows["1080x1920"]["keep_out"]) == 2
-    assert rows["300x250"]["preset"] == "medium-rectangle" and rows["640x320"]["preset"] is None
-    assert rows["300x250"]["formats"] == [{"format": "webp", "max_kb": 90.0}]  # the asset's own win
+    # an alias resolves to its channel name
+    assert rows["1080x1920"]["preset"] == "meta/story" and len(rows["1080x1920"]["keep_out"]) == 2
+    assert rows["300x250"]["preset"] == "iab/medium-rectangle" and rows["640x320"]["preset"] is None
+    assert rows["300x250"]["formats"] == [{"format": "jpeg", "max_kb": 90.0}]  # the asset's own win, under IAB's 150
     assert rows["300x250"]["min_quality"] == 60
 
 
@@ -114,7 +119,7 @@ def test_a_feed_merges_with_the_brief(home):
     feed(
         home,
         HEADER
-        + 'mug,"ceramic mug, studio light","Spring Sale",1080x1080;mobile-leaderboard;,png;webp,webp:120;png:900,2\n'
+        + 'mug,"ceramic mug, studio light","Spring Sale",1080x1080;mobile-leaderboard;,png;jpeg,jpeg:120;png:900,2\n'
         "cup,cup on a table,,300x250,,,\n",
         BRIEF + "assets:\n  - {id: hero, prompt: mug, sizes: [64x64]}\n",
     )
@@ -122,7 +127,7 @@ def test_a_feed_merges_with_the_brief(home):
     assets = {a.id: a for a in inputs.brief.assets}
     assert list(assets) == ["hero", "mug", "cup"]
     assert assets["mug"].sizes == ["1080x1080", "mobile-leaderboard"] and assets["mug"].variants == 2
-    assert assets["mug"].max_kb == {"webp": 120.0, "png": 900.0} and assets["cup"].headline is None
+    assert assets["mug"].max_kb == {"jpeg": 120.0, "png": 900.0} and assets["cup"].headline is None
     # The brief hash covers the feed; the snapshot hashes the file; the sensor sees an edit.
     before, sensed = inputs.brief_hash, _input_fingerprint(home, "spring")
     snapshot = take_snapshot(home, "spring")
@@ -198,22 +203,22 @@ def test_a_100k_row_feed_stops_at_the_campaign_limit(home):
 
 def test_500_rows_each_become_an_asset_with_its_presets_formats_and_budget(home):
     rows = "".join(
-        f'a{i},"ceramic mug {i}, studio light",Sale {i},1080x1080;medium-rectangle;story,png;webp;jpeg,webp:150,1\n'
+        f'a{i},"ceramic mug {i}, studio light",Sale {i},1080x1080;medium-rectangle;story,png;jpeg,jpeg:150,1\n'
         for i in range(500)
     )
     feed(home, HEADER + rows)
     inputs = load_campaign(home, "spring")
     assert [a.id for a in inputs.brief.assets] == [f"a{i}" for i in range(500)]
     last = inputs.brief.assets[-1]
-    assert last.sizes == ["1080x1080", "medium-rectangle", "story"] and last.formats == ["png", "webp", "jpeg"]
-    assert last.max_kb == {"webp": 150} and last.headline == "Sale 499"
+    assert last.sizes == ["1080x1080", "medium-rectangle", "story"] and last.formats == ["png", "jpeg"]
+    assert last.max_kb == {"jpeg": 150} and last.headline == "Sale 499"
 
 
-def test_a_story_is_laid_out_inside_its_free_band(tmp_path):
+def test_a_story_is_laid_out_inside_its_free_area(tmp_path):
     """The story preset's interface bands: no text, CTA or logo box enters them."""
     import json
 
-    from asset_pipeline.presets import free_band, layout_overlaps
+    from asset_pipeline.presets import free_area, layout_overlaps
     from asset_pipeline.specs import Brand
     from asset_pipeline.typography.layout import layout_text
 
@@ -224,7 +229,7 @@ def test_a_story_is_laid_out_inside_its_free_band(tmp_path):
     texts = {"headline": "Spring Sale", "body": "Up to 50% off mugs", "cta": "Shop now", "disclaimer": "Ends May 31."}
     brand = Brand(brand="acme")
     plain = layout_text(1080, 1920, texts, brand, tmp_path)
-    inside = layout_text(1080, 1920, texts, brand, tmp_path, band=free_band(story))
+    inside = layout_text(1080, 1920, texts, brand, tmp_path, area=free_area(story))
     assert layout_overlaps(json.loads(plain.to_json()), story["keep_out"])  # the bottom band is where text goes
     assert layout_overlaps(json.loads(inside.to_json()), story["keep_out"]) == []
     assert (inside.width, inside.height) == (1080, 1920)

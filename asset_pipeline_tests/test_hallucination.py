@@ -49,6 +49,7 @@ def test_thresholds_count_only_confident_word_like_text():
     "seed, size",
     [(0, (256, 256)), (7, (256, 144)), (21, (144, 256)), (35, (256, 64)), (1234, (256, 256)), (99, (192, 256))],
 )
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_tiny_model_noise_drafts_pass(home, seed, size):
     """No false positive on the built-in tiny model's colour noise (it would reject sample campaigns)."""
     registry = load_registry(home)
@@ -133,6 +134,7 @@ def test_clean_draft_passes_first_time(sign_home):
     assert [(a["model"], a["seed"], a["passed"]) for a in row["attempts"]] == [("even-signpainter", 5, True)]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_reroll_with_the_next_seed_repairs_a_draft_with_text(sign_home):
     [row] = drafts_for(sign_home, brief_rows("even-signpainter", seed=4))
     first, second = row["attempts"]
@@ -144,6 +146,7 @@ def test_reroll_with_the_next_seed_repairs_a_draft_with_text(sign_home):
     assert row["image_sha256"] == second["image_sha256"] != first["image_sha256"]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_reroll_moves_to_the_next_model_in_the_tier(sign_home):
     (sign_home / "models.yaml").write_text(text_models.models_yaml(front="signpainter"))
     [row] = drafts_for(sign_home, brief_rows(None, seed=4))
@@ -155,6 +158,7 @@ def test_reroll_moves_to_the_next_model_in_the_tier(sign_home):
     assert row["model"] == "tiny" and row["draft_passed"]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_draft_that_never_passes_is_rejected_with_every_attempt(sign_home):
     rows = drafts_for(sign_home, brief_rows("signpainter", seed=7), max_attempts=2)
     [row] = rows
@@ -167,6 +171,7 @@ def test_draft_that_never_passes_is_rejected_with_every_attempt(sign_home):
     assert again[0]["attempts"] == row["attempts"] and again[0]["cache_hit"]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_dagster_run_rejects_the_painted_draft_and_publishes_the_repaired_one(sign_home, monkeypatch):
     """A real Dagster run in the home's instance: one asset's model always paints words
     (rejected with the whole history), another's paints only on even seeds (repaired)."""

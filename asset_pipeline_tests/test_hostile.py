@@ -32,7 +32,7 @@ from asset_pipeline.specs import (
     read_yaml,
 )
 from asset_pipeline.validation import check_campaign, validate_home
-from asset_pipeline_tests.conftest import REPO, write_brief
+from asset_pipeline_tests.conftest import REPO, cli, start_cli, write_brief
 
 GOOD = """\
 campaign: good
@@ -322,14 +322,7 @@ def test_a_run_killed_with_sigkill_is_marked_failed_by_the_next_run(home):
     import dagster as dg
 
     write_brief(home, "good", GOOD)
-    env = dict(os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
-    victim = subprocess.Popen(
-        [sys.executable, "-m", "asset_pipeline", "run", "good"],
-        env=env,
-        cwd=home.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    victim = start_cli(home, "run", "good")  # a process of its own, killed whole
     deadline = time.time() + 300
     run_id = None
     while run_id is None:
@@ -339,13 +332,7 @@ def test_a_run_killed_with_sigkill_is_marked_failed_by_the_next_run(home):
     victim.kill()
     victim.wait()
 
-    again = subprocess.run(
-        [sys.executable, "-m", "asset_pipeline", "run", "good"],
-        env=env,
-        cwd=home.parent,
-        capture_output=True,
-        text=True,
-    )
+    again = cli(home, "run", "good")
     assert again.returncode == 0, again.stdout + again.stderr
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from asset_pipeline.checks.seams import check_seams
 from asset_pipeline.framing import (
     MIN_KEPT,
     Extension,
     Framer,
     canvas_aspect,
     crop_box,
+    crop_to_aspect,
     extension,
     focal_point,
     kept_share,
@@ -23,6 +25,7 @@ from asset_pipeline.models.registry import load_registry
 from asset_pipeline.specs import AssetSpec, InputError
 from asset_pipeline.stages.briefs import expand_deliverables, take_snapshot
 from asset_pipeline.stages.drafts import generate_drafts
+from asset_pipeline.stages.quality import composition_boundaries
 from asset_pipeline.stages.upscale import background_for
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.objects import ObjectStore
@@ -80,6 +83,7 @@ def test_extension_holds_the_key_visual_centred_and_unstretched():
 # ------------------------------------------------------------------ the drafts stage, tiny model
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_one_key_visual_per_asset_and_variant_and_the_sizes_agree(home):
     sizes = ((1080, 1080), (1200, 628))
     rows = drafts_for(home, brief_rows(None, seed=11, variants=2, sizes=sizes))
@@ -117,6 +121,7 @@ def test_one_key_visual_per_asset_and_variant_and_the_sizes_agree(home):
     ]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_an_extreme_aspect_outpaints_the_key_visual_with_the_loaded_model(home):
     sizes = ((1080, 1080), (728, 90))
     loads = generation.LOAD_COUNT
@@ -132,12 +137,12 @@ def test_an_extreme_aspect_outpaints_the_key_visual_with_the_loaded_model(home):
     store = ObjectStore(Home(home))
     key_image, ext_image = store.open(key["image_sha256"]), store.open(ext["image_sha256"])
     left, top, right, bottom = ext["inset"]
-    # Inside its inset (past the seam band), the extension is the key visual's own pixels.
-    band = generation.SEAM_PX + 1
-    inner = np.asarray(ext_image.crop((left + band, top + band, right - band, bottom - band)), dtype=float)
+    # Inside its inset, less the band the model repainted, the extension is the key visual's own pixels.
+    kept = generation.kept_inset(Extension(ext["width"], ext["height"], tuple(ext["inset"])))
+    inner = np.asarray(ext_image.crop(kept), dtype=float)
     expected = key_image.resize((right - left, bottom - top), Image.Resampling.LANCZOS)
-    expected = np.asarray(expected.crop((band, band, right - left - band, bottom - top - band)), dtype=float)
-    assert np.abs(inner - expected).max() <= 1.0
+    expected = np.asarray(expected.crop((kept[0] - left, kept[1] - top, kept[2] - left, kept[3] - top)), dtype=float)
+    assert np.abs(inner - expected).max() == 0.0
     # Outside it, the model painted something new (not the edge pixels smeared outwards).
     outside = np.asarray(ext_image.crop((0, 0, left, ext["height"])), dtype=float)
     smeared = np.repeat(np.asarray(ext_image.crop((left, 0, left + 1, ext["height"])), dtype=float), left, axis=1)
@@ -166,6 +171,7 @@ def test_a_model_that_cannot_inpaint_crops_the_banner_instead_and_says_so(home, 
     ]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 @pytest.mark.parametrize("model", ["embedded"])
 def test_the_embedded_model_outpaints_through_latent_blending(home, model):
     registry = load_registry(home)
@@ -175,11 +181,15 @@ def test_the_embedded_model_outpaints_through_latent_blending(home, model):
     ext = extension(256, 256, 512, 128)
     out = generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 3)
     assert out.size == (512, 128)
-    left, top, right, bottom = ext.inset
-    band = generation.SEAM_PX + 1
-    inner = np.asarray(out.crop((left + band, band, right - band, bottom - band)), dtype=float)
-    expected = np.asarray(key.resize((128, 128), Image.Resampling.LANCZOS), dtype=float)[band:-band, band:-band]
-    assert np.abs(inner - expected).max() <= 1.0
+    left, top, right, bottom = kept = generation.kept_inset(ext)
+    inner = np.asarray(out.crop(kept), dtype=float)
+    expected = np.asarray(key.resize((128, 128), Image.Resampling.LANCZOS), dtype=float)
+    assert np.abs(inner - expected[top:bottom, left - ext.inset[0] : right - ext.inset[0]]).max() == 0.0
+    # and it meets the painting without a seam, judged where it was assembled
+    boundaries = composition_boundaries({"width": 512, "height": 128, "inset": list(ext.inset)}, [], 728, 90)
+    assert boundaries, "the key visual's edges fall inside the banner"
+    seams = check_seams(crop_to_aspect(out, 728, 90), boundaries=boundaries)
+    assert seams.passed, seams.detail
     # The same call gives the same bytes (seeded), and another seed a different extension.
     assert generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 3).tobytes() == out.tobytes()
     assert generator.outpaint(spec, key, ext, "coral palette, ceramic mug", None, 4).tobytes() != out.tobytes()
@@ -214,6 +224,7 @@ def ref_home(home):
     return home
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_a_reference_steers_the_key_visual_and_is_part_of_its_key(ref_home):
     reference_brief(ref_home, None)
     plain = {r["asset"]: r for r in snapshot_drafts(ref_home)}

@@ -89,6 +89,7 @@ def test_rebuild_is_byte_identical(family_models, tmp_path):
     assert build_family_model("sd3", again) == again  # an existing folder is kept as it is
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_family_drafts_through_the_registry(family, family_home):
     registry = load_registry(family_home)
@@ -114,6 +115,7 @@ def test_family_drafts_through_the_registry(family, family_home):
     assert png_sha(first[0]) != png_sha(first[1])  # another seed, another image
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_explicit_pipeline_class_loads_the_same_folder(family_home):
     registry = load_registry(family_home)
     spec = registry.get("sdxl-named")

@@ -113,6 +113,7 @@ def test_an_integration_serves_only_a_layout_with_the_product_where_it_was_paint
 # ------------------------------------------------------------------ the drafts stage, tiny model
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_the_ring_is_repainted_the_rest_kept_and_a_moved_product_repaints_it(home):
     root = Home(home.resolve())
     source = cup_source()
@@ -180,6 +181,7 @@ def test_a_model_that_cannot_inpaint_leaves_the_product_composited_and_says_so(h
     ]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_typesetting_cuts_each_size_from_its_integration_only_where_the_layout_agrees(home):
     from asset_pipeline.specs import Brand
     from asset_pipeline.stages.preflight import product_placements

@@ -61,6 +61,7 @@ def _run(home, monkeypatch, **kwargs):
     return run_campaigns(Home(home), ["watch"], **kwargs)[0]
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_off_a_terminal_one_line_per_stage_and_the_drafts_batches(home, monkeypatch):
     from asset_pipeline.orchestration.progress import PlainProgress
 

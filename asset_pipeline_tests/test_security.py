@@ -28,6 +28,7 @@ class _Bomb:
         return (open, (self.marker, "w"))
 
 
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
 def test_a_pickled_checkpoint_is_never_unpickled(home, tiny_model, tmp_path):
     marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
     hostile = home / "models" / "hostile"

@@ -13,9 +13,12 @@ way, `typography.layout.text_block`), one `design_lint` result per figure:
 - plate contrast: the CTA plate (or its outline) against its surroundings, WCAG 1.4.11's
   3:1, with the treatment chosen; recorded.
 - safe zones: px² of every text box (a CTA with its plate) and the logo inside the size
-  preset's keep-out zones (a story's interface bands), per box and zone (a rule: none).
-  Measured from the brief's zones, not from the band the layout was given, so a layout
-  made without them is caught.
+  preset's keep-out zones (a story's interface bands, a reel's sides), per box and zone (a
+  rule: none). Measured from the brief's zones, not from the area the layout was given, so a
+  layout made without them is caught.
+- text cover: the share of the image text boxes (a CTA with its plate) and the logo cover,
+  against the preset channel's limit where it has one (Google's responsive display ads: 20%;
+  a rule).
 """
 
 from __future__ import annotations
@@ -71,22 +74,11 @@ def _gap(a: Box, b: Box) -> float:
     return math.hypot(dx, dy)
 
 
-def _plate_box(box: TextBox, width: int, height: int) -> Box:
-    left, top, right, bottom = box.pixel_box(width, height)
-    grow = (box.plate_outline_px or 0) if box.plate_outline else 0
-    return left - grow, top - grow, right + grow, bottom + grow
-
-
 def keep_out_overlaps(layout: Layout, keep_out: Iterable[Zone | Mapping]) -> list[tuple[str, str, int]]:
     """(box, zone reason, px²) for every text box (with its plate) or logo that enters a keep-out zone."""
     width, height = layout.width, layout.height
     zones = list(keep_out)
-    boxes = [
-        (box.role, _plate_box(box, width, height) if box.plate else box.pixel_box(width, height))
-        for box in layout.boxes
-    ]
-    if layout.logo is not None:
-        boxes.append(("logo", layout.logo.pixel_box(width, height)))
+    boxes = layout.covered()
     found = []
     for zone, rect in zip(zones, keep_out_boxes({"keep_out": zones}, width, height)):
         reason = zone.reason if isinstance(zone, Zone) else zone["reason"]
@@ -94,10 +86,14 @@ def keep_out_overlaps(layout: Layout, keep_out: Iterable[Zone | Mapping]) -> lis
     return found
 
 
-def design_lint(layout: Layout, brand: Brand, keep_out: Iterable[Zone | Mapping] = ()) -> list[CheckResult]:
+def design_lint(
+    layout: Layout, brand: Brand, keep_out: Iterable[Zone | Mapping] = (), max_text_cover: float | None = None
+) -> list[CheckResult]:
     """The design figures of one layout (see the module docstring), one CheckResult each.
 
-    `keep_out`: the deliverable's safe zones (its `briefs` row's `keep_out`); none, no zone result."""
+    `keep_out`: the deliverable's safe zones (its `briefs` row's `keep_out`); none, no zone result.
+    `max_text_cover`: the share of the image its channel lets text and logo cover; None, no limit
+    and no text cover result."""
     width, height = layout.width, layout.height
     results = []
     if not layout.boxes and layout.logo is None:
@@ -135,10 +131,7 @@ def design_lint(layout: Layout, brand: Brand, keep_out: Iterable[Zone | Mapping]
             )
         )
 
-    text = [
-        (box.role, _plate_box(box, width, height) if box.plate else box.pixel_box(width, height))
-        for box in layout.boxes
-    ]
+    text = [(role, box) for role, box in layout.covered() if role != "logo"]
     logo = layout.logo.pixel_box(width, height) if layout.logo else None
     zone = to_pixels(layout.product_zone, width, height) if layout.product_zone else None
     text_text = sum(_overlap(a, b) for i, (_, a) in enumerate(text) for _, b in text[i + 1 :])
@@ -188,6 +181,19 @@ def design_lint(layout: Layout, brand: Brand, keep_out: Iterable[Zone | Mapping]
                     if hits
                     else f"text, CTA and logo clear of {len(zones)} keep-out zone(s)"
                 ),
+            )
+        )
+
+    if max_text_cover is not None:
+        cover = layout.text_cover()
+        passed = cover <= max_text_cover
+        results.append(
+            CheckResult(
+                NAME,
+                passed,
+                round(cover, 4),
+                f"text cover: text and logo cover {cover:.1%} of the image "
+                f"{'<=' if passed else '>'} the channel's {max_text_cover:.0%}",
             )
         )
 

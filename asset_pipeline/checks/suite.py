@@ -25,6 +25,7 @@ from asset_pipeline.checks.hallucination import ENGLISH, check_hallucinated_text
 from asset_pipeline.checks.ocr import Reading, box_readings, compare_box, ocr_failed, read_boxes
 from asset_pipeline.checks.product import check_product
 from asset_pipeline.checks.result import CheckResult
+from asset_pipeline.checks.seams import Boundary, check_seams
 from asset_pipeline.checks.tesseract import OCRError
 from asset_pipeline.colour import luma
 from asset_pipeline.locales import script_of
@@ -267,12 +268,15 @@ def run_draft_checks_of(
 # ---------------------------------------------------------------- one deliverable, many deliverables
 
 
-# (image, layout, brand, width, height), then optionally the deliverable's keep-out zones and the
-# product's cut-out bytes when the layout places one
+# (image, layout, brand, width, height), then optionally the deliverable's keep-out zones, the
+# product's cut-out bytes when the layout places one, its channel's text cover limit, and the
+# render's composition boundaries (`checks.seams.Boundary`: where a seam can come from)
 Job = (
     tuple[ImageInput, Layout, Brand, int, int]
     | tuple[ImageInput, Layout, Brand, int, int, Sequence]
     | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None, float | None]
+    | tuple[ImageInput, Layout, Brand, int, int, Sequence, bytes | None, float | None, Sequence[Boundary]]
 )
 
 
@@ -294,6 +298,8 @@ def _prepare(
     height: int,
     keep_out: Sequence = (),
     product: bytes | None = None,
+    max_text_cover: float | None = None,
+    boundaries: Sequence[Boundary] = (),
 ) -> _Prepared:
     """Run the per-image checks and cut the OCR crops; the boxes' OCR and the read for
     hallucinated text (the third result) are batched by the caller."""
@@ -315,8 +321,9 @@ def _prepare(
     results += check_contrast(layout, brand.min_contrast)
     results += check_min_font(layout, brand.min_font_px)
     results += check_safe_margin(layout, brand.safe_margin)
-    results += design_lint(layout, brand, keep_out)
+    results += design_lint(layout, brand, keep_out, max_text_cover)
     results += check_product(image, layout, product)
+    results.append(check_seams(image, layout, boundaries))
 
     font_scale = image.height / layout.height
     readings = [box_readings(image, box, box.font_px * font_scale, layout.height) for box in layout.boxes]
@@ -363,14 +370,17 @@ def run_deliverable_checks(
     height: int,
     keep_out: Sequence = (),
     product: bytes | None = None,
+    max_text_cover: float | None = None,
 ) -> list[CheckResult]:
     """Every check for one final image (a Pillow image or a file path); `keep_out`: its safe zones;
+    `max_text_cover`: the share of it its channel lets text and logo cover (None: no limit);
     `product` is the cut-out the layout's product box names (its bytes from the object store).
 
     Order: size, not_blank, hallucinated_text, banned_terms, then per box contrast, min_font,
-    safe_margin, the design_lint figures, the product's pixels, frame and overlap, and per box ocr.
+    safe_margin, the design_lint figures, the product's pixels, frame and overlap, seams, and per
+    box ocr.
     """
-    return _check_batch([(image, layout, brand, width, height, keep_out, product)])[0]
+    return _check_batch([(image, layout, brand, width, height, keep_out, product, max_text_cover)])[0]
 
 
 def run_checks_parallel(

@@ -43,12 +43,30 @@ class Price:
     currency: str
 
 
-def draft_cost(spec, seconds: float, images: int, device: str | None, rates: CostRates) -> Price:
-    """The cost of `images` images that took `seconds` of generation on `device` with `spec`."""
+def per_image_price(spec, size: tuple[int, int] | None = None) -> Price | None:
+    """A price per image: the entry's own `cost.per_image`, else a hosted model's list price at
+    `size` (models/hosted/prices.json; default: its square size); None for a model priced by time."""
+    own: ModelCost | None = spec.cost
+    if own is not None and own.per_image is not None:
+        return Price(own.per_image, own.currency)
+    if getattr(spec, "provider", None) is not None:
+        from asset_pipeline.models.hosted import price_per_image
+        from asset_pipeline.models.hosted.catalog import nearest_size
+
+        found = price_per_image(spec, size or nearest_size(spec.provider, spec.path, 1, 1))
+        return Price(*found) if found else Price(None, "USD")
+    return None
+
+
+def draft_cost(
+    spec, seconds: float, images: int, device: str | None, rates: CostRates, size: tuple[int, int] | None = None
+) -> Price:
+    """The cost of `images` images (at `size`) that took `seconds` of generation on `device` with `spec`."""
+    each = per_image_price(spec, size)
+    if each is not None:
+        return Price(None if each.amount is None else each.amount * images, each.currency)
     own: ModelCost | None = spec.cost
     if own is not None:
-        if own.per_image is not None:
-            return Price(own.per_image * images, own.currency)
         return Price(seconds * own.per_gpu_hour / SECONDS_PER_HOUR, own.currency)
     rate = rates.per_hour(device)
     return Price(None if rate is None else seconds * rate / SECONDS_PER_HOUR, rates.currency)
@@ -57,9 +75,10 @@ def draft_cost(spec, seconds: float, images: int, device: str | None, rates: Cos
 def cost_per_image(spec, evaluation: dict | None, rates: CostRates) -> Price:
     """What one more draft from `spec` will cost: its per-image price, else its measured seconds per
     image (the evaluation's images per minute) at its hourly price or the device's rate."""
+    each = per_image_price(spec)
+    if each is not None:
+        return each
     own: ModelCost | None = spec.cost
-    if own is not None and own.per_image is not None:
-        return Price(own.per_image, own.currency)
     speed = (evaluation or {}).get("images_per_minute")
     if not speed:
         return Price(None, own.currency if own else rates.currency)

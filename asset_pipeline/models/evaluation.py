@@ -343,11 +343,13 @@ def _measure(home: Home, spec, suite: Suite, generator, row: dict) -> float:
 
     generator = generator or generation.DraftGenerator()
     device = row["device"]
+    hosted = spec.provider is not None  # drawn by a provider's API: nothing to load here
     with generation.PIPELINE_LOCK:
         generation._unload()  # a cold load: the one loaded before (maybe this model) goes first
         _reset_peak_memory(device)
         started = time.perf_counter()
-        generator.load(spec)
+        if not hosted:
+            generator.load(spec)
         row["load_s"], row["loaded"] = round(time.perf_counter() - started, 3), True
     width, height = draft_size(spec, 1, 1)
     generating = 0.0
@@ -375,18 +377,23 @@ def _measure(home: Home, spec, suite: Suite, generator, row: dict) -> float:
         images_per_minute=round(60 * len(seconds) / sum(seconds), 2) if sum(seconds) else None,
     )
 
-    # Determinism: the warm-up and the first `repeat` prompts again, byte for byte (where both were made).
-    pairs = [(warm, drawn[0][1])]
-    for prompt, image, _, _ in drawn[1 : suite.repeat]:
+    # Determinism: the warm-up and the first `repeat` prompts again, byte for byte (where both were made);
+    # a model that says it is not reproducible (a hosted one) is not asked to be, nor paid to try.
+    pairs = [(warm, drawn[0][1])] if spec.reproducible else []
+    for prompt, image, _, _ in drawn[1 : suite.repeat] if spec.reproducible else []:
         pairs.append((image, draw(prompt)[0]))
     same = [a.tobytes() == b.tobytes() for a, b in pairs if a is not None and b is not None]
     row["deterministic"] = all(same) if same else None
+    if not spec.reproducible:
+        row["findings"].append("not reproducible (reproducible: false): determinism not measured")
     if row["deterministic"] is False:
         row["findings"].append("a repeat with the same seed gave other bytes")
 
     # Extensions: the first `extend` drafts outpainted to 4:1, as a wide size is served.
     extensions = []
-    for prompt, image, _, _ in [d for d in drawn if d[1] is not None][: suite.extend]:
+    if hosted:  # it does not outpaint here: its wide sizes are cropped (models/generation.py)
+        row["findings"].append("hosted: extensions are cropped, not outpainted; not measured")
+    for prompt, image, _, _ in [d for d in drawn if d[1] is not None][: 0 if hosted else suite.extend]:
         gw, gh = draft_size(spec, *WIDE)
         began = time.perf_counter()
         try:

@@ -131,16 +131,19 @@ class ModelGate:
             self.on_evaluated(row)
         return row
 
-    def evaluation_images(self) -> int:
-        """Images one evaluation generates: a warm-up, each prompt, the repeats and the extensions."""
+    def evaluation_images(self, spec: ModelSpec | None = None) -> int:
+        """Images one evaluation generates: a warm-up, each prompt, the repeats and the extensions
+        (no repeats for a model that is not reproducible, no extensions for a hosted one)."""
         suite = self.suite
-        return 1 + len(suite.prompts) + max(0, min(suite.repeat, len(suite.prompts)) - 1) + suite.extend
+        repeats = max(0, min(suite.repeat, len(suite.prompts)) - 1) if spec is None or spec.reproducible else 0
+        extensions = 0 if spec is not None and spec.provider is not None else suite.extend
+        return 1 + len(suite.prompts) + repeats + extensions
 
     def evaluation_refused(self, spec: ModelSpec) -> str | None:
         """Why evaluating a priced model would cost more than the home's evaluation_budget (None: it may)."""
-        if spec.cost is None or self.evaluation_budget is None:
+        if (spec.cost is None and spec.provider is None) or self.evaluation_budget is None:
             return None
-        images = self.evaluation_images()
+        images = self.evaluation_images(spec)
         price = cost_per_image(spec, self._latest(spec), self.rates)
         if price.amount is None:
             return (

@@ -1,7 +1,9 @@
 """Draft generation with diffusers: load a registry model, make images, fall back when it fails.
 
-One pipeline is kept loaded per process (loading is the slow part; holding two real
-checkpoints would not fit many GPUs). Seeds go through CPU `torch.Generator`s, one per
+Loaded pipelines are kept per process (loading is the slow part), at most `MAX_LOADED`, the
+least recently used dropped first: one by default (holding two real checkpoints would not fit
+many GPUs); the HTTP API's long-lived server raises it (`set_max_loaded`) so real-time renders
+routed to a few models keep them all warm. Seeds go through CPU `torch.Generator`s, one per
 image, so the same (model, prompt, negative, seed, size) gives the same pixels on CPU in
 any process. On CPU each image is its own pipeline call: batching changes float rounding,
 so an image's bytes would depend on which other images shared its batch (and batching
@@ -18,7 +20,8 @@ import gc
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from asset_pipeline.framing import Extension
+from asset_pipeline.models.blending import meet_at_inset
 from asset_pipeline.models.registry import ModelSpec, Registry, resolve_weights
 from asset_pipeline.storage.disk import is_disk_full
 
@@ -48,9 +52,13 @@ BLACK_LEVEL = 2 / 255  # brightest pixel below this: a black image (the fp16 VAE
 # (about 13% more pixels at 512 px). benchmarks/edge_frame.py measures all three. Part of every
 # draft's cache key.
 EDGE_OVERSCAN_PX = 16
-# Outpainting repaints this many px inside the key visual's edge too, and blends the two over
-# it: with a hard edge the extension meets the picture at a visible seam.
+# Inpainting feathers a hard mask edge over this many px, so no seam shows.
 SEAM_PX = 8
+# Outpainting paints up to this many px inside the key visual's edge too, and keeps that painting
+# (`kept_inset`): the embedded model's pictures fade to a lighter or darker border over their outer
+# px (up to 9 CIEDE2000 from 32 px inward, measured on benchmarks/seams.py's key visuals), which
+# kept as it was showed as a frame round the key visual inside its extension.
+OUTPAINT_BAND_PX = 32
 
 
 class GenerationError(RuntimeError):
@@ -61,11 +69,12 @@ class GenerationError(RuntimeError):
 class _Loaded:
     key: tuple
     pipe: Any
+    derived: dict[str, Any] = field(default_factory=dict)  # inpainting / image-to-image views (from_pipe)
 
 
-# Module-level so every DraftGenerator in the process shares the one loaded pipeline.
-_LOADED: _Loaded | None = None
-_DERIVED: dict[str, Any] = {}  # inpainting / image-to-image views of the loaded pipeline (from_pipe)
+# Module-level so every DraftGenerator in the process shares the loaded pipelines, most recently used last.
+_LOADED: OrderedDict[tuple, _Loaded] = OrderedDict()
+MAX_LOADED = 1
 PIPELINE_LOCK = threading.RLock()  # one load or generation at a time: a pipeline is not thread-safe
 LOAD_COUNT = 0  # pipelines loaded by this process (tests check that repeated calls reuse one)
 
@@ -90,32 +99,49 @@ def _pipeline_class(name: str):
     return cls
 
 
-def _unload() -> None:
-    global _LOADED
-    _DERIVED.clear()
-    if _LOADED is not None:
-        _LOADED = None
-        gc.collect()
-        import torch
+def set_max_loaded(count: int) -> None:
+    """Keep at most `count` pipelines loaded (least recently used dropped first)."""
+    global MAX_LOADED
+    if count < 1:
+        raise ValueError(f"at least one model stays loaded, not {count}")
+    with PIPELINE_LOCK:
+        MAX_LOADED = count
+        _drop_beyond(count)
 
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+
+def _drop_beyond(count: int) -> None:
+    if len(_LOADED) <= count:
+        return
+    while len(_LOADED) > count:
+        _LOADED.popitem(last=False)
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _unload() -> None:
+    """Drop every loaded pipeline."""
+    with PIPELINE_LOCK:
+        _drop_beyond(0)
 
 
 def _without_torchvision_notice(record: logging.LogRecord) -> bool:
     return "requires torchvision (not installed)" not in record.getMessage()
 
 
-def _load(spec: ModelSpec, path: Path):
-    """The pipeline for `spec`, reusing the loaded one when nothing about it changed."""
-    global _LOADED, LOAD_COUNT
+def _load(spec: ModelSpec, path: Path) -> _Loaded:
+    """The pipeline for `spec`, reusing a loaded one when nothing about it changed."""
+    global LOAD_COUNT
     device, dtype = device_and_dtype(spec)
     index = path / "model_index.json"
     # The mtime catches a folder rebuilt in place at the same path.
     key = (str(path.resolve()), index.stat().st_mtime_ns, spec.pipeline_class, spec.scheduler, device, str(dtype))
-    if _LOADED is not None and _LOADED.key == key:
-        return _LOADED.pipe
-    _unload()  # free the old model before loading the next: one in memory at a time
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    _drop_beyond(MAX_LOADED - 1)  # free the least recently used before loading the next
 
     import diffusers
     import transformers
@@ -144,9 +170,9 @@ def _load(spec: ModelSpec, path: Path):
         pipe.scheduler = scheduler_cls.from_config(pipe.scheduler.config)
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
-    _LOADED = _Loaded(key, pipe)
+    loaded = _LOADED[key] = _Loaded(key, pipe)
     LOAD_COUNT += 1
-    return pipe
+    return loaded
 
 
 def overscan_px(spec: ModelSpec) -> int:
@@ -174,6 +200,24 @@ def pad_edges(pipe, mode: str = "zeros") -> int:
     return changed
 
 
+def kept_inset(ext: Extension) -> tuple[int, int, int, int]:
+    """The part of an extension that keeps the key visual's own pixels: its inset less a band on
+    each side where the painting lies beyond it (none where it meets the canvas edge). The band is
+    an eighth of the inset across that edge, in whole latent px (8), 8 to OUTPAINT_BAND_PX."""
+    left, top, right, bottom = ext.inset
+
+    def band(extent: int) -> int:
+        return max(8, min(OUTPAINT_BAND_PX, extent // 8 // 8 * 8))
+
+    across, down = band(right - left), band(bottom - top)
+    return (
+        left + across if left > 0 else left,
+        top + down if top > 0 else top,
+        right - across if right < ext.width else right,
+        bottom - down if bottom < ext.height else bottom,
+    )
+
+
 def to_images(batch: np.ndarray) -> list[Image.Image]:
     """float [0, 1] NHWC -> PIL, refusing NaN or black output so the caller can fall back."""
     if np.isnan(batch).any():
@@ -195,6 +239,16 @@ class DraftGenerator:
 
     def __init__(self, registry: Registry | None = None):
         self.registry = registry
+        self._hosted = None
+
+    @property
+    def hosted(self):
+        """The hosted models' generator (models/hosted/): a spec with a `provider` goes to it."""
+        if self._hosted is None:
+            from asset_pipeline.models.hosted import HostedGenerator
+
+            self._hosted = HostedGenerator()
+        return self._hosted
 
     def weights_path(self, spec: ModelSpec) -> Path | None:
         if self.registry is not None:
@@ -208,6 +262,9 @@ class DraftGenerator:
 
     def load(self, spec: ModelSpec):
         """Load (or reuse) the spec's pipeline; FileNotFoundError when its weights are absent."""
+        return self._loaded(spec).pipe
+
+    def _loaded(self, spec: ModelSpec) -> _Loaded:
         path = self.weights_path(spec)
         if path is None:
             raise FileNotFoundError(f"weights not found for {spec.path!r} (local folder or local HF cache)")
@@ -230,6 +287,8 @@ class DraftGenerator:
         so no pixel of the result lies at the canvas edge the convolutions zero-pad."""
         if not len(prompts) == len(negatives) == len(seeds):
             raise ValueError("prompts, negatives and seeds must have the same length")
+        if spec.provider is not None:
+            return self.hosted.generate(spec, prompts, negatives, seeds, width, height)
         if width % spec.multiple or height % spec.multiple:
             raise ValueError(f"{width}x{height} is not a multiple of {spec.multiple} (model {spec.id}); use draft_size")
         if not prompts:
@@ -265,8 +324,9 @@ class DraftGenerator:
         import diffusers
 
         with PIPELINE_LOCK:
-            base = self.load(spec)
-            if task not in _DERIVED:
+            loaded = self._loaded(spec)
+            base = loaded.pipe
+            if task not in loaded.derived:
                 # The SD families by name (importing the Auto classes loads every pipeline diffusers has).
                 name = type(base).__name__.replace("Pipeline", "") + (
                     "InpaintPipeline" if task == "inpaint" else "Img2ImgPipeline"
@@ -283,8 +343,8 @@ class DraftGenerator:
                 finally:
                     diffusers.utils.logging.set_verbosity(quiet)
                 pipe.set_progress_bar_config(disable=True)
-                _DERIVED[task] = pipe
-            return _DERIVED[task]
+                loaded.derived[task] = pipe
+            return loaded.derived[task]
 
     def restyle(
         self,
@@ -304,6 +364,8 @@ class DraftGenerator:
 
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be within 0..1, not {strength}")
+        if spec.provider is not None:
+            return self.hosted.generate(spec, prompts, negatives, seeds, width, height, reference, strength)
         extra = overscan_px(spec)
         start = crop_to_aspect(reference.convert("RGB"), width + 2 * extra, height + 2 * extra)
         images = []
@@ -331,26 +393,25 @@ class DraftGenerator:
     ) -> Image.Image:
         """The key visual extended to ext.width x ext.height by the same model's inpainting.
 
-        The key visual is scaled into `ext.inset`; everything around it (and the overscan) is
-        painted, starting from its edge pixels carried outwards. Its own pixels are then put back
-        unchanged, blended with the painting over SEAM_PX, so every size cut from the extension
-        shows the same picture as the sizes cut from the key visual."""
+        The key visual is scaled into `ext.inset`; everything around it (and the overscan, and its
+        own outer OUTPAINT_BAND_PX) is painted, starting from its edge pixels carried outwards.
+        Inside that band its pixels are put back unchanged, and the painting is corrected to meet
+        them without a seam (`blending.meet_at_inset`), so every size cut from the extension shows
+        the same picture as the sizes cut from the key visual."""
         extra = overscan_px(spec)
         left, top, right, bottom = ext.inset
         inner = np.asarray(key.convert("RGB").resize((right - left, bottom - top), Image.Resampling.LANCZOS))
         pads = ((top + extra, ext.height - bottom + extra), (left + extra, ext.width - right + extra), (0, 0))
         start = Image.fromarray(np.pad(inner, pads, mode="edge"))
+        kept = kept_inset(ext)
         keep = np.zeros((ext.height + 2 * extra, ext.width + 2 * extra), dtype=np.float32)
-        keep[top + extra + SEAM_PX : bottom + extra - SEAM_PX, left + extra + SEAM_PX : right + extra - SEAM_PX] = 1.0
+        keep[kept[1] + extra : kept[3] + extra, kept[0] + extra : kept[2] + extra] = 1.0
         mask = Image.fromarray(((1.0 - keep) * 255).astype(np.uint8))
         painted = self._paint(spec, start, mask, prompt, negative, seed)
-        painted = np.asarray(painted, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
-        original = np.asarray(start, dtype=np.float32)[extra : extra + ext.height, extra : extra + ext.width]
-        # 1 inside the inset, falling to 0 over the seam band at its edge, 0 outside.
-        weight = np.zeros((ext.height, ext.width), dtype=np.float32)
-        weight[top:bottom, left:right] = _seam_ramp(bottom - top, right - left, SEAM_PX)
-        blended = painted * (1 - weight[..., None]) + original * weight[..., None]
-        return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+        painted = np.asarray(painted, dtype=np.float64)[extra : extra + ext.height, extra : extra + ext.width]
+        original = np.asarray(start, dtype=np.float64)[extra : extra + ext.height, extra : extra + ext.width]
+        met = meet_at_inset(painted, original, kept)
+        return Image.fromarray(np.clip(met + 0.5, 0, 255).astype(np.uint8))
 
     def _paint(
         self,
@@ -365,6 +426,8 @@ class DraftGenerator:
         """`start` with the mask's white area painted by the model (its size, overscan included):
         diffusers' inpainting pipeline where the UNet allows it, else latent blending. `strength`
         < 1 starts the painting from the start's own pixels, noised that far."""
+        if spec.provider is not None:  # the callers note it and crop or composite instead
+            raise GenerationError(f"{spec.id} is a hosted model: it does not outpaint or inpaint here")
         size = start.size
         with PIPELINE_LOCK:
             base = self.load(spec)
@@ -495,11 +558,3 @@ def _latent_blending(pipe, start: Image.Image, mask: Image.Image, seed: int, str
         return {"latents": (1 - free) * target.to(latents) + free * latents}
 
     return {"callback_on_step_end": blend, "callback_on_step_end_tensor_inputs": ["latents"]}
-
-
-def _seam_ramp(height: int, width: int, band: int) -> np.ndarray:
-    """1 in the middle, rising from 0 at the edge over `band` px (the outermost px is 0)."""
-    ys = np.minimum(np.arange(height), np.arange(height)[::-1])
-    xs = np.minimum(np.arange(width), np.arange(width)[::-1])
-    edge = np.minimum(ys[:, None], xs[None, :]).astype(np.float32)
-    return np.clip(edge / max(1, band), 0.0, 1.0)

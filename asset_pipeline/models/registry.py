@@ -25,7 +25,7 @@ models:
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
   upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
-  realtime: {select: fastest, max_p95_s: 2.0, models: [my-sdxl, embedded]}   # a rule (routing.py)
+  realtime: {select: fastest, max_p95_s: 2.0, models: [my-sdxl, embedded]}   # a rule (routing.py); or a list
 ```
 
 `draft`, `final` and `realtime` (the HTTP API's real-time renders; default: the draft route) are
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError
+from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from asset_pipeline.models.cost import ModelCost
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH
@@ -66,8 +66,8 @@ Tier = Literal["draft", "final", "upscale"]
 TIERS: tuple[str, ...] = ("draft", "final")  # the draft tiers a brief can ask for
 UPSCALE = "upscale"  # the upscaler role: not a draft tier
 ROUTES: tuple[str, ...] = (*TIERS, UPSCALE)
-# The HTTP API's real-time renders: draft models fast enough to answer while a client waits.
-# Absent from `routes` unless models.yaml gives it, so a registry without it hashes as before.
+# The HTTP API's real-time renders (`serve`): draft models fast enough to answer while a client
+# waits. Absent from `routes` unless models.yaml gives it, so a registry without it hashes as before.
 REALTIME = "realtime"
 TINY_ID = "tiny"
 TINY_PATH = "models/tiny"  # under the home; built by ensure_tiny_model on first use
@@ -76,6 +76,8 @@ MAX_ASPECT = 4.0
 HUB_ID = re.compile("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+")
 PIPELINE_CLASS = re.compile("auto|[A-Z][A-Za-z0-9]*Pipeline")
 SCHEDULER_CLASS = re.compile("[A-Z][A-Za-z0-9]*Scheduler")
+ENV_NAME = re.compile("[A-Z_][A-Z0-9_]{0,127}")
+HTTP_URL = re.compile("https?://[^\\s]{1,500}")
 
 
 def _matching(pattern: re.Pattern) -> AfterValidator:
@@ -85,6 +87,9 @@ def _matching(pattern: re.Pattern) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+Cost = ModelCost  # a model's own price (models/cost.py): per image or per GPU hour
 
 
 class ModelSpec(_Strict):
@@ -109,13 +114,54 @@ class ModelSpec(_Strict):
     # the key visual's colours. 0.6 is SDEdit's balance of faithfulness and realism (Meng et
     # al., ICLR 2022); a model that knows colours but not objects does better lower.
     inpaint_strength: float = Field(default=0.6, ge=0.05, le=1.0)
-    # Its own price (models/cost.py); None: measured seconds at the home's rate for the device.
+    # Hosted models (models/hosted/): `provider` picks the adapter and `path` is the provider's
+    # model name. The key is read from the environment variable `api_key_env` names (default
+    # per provider), never from a file; `base_url` points at a proxy, Azure OpenAI or a test
+    # server. Hosted drafts are not reproducible: the same request may draw another picture.
+    provider: Literal["openai", "ideogram", "google"] | None = None
+    api_key_env: Annotated[str, _matching(ENV_NAME)] | None = None
+    base_url: Annotated[str, _matching(HTTP_URL)] | None = None
+    reproducible: bool = True  # the same request draws the same pixels (a hosted model's default: false)
+    quality: str | None = Field(
+        default=None, max_length=32
+    )  # dall-e-3: standard | hd; gpt-image-1: low | medium | high
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)  # further request parameters, as sent
+    timeout: float = Field(default=60.0, gt=0.0, le=600.0)  # seconds per request
+    retries: int = Field(default=2, ge=0, le=10, strict=True)  # on 429, 5xx, timeouts and network failures
+    # Its own price (models/cost.py): per image (a hosted model's overrides the shipped price table,
+    # models/hosted/prices.json) or per GPU hour; None: the table's, else measured seconds at the
+    # home's rate for the device.
     cost: ModelCost | None = None
     # Its own qualification thresholds, over the project's defaults (models/qualification.py).
     qualification: Thresholds | None = None
     # Whether it must pass an evaluation before it draws production drafts. Only the built-in tiny
     # (random weights: the tests' model and the last fallback) is not, by default.
     gated: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hosted_defaults(cls, data):
+        # A hosted entry has no steps or guidance of its own: it need not write them.
+        if isinstance(data, dict) and data.get("provider") is not None:
+            data = {"steps": 1, "guidance": 0.0, "reproducible": False, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _hosted_fields(self):
+        hosted_only = ("api_key_env", "base_url", "quality")
+        if self.provider is None:
+            if any(getattr(self, name) is not None for name in hosted_only) or self.options:
+                raise ValueError(f"{', '.join(hosted_only)} and options are for hosted models (set provider)")
+            return self
+        from asset_pipeline.models.hosted.catalog import offer
+
+        model = offer(self.provider, self.path)  # ValueError naming the known models
+        if self.reproducible:
+            raise ValueError("a hosted model is not reproducible (reproducible: false)")
+        if self.quality is not None and self.quality not in model.qualities:
+            takes = ", ".join(model.qualities) or "none"
+            raise ValueError(f"quality {self.quality!r} is not one {self.path} takes ({takes})")
+        return self
 
     # The home that relative paths resolve against, set by the registry that made this spec,
     # so a generator handed only the spec can still find its weights.
@@ -241,6 +287,29 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ),
 )
 
+
+def _hosted(model_id: str, provider: str, model: str, tiers: list[str], quality: str | None = None) -> ModelSpec:
+    return ModelSpec(id=model_id, provider=provider, path=model, quality=quality, tiers=tiers)
+
+
+# The hosted models the field compares (models/hosted/): absent until their key's variable is
+# set, and in no built-in route, so nothing calls out unless a brief or models.yaml names one.
+BUILTIN_MODELS += (
+    _hosted("dall-e-3", "openai", "dall-e-3", ["draft", "final"], "standard"),
+    _hosted("dall-e-3-hd", "openai", "dall-e-3", ["final"], "hd"),
+    _hosted("gpt-image-1", "openai", "gpt-image-1", ["draft", "final"], "medium"),
+    _hosted("ideogram-v2", "ideogram", "V_2", ["final"]),
+    _hosted("ideogram-v2-turbo", "ideogram", "V_2_TURBO", ["draft", "final"]),
+    _hosted("ideogram-v2a", "ideogram", "V_2A", ["final"]),
+    _hosted("ideogram-v2a-turbo", "ideogram", "V_2A_TURBO", ["draft", "final"]),
+    _hosted("ideogram-v3", "ideogram", "V_3", ["final"], "default"),
+    _hosted("ideogram-v3-turbo", "ideogram", "V_3", ["draft", "final"], "turbo"),
+    _hosted("gemini-flash-image", "google", "gemini-2.5-flash-image", ["draft", "final"]),
+    _hosted("imagen-4", "google", "imagen-4.0-generate-001", ["final"]),
+    _hosted("imagen-4-fast", "google", "imagen-4.0-fast-generate-001", ["draft", "final"]),
+    _hosted("imagen-4-ultra", "google", "imagen-4.0-ultra-generate-001", ["final"]),
+)
+
 BUILTIN_ROUTES: dict[str, list[str]] = {
     "draft": ["sd-turbo", "sdxl-turbo", EMBEDDED_ID, TINY_ID],
     "final": ["sd35-medium", "sd35-large-turbo", "flux-schnell", "sdxl-turbo", EMBEDDED_ID, TINY_ID],
@@ -325,15 +394,39 @@ class Registry:
             tier = "draft"
         return self.rules.get(tier)
 
+    def for_realtime(self) -> Registry:
+        """This registry with every draft tier routed as real-time renders are: the stage code asks
+        for a tier's candidates as always, and gets the real-time route, its rule too (an asset's
+        explicit `model` still wins, as in a brief)."""
+        route, rule = self.realtime_route(), self.rule(REALTIME)
+        rules = {tier: r for tier, r in self.rules.items() if tier not in TIERS}
+        if rule is not None:
+            rules.update(dict.fromkeys(TIERS, rule))
+        return Registry(
+            home=self.home, models=self.models, routes={**self.routes, **dict.fromkeys(TIERS, route)}, rules=rules
+        )
+
     def resolve_path(self, spec: ModelSpec, create: bool = True) -> Path | None:
+        if spec.provider is not None:  # hosted: no weights here
+            return None
         return resolve_weights(spec, self.home, create)
 
     def weights_present(self, spec: ModelSpec) -> bool:
-        """Whether the weights are local. The built-in tiny model counts: it is built on first use."""
+        """Whether the weights are local. The built-in tiny model counts: it is built on first use.
+        A hosted model is present when it can be called: its key's variable is set."""
+        if spec.provider is not None:
+            from asset_pipeline.models.hosted import unavailable
+
+            return unavailable(spec) is None
         return _is_builtin_tiny(spec) or self.resolve_path(spec, create=False) is not None
 
     def weights_hash(self, spec: ModelSpec) -> str:
-        """sha256 of the weights folder (cached per process on the files' mtimes)."""
+        """sha256 of the weights folder (cached per process on the files' mtimes); for a hosted
+        model, of its provider, model and parameters (models/hosted: fingerprint)."""
+        if spec.provider is not None:
+            from asset_pipeline.models.hosted import fingerprint
+
+            return fingerprint(spec)
         path = self.resolve_path(spec)
         if path is None:
             raise FileNotFoundError(f"model {spec.id}: weights not found at {spec.path!r}")
@@ -358,9 +451,32 @@ class Registry:
                 + [REALTIME] * (spec.id in self.realtime_route()),
                 "gated": spec.gated,
                 "cost": spec.cost.model_dump() if spec.cost else None,
+                "reproducible": spec.reproducible,
+                **_hosted_row(spec),
             }
             for spec in self.models.values()
         ]
+
+
+def _hosted_row(spec: ModelSpec) -> dict:
+    """`models`' hosted columns: provider, key variable, the price of a square image, and why
+    it cannot be called (its key is not set, or it was retired)."""
+    if spec.provider is None:
+        return {"provider": None}
+    from asset_pipeline.models.hosted import key_env, nearest_size, price_per_image, unavailable
+    from asset_pipeline.models.hosted.catalog import offer
+
+    price = price_per_image(spec, nearest_size(spec.provider, spec.path, 1, 1))
+    model = offer(spec.provider, spec.path)
+    return {
+        "provider": spec.provider,
+        "quality": spec.quality,
+        "api_key_env": key_env(spec),
+        "price_per_image": price[0] if price else None,
+        "currency": price[1] if price else None,
+        "absent_because": unavailable(spec),
+        "retired": model.retired,
+    }
 
 
 def load_registry(home: Path) -> Registry:
@@ -443,11 +559,16 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
 
 
 def draft_size(spec: ModelSpec, width: int, height: int) -> tuple[int, int]:
-    """Generation size: the model's native area in the deliverable's aspect ratio.
+    """Generation size: the model's native area in the deliverable's aspect ratio (a hosted
+    model: the size it offers nearest that aspect).
 
     Each side is rounded to the model's `multiple`; the aspect is clamped to 4:1 because
     models fall apart beyond it (the caller crops to the deliverable; it never stretches).
     """
+    if spec.provider is not None:  # the offered size nearest the aspect (models/hosted/catalog.py)
+        from asset_pipeline.models.hosted import nearest_size
+
+        return nearest_size(spec.provider, spec.path, width, height)
     if width <= 0 or height <= 0:
         raise ValueError(f"size must be positive, got {width}x{height}")
     aspect = min(max(width / height, 1 / MAX_ASPECT), MAX_ASPECT)

@@ -67,7 +67,7 @@ from asset_pipeline.storage.compaction import COMPACT_AFTER
 from asset_pipeline.storage.objects import ObjectStore
 from asset_pipeline.storage.pixels import PixelHashes
 from asset_pipeline.storage.records import deliverable_key
-from asset_pipeline.storage.tables import read_rows, write_rows
+from asset_pipeline.storage.tables import DamagedTableError, read_rows, write_rows
 
 # Observable source assets are "beta" and partitioned asset checks "preview" in
 # Dagster; the warnings say nothing a user of this pipeline can act on.
@@ -155,10 +155,13 @@ def approvals_version(home, campaign: str) -> str:
 )
 def approvals(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.DataVersionsByPartition:
     home = pipeline.home_dir()
-    keys = campaign_keys(context)
-    return dg.DataVersionsByPartition(
-        {campaign: dg.DataVersion(approvals_version(home, campaign)) for campaign in keys}
-    )
+    versions = {}
+    for campaign in campaign_keys(context):
+        try:
+            versions[campaign] = dg.DataVersion(approvals_version(home, campaign))
+        except DamagedTableError:
+            continue  # no version to show: the campaign's run names the damaged file
+    return dg.DataVersionsByPartition(versions)
 
 
 # Observed inputs: their data versions let the UI mark what an edit made stale.
@@ -449,6 +452,7 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
         started = _started()
         inputs = read_snapshot(home, campaign)
         renders = read_rows(home, "renders", campaign)
+        deliverables = expand_deliverables(inputs, home)
         rows, cached = run_checks(
             renders,
             inputs.brand,
@@ -456,7 +460,8 @@ def check_results(context: dg.AssetExecutionContext, pipeline: PipelineResource)
             ResultCache(home, "checks"),
             drafts=read_rows(home, "drafts", campaign),
             # the size presets' safe zones, from the snapshot (the same rows campaign_briefs wrote)
-            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in expand_deliverables(inputs, home)},
+            keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in deliverables},
+            text_cover={(r["asset"], r["variant"], r["size"]): r["max_text_cover"] for r in deliverables},
         )
         write_rows(home, "checks", campaign, rows)
         failed = {deliverable_key(r) for r in rows if not r["passed"]}

@@ -27,6 +27,17 @@ SOURCES = [create_external_asset_from_source_asset(s).with_attributes(backfill_p
 
 STAGES = [campaign_inputs, draft_images, typeset_images, upscaled_images, check_results, published_assets]
 
+# The HTTP API's real-time renders (api/realtime.py) run the stages outside any run; each reports a
+# runless materialization of this declared asset, so the UI shows them and their lineage.
+REALTIME_RENDERS = dg.AssetSpec(
+    "realtime_renders",
+    group_name="realtime",
+    description="Real-time renders of `asset-pipeline serve` (POST /v1/renders): one materialization per "
+    "request, reported by the server, with its request id, deliverables, files and checks. The rows are "
+    "in the catalog with origin = 'api'.",
+    kinds={"python"},
+)
+
 # In-process by default: one process per campaign run keeps loaded models warm
 # across steps; the multiprocess executor works too (see README).
 build_campaign = dg.define_asset_job(
@@ -39,7 +50,7 @@ build_campaign = dg.define_asset_job(
 brief_sensor, nightly_rebuild = build_automation(build_campaign)
 
 defs = dg.Definitions(
-    assets=[*SOURCES, *STAGES, model_evaluations],
+    assets=[*SOURCES, *STAGES, model_evaluations, REALTIME_RENDERS],
     # Runs of the stages that are not build_campaign's (the UI's "Materialize", asset backfills) run
     # in-process too: Dagster's default would spawn a fresh interpreter per step, importing torch each time.
     executor=dg.in_process_executor,

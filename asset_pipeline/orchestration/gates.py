@@ -31,6 +31,8 @@ CHECKS = {
     "space, CTA plate contrast; fails only on the brand's rules (safe margin, logo clear space, no overlaps).",
     "product": "The product shot's pixels inside its mask equal its source resampled once (within 3 levels), "
     "it lies wholly inside the frame, and no text, CTA or logo box overlaps it.",
+    "seams": "No straight line across the whole picture, outside text, logo and product, steps more than "
+    "CIEDE2000 1.0 beyond the picture's own gradient (where an extension meets the key visual).",
 }
 # A campaign is blocked when at least this share of (at least MIN_SAMPLE) deliverables fail one check.
 SYSTEMIC_SHARE, MIN_SAMPLE = 0.8, 5

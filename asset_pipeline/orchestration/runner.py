@@ -22,7 +22,7 @@ from asset_pipeline.orchestration.batch import (
 from asset_pipeline.orchestration.progress import invocation_tag, watch
 from asset_pipeline.storage.files import file_lock, remove_stale_temporaries
 from asset_pipeline.storage.objects import ObjectStore
-from asset_pipeline.storage.tables import read_rows
+from asset_pipeline.storage.tables import quarantined_tables, read_rows
 
 
 @dataclass
@@ -46,6 +46,7 @@ class CampaignSummary:
     blocked: bool = False  # a systemic check failure stopped publication (exit 1, not 2)
     repaired: list[str] = field(default_factory=list)  # published files found missing or damaged, restored
     quarantined: int = 0  # damaged objects set aside under objects/.corrupt/ and made again
+    tables_repaired: list[str] = field(default_factory=list)  # "tables/<t>/<c>.parquet was unreadable (why)"
     reasons: list[str] = field(default_factory=list)
 
     def _because(self) -> str:
@@ -74,6 +75,7 @@ class CampaignSummary:
             notes.append(f"  repaired {len(self.repaired)} published file(s) from objects/: {', '.join(self.repaired)}")
         if self.quarantined:
             notes.append(f"  {self.quarantined} damaged object(s) moved to objects/.corrupt/ and made again")
+        notes += [f"  repaired: {damage}; made again" for damage in self.tables_repaired]
         return "\n".join([text, *notes])
 
 
@@ -213,6 +215,7 @@ def run_campaigns(
     broker: str | None = None,
     progress: Callable[[str], object] | None = None,
     batch_size: int = BATCH_SIZE,
+    tags: dict[str, str] | None = None,
 ) -> list[CampaignSummary]:
     """Dagster runs in the home's instance, so the UI shows them: one per range of up to
     `batch_size` consecutive campaign partitions (one campaign alone gets a run of its own).
@@ -220,7 +223,8 @@ def run_campaigns(
     `executor`: in_process (default), multiprocess (a process per step) or celery
     (each step a task on the Celery workers listening to `broker`, e.g. redis://host:6379/0).
     `progress(label)`: a reporter (orchestration/progress.py) that follows each run's log.
-    Summaries come back one per campaign, in the order asked.
+    Summaries come back one per campaign, in the order asked. `tags` go on every run (the HTTP API
+    finds its runs by them).
     """
     from asset_pipeline.orchestration.definitions import build_campaign, defs
     from asset_pipeline.orchestration.executors import celery_run_config, multiprocess_run_config, reconstructable_job
@@ -252,15 +256,16 @@ def run_campaigns(
     elif executor == "multiprocess":
         run_config.update(multiprocess_run_config())
     summaries: dict[str, CampaignSummary] = {}
-    store = ObjectStore(home)
+    store, extra_tags = ObjectStore(home), dict(tags or {})
     for group in contiguous_ranges(campaigns, order, batch_size):
         invocation = invocation_tag()
         tags = {"asset_pipeline/trigger": "cli", "asset_pipeline/executor": executor, **own_tags, **invocation}
+        tags.update(extra_tags)
         single = len(group) == 1
         if not single:
             tags.update(range_tags(group[0], group[-1]))
         label = group[0] if single else f"{group[0]}..{group[-1]} ({len(group)} campaigns)"
-        quarantined = store.quarantined()
+        quarantined, set_aside = store.quarantined(), quarantined_tables(home)
         watching = watch(instance, invocation, progress(label)) if progress else contextlib.nullcontext()
         with watching:
             if executor == "in_process":
@@ -279,6 +284,10 @@ def run_campaigns(
                 ) as result:
                     made = _summaries(home, group, result)
         made[0].quarantined = store.quarantined() - quarantined  # the run's, told once
+        for name, note in quarantined_tables(home).items():  # damaged table files the run set aside
+            if name not in set_aside and note.get("campaign") in group:
+                summary = next(s for s in made if s.campaign == note["campaign"])
+                summary.tables_repaired.append(f"{note.get('path')} was unreadable ({note.get('reason')})")
         summaries.update((s.campaign, s) for s in made)
     return [summaries[c] for c in dict.fromkeys(campaigns)]
 

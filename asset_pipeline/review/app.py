@@ -6,7 +6,9 @@ Routes (CONTRACT.md section 7):
   from the same templates, with approve / reject controls);
 - `GET /api/campaigns/<campaign>` JSON: the manifest's deliverables with status and checks;
 - `POST /api/approvals` JSON `{campaign, asset, variant, size, version, decision, comment}`,
-  with `Authorization: Bearer <token>`, or the browser's session cookie and CSRF header;
+  with `Authorization: Bearer <token>`, or the browser's session cookie and CSRF header; the
+  token is the one printed at start-up (or `--token`), or an API token (`asset-pipeline tokens
+  create --scope review`; `admin` serves too; `read` reads where reading needs a token);
 - `GET /campaigns/<campaign>/files/<path>` the campaign's published files and thumbnails.
 
 Security: the server binds loopback unless given a token (cli.py refuses otherwise). Every
@@ -37,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from asset_pipeline.api.tokens import TokenStore, bearer
 from asset_pipeline.echo import shown
 from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.locales import TAG_RE
@@ -84,12 +87,21 @@ class Review:
         self.session = _derived(token, "session")  # the cookie's value: the token itself never goes in a cookie
         self.csrf = _derived(token, "csrf")  # what the page carries, and the browser must send back
         self.open_reads = is_loopback(host)
+        self.tokens = TokenStore(home)  # the API's tokens (`asset-pipeline tokens`): one scheme for both
 
     # ---------------------------------------------------------------- who may do what
 
-    def bearer(self, request: Request) -> bool:
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and _same(value.strip(), self.token)
+    def accepts(self, token: str | None, scope: str = "review") -> bool:
+        """The start-up token, or a stored API token with `scope` (or `review`, or `admin`)."""
+        if token is None:
+            return False
+        if _same(token, self.token):
+            return True
+        record = self.tokens.verify(token)
+        return record is not None and (record.allows(scope) or record.allows("review"))
+
+    def bearer(self, request: Request, scope: str = "review") -> bool:
+        return self.accepts(bearer(request.headers.get("authorization")), scope)
 
     def has_session(self, request: Request) -> bool:
         return _same(request.cookies.get(COOKIE), self.session)
@@ -109,7 +121,7 @@ class Review:
         return self.has_session(request) and _same(request.headers.get("x-csrf-token"), self.csrf)
 
     def may_read(self, request: Request) -> bool:
-        return self.open_reads or self.bearer(request) or self.has_session(request)
+        return self.open_reads or self.bearer(request, "read") or self.has_session(request)
 
     # ---------------------------------------------------------------- data
 
@@ -160,7 +172,7 @@ def _login(review: Review, request: Request) -> Response | None:
     token = request.query_params.get("token")
     if token is None:
         return None
-    if not _same(token, review.token):
+    if not review.accepts(token):
         return _refused("wrong token")
     response = RedirectResponse(request.url.path, status_code=303)
     response.set_cookie(COOKIE, review.session, httponly=True, samesite="strict", path="/")

@@ -71,13 +71,17 @@ class CampaignInputs:
         return content_hash({**part, "media": dict(self.media)} if self.media else part)
 
 
-def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -> CampaignInputs:
+def load_campaign(
+    home: Home, campaign: str, registry: Registry | None = None, brief_file: Path | None = None
+) -> CampaignInputs:
     """Load and cross-check a campaign's brief and brand; raises InputError.
 
     `registry` decides whether a palette-steered model draws (loaded from the home if not given).
+    `brief_file`: read the brief from there instead of briefs/<campaign>.yaml (the HTTP API checks
+    a brief before it writes it); problems still name briefs/<campaign>.yaml.
     """
     try:
-        brief_file = home.brief_path(campaign)
+        brief_file = brief_file or home.brief_path(campaign)
     except ValueError as exc:
         raise InputError([Problem(f"briefs/{campaign}.yaml", "campaign", str(exc))]) from None
     label = f"briefs/{campaign}.yaml"
@@ -88,10 +92,28 @@ def load_campaign(home: Home, campaign: str, registry: Registry | None = None) -
     if not brand_file.exists():
         raise InputError([Problem(label, "brand", f"brand {brief.brand!r} has no file brands/{brief.brand}.yaml")])
     brand = load_brand(brand_file, f"brands/{brief.brand}.yaml")
+    return campaign_inputs(home, brief, brief_file, brand, brand_file, registry)
+
+
+def campaign_inputs(
+    home: Home,
+    brief: Brief,
+    brief_file: Path,
+    brand: Brand,
+    brand_file: Path,
+    registry: Registry | None = None,
+    strict: bool = False,
+) -> CampaignInputs:
+    """The inputs of a validated brief and brand: media hashes, content hashes, steering palette.
+
+    Shared by a brief file's campaign and the HTTP API's real-time render (a one-asset brief made
+    from a request). `strict`: a product shot or reference image that is missing, outside media/ or
+    unreadable raises InputError (else it is left for pre-flight to report)."""
+    label = home.relative(brief_file) if home.root in brief_file.resolve().parents else str(brief_file)
     return CampaignInputs(
-        media=_media_hashes(home, brand, f"brands/{brief.brand}.yaml"),
-        products=_product_hashes(home, brief, label, strict=False),
-        references=_product_hashes(home, brief, label, strict=False, field="reference"),
+        media=_media_hashes(home, brand, f"brands/{brand.brand}.yaml"),
+        products=_product_hashes(home, brief, label, strict=strict),
+        references=_product_hashes(home, brief, label, strict=strict, field="reference"),
         brief=brief,
         brand=brand,
         brief_file=brief_file,
@@ -207,15 +229,15 @@ def join_prompt(*parts: str | None) -> str:
 def file_formats(asset: AssetSpec, brand: Brand, preset: presets.Preset | None) -> list[dict]:
     """The files a deliverable is delivered as, each with its byte budget.
 
-    Formats: the asset's, else the size preset's, else the brand's, else [png]. Budget per
-    format: the asset's (one number for all, or that format's entry), else the preset's."""
+    Formats: the asset's, else the size preset's, else the brand's, else [png] (a preset's
+    channel never gets a format it does not take: the brand's stop at the preset's default, and
+    an asset's were refused at validation). Budget per format: the asset's (one number for all,
+    or that format's entry), capped by the preset channel's byte limit, which the stricter wins."""
     formats = asset.formats or (list(preset.formats) if preset and preset.formats else None) or brand.formats
     budgets = []
     for fmt in formats or ["png"]:
-        if isinstance(asset.max_kb, dict):
-            max_kb = asset.max_kb.get(fmt, preset.max_kb if preset else None)
-        else:
-            max_kb = asset.max_kb if asset.max_kb is not None else (preset.max_kb if preset else None)
+        asked = asset.max_kb.get(fmt) if isinstance(asset.max_kb, dict) else asset.max_kb
+        max_kb = presets.byte_limit(preset, asked)
         budgets.append({"format": fmt, "max_kb": None if max_kb is None else float(max_kb)})
     return budgets
 
@@ -271,6 +293,7 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
                             "formats": file_formats(asset, brand, preset),
                             "min_quality": brand.min_quality,
                             "keep_out": [zone.__dict__ for zone in preset.keep_out] if preset else [],
+                            "max_text_cover": preset.max_text_cover if preset else None,
                             "product": asset.product,
                             "product_sha256": products.get(f"media/{asset.product}") if asset.product else None,
                             "product_integration": asset.product_integration,
@@ -312,7 +335,7 @@ def _registry_from_json(home: Home, text: str) -> Registry:
     return Registry(home=home.root, models=models, routes=data["routes"], rules=rules)
 
 
-def _input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
+def input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:
     """Every file the run reads: brief, its CSV feed, brand, models.yaml, the brand's font files and media (its logo)."""
     from asset_pipeline.typography.fonts import FontError, resolve_font
 
@@ -367,8 +390,9 @@ def models_part(registry: Registry) -> str:
     weights = {}
     for model_id in sorted(routed):
         spec = registry.models[model_id]
-        path = registry.resolve_path(spec, create=False)
-        weights[model_id] = registry.weights_hash(spec) if path is not None else None
+        # The built-in tiny model counts as present before its first use builds it (weights_hash
+        # builds it now): else the run that builds it records "no weights" and the next one sees a change.
+        weights[model_id] = registry.weights_hash(spec) if registry.weights_present(spec) else None
     return content_hash({"registry": _registry_json(registry), "weights": weights})
 
 
@@ -418,7 +442,10 @@ def take_snapshot(home: Home, campaign: str) -> CampaignInputs:
         _product_hashes(home, inputs.brief, home.relative(inputs.brief_file), strict=True, field=media_field)
     keep_references(home, inputs)
     approvals = tuple(read_rows(home, "approvals", campaign))
-    return dataclasses.replace(inputs, input_files=_input_files(home, inputs), approvals=approvals)
+    # Only publication reads the version history, but a damaged one (DamagedTableError) is better
+    # found here, before any draft is made for a campaign that could not be published.
+    read_rows(home, "publications", campaign)
+    return dataclasses.replace(inputs, input_files=input_files(home, inputs), approvals=approvals)
 
 
 def snapshot_row(home: Home, inputs: CampaignInputs) -> SnapshotRow:

@@ -36,6 +36,7 @@ from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.evaluation import current_device
 from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
+from asset_pipeline.models.hosted import draft_columns
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
 from asset_pipeline.models.routing import Route, route_for
 from asset_pipeline.specs import content_hash
@@ -51,7 +52,7 @@ from asset_pipeline.typography.product import box_in_frame, composite_product, i
 DEFAULT_MAX_ATTEMPTS = 3  # attempts per draft, the first included
 REROLL_SEED_STEP = 1_000_003  # a prime far above any variant count, so re-roll seeds never meet a variant's
 DRAFT_CHECKS_VERSION = "2"  # bump when a draft-level check changes, to invalidate cached verdicts
-OUTPAINT_VERSION = "1"  # bump when outpainting changes pixels, to invalidate cached extensions
+OUTPAINT_VERSION = "2"  # bump when outpainting changes pixels, to invalidate cached extensions (2: no seam)
 INTEGRATION_VERSION = "1"  # bump when product integration changes pixels, to invalidate cached ones
 KEY, EXTENSION, INTEGRATION, NONE = "key", "extension", "integration", "none"  # drafts rows' `kind`
 
@@ -305,7 +306,12 @@ def _generate(
         per_image = (time.perf_counter() - started) / len(misses)
         for index, image in zip(misses, images):
             sha = store.put_image(image)
-            cache.put(keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image, "device": device})
+            # a hosted model's provenance (request id, model version, revised prompt) stays with the
+            # cached draft, so a cache hit still says which request drew it (models/hosted)
+            hosted = {"hosted": image.info["hosted"]} if "hosted" in image.info else {}
+            cache.put(
+                keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image, "device": device, **hosted}
+            )
             out[index] = (sha, False, per_image)
     return out  # type: ignore[return-value]
 
@@ -970,6 +976,9 @@ def generate_drafts(
     rows = rows + skipped
     for row in rows:
         row["palette"] = palette  # the steering palette these drafts were asked for (empty: none)
+        if row["model"] in registry.models:  # a hosted draft's provider, request id and price
+            entry = cache.get(row["draft_key"]) if row["draft_key"] else None
+            row.update(draft_columns(registry.models[row["model"]], entry, row["width"], row["height"]))
     price_drafts(rows, registry, cache, rates or CostRates())
     return rows
 
@@ -984,10 +993,11 @@ def price_drafts(rows: list[dict], registry: Registry, cache: DraftCache, rates:
         if spec is None:  # not generated (pre-flight found it cannot be laid out): unlaid_drafts priced it
             continue
         entry = cache.get(row["draft_key"]) if row["draft_key"] else None
-        made_device = (entry or {}).get("device")
+        made_device = "hosted" if spec.provider is not None else (entry or {}).get("device")
         device = made_device or (current_device() if row["images"] else None)
-        spent = draft_cost(spec, row["seconds"], row["images"], device, rates)
-        made = draft_cost(spec, (entry or {}).get("seconds", row["seconds"]), 1, device, rates)
+        size = (row["width"], row["height"])
+        spent = draft_cost(spec, row["seconds"], row["images"], device, rates, size)
+        made = draft_cost(spec, (entry or {}).get("seconds", row["seconds"]), 1, device, rates, size)
         row.update(
             device=device,
             cost=spent.amount if row["images"] else 0.0,

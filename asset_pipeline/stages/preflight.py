@@ -20,7 +20,7 @@ from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
 from asset_pipeline.locales import locale_info, scripts_of
 from asset_pipeline.models.cost import Price, money
-from asset_pipeline.presets import free_band
+from asset_pipeline.presets import free_area
 from asset_pipeline.specs import Brand, Brief, InputError, Problem, RunBudget, content_hash
 from asset_pipeline.stages.briefs import brand_media, product_files
 from asset_pipeline.storage.cache import ResultCache
@@ -215,7 +215,15 @@ def deliverable_layout(
     """The deliverable's layout at its final size, its product placed: what pre-flight, the drafts
     stage's product placements and typesetting all lay out. LayoutError or FontError when it cannot be."""
     layout = layout_text(
-        row["width"], row["height"], texts, brand, brand_dir, logos, free_band(row), locale=row.get("locale")
+        row["width"],
+        row["height"],
+        texts,
+        brand,
+        brand_dir,
+        logos,
+        free_area(row),  # inside the preset channel's safe zones
+        locale=row.get("locale"),
+        max_text_cover=row.get("max_text_cover"),
     )
     return place_product(layout, product)
 

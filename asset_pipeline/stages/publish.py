@@ -38,6 +38,7 @@ leaves the previous state readable, and a re-run converges (files are determinis
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections import deque
@@ -52,6 +53,7 @@ from PIL import Image
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
 from asset_pipeline.models.cost import deliverable_costs
+from asset_pipeline.models.hosted import provenance_chunks
 from asset_pipeline.publishing import content_credentials
 from asset_pipeline.publishing.encoding import (
     EXTENSIONS,
@@ -135,6 +137,7 @@ def provenance(brief_row: dict, draft: dict, render: dict) -> dict[str, str]:
         "digital_source_type": content_credentials.digital_source_type(render.get("layout")),
         **media_provenance(render.get("layout")),
         **reference_provenance(brief_row, draft),
+        **provenance_chunks(draft),  # a hosted model's provider, version, request id (models/hosted)
     }
 
 
@@ -273,8 +276,35 @@ def _signed_within(render, fmt: str, text: dict, max_kb: float | None, min_quali
 def _encode_job(job: tuple, store: ObjectStore, sign) -> tuple[list[Encoded], list[str]]:
     """(the files, the problems) of one deliverable's formats still to encode."""
     key, image_sha, text, todo, min_quality = job
-    render = store.open(image_sha)
     title = "/".join(str(part) for part in key if part is not None)
+    return encode_deliverable(store.open(image_sha), title, text, todo, min_quality, sign)
+
+
+def signer_for(home: Home, campaign: str):
+    """sign(data, fmt, title, provenance) with the home's C2PA credentials, or None without c2pa.
+
+    The credentials (config.yaml, keys/) are read once, on the first file signed: every file of a
+    run is signed by the same signer, and a run that encodes nothing reads none."""
+    if not content_credentials.available():
+        return None
+    credentials = functools.cache(lambda: content_credentials.signing_credentials(home))
+    return lambda data, fmt, title, text: content_credentials.sign(
+        home, data, fmt, f"{campaign}/{title}", text, credentials()
+    )
+
+
+def encode_deliverable(
+    render: Image.Image,
+    title: str,
+    text: dict[str, str],
+    todo: list[tuple[str, float | None]],
+    min_quality: int,
+    sign=None,
+) -> tuple[list[Encoded], list[str]]:
+    """One deliverable's files: each (format, max_kb) of `todo` encoded with its provenance `text`
+    under its byte budget, signed (`sign`, from `signer_for`) and decoded back against the render;
+    returns (the files, the problems: a budget no quality meets, a file that does not decode to
+    the render). The batch path (publish) and the HTTP API's real-time path both encode here."""
     signer = (lambda data, fmt: sign(data, fmt, title, text)) if sign else None
     files, problems = [], []
     render_luma = luma(render) if any(fmt != "png" for fmt, _ in todo) else None  # once for every lossy file
@@ -431,7 +461,9 @@ def publish(
     costs = deliverable_costs(
         deliverables, drafts, {deliverable_key(r): served[deliverable_key(r)[:3]] for r in deliverables}
     )
-    sign = content_credentials.available()
+    # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
+    # so the byte budget holds for the signed file.
+    signer = signer_for(home, campaign)
     now = datetime.now(UTC)
 
     with file_lock(home.locks / f"publish-{campaign}.lock"):
@@ -474,19 +506,6 @@ def publish(
                 todo = []
             plans[key] = _Plan(text, px, fresh, version, wanted, kept, todo, min_quality, status, review)
         jobs = [(key, render_of[key]["image_sha256"], p.text, p.todo, p.min_quality) for key, p in plans.items()]
-        # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
-        # so the byte budget holds for the signed file.
-        # The signer is read once (config.yaml, keys/), so a run signs every file with the same one.
-        credentials = content_credentials.signing_credentials(home) if sign and any(job[3] for job in jobs) else None
-        signer = (
-            (
-                lambda data, fmt, title, text: content_credentials.sign(
-                    home, data, fmt, f"{campaign}/{title}", text, credentials
-                )
-            )
-            if credentials
-            else None
-        )
         encoded = _encode_in_order([job for job in jobs if job[3]], store, signer)
         new_rows, new_files, entries = [], [], []
         for row in deliverables:
@@ -523,6 +542,7 @@ def publish(
                 asset=row["asset"],
                 variant=row["variant"],
                 size=row["size"],
+                **({"preset": row["preset"]} if row.get("preset") else {}),  # the channel name the brief gave
                 **({"locale": key[3]} if key[3] else {}),  # a manifest without locales stays as it was
                 model=draft["model"],
                 seed=draft["seed"],

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from asset_pipeline.home import Home
 from asset_pipeline.storage.files import atomic_path
+from asset_pipeline.storage.tables import file_problem
 
 KEY = b"asset_pipeline.sources"
 COMPACT_AFTER = 20  # stale campaign files a view may read beside the compacted file before a compaction
@@ -103,6 +104,9 @@ def compact(home: Home, table: str, typed: str, columns: str, after: int = COMPA
     state = table_state(home, table)
     if len(state.stale) + len(state.excluded) < max(after, 1) or not (state.stale or state.excluded):
         return False
+    # A damaged campaign file (storage/tables.py) stays out: it would fail the copy, and with it the
+    # run of some other campaign that happens to compact; its own next run sets it aside.
+    state.stale = [path for path in state.stale if file_problem(path, table) is None]
     sources = dict(state.fresh)
     for path in state.stale:
         stamp = _stamp(path)

@@ -8,6 +8,7 @@ does not allow one, is an error at write time instead of a silent NULL.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import types
 import typing
@@ -152,6 +153,10 @@ class BriefRow:
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
     product_integration: str = "composite"  # composite | inpaint (the scene repainted around the product)
+    # the share of the frame text and logo may cover, where the preset's channel limits it (else None)
+    max_text_cover: float | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,19 @@ class DraftRow:
     reference_sha256: str | None  # the reference image that steered it (image-to-image), if any
     reference_strength: float | None
     notes: list[str]  # what did not go as planned, e.g. an outpainting that failed (its sizes cropped instead)
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
+    # Hosted models (models/hosted/): who drew it and what one such image lists at. A local
+    # model's rows keep the defaults. `price_per_image` is the list price whether or not this
+    # run paid it (a cache hit pays nothing: cost = 0 if cache_hit else price_per_image).
+    provider: str | None = None
+    provider_model: str | None = None
+    provider_model_version: str | None = None
+    provider_request_id: str | None = None
+    revised_prompt: str | None = None  # the prompt the provider rewrote and drew (DALL·E 3)
+    reproducible: bool = True
+    price_per_image: float | None = None
+    price_currency: str | None = None
     # What it cost (models/cost.py). Defaults: rows written before costs were recorded.
     images: int = 0  # images generated for this row by this run, re-rolls included (0: a cache hit)
     device: str | None = None  # where it was generated: cpu | cuda (None: unknown, an old cache entry)
@@ -267,6 +285,8 @@ class LayoutRow:
     crop_box: list[float]  # the box of the draft this deliverable is cut from (left, top, right, bottom px)
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -286,6 +306,8 @@ class RenderRow:
     key_visual_sha256: str | None  # the asset's key visual: the draft itself, or the one its extension extends
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -303,6 +325,8 @@ class CheckRow:
     detail: str | None
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 @dataclass(frozen=True)
@@ -329,6 +353,8 @@ class PublicationRow:
     checks: list[CheckResult]  # the checks this row was judged by
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
     # Its share of what the drafts it used cost to make (a key visual's shared among its deliverables);
     # None: unknown, or a row written before costs were recorded.
     cost: float | None = None
@@ -355,6 +381,8 @@ class FileRow:
     published_at: datetime
     # BCP 47 tag; None: the brief has no locales (one implicit locale), as in rows written before them
     locale: str | None = None
+    origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
+    request_id: str | None = None  # the API request that made an `api` row
 
 
 RECORDS: dict[str, type] = {
@@ -402,6 +430,7 @@ def _arrow_type(hint: Any) -> pa.DataType:
     return _SCALARS[hint]
 
 
+@functools.cache  # resolving the annotations was most of checking a row (get_type_hints per row and struct)
 def _hints(record: type) -> dict[str, Any]:
     return typing.get_type_hints(record)
 

@@ -74,6 +74,12 @@ class TextBox:
         """The ink's (left, top, right, bottom) in pixels; the box itself for layouts without ink data."""
         return to_pixels(self.ink, width, height) if self.ink else self.pixel_box(width, height)
 
+    def seen_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """What a viewer sees of the box, in pixels: the box, or its plate with the plate's outline."""
+        left, top, right, bottom = self.pixel_box(width, height)
+        grow = (self.plate_outline_px or 0) if self.plate and self.plate_outline else 0
+        return left - grow, top - grow, right + grow, bottom + grow
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -177,6 +183,35 @@ class Layout:
 
     def box(self, role: str) -> TextBox | None:
         return next((b for b in self.boxes if b.role == role), None)
+
+    def covered(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """(role, pixel box) of what covers the picture: every text box (a CTA with its plate) and the logo."""
+        found = [(box.role, box.seen_box(self.width, self.height)) for box in self.boxes]
+        if self.logo is not None:
+            found.append(("logo", self.logo.pixel_box(self.width, self.height)))
+        return found
+
+    def text_cover(self) -> float:
+        """The share of the frame that text boxes and the logo cover (their union, clipped to the
+        frame): what a channel that limits text on an image measures. The logo counts, as a logo
+        with words does for Google; a word mark and a symbol cannot be told apart here."""
+        boxes = [
+            (max(0, x0), max(0, y0), min(self.width, x1), min(self.height, y1))
+            for _, (x0, y0, x1, y1) in self.covered()
+        ]
+        boxes = [box for box in boxes if box[0] < box[2] and box[1] < box[3]]
+        xs = sorted({x for box in boxes for x in (box[0], box[2])})
+        area = 0
+        for x0, x1 in zip(xs, xs[1:]):  # the union by vertical strips: each strip's covered height
+            spans = sorted((top, bottom) for left, top, right, bottom in boxes if left <= x0 and x1 <= right)
+            covered, reach = 0, None
+            for top, bottom in spans:
+                if reach is None or top > reach:
+                    covered, reach = covered + bottom - top, bottom
+                elif bottom > reach:
+                    covered, reach = covered + bottom - reach, bottom
+            area += (x1 - x0) * covered
+        return area / (self.width * self.height)
 
 
 def _tuples(data: dict, *keys: str) -> dict:

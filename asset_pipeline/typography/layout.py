@@ -660,6 +660,21 @@ def _template_banner(items, sizes, family, width, height, brand, logo, whole_are
     return _Plan(placed, groups_out, product, logo_box, clear, source, position, sizes["body"])
 
 
+def _image_only(family: str, width: int, height: int, brand: Brand, logo) -> _Plan:
+    """No text (a background plate, a product-only ad): the logo where its template puts it, and the
+    rest of the safe area the product zone (beside a banner's logo, under or over anyone else's)."""
+    inner = left, top, right, bottom = _inner(width, height, brand, family)
+    if family == "banner":
+        position = _logo_position(brand, family)
+        source = logo_box = clear = None
+        if logo:
+            source, logo_box, clear = _place_logo(logo, family, width, height, brand, inner, position)
+            left, right = (clear[2], right) if position.endswith("left") else (left, clear[0])
+    else:
+        source, logo_box, clear, position, top, bottom = _logo_strip(logo, family, width, height, brand, inner, 0, True)
+    return _Plan([], [], (left, top, right, bottom), logo_box, clear, source, position, brand.min_font_px)
+
+
 TEMPLATES = {
     "square": _template_stack,
     "landscape": _template_stack,
@@ -712,13 +727,17 @@ def layout_text(
     brand: Brand,
     brand_dir: Path,
     logos: list[LogoSource] | None = None,
-    band: tuple[float, float] = (0.0, 1.0),
+    area: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
     locale: str | None = None,
+    max_text_cover: float | None = None,
 ) -> Layout:
     """Lay the texts (and the logo) out for a deliverable of width x height final pixels.
 
-    `band` (top, bottom, fractions of the height) is the part of the frame a channel leaves
-    free (a story's interface covers its top and bottom): everything is laid out inside it.
+    `area` (left, top, right, bottom, fractions of the frame) is the part a channel leaves free
+    (a story's interface covers its top and bottom, a reel's its sides too: presets.free_area):
+    everything is laid out inside it. `max_text_cover`: the share of the whole frame text and
+    logo may cover (`Layout.text_cover`), where the channel limits it; type is set smaller
+    until they do, else LayoutError says by how much.
 
     texts maps roles (headline, body, cta, disclaimer) to text; empty ones are
     skipped. The brand's disclaimer is not added here: pass it in texts. `logos`
@@ -732,25 +751,37 @@ def layout_text(
     breaks by the script's rules, shaping with its language and direction; a right-to-left
     locale mirrors the template (see `mirrored`).
     """
-    if band != (0.0, 1.0):
-        top, bottom = round(band[0] * height), round(band[1] * height)
-        inside = layout_text(width, bottom - top, texts, brand, brand_dir, logos, locale=locale)
-        return _placed_in_band(inside, height, top)
+    if area != (0.0, 0.0, 1.0, 1.0):
+        left, top = round(area[0] * width), round(area[1] * height)
+        right, bottom = round(area[2] * width), round(area[3] * height)
+        inner_cover = (
+            None if max_text_cover is None else max_text_cover * width * height / ((right - left) * (bottom - top))
+        )
+        inside = layout_text(
+            right - left, bottom - top, texts, brand, brand_dir, logos, locale=locale, max_text_cover=inner_cover
+        )
+        return _placed_in_area(inside, width, height, left, top)
     if locale and locale_info(locale).direction == "rtl":
         # lay the mirror image out, then mirror it: a pinned logo ends where the brand pinned it
         pinned = brand.logo_position != "auto"
         ltr_brand = (
             brand.model_copy(update={"logo_position": _mirror_position(brand.logo_position)}) if pinned else brand
         )
-        return mirrored(_layout(width, height, texts, ltr_brand, brand_dir, logos, locale))
-    return _layout(width, height, texts, brand, brand_dir, logos, locale)
+        return mirrored(_layout(width, height, texts, ltr_brand, brand_dir, logos, locale, max_text_cover))
+    return _layout(width, height, texts, brand, brand_dir, logos, locale, max_text_cover)
 
 
-def _layout(width, height, texts, brand, brand_dir, logos, locale) -> Layout:
+def _layout(width, height, texts, brand, brand_dir, logos, locale, max_text_cover=None) -> Layout:
     items = _items(texts, brand, brand_dir, locale)
     family = aspect_family(width, height)
+    if not items:  # an image-only deliverable is valid: the text templates need a text to place
+        try:
+            return _to_layout(_image_only(family, width, height, brand, logos), family, width, height, brand, locale)
+        except _NoFit as exc:
+            raise LayoutError(exc.problems) from None
     template = TEMPLATES[family]
     problems: list[str] = []
+    least_cover = math.inf  # the least text cover of the plans that fit, when a channel's limit refused them all
     arrangements = range(len(BANNER_ARRANGEMENTS)) if family == "banner" else [None]
     passes = [(c, w, a) for c in (False, True) for w in (False, True) for a in arrangements]
     for compromise, whole_area, arrangement in passes:
@@ -764,7 +795,16 @@ def _layout(width, height, texts, brand, brand_dir, logos, locale) -> Layout:
                 continue
             if not whole_area and not _product_room(plan, family, width, height, brand):
                 continue
-            return _to_layout(plan, family, width, height, brand, locale)
+            layout = _to_layout(plan, family, width, height, brand, locale)
+            if max_text_cover is not None and (cover := layout.text_cover()) > max_text_cover:
+                least_cover = min(least_cover, cover)
+                continue  # smaller type, or another arrangement, covers less
+            return layout
+    if least_cover < math.inf:
+        problems = [
+            f"text and logo cover at least {least_cover:.0%} of the area laid out, even at {brand.min_font_px} px; "
+            f"the channel allows {max_text_cover:.0%}: shorten the copy"
+        ]
     if logos and any(p.startswith(("logo:", "logo_small:")) for p in problems):
         # the logo stopped every plan before the text was tried: say what the text needs too
         try:
@@ -856,24 +896,28 @@ def _to_layout(plan: _Plan, family: str, width: int, height: int, brand: Brand, 
     return Layout(width, height, boxes, family, panels=panels, logo=logo, product_zone=product)
 
 
-def _placed_in_band(layout: Layout, height: int, top: int) -> Layout:
-    """A layout made for a band of the frame (its width x the band's height), moved `top` px down
-    into the whole frame: relative heights and tops rescale, font sizes (pixels) stay."""
-    band = layout.height
+def _placed_in_area(layout: Layout, width: int, height: int, left: int, top: int) -> Layout:
+    """A layout made for an area of the frame (its own width x height), moved `left` px right and
+    `top` px down into the whole frame: relative boxes rescale, font sizes (pixels) stay."""
+    aw, ah = layout.width, layout.height
+
+    def x(value: float) -> float:
+        return (left + value * aw) / width
 
     def y(value: float) -> float:
-        return (top + value * band) / height
+        return (top + value * ah) / height
 
     def rect(r: Rect | None) -> Rect | None:
-        return None if r is None else (r[0], y(r[1]), r[2], r[3] * band / height)
+        return None if r is None else (x(r[0]), y(r[1]), r[2] * aw / width, r[3] * ah / height)
 
     def moved(item):
-        return replace(item, y=y(item.y), h=item.h * band / height)
+        return replace(item, x=x(item.x), y=y(item.y), w=item.w * aw / width, h=item.h * ah / height)
 
     boxes = [replace(moved(b), ink=rect(b.ink)) for b in layout.boxes]
     logo = replace(moved(layout.logo), clear=rect(layout.logo.clear)) if layout.logo else None
     return replace(
         layout,
+        width=width,
         height=height,
         boxes=boxes,
         panels=[moved(p) for p in layout.panels],

@@ -168,6 +168,13 @@ class Child:
             self.server._lock.release()
         return self.returncode
 
+    def poll(self) -> int | None:
+        """The exit status if the command has ended, else None (without waiting)."""
+        if self.returncode is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.wait(timeout=0)
+        return self.returncode
+
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
