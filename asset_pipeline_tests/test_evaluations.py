@@ -532,7 +532,7 @@ def test_models_and_evaluate_show_status_latency_and_cost(priced_home):
 
     rows = {r["id"]: r for r in json.loads(priced_home["models"].stdout)}
     hosted = rows["hosted"]
-    assert (hosted["status"], hosted["cost_per_image"]) == ("qualified", "0.0040 USD")
+    assert (hosted["status"], hosted["cost_per_image"]) == ("qualified", "0.004 USD")
     assert hosted["p95_s"] > 0 and hosted["images_per_minute"] > 0 and hosted["evaluated_at"]
     assert rows["tiny"]["status"] == "not evaluated (not gated)" and rows["sd-turbo"]["status"] == "absent"
     evaluate = priced_home["evaluate"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from asset_pipeline.config import load_config
 from asset_pipeline.home import Home
-from asset_pipeline.models.cost import cost_per_image
+from asset_pipeline.models.cost import cost_per_image, price_text
 from asset_pipeline.models.evaluation import current_device, evaluation_history, evaluation_version, home_suite
 from asset_pipeline.models.gate import is_draft_model
 from asset_pipeline.models.registry import load_registry
@@ -45,7 +45,7 @@ def model_rows(home: Home) -> list[dict]:
             status=model_status(spec, row["present"], latest, version),
             p95_s=latest["p95_s"] if latest else None,
             images_per_minute=latest["images_per_minute"] if latest else None,
-            cost_per_image=None if price.amount is None else f"{price.amount:.4f} {price.currency}",
+            cost_per_image=None if price.amount is None else price_text(price.amount, price.currency),
             evaluated_at=latest["evaluated_at"].strftime("%Y-%m-%d %H:%M") if latest else None,
             reasons=list(latest["reasons"]) if latest else [],
         )
