@@ -171,7 +171,14 @@ def cmd_validate(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.validation import check_campaign, check_layouts, config_problems, load_registry_checked
+    from asset_pipeline.models.gate import ModelGate
+    from asset_pipeline.validation import (
+        check_campaign,
+        check_campaign_budget,
+        check_layouts,
+        config_problems,
+        load_registry_checked,
+    )
 
     if args.executor == "celery" and not args.broker:
         print("error: --executor celery needs --broker URL (or $ASSET_PIPELINE_CELERY_BROKER)", file=sys.stderr)
@@ -199,8 +206,13 @@ def cmd_run(args: argparse.Namespace, home: Home) -> int:
     unusable_config = config_problems(home)  # the signer: a run that could not sign publishes nothing
     problems += unusable_config
     runnable = []
+    gate = None
     for campaign in campaigns:
         found = check_campaign(home, campaign, registry)
+        if not found and registry is not None and not unusable_config:
+            # the budget, before any generation (a stale model is evaluated first: its cost is measured)
+            gate = gate or ModelGate(home, registry)
+            found = check_campaign_budget(home, campaign, registry, gate)
         problems += found
         if not found:
             runnable.append(campaign)
@@ -302,20 +314,54 @@ def cmd_sql(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_models(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.models.scorecard import model_rows
 
-    rows = load_registry(home.root).rows()
-    columns = ["id", "path", "pipeline_class", "tiers", "steps", "resolution", "present", "price"]
+    rows = model_rows(home)
+    columns = ["id", "status", "p95_s", "images_per_minute", "cost_per_image", "evaluated_at"]
+    columns += ["path", "pipeline_class", "tiers", "steps", "resolution", "present"]
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
     else:
-        for row in rows:  # a hosted model: its provider, its list price per image, why it is absent
-            row["price"] = f"{row['price_per_image']:g} {row['currency']}" if row.get("price_per_image") else ""
+        for row in rows:  # a hosted model: its provider, why it is absent (its list price: cost_per_image)
             if row["provider"]:  # no steps or resolution of its own: the provider's sizes (docs/models.md)
                 row.update(pipeline_class=f"hosted: {row['provider']}", steps="", resolution="")
                 row["present"] = "yes" if row["present"] else f"no: {row['absent_because']}"
         _print_rows(columns, [[", ".join(r[c]) if c == "tiers" else r[c] for c in columns] for r in rows], "table")
     return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace, home: Home) -> int:
+    from asset_pipeline.models.gate import ModelGate, stale_models
+    from asset_pipeline.models.registry import UnknownModelError
+    from asset_pipeline.models.scorecard import evaluation_line
+    from asset_pipeline.orchestration.evaluations import run_evaluations
+    from asset_pipeline.validation import load_registry_checked
+
+    registry, problems = load_registry_checked(home)
+    if registry is None:
+        _report(problems)
+        return EXIT_INVALID
+    named = list(dict.fromkeys(args.models))
+    try:
+        specs = [registry.get(m) for m in named]
+    except UnknownModelError as exc:
+        print(f"evaluate: {shown(exc.args[0], LINE_LIMIT)}", file=sys.stderr)
+        return EXIT_INVALID
+    if any(not set(spec.tiers) & {"draft", "final"} for spec in specs):
+        print("evaluate: upscalers are not evaluated (the suite measures draft models)", file=sys.stderr)
+        return EXIT_INVALID
+    gate = ModelGate(home, registry)
+    todo = named or [spec.id for spec in stale_models(gate)]
+    if not todo:
+        print("every draft model's evaluation is current; nothing evaluated")
+        return EXIT_OK
+    rows = run_evaluations(home, todo, force=bool(named), prompts=args.prompts)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        for row in rows:
+            _say(evaluation_line(row))
+    return EXIT_OK if all(row["qualified"] for row in rows) else EXIT_REJECTED
 
 
 def cmd_lineage(args: argparse.Namespace, home: Home) -> int:
@@ -561,9 +607,23 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("campaigns", nargs="*", metavar="CAMPAIGN")
     verify.set_defaults(func=cmd_verify)
 
-    models = sub.add_parser("models", help="list the model registry")
+    models = sub.add_parser("models", help="the model registry, with each model's qualification, p95 and cost")
     models.add_argument("--format", choices=["table", "json"], default="table")
     models.set_defaults(func=cmd_models)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="run the evaluation suite on models whose evaluation is stale (or on those named)"
+    )
+    evaluate.add_argument("models", nargs="*", metavar="MODEL")
+    evaluate.add_argument(
+        "--prompts",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="only the suite's first N prompts: a quick look (its data version differs from the full suite's)",
+    )
+    evaluate.add_argument("--format", choices=["table", "json"], default="table")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     compare = sub.add_parser("compare", help="draft a campaign's assets with several models, side by side")
     compare.add_argument("campaign", metavar="CAMPAIGN")

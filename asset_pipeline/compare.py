@@ -44,7 +44,7 @@ FONT_NAME = "DejaVuSans.ttf"
 FONT_SIZE = 13
 
 
-def _font(size: int = FONT_SIZE) -> ImageFont.ImageFont:
+def sheet_font(size: int = FONT_SIZE) -> ImageFont.ImageFont:
     from asset_pipeline.typography.fonts import FontError, load_font, resolve_font
 
     try:
@@ -80,20 +80,40 @@ def _fit(image: Image.Image) -> Image.Image:
     return box
 
 
-def _cell(row: dict, image: Image.Image | None, font) -> Image.Image:
+def draw_cell(image: Image.Image | None, top: str, bottom: str, error: str | None, font) -> Image.Image:
+    """One cell of a contact sheet: the image fitted into its box (or the error, on red), two label lines."""
     cell = Image.new("RGB", (CELL_WIDTH, CELL_HEIGHT), LABEL_BACKGROUND)
     draw = ImageDraw.Draw(cell)
     if image is not None:
         cell.paste(_fit(image), (0, 0))
     else:
         draw.rectangle((0, 0, BOX - 1, BOX - 1), fill=ERROR_BACKGROUND)
-        lines = textwrap.wrap(f"error: {row['error']}", width=34)[:12]
+        lines = textwrap.wrap(f"error: {error}", width=34)[:12]
         draw.multiline_text((8, 8), "\n".join(lines), font=font, fill=ERROR_COLOUR, spacing=3)
+    draw.text((6, BOX + 3), top, font=font, fill=LABEL_COLOUR)
+    draw.text((6, BOX + 21), bottom, font=font, fill=LABEL_COLOUR)
+    return cell
+
+
+def _cell(row: dict, image: Image.Image | None, font) -> Image.Image:
     seconds = "failed" if row["seconds"] is None else f"{row['seconds']:.2f} s"
     size = f"{row['width']}x{row['height']}" if row["width"] else "?"
-    draw.text((6, BOX + 3), f"{row['model']}  {seconds}", font=font, fill=LABEL_COLOUR)
-    draw.text((6, BOX + 21), f"{row['asset']}  {size}", font=font, fill=LABEL_COLOUR)
-    return cell
+    return draw_cell(image, f"{row['model']}  {seconds}", f"{row['asset']}  {size}", row["error"], font)
+
+
+def contact_sheet(rows: list[list[Image.Image]]) -> Image.Image:
+    """Cells (draw_cell) in rows, with one-pixel grid lines between them."""
+    columns = max([len(row) for row in rows] + [1])
+    sheet = Image.new("RGB", (CELL_WIDTH * columns, CELL_HEIGHT * max(1, len(rows))), GRID_COLOUR)
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            sheet.paste(cell, (c * CELL_WIDTH, r * CELL_HEIGHT))
+    draw = ImageDraw.Draw(sheet)
+    for c in range(1, columns):
+        draw.line((c * CELL_WIDTH, 0, c * CELL_WIDTH, sheet.height), fill=GRID_COLOUR)
+    for r in range(1, len(rows)):
+        draw.line((0, r * CELL_HEIGHT, sheet.width, r * CELL_HEIGHT), fill=GRID_COLOUR)
+    return sheet
 
 
 def _one_line(exc: BaseException) -> str:
@@ -167,20 +187,16 @@ def compare_models(home: Path, campaign: str, model_ids: list[str], out: Path | 
                     row["error"] = _one_line(exc)
             results[(job.asset, spec.id)] = (row, image)
 
-    font = _font()
-    sheet = Image.new("RGB", (CELL_WIDTH * len(specs), CELL_HEIGHT * max(1, len(drafts))), GRID_COLOUR)
-    rows = []
+    font = sheet_font()
+    rows, cells = [], []
     assets = [variant_rows[0]["asset"] for variant_rows in drafts]
-    for r, asset in enumerate(assets):
-        for c, spec in enumerate(specs):
+    for asset in assets:
+        cells.append([])
+        for spec in specs:
             row, image = results[(asset, spec.id)]
-            sheet.paste(_cell(row, image, font), (c * CELL_WIDTH, r * CELL_HEIGHT))
+            cells[-1].append(_cell(row, image, font))
             rows.append(row)
-    draw = ImageDraw.Draw(sheet)  # one-pixel grid lines between cells
-    for c in range(1, len(specs)):
-        draw.line((c * CELL_WIDTH, 0, c * CELL_WIDTH, sheet.height), fill=GRID_COLOUR)
-    for r in range(1, len(drafts)):
-        draw.line((0, r * CELL_HEIGHT, sheet.width, r * CELL_HEIGHT), fill=GRID_COLOUR)
+    sheet = contact_sheet(cells or [[]])
 
     path = Path(out) if out is not None else default_sheet_path(home_obj.root, campaign, model_ids)
     buffer = io.BytesIO()

@@ -15,19 +15,32 @@ webhooks:                               # the HTTP API's deliveries (docs/api.md
 
 Paths are absolute (a mounted secret) or relative to the home. Without `certificate` and `key`
 the signer is `keys/` under the home, where a test certificate is made on first use.
+
+```yaml
+cost:                                   # default rates for models with no price of their own (models/cost.py)
+  cpu_per_hour: 0.10                    # what an hour of this machine's CPU costs
+  cuda_per_hour: 2.50                   # ... and of its GPU
+  currency: USD
+evaluation_budget: 1.00                 # the most one evaluation of a priced model may cost
+evaluation:                             # the suite `model_evaluations` runs (models/evaluation.py)
+  suite: eval/suite.yaml                # a suite file of your own (default: the shipped one)
+  prompts: 8                            # only its first N prompts (a quicker, smaller evaluation)
+```
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from asset_pipeline.echo import shown
 from asset_pipeline.home import Home
-from asset_pipeline.specs import _Strict, _validate, read_yaml
+from asset_pipeline.specs import Money, _Strict, _validate, read_yaml
 
 CONFIG_FILE = "config.yaml"
 
@@ -114,9 +127,41 @@ class WebhooksSettings(_Strict):
         return min(self.retry_base_s * 2 ** (attempts - 1), self.retry_max_s)
 
 
+CURRENCY = re.compile("[A-Z]{3}")  # ISO 4217
+
+
+def _currency(value: str) -> str:
+    if CURRENCY.fullmatch(value) is None:
+        raise ValueError(f"'{shown(value)}' is not an ISO 4217 currency code (three capital letters, e.g. USD)")
+    return value
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+
+
+class CostRates(_Strict):
+    """What an hour of each device costs: the price of a draft from a model without its own."""
+
+    cpu_per_hour: Money | None = None
+    cuda_per_hour: Money | None = None
+    currency: Currency = "USD"
+
+    def per_hour(self, device: str | None) -> float | None:
+        return {"cpu": self.cpu_per_hour, "cuda": self.cuda_per_hour}.get(device or "")
+
+
+class EvaluationConfig(_Strict):
+    suite: str | None = Field(default=None, min_length=1, max_length=4096)  # relative to the home, or absolute
+    prompts: int | None = Field(default=None, ge=1, le=1000, strict=True)  # the suite's first N prompts
+
+
 class HomeConfig(_Strict):
     signing: SigningConfig = SigningConfig()
     webhooks: WebhooksSettings = WebhooksSettings()
+    cost: CostRates = CostRates()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    # The most one evaluation of a priced model may cost (its currency); None: no limit.
+    evaluation_budget: Money | None = None
 
 
 def load_config(home: Home) -> HomeConfig:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from asset_pipeline.home import Home
+from asset_pipeline.models.cost import price_text
 from asset_pipeline.publishing.encoding import read_provenance
 from asset_pipeline.stages.publish import media_provenance
 from asset_pipeline.storage.catalog import connect_readonly
@@ -103,7 +104,8 @@ def lineage(home: Home, path: Path) -> dict:
     drafts = (
         _rows(
             home,
-            "SELECT attempts FROM drafts WHERE campaign = ? AND asset = ? AND variant = ? AND image_sha256 = ?",
+            "SELECT attempts, route_reason, fallbacks, device, made_cost, currency FROM drafts "
+            "WHERE campaign = ? AND asset = ? AND variant = ? AND image_sha256 = ?",
             key[:3] + [draft_sha],
         )
         if draft_sha
@@ -154,6 +156,8 @@ def lineage(home: Home, path: Path) -> dict:
             },
         },
         "seed": pub["seed"],
+        # this deliverable's share of what its drafts cost to make (None: unknown, or published before costs)
+        "cost": {"amount": pub.get("cost"), "currency": pub.get("currency")},
         "prompt": chunks.get("prompt"),
         "negative_prompt": chunks.get("negative_prompt"),
         "draft": {
@@ -162,6 +166,10 @@ def lineage(home: Home, path: Path) -> dict:
             if chunks.get("draft_sha256")
             else None,
             "attempts": list(drafts[0]["attempts"] or []) if drafts else None,
+            # why its model drew it (the route, or the rule and the numbers it chose by), and who was passed over
+            "route_reason": drafts[0]["route_reason"] if drafts else None,
+            "fallbacks": list(drafts[0]["fallbacks"] or []) if drafts else [],
+            "device": drafts[0]["device"] if drafts else None,
             # the asset's key visual this size is cut from, where, and whether it was outpainted
             "key_visual_sha256": chunks.get("key_visual_sha256") or None,
             "crop_box": [float(v) for v in chunks["crop_box"].split(",")] if chunks.get("crop_box") else None,
@@ -243,6 +251,11 @@ def format_lineage(chain: dict) -> str:
             else []
         ),
         f"seed      {chain['seed']}",
+        *([f"route     {chain['draft']['route_reason']}"] if chain["draft"].get("route_reason") else []),
+        *[f"  passed over {reason}" for reason in chain["draft"].get("fallbacks") or []],
+        "cost      "
+        + price_text(chain["cost"]["amount"], chain["cost"]["currency"])
+        + (f" (drafts on {chain['draft']['device']})" if chain["draft"].get("device") else ""),
         f"prompt    {chain['prompt']}",
         f"draft     {chain['draft']['sha256']} ({chain['draft']['path']})",
         *[

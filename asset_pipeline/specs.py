@@ -279,6 +279,23 @@ class AssetSpec(_Strict):
         return self
 
 
+# An amount of money (a price, a budget), in the currency of the models' prices.
+Money = Annotated[float, Field(ge=0.0, le=1_000_000.0, allow_inf_nan=False)]
+
+
+class RunBudget(_Strict):
+    """What a campaign's drafts may cost: per run, and per calendar month (stages/preflight.py)."""
+
+    per_run: Money | None = None
+    per_month: Money | None = None
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> RunBudget:
+        if self.per_run is None and self.per_month is None:
+            raise ValueError("give per_run, per_month or both")
+        return self
+
+
 class Brief(_Strict):
     campaign: Identifier
     brand: Identifier
@@ -287,6 +304,8 @@ class Brief(_Strict):
     assets_csv: str | None = None
     # The copy per locale (BCP 47 tag -> copy) for every asset; empty: one implicit locale.
     locales: dict[LocaleTag, LocaleCopy] = Field(default_factory=dict, max_length=MAX_LOCALES)
+    # What its drafts may cost (wins over the brand's): a limit on a run, not an input to one.
+    budget: RunBudget | None = None
 
     def locales_for(self, asset: AssetSpec) -> dict[str, LocaleCopy]:
         """The asset's locales: the campaign's, each tag overridden by the asset's own entry."""
@@ -295,7 +314,8 @@ class Brief(_Strict):
     def hash_part(self) -> dict[str, Any]:
         """What brief_hash covers: the brief, without empty `locales` (a brief without locales
         hashes as it did before they existed, so nothing of it re-runs)."""
-        data = self.model_dump(mode="json", exclude={"locales"} if not self.locales else set())
+        # The budget decides whether a run may start, never what it makes: no part of the hash.
+        data = self.model_dump(mode="json", exclude={"budget", *(("locales",) if not self.locales else ())})
         for asset in data["assets"]:
             if not asset["locales"]:
                 del asset["locales"]
@@ -404,6 +424,7 @@ class Brand(_Strict):
     logo_clear_space: float = Field(default=0.25, ge=0.0, le=2.0)  # round the logo, a fraction of its height
     # final-tier deliverables are published as `pending` until a reviewer approves them
     require_approval: bool = Field(default=False, strict=True)
+    budget: RunBudget | None = None  # what each campaign's drafts may cost; a brief's own budget wins
 
     @model_validator(mode="after")
     def _exact_terms_not_banned(self) -> Brand:
@@ -433,7 +454,7 @@ class Brand(_Strict):
         # these fields only when given: a brand without them hashes as it did before them
         optional = ("fonts_by_script", "banned_terms_by_locale", "exact_terms")
         empty = {name for name in optional if not getattr(self, name)}
-        return self.model_dump(exclude={"style", "negative", "palette", *empty})
+        return self.model_dump(exclude={"style", "negative", "palette", "budget", *empty})
 
     def banned_terms_for(self, locale: str | None) -> list[str]:
         """The banned terms for a deliverable: the brand's, and those of its locale."""

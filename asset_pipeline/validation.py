@@ -20,7 +20,7 @@ from asset_pipeline.home import Home, HomePathError
 from asset_pipeline.models.registry import TIERS, Registry, load_registry
 from asset_pipeline.specs import InputError, Problem, is_identifier, load_brand, read_yaml
 from asset_pipeline.stages.briefs import expand_deliverables, keep_references, load_campaign
-from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight_problems
+from asset_pipeline.stages.preflight import asset_products, brand_logos, check_budget, preflight_problems
 from asset_pipeline.typography.fonts import FontError, resolve_font
 
 
@@ -117,6 +117,20 @@ def check_layouts(home: Home, campaign: str, brief_file: Path | None = None) -> 
         products = asset_products(home, inputs.brief, label)
         deliverables = expand_deliverables(inputs, home)
         return preflight_problems(label, deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
+
+    return as_problems(label, check)
+
+
+def check_campaign_budget(home: Home, campaign: str, registry: Registry, gate) -> list[Problem]:
+    """Pre-flight's budget check (stages/preflight.check_budget): one problem when the campaign's planned
+    drafts cost more than its budget. Call it for a campaign `check_campaign` passed."""
+    label = f"briefs/{campaign}.yaml"
+
+    def check() -> list[Problem]:
+        inputs = load_campaign(home, campaign, registry)
+        deliverables = expand_deliverables(inputs, home)
+        over = check_budget(home, campaign, inputs.brief, inputs.brand, deliverables, registry, gate)
+        return [Problem(label, "budget", over.removeprefix("budget: "))] if over else []
 
     return as_problems(label, check)
 

@@ -291,8 +291,8 @@ def test_models_command_lists_hosted_entries_with_presence_and_price(home, monke
     assert cmd_models(type("Args", (), {"format": "table"})(), Home(home)) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert "hosted: openai" in lines["dall-e-3-hd"] and "no: OPENAI_API_KEY is not set" in lines["dall-e-3-hd"]
-    assert lines["dall-e-3-hd"].rstrip().endswith("0.08 USD")
-    assert " yes " in lines["ideogram-v2-turbo"] and lines["ideogram-v2-turbo"].rstrip().endswith("0.05 USD")
+    assert " 0.08 USD " in lines["dall-e-3-hd"]  # its list price per image (the cost_per_image column)
+    assert lines["ideogram-v2-turbo"].rstrip().endswith(" yes") and " 0.05 USD " in lines["ideogram-v2-turbo"]
     assert "retired by Google on 2026-08-17" in lines["imagen-4"]
 
 
@@ -334,10 +334,11 @@ def test_drafts_stage_hosted_route_falls_back_caches_prices_and_keeps_the_key_ou
     server.script(OPENAI_PATH, openai_error(500, "server_error", "The server had an error", "server_error"))
     (home / "models.yaml").write_text(
         "models:\n"
+        # not gated: this tests the adapters in the drafts stage, not qualification (test_evaluations.py)
         f"  - {{id: ideo, provider: ideogram, path: V_2_TURBO, api_key_env: {KEY_ENV}, base_url: '{server.url}',"
-        " timeout: 5, retries: 1, tiers: [draft]}\n"
+        " timeout: 5, retries: 1, tiers: [draft], gated: false}\n"
         f"  - {{id: oai, provider: openai, path: dall-e-3, api_key_env: {KEY_ENV}, base_url: '{server.url}/v1',"
-        " timeout: 5, retries: 1, tiers: [final]}\n"
+        " timeout: 5, retries: 1, tiers: [final], gated: false}\n"
         "routes:\n  draft: [ideo, tiny]\n  final: [oai, tiny]\n"
     )
     write_brief(home, "hosted", BRIEF)

@@ -77,7 +77,8 @@ def test_definitions_load_and_the_graph_declares_every_flow():
     # The reviewers' decisions reach drafts through the snapshot, and publication directly.
     assert parents["campaign_briefs"] == {"brief_file", "brand_style", "approvals"}
     assert parents["brand_rules"] == {"brand_typography"}
-    assert parents["draft_images"] == {"campaign_briefs"}
+    # every model's evaluation qualifies it before it draws (test_evaluations.py)
+    assert parents["draft_images"] == {"campaign_briefs", "model_evaluations"}
     assert parents["typeset_images"] == {"campaign_briefs", "brand_rules", "draft_images"}
     assert parents["upscaled_images"] == {"campaign_briefs", "draft_images", "typeset_images"}
     assert parents["check_results"] == {"brand_rules", "draft_images", "upscaled_images"}
@@ -90,8 +91,12 @@ def test_definitions_load_and_the_graph_declares_every_flow():
     }
     graph = defs.resolve_asset_graph()
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
-    assert checks == {("check_results", name) for name in CHECKS}
-    assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
+    qualification = {("model_evaluations", "qualification_thresholds"), ("model_evaluations", "no_regression")}
+    assert checks == {("check_results", name) for name in CHECKS} | qualification
+    # the quality gates block publication; a model's qualification is enforced by the drafts stage's gate
+    assert all(
+        graph.get_check_spec(k).blocking for k in graph.asset_check_keys if k.asset_key.path == ["check_results"]
+    )
     job = defs.resolve_job_def(build_campaign.name)
     assert {n.name for n in job.graph.node_defs} >= {
         "campaign_inputs",

@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from asset_pipeline.home import Home
+from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import TIERS, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
@@ -144,12 +145,24 @@ class Renderer:
         self.files: dict[str, str] = {}  # sha256 -> home-relative path of the files this server rendered
         self._event_lock = threading.Lock()
 
+    def gate(self, registry) -> ModelGate:
+        """The drafts stage's qualification gate (models/gate.py): a stale model is evaluated before it
+        draws, and the evaluation reported to the instance as the batch path reports it."""
+        from asset_pipeline.orchestration.evaluations import report_evaluation
+
+        reported = (lambda row: report_evaluation(self.instance, row)) if self.instance is not None else None
+        return ModelGate(self.home, registry, generator=self.generator, on_evaluated=reported)
+
     def warm_up(self) -> None:
-        """Load the real-time route's first model with local weights, so the first request finds it loaded."""
+        """Qualify and load the real-time route's first model that may draw, so the first request finds it
+        loaded (and a stale model is evaluated now, not while a client waits)."""
         try:
             registry = load_registry(self.home.root).for_realtime()
-            spec = next(s for s in registry.candidates("draft") if registry.weights_present(s))
-            DraftGenerator(registry).load(spec)
+            gate = self.gate(registry)
+            usable = (
+                s for s in registry.candidates("draft") if registry.weights_present(s) and gate.verdict(s).qualified
+            )
+            DraftGenerator(registry).load(next(usable))
         except Exception:  # nothing to warm, or it fails: the first request loads (and reports) it
             return
 
@@ -166,8 +179,17 @@ class Renderer:
         rows = plan.deliverables
         unlaid = preflight(rows, brand, brand_dir, logos, products)
         placements = product_placements(rows, brand, brand_dir, logos, products)
+        gate = self.gate(inputs.registry)
         drafts = generate_drafts(
-            rows, inputs.registry, self.generator, home, unlaid=unlaid, approvals=(), placements=placements
+            rows,
+            inputs.registry,
+            self.generator,
+            home,
+            unlaid=unlaid,
+            approvals=(),
+            placements=placements,
+            gate=gate,
+            rates=gate.rates,
         )
         layouts, _ = typeset(
             rows,

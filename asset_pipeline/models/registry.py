@@ -19,11 +19,19 @@ models:
     palette_grade: 0.0             # 0-1: pull drafts' colours to those the prompt names (models/grading.py)
     brand_steering: false          # true: the brand's palette goes in front of the prompt (as for embedded)
     inpaint_strength: 0.6          # product_integration: inpaint re-noises the ring round the product this far
+    cost: {per_image: 0.004, currency: USD}   # or {per_gpu_hour: 2.5}; none: seconds x the home's rate (cost.py)
+    qualification: {max_p95_s: 4.0}  # this model's own thresholds over the project's (qualification.py)
+    gated: true                    # false: draws without a qualifying evaluation (the built-in tiny)
 routes:                            # optional: replaces the built-in route of that tier
   final: [my-sdxl, tiny]
   upscale: [my-x4]                 # upscaler models (tiers: [upscale]); [] means Lanczos only
-  realtime: [sd-turbo, tiny]       # the HTTP API's real-time renders (default: the draft route)
+  realtime: {select: fastest, max_p95_s: 2.0, models: [my-sdxl, embedded]}   # a rule (routing.py); or a list
 ```
+
+`draft`, `final` and `realtime` (the HTTP API's real-time renders; default: the draft route) are
+a list, tried in order, or a rule that picks among qualified models by their latest evaluation.
+Every draft model is evaluated before it draws (models/evaluation.py) and a route skips one that
+did not qualify, unless its entry says `gated: false`.
 
 The `upscale` route lists diffusers upscalers (e.g. StableDiffusionUpscalePipeline, the SD
 x4 upscaler) for the upscale stage: the first whose weights are local enlarges the draft
@@ -40,13 +48,16 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
+from asset_pipeline.models.cost import ModelCost
 from asset_pipeline.models.embedded import EMBEDDED_ID, EMBEDDED_PATH
+from asset_pipeline.models.qualification import Thresholds
+from asset_pipeline.models.routing import RouteRule
 from asset_pipeline.models.tiny import ensure_tiny_model
 from asset_pipeline.models.tiny import weights_hash as folder_hash
 from asset_pipeline.specs import Identifier, InputError, Problem, _problems, _Strict, read_yaml
@@ -78,11 +89,7 @@ def _matching(pattern: re.Pattern) -> AfterValidator:
     return AfterValidator(check)
 
 
-class Cost(_Strict):
-    """A model's price where models.yaml sets one: per image drawn, in `currency`."""
-
-    per_image: float = Field(ge=0.0, le=1000.0)
-    currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
+Cost = ModelCost  # a model's own price (models/cost.py): per image or per GPU hour
 
 
 class ModelSpec(_Strict):
@@ -121,7 +128,15 @@ class ModelSpec(_Strict):
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)  # further request parameters, as sent
     timeout: float = Field(default=60.0, gt=0.0, le=600.0)  # seconds per request
     retries: int = Field(default=2, ge=0, le=10, strict=True)  # on 429, 5xx, timeouts and network failures
-    cost: Cost | None = None  # overrides the shipped price table (models/hosted/prices.json)
+    # Its own price (models/cost.py): per image (a hosted model's overrides the shipped price table,
+    # models/hosted/prices.json) or per GPU hour; None: the table's, else measured seconds at the
+    # home's rate for the device.
+    cost: ModelCost | None = None
+    # Its own qualification thresholds, over the project's defaults (models/qualification.py).
+    qualification: Thresholds | None = None
+    # Whether it must pass an evaluation before it draws production drafts. Only the built-in tiny
+    # (random weights: the tests' model and the last fallback) is not, by default.
+    gated: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -153,11 +168,18 @@ class ModelSpec(_Strict):
     _home: Path | None = PrivateAttr(default=None)
 
 
+# A list of model ids, or a rule (a mapping): told apart by shape, so an error names only the one meant.
+DraftRoute = Annotated[
+    Annotated[list[str], Field(min_length=1), Tag("list")] | Annotated[RouteRule, Tag("rule")],
+    Discriminator(lambda value: "rule" if isinstance(value, dict | RouteRule) else "list"),
+]
+
+
 class _Routes(_Strict):
-    draft: list[str] | None = Field(default=None, min_length=1)
-    final: list[str] | None = Field(default=None, min_length=1)
+    draft: DraftRoute | None = None
+    final: DraftRoute | None = None
     upscale: list[str] | None = None  # may be empty: no diffusion upscaler, Lanczos only
-    realtime: list[str] | None = Field(default=None, min_length=1)
+    realtime: DraftRoute | None = None
 
 
 class _ModelsFile(_Strict):
@@ -261,6 +283,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         resolution=256,
         multiple=16,
         tiers=["draft", "final"],
+        gated=False,
     ),
 )
 
@@ -336,7 +359,8 @@ def _cached_snapshot(repo_id: str) -> Path | None:
 class Registry:
     home: Path
     models: dict[str, ModelSpec]
-    routes: dict[str, list[str]]
+    routes: dict[str, list[str]]  # route -> its model ids (a rule's `models`)
+    rules: dict[str, RouteRule] = field(default_factory=dict)  # the routes that are rules
 
     def get(self, model_id: str) -> ModelSpec:
         try:
@@ -353,20 +377,34 @@ class Registry:
                     f"model {explicit!r} is an upscaler (tiers: {', '.join(spec.tiers)}), not a draft model"
                 )
             return [spec]
-        if tier not in TIERS:
+        if tier not in (*TIERS, REALTIME):
             raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-        return [self.models[model_id] for model_id in self.routes[tier]]
+        return [self.models[model_id] for model_id in self.route_ids(tier)]
+
+    def route_ids(self, tier: str) -> list[str]:
+        """A route's model ids; the real-time route is the draft route unless models.yaml gives it."""
+        return list(self.routes.get(tier) or self.routes["draft"])
 
     def realtime_route(self) -> list[str]:
-        """The real-time route's model ids: models.yaml's `routes.realtime`, else the draft route."""
-        return list(self.routes.get(REALTIME) or self.routes["draft"])
+        return self.route_ids(REALTIME)
+
+    def rule(self, tier: str) -> RouteRule | None:
+        """The route's rule, when it is one (the real-time route follows the draft route's)."""
+        if tier == REALTIME and REALTIME not in self.routes:
+            tier = "draft"
+        return self.rules.get(tier)
 
     def for_realtime(self) -> Registry:
         """This registry with every draft tier routed as real-time renders are: the stage code asks
-        for a tier's candidates as always, and gets the real-time route (an asset's explicit
-        `model` still wins, as in a brief)."""
-        route = self.realtime_route()
-        return Registry(home=self.home, models=self.models, routes={**self.routes, **dict.fromkeys(TIERS, route)})
+        for a tier's candidates as always, and gets the real-time route, its rule too (an asset's
+        explicit `model` still wins, as in a brief)."""
+        route, rule = self.realtime_route(), self.rule(REALTIME)
+        rules = {tier: r for tier, r in self.rules.items() if tier not in TIERS}
+        if rule is not None:
+            rules.update(dict.fromkeys(TIERS, rule))
+        return Registry(
+            home=self.home, models=self.models, routes={**self.routes, **dict.fromkeys(TIERS, route)}, rules=rules
+        )
 
     def resolve_path(self, spec: ModelSpec, create: bool = True) -> Path | None:
         if spec.provider is not None:  # hosted: no weights here
@@ -411,6 +449,8 @@ class Registry:
                 "present": self.weights_present(spec),
                 "routes": [tier for tier in ROUTES if spec.id in self.routes.get(tier, [])]
                 + [REALTIME] * (spec.id in self.realtime_route()),
+                "gated": spec.gated,
+                "cost": spec.cost.model_dump() if spec.cost else None,
                 "reproducible": spec.reproducible,
                 **_hosted_row(spec),
             }
@@ -446,14 +486,15 @@ def load_registry(home: Path) -> Registry:
     routes = {tier: list(ids) for tier, ids in BUILTIN_ROUTES.items()}
     models_file = home / "models.yaml"
     # lexists: a dangling link or a symlink loop is a broken models.yaml (read_yaml says so), not "none"
+    rules: dict[str, RouteRule] = {}
     if os.path.lexists(models_file):
-        models, routes = _apply_models_file(models_file, models, routes)
+        models, routes, rules = _apply_models_file(models_file, models, routes)
     # Copies that know their home, so a spec alone is enough to find its weights.
     located = {}
     for model_id, spec in models.items():
         located[model_id] = spec.model_copy()
         located[model_id]._home = home
-    return Registry(home=home, models=located, routes=routes)
+    return Registry(home=home, models=located, routes=routes, rules=rules)
 
 
 def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[str, list[str]]):
@@ -475,16 +516,25 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
             added.append(spec)
         models[spec.id] = spec
 
-    given = parsed.routes.model_dump(exclude_none=True)
-    for tier in ROUTES:
+    given, rules = {}, {}
+    for tier in (*ROUTES, REALTIME):
+        route = getattr(parsed.routes, tier)
+        if isinstance(route, RouteRule):
+            rules[tier], given[tier] = route, list(route.models)
+        elif route is not None:
+            given[tier] = list(route)
+    for tier in (*ROUTES, REALTIME):
         if tier in given:
+            where = f"routes.{tier}.models" if tier in rules else f"routes.{tier}"
             for index, model_id in enumerate(given[tier]):
-                field = f"routes.{tier}[{index}]"
+                field = f"{where}[{index}]"
                 if model_id not in models:
                     problems.append(
                         Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}")
                     )
-                elif tier not in models[model_id].tiers:
+                elif tier == REALTIME and not set(models[model_id].tiers) & set(TIERS):
+                    problems.append(Problem(label, field, f"model {model_id!r} is an upscaler, not a draft model"))
+                elif tier != REALTIME and tier not in models[model_id].tiers:
                     problems.append(
                         Problem(
                             label,
@@ -495,25 +545,17 @@ def _apply_models_file(path: Path, models: dict[str, ModelSpec], routes: dict[st
                 elif model_id in given[tier][:index]:
                     problems.append(Problem(label, field, f"model {model_id!r} is listed twice"))
             routes[tier] = list(given[tier])
+        elif tier == REALTIME:
+            continue  # the draft route serves it
         else:
             # Built-in route: the user's new models first, then built-ins still meant for this tier.
             fronted = [spec.id for spec in added if tier in spec.tiers]
             routes[tier] = fronted + [m for m in routes[tier] if m not in fronted and tier in models[m].tiers]
             if not routes[tier] and tier != UPSCALE:  # no upscaler is fine: Lanczos
                 problems.append(Problem(label, "routes", f"no model is left for tier {tier!r}"))
-    for index, model_id in enumerate(given.get(REALTIME) or []):
-        field = f"routes.{REALTIME}[{index}]"
-        if model_id not in models:
-            problems.append(Problem(label, field, f"unknown model {model_id!r}; known: {', '.join(sorted(models))}"))
-        elif not set(models[model_id].tiers) & set(TIERS):
-            problems.append(Problem(label, field, f"model {model_id!r} is an upscaler, not a draft model"))
-        elif model_id in given[REALTIME][:index]:
-            problems.append(Problem(label, field, f"model {model_id!r} is listed twice"))
-    if REALTIME in given:
-        routes[REALTIME] = list(given[REALTIME])
     if problems:
         raise InputError(problems)
-    return models, routes
+    return models, routes, rules
 
 
 def draft_size(spec: ModelSpec, width: int, height: int) -> tuple[int, int]:

@@ -20,6 +20,8 @@ from collections import Counter
 import dagster as dg
 
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.models.cost import price_text
+from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.orchestration.batch import (
     block,
@@ -30,6 +32,7 @@ from asset_pipeline.orchestration.batch import (
     is_batch,
     materialize,
 )
+from asset_pipeline.orchestration.evaluations import report_evaluation
 from asset_pipeline.orchestration.gates import blocking
 from asset_pipeline.orchestration.metadata import table, thumbnails, thumbnails_of_files
 from asset_pipeline.orchestration.progress import draft_progress_line
@@ -45,7 +48,15 @@ from asset_pipeline.stages.briefs import (
     take_snapshot,
 )
 from asset_pipeline.stages.drafts import generate_drafts, review_rejections, why_generated
-from asset_pipeline.stages.preflight import asset_products, brand_logos, preflight, product_placements
+from asset_pipeline.stages.preflight import (
+    BudgetError,
+    asset_products,
+    brand_logos,
+    check_budget,
+    preflight,
+    product_placements,
+    record_spending,
+)
 from asset_pipeline.stages.publish import publish
 from asset_pipeline.stages.quality import run_checks
 from asset_pipeline.stages.typeset import typeset
@@ -157,6 +168,14 @@ def approvals(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> 
 INPUT_SOURCES = [brief_file, brand_style, brand_typography, approvals]
 
 
+def _total_cost(rows: list[dict]) -> str:
+    """This run's spend on drafts, or 'unknown' (a model with no price and no rate)."""
+    costs = [r["cost"] for r in rows]
+    if any(c is None for c in costs):
+        return "unknown"
+    return price_text(sum(costs), next((r["currency"] for r in rows if r["currency"]), None))
+
+
 def _started() -> float:
     return time.perf_counter()
 
@@ -224,7 +243,8 @@ def campaign_inputs(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     backfill_policy=ONE_RUN,
     group_name=GROUP,
     code_version="1",
-    deps=["campaign_briefs"],
+    # Every model is qualified by its evaluation before it draws (any model's: all partitions).
+    deps=["campaign_briefs", dg.AssetDep("model_evaluations", partition_mapping=dg.AllPartitionMapping())],
     pool="generation",
     description="Draft backgrounds from the routed diffusers model, cached by content key.",
 )
@@ -242,6 +262,16 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
         products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
         unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
         placements = product_placements(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
+        # Every model is qualified before it draws: a stale one is evaluated here first (models/gate.py).
+        gate = ModelGate(
+            home,
+            inputs.registry,
+            generator=pipeline.generator(),
+            on_evaluated=lambda row: report_evaluation(context.instance, row),
+        )
+        over = check_budget(home, campaign, inputs.brief, inputs.brand, deliverables, inputs.registry, gate)
+        if over:  # before any generation; nothing is written
+            raise BudgetError(f"{home.relative(inputs.brief_file)}: {over}")
 
         def progress(done: int, total: int, detail: str) -> None:
             # One line per batch in the run log: the UI and `run`'s progress bar read it (orchestration/progress.py).
@@ -257,8 +287,11 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
             approvals=inputs.approvals,
             progress=progress,
             placements=placements,
+            gate=gate,
+            rates=gate.rates,
         )
         write_rows(home, "drafts", campaign, rows)
+        record_spending(home, campaign, rows)
         generated_because = why_generated(previous, rows, palette_before, list(inputs.steering_palette))
         generated = [r for r in rows if not r["cache_hit"]]
         fallbacks = sorted({reason for r in rows for reason in r["fallbacks"]})
@@ -275,6 +308,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
                 "unusable": sum(not r["draft_passed"] for r in rows if r["image_sha256"]),
                 "not_laid_out": len(unlaid),
                 "generation_seconds": round(sum(r["seconds"] for r in generated), 3),
+                "cost": _total_cost(rows),
                 "seconds": round(time.perf_counter() - started, 3),
                 **(
                     {

@@ -18,6 +18,7 @@ from asset_pipeline.orchestration.assets import (
 )
 from asset_pipeline.orchestration.automation import build_automation
 from asset_pipeline.orchestration.checks import quality_checks
+from asset_pipeline.orchestration.evaluations import evaluate_models_job, model_evaluations, qualification_checks
 from asset_pipeline.orchestration.resources import PipelineResource
 
 # The observed sources run in the job too: they need the stages' single-run backfill policy, or Dagster
@@ -50,12 +51,12 @@ build_campaign = dg.define_asset_job(
 brief_sensor, nightly_rebuild = build_automation(build_campaign)
 
 defs = dg.Definitions(
-    assets=[*SOURCES, *STAGES, REALTIME_RENDERS],
+    assets=[*SOURCES, *STAGES, model_evaluations, REALTIME_RENDERS],
     # Runs of the stages that are not build_campaign's (the UI's "Materialize", asset backfills) run
     # in-process too: Dagster's default would spawn a fresh interpreter per step, importing torch each time.
     executor=dg.in_process_executor,
-    asset_checks=[quality_checks],
-    jobs=[build_campaign],
+    asset_checks=[quality_checks, qualification_checks],
+    jobs=[build_campaign, evaluate_models_job],
     schedules=[nightly_rebuild],
     sensors=[brief_sensor],
     resources={"pipeline": PipelineResource()},

@@ -21,6 +21,7 @@ from asset_pipeline import presets
 from asset_pipeline.feeds import feed_path, load_brief
 from asset_pipeline.home import Home
 from asset_pipeline.models.registry import ModelSpec, Registry, load_registry
+from asset_pipeline.models.routing import RouteRule
 from asset_pipeline.specs import AssetSpec, Brand, Brief, InputError, Problem, content_hash, load_brand, resolve_size
 from asset_pipeline.storage.files import sha256_file
 from asset_pipeline.storage.records import InputFile, SnapshotRow
@@ -118,7 +119,8 @@ def campaign_inputs(
         brief_file=brief_file,
         brand_file=brand_file,
         brief_hash=content_hash(brief.hash_part()),
-        brand_hash=content_hash(brand.model_dump(mode="json")),
+        # a budget limits runs, it changes no output: left out, so adding one re-runs nothing
+        brand_hash=content_hash(brand.model_dump(mode="json", exclude={"budget"})),
         steering_palette=tuple(brand.steering_palette()) if _steered_model_draws(home, brief, registry) else (),
         registry=registry,
     )
@@ -307,8 +309,19 @@ def expand_deliverables(inputs: CampaignInputs, home: Home) -> list[dict]:
 
 
 def _registry_json(registry: Registry) -> str:
-    models = [spec.model_dump(mode="json") for spec in registry.models.values()]
-    return json.dumps({"models": models, "routes": registry.routes}, sort_keys=True)
+    # Cost, qualification and gating only when given (they decide which model draws, not its pixels):
+    # a registry that sets none hashes as it did before they existed.
+    models = [spec.model_dump(mode="json", exclude=_defaults(spec)) for spec in registry.models.values()]
+    data = {"models": models, "routes": registry.routes}
+    if registry.rules:
+        data["rules"] = {tier: rule.model_dump(mode="json", exclude_none=True) for tier, rule in registry.rules.items()}
+    return json.dumps(data, sort_keys=True)
+
+
+def _defaults(spec: ModelSpec) -> set[str]:
+    return {name for name in ("cost", "qualification") if getattr(spec, name) is None} | (
+        {"gated"} if spec.gated else set()
+    )
 
 
 def _registry_from_json(home: Home, text: str) -> Registry:
@@ -318,7 +331,8 @@ def _registry_from_json(home: Home, text: str) -> Registry:
         spec = ModelSpec.model_validate(item)
         spec._home = home.root  # relative weights paths resolve against this home
         models[spec.id] = spec
-    return Registry(home=home.root, models=models, routes=data["routes"])
+    rules = {tier: RouteRule.model_validate(rule) for tier, rule in (data.get("rules") or {}).items()}
+    return Registry(home=home.root, models=models, routes=data["routes"], rules=rules)
 
 
 def input_files(home: Home, inputs: CampaignInputs) -> tuple[InputFile, ...]:

@@ -27,13 +27,18 @@ from PIL import Image
 from asset_pipeline.checks.hallucination import ENGLISH, languages_for
 from asset_pipeline.checks.suite import run_draft_checks_of
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.config import CostRates
 from asset_pipeline.framing import Framer, canvas_aspect, crop_box, extension, needs_extension
 from asset_pipeline.home import Home
 from asset_pipeline.media import open_image
+from asset_pipeline.models.cost import draft_cost
 from asset_pipeline.models.embedded import brand_steering
+from asset_pipeline.models.evaluation import current_device
+from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
 from asset_pipeline.models.hosted import draft_columns
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
+from asset_pipeline.models.routing import Route, route_for
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.quality import attempts_summary
 from asset_pipeline.storage.cache import ObjectResultCache, ResultCache
@@ -297,13 +302,16 @@ def _generate(
             )
         else:
             images = generator.generate(spec, prompts, negatives, [seeds[i] for i in misses], gw, gh)
+        device = current_device()  # torch is loaded now: its own answer
         per_image = (time.perf_counter() - started) / len(misses)
         for index, image in zip(misses, images):
             sha = store.put_image(image)
             # a hosted model's provenance (request id, model version, revised prompt) stays with the
             # cached draft, so a cache hit still says which request drew it (models/hosted)
             hosted = {"hosted": image.info["hosted"]} if "hosted" in image.info else {}
-            cache.put(keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image, **hosted})
+            cache.put(
+                keys[index], {"image_sha256": sha, "model": spec.id, "seconds": per_image, "device": device, **hosted}
+            )
             out[index] = (sha, False, per_image)
     return out  # type: ignore[return-value]
 
@@ -402,6 +410,7 @@ def _repair(
             prompt=job.prompt,
             cache_hit=hit,
             seconds=row["seconds"] + seconds,
+            images=row["images"] + (not hit),
             steps=spec.steps,
             guidance=spec.guidance,
             palette_grade=spec.palette_grade,
@@ -412,8 +421,11 @@ def _repair(
             return
 
 
-def _draft_row(campaign: str, job: DraftJob, spec: ModelSpec, weights: str, seed: int, fallbacks: list[str]) -> dict:
+def _draft_row(
+    campaign: str, job: DraftJob, spec: ModelSpec, weights: str, seed: int, fallbacks: list[str], reason: str = ""
+) -> dict:
     return {
+        "route_reason": reason or None,
         "campaign": campaign,
         "asset": job.asset,
         "model": spec.id,
@@ -446,7 +458,7 @@ def _cached_paint(
     image = paint()
     seconds = time.perf_counter() - started
     sha = store.put_image(image)
-    cache.put(key, {"image_sha256": sha, "model": spec.id, "seconds": seconds})
+    cache.put(key, {"image_sha256": sha, "model": spec.id, "seconds": seconds, "device": current_device()})
     return sha, False, seconds
 
 
@@ -466,6 +478,7 @@ def _derived_row(
         image_sha256=sha,
         cache_hit=hit,
         seconds=seconds,
+        images=int(not hit),
         attempts=[_attempt(spec, base["seed"], sha, None)],
         draft_passed=True,
         draft_reason=None,
@@ -623,8 +636,10 @@ def _draw_key_visuals(
     fallbacks: list[str],
     rejections: dict[tuple, list[dict]] | None = None,
     tick: Callable[[int, str], None] | None = None,
+    reason: str = "",
 ) -> KeyVisuals:
-    """The key visual of each variant (one batch: the variants share a canvas), not yet checked."""
+    """The key visual of each variant (one batch: the variants share a canvas), not yet checked.
+    `reason`: why `spec` draws it (the route's rule), for the rows."""
     job = steer(base, spec)
     rejections = rejections or {}
     keys = []
@@ -635,7 +650,7 @@ def _draw_key_visuals(
         rejected = [rejections.get((job.asset, variant, size), []) for size, _, _ in sizes]
         rerolls = max(map(len, rejected), default=0)
         seed = seed_after_rerolls(job.seeds[variant], rerolls)
-        row = _draft_row(campaign, job, spec, weights, seed, fallbacks)
+        row = _draft_row(campaign, job, spec, weights, seed, fallbacks, reason)
         row.update(
             variant=variant,
             kind=KEY,
@@ -662,7 +677,7 @@ def _draw_key_visuals(
         started = time.perf_counter()
         made = _generate(spec, weights, job, [r["seed"] for r in batch], gw, gh, generator, cache, store)
         for row, (sha, hit, seconds) in zip(batch, made):
-            row.update(image_sha256=sha, cache_hit=hit, seconds=seconds)
+            row.update(image_sha256=sha, cache_hit=hit, seconds=seconds, images=int(not hit))
         if tick:
             generated = sum(not hit for _, hit, _ in made)
             what = f"{generated} generated" if generated else "cached"
@@ -780,6 +795,7 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "image_sha256": "",
                 "cache_hit": True,  # nothing was generated (the counts of generated drafts stay true)
                 "seconds": 0.0,
+                "images": 0,
                 "draft_key": "",
                 "prompt": first["prompt"],
                 "negative_prompt": first["negative_prompt"],
@@ -800,6 +816,10 @@ def unlaid_drafts(deliverables: list[dict], problems: dict[tuple[str, int, str],
                 "reference_sha256": None,
                 "reference_strength": None,
                 "notes": [],
+                "device": None,
+                "cost": 0.0,  # nothing was generated
+                "made_cost": 0.0,
+                "currency": None,
             }
         )
     return rows
@@ -820,7 +840,7 @@ def _planned_drafts(job: DraftJob, candidates: list[ModelSpec], registry: Regist
 
 def _draw_with_fallbacks(
     job: DraftJob,
-    candidates: list[ModelSpec],
+    routing: Route,
     steer: Steer,
     registry: Registry,
     generator: DraftGenerator,
@@ -829,14 +849,27 @@ def _draw_with_fallbacks(
     campaign: str,
     rejections: dict[tuple, list[dict]],
     tick: Callable[[int, str], None],
+    gate: ModelGate | None = None,
 ) -> KeyVisuals:
-    """The job's key visuals from the first model of its route that has weights and runs."""
-    fallbacks: list[str] = []
-    for index, spec in enumerate(candidates):
+    """The job's key visuals from the first model of its route that has weights, is qualified
+    (`gate`: models/gate.py) and runs; every model passed over is recorded in `fallbacks`."""
+    fallbacks: list[str] = list(routing.skipped)
+    candidates = routing.models
+
+    def usable(spec: ModelSpec) -> str | None:
+        """Why `spec` may not draw (None: it may)."""
         if not registry.weights_present(spec):
-            fallbacks.append(f"{spec.id}: weights not present")
+            return "weights not present"
+        verdict = gate.verdict(spec) if gate is not None else None
+        return verdict.reason if verdict is not None and not verdict.qualified else None
+
+    for index, spec in enumerate(candidates):
+        why = usable(spec)
+        if why:
+            fallbacks.append(f"{spec.id}: {why}")
             continue
-        route = [spec] + [s for s in candidates[index + 1 :] if registry.weights_present(s)]
+        # the models re-rolls may go on to: the rest of the route that may draw
+        route = [spec] + [s for s in candidates[index + 1 :] if usable(s) is None]
         try:
             weights = registry.weights_hash(spec)
             return _draw_key_visuals(
@@ -852,6 +885,7 @@ def _draw_with_fallbacks(
                 fallbacks,
                 rejections,
                 tick,
+                routing.reason,
             )
         except Exception as exc:  # a broken model must not stop the campaign: try the next
             if is_disk_full(exc) or out_of_memory(exc):  # ... but a full disk or memory must
@@ -870,6 +904,8 @@ def generate_drafts(
     approvals: list[dict] | tuple[dict, ...] = (),
     progress: Progress | None = None,
     placements: dict[tuple[str, str], ProductBox] | None = None,
+    gate: ModelGate | None = None,
+    rates: CostRates | None = None,
 ) -> list[dict]:
     """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
 
@@ -888,6 +924,10 @@ def generate_drafts(
 
     `placements` ((asset, size) -> product box, `preflight.product_placements`) names the sizes
     whose asset integrates its product: each gets an integration row (`_integrate`).
+
+    `gate` (models/gate.py): a model it does not qualify is passed over, the reason in `fallbacks`;
+    without one (tests of the stage alone) every model with weights may draw. `rates`: the home's
+    default cost per device hour, for models without a price of their own (`price_drafts`).
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
@@ -905,15 +945,15 @@ def generate_drafts(
         if job.reference_sha256:
             job.reference = open_image(store.read_bytes(job.reference_sha256))
         job.placements = {size: box for (asset, size), box in (placements or {}).items() if asset == job.asset}
-    routed = [(job, registry.candidates(job.tier, job.model)) for job in jobs]
+    routed = [(job, route_for(registry, job.tier, job.model, gate)) for job in jobs]
     # The palette comes with the brief's rows (campaign_briefs), so the drafts' lineage covers it.
     palette = list(deliverables[0].get("palette") or []) if deliverables else []
     steer = brand_steering(palette)
     # Group jobs by their first choice so each pipeline is loaded once per step.
-    routed.sort(key=lambda item: [spec.id for spec in item[1]])
+    routed.sort(key=lambda item: [spec.id for spec in item[1].models])
 
     rejections = review_rejections(approvals)
-    done, total = 0, sum(_planned_drafts(job, candidates, registry) for job, candidates in routed)
+    done, total = 0, sum(_planned_drafts(job, routing.models, registry) for job, routing in routed)
 
     def tick(count: int, detail: str) -> None:
         nonlocal done, total
@@ -927,8 +967,8 @@ def generate_drafts(
     rows: list[dict] = []
     checker = DraftChecker(home, store, languages)
     drawn = [
-        _draw_with_fallbacks(job, candidates, steer, registry, generator, cache, store, campaign, rejections, tick)
-        for job, candidates in routed
+        _draw_with_fallbacks(job, routing, steer, registry, generator, cache, store, campaign, rejections, tick, gate)
+        for job, routing in routed
     ]
     checker.check_all([row["image_sha256"] for keys in drawn for row in keys.rows])
     for keys in drawn:
@@ -939,7 +979,31 @@ def generate_drafts(
         if row["model"] in registry.models:  # a hosted draft's provider, request id and price
             entry = cache.get(row["draft_key"]) if row["draft_key"] else None
             row.update(draft_columns(registry.models[row["model"]], entry, row["width"], row["height"]))
+    price_drafts(rows, registry, cache, rates or CostRates())
     return rows
+
+
+def price_drafts(rows: list[dict], registry: Registry, cache: DraftCache, rates: CostRates) -> None:
+    """Each row's device, this run's spend on it and what making it cost (models/cost.py), in place.
+
+    A cache hit cost nothing this run; what it cost to make comes from its cache entry's seconds
+    (a re-rolled row's failed attempts are in `cost`, not in `made_cost`)."""
+    for row in rows:
+        spec = registry.models.get(row["model"])
+        if spec is None:  # not generated (pre-flight found it cannot be laid out): unlaid_drafts priced it
+            continue
+        entry = cache.get(row["draft_key"]) if row["draft_key"] else None
+        made_device = "hosted" if spec.provider is not None else (entry or {}).get("device")
+        device = made_device or (current_device() if row["images"] else None)
+        size = (row["width"], row["height"])
+        spent = draft_cost(spec, row["seconds"], row["images"], device, rates, size)
+        made = draft_cost(spec, (entry or {}).get("seconds", row["seconds"]), 1, device, rates, size)
+        row.update(
+            device=device,
+            cost=spent.amount if row["images"] else 0.0,
+            made_cost=made.amount,
+            currency=spent.currency,
+        )
 
 
 def why_generated(previous: list[dict], rows: list[dict], palette_before: list[str], palette: list[str]) -> dict:
@@ -971,3 +1035,37 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
             reason = "cache miss"  # the same inputs, but no usable cached draft (cleared, or damaged)
         reasons[reason] = reasons.get(reason, 0) + 1
     return reasons
+
+
+def drafts_to_make(
+    deliverables: list[dict], registry: Registry, home: Home, gate: ModelGate | None = None
+) -> dict[str, int]:
+    """model id -> the drafts a run of `deliverables` would generate (pre-flight's budget): each
+    asset's key visuals, extensions and product integrations, by the first model of its route that
+    may draw. A cached key visual is free, and so are the drafts made with it (they were cached
+    together). No model is loaded; a model with no evaluation yet is evaluated by `gate`."""
+    rows, _ = per_draft_size(deliverables, {})
+    store = ObjectStore(home)
+    cache = DraftCache(home, store)
+    steer = brand_steering(list(rows[0].get("palette") or []) if rows else [])
+    counts: dict[str, int] = defaultdict(int)
+    for job in plan_jobs(rows):
+        routing = route_for(registry, job.tier, job.model, gate)
+        spec = next(
+            (s for s in routing.models if registry.weights_present(s) and (gate is None or gate.verdict(s).qualified)),
+            None,
+        )
+        if spec is None:  # no model may draw it: the run says so, budget or not
+            continue
+        weights, asked = registry.weights_hash(spec), steer(job, spec)
+        inpaint = {r["size"] for r in rows if r["asset"] == job.asset and r.get("product_integration") == "inpaint"}
+        for variant, sizes in asked.sizes.items():
+            gw, gh = key_canvas(spec, sizes)
+            key = cache_key(
+                spec, weights, asked.prompt, asked.negative_prompt, asked.seeds[variant], gw, gh, job_reference(asked)
+            )
+            if cache.get(key):
+                continue
+            extensions = {draft_size(spec, w, h) for _, w, h in sizes if needs_extension(gw, gh, w, h)}
+            counts[spec.id] += 1 + len(extensions) + sum(size in inpaint for size, _, _ in sizes)
+    return dict(counts)

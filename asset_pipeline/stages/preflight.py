@@ -4,21 +4,29 @@ The same layout code as the typography pass (fonts, glyph coverage, fit at min_f
 logo at logo_min_px), plus the banned terms, with no draft: the layout needs only the
 deliverable's size, its texts and the brand. `asset-pipeline validate` prints every problem
 of every deliverable; the drafts stage generates no draft for a deliverable that has one.
+
+And the budget: the drafts a run plans (cache hits are free), each at its model's cost per image
+(models/cost.py), against the brief's `budget` (else the brand's). A run over it is refused before
+anything is generated or written: `budget: needs 48 drafts x 0.004 USD = 0.192 USD, budget 0.10 USD`.
+`per_month` counts what the campaign's runs spent this calendar month (the `spending` ledger).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asset_pipeline.checks.suite import check_banned_terms
 from asset_pipeline.home import Home
 from asset_pipeline.locales import locale_info, scripts_of
+from asset_pipeline.models.cost import Price, money
 from asset_pipeline.presets import free_area
-from asset_pipeline.specs import Brand, Brief, InputError, Problem, content_hash
+from asset_pipeline.specs import Brand, Brief, InputError, Problem, RunBudget, content_hash
 from asset_pipeline.stages.briefs import brand_media, product_files
 from asset_pipeline.storage.cache import ResultCache
 from asset_pipeline.storage.objects import ObjectStore, sha256_bytes
 from asset_pipeline.storage.records import deliverable_key
+from asset_pipeline.storage.tables import read_rows
 from asset_pipeline.typography.boxes import Layout, LayoutError, ProductBox
 from asset_pipeline.typography.fonts import FontError
 from asset_pipeline.typography.layout import layout_text
@@ -33,6 +41,75 @@ from asset_pipeline.typography.product import (
 )
 
 TEXT_ROLES = ("headline", "body", "cta", "disclaimer")
+
+
+# ------------------------------------------------------------------ budgets
+
+
+def run_budget(brief: Brief, brand: Brand) -> RunBudget | None:
+    """The campaign's budget: each limit the brief sets, else the brand's."""
+    if brief.budget is None and brand.budget is None:
+        return None
+    mine, theirs = brief.budget, brand.budget
+    per_run = mine.per_run if mine and mine.per_run is not None else (theirs.per_run if theirs else None)
+    per_month = mine.per_month if mine and mine.per_month is not None else (theirs.per_month if theirs else None)
+    return RunBudget(per_run=per_run, per_month=per_month)
+
+
+def budget_problem(
+    budget: RunBudget | None,
+    planned: dict[str, int],
+    prices: dict[str, Price],
+    spent_this_month: float = 0.0,
+) -> str | None:
+    """Why the planned drafts (model id -> count, each at its price per image) are over `budget`,
+    with the numbers; None when they fit (or there is no budget)."""
+    if budget is None or not any(planned.values()):
+        return None
+    unknown = sorted(m for m, n in planned.items() if n and prices[m].amount is None)
+    if unknown:
+        return (
+            f"budget: the cost of a draft from {', '.join(unknown)} is unknown (no price in models.yaml, no rate "
+            f"for its device in config.yaml, or no evaluation to time it yet: asset-pipeline evaluate {unknown[0]})"
+        )
+    currency = next(prices[m].currency for m, n in planned.items() if n)
+    parts = [f"{n} drafts x {money(prices[m].amount)} {prices[m].currency}" for m, n in sorted(planned.items()) if n]
+    total = sum(n * prices[m].amount for m, n in planned.items() if n)
+    needs = f"needs {' + '.join(parts)} = {money(total)} {currency}"
+    if budget.per_run is not None and total > budget.per_run + 1e-12:
+        return f"budget: {needs}, budget {money(budget.per_run)} {currency}"
+    if budget.per_month is not None and spent_this_month + total > budget.per_month + 1e-12:
+        return (
+            f"budget: {needs}, {money(spent_this_month)} {currency} spent this month already, "
+            f"per_month budget {money(budget.per_month)} {currency}"
+        )
+    return None
+
+
+def check_budget(
+    home: Home, campaign: str, brief: Brief, brand: Brand, deliverables: list[dict], registry, gate
+) -> str | None:
+    """Pre-flight's budget check of one campaign run: its planned drafts (cache hits free) at their
+    models' cost per image, against the brief's (or the brand's) budget. No model is loaded."""
+    from asset_pipeline.models.cost import cost_per_image
+    from asset_pipeline.stages.drafts import drafts_to_make
+
+    budget = run_budget(brief, brand)
+    if budget is None:
+        return None
+    planned = drafts_to_make(deliverables, registry, home, gate)
+    prices = {m: cost_per_image(registry.get(m), gate.verdict(registry.get(m)).evaluation, gate.rates) for m in planned}
+    return budget_problem(budget, planned, prices, month_spend(home, campaign))
+
+
+def month_spend(home: Home, campaign: str, now: datetime | None = None) -> float:
+    """What the campaign's runs spent on drafts this calendar month (UTC), from its spending ledger."""
+    now = now or datetime.now(UTC)
+    return sum(
+        row["cost"] or 0.0
+        for row in read_rows(home, "spending", campaign)
+        if (row["run_at"].year, row["run_at"].month) == (now.year, now.month)
+    )
 
 
 def brand_logos(home: Home, brand: Brand, label: str, expected: dict[str, str] | None = None) -> list[LogoSource]:
@@ -233,3 +310,25 @@ def preflight_problems(
                 shown.add((where, problem))
                 out.append(Problem(label, where, problem))
     return out
+
+
+class BudgetError(Exception):
+    """A run whose planned drafts cost more than its budget: refused before anything is generated."""
+
+
+def record_spending(home: Home, campaign: str, drafts: list[dict], now: datetime | None = None) -> None:
+    """Add this run's spend on the campaign's drafts (by model) to its ledger; nothing when nothing was generated."""
+    from asset_pipeline.storage.tables import write_rows
+
+    made: dict[str, dict] = {}
+    for row in drafts:
+        if not row.get("images"):
+            continue
+        entry = made.setdefault(row["model"], {"drafts": 0, "seconds": 0.0, "cost": 0.0, "currency": row["currency"]})
+        entry["drafts"] += row["images"]
+        entry["seconds"] += row["seconds"]
+        entry["cost"] = None if entry["cost"] is None or row["cost"] is None else entry["cost"] + row["cost"]
+    if made:
+        at = now or datetime.now(UTC)
+        new = [{"campaign": campaign, "run_at": at, "model": model, **entry} for model, entry in sorted(made.items())]
+        write_rows(home, "spending", campaign, read_rows(home, "spending", campaign) + new)

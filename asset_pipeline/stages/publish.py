@@ -52,6 +52,7 @@ from PIL import Image
 
 from asset_pipeline import __version__
 from asset_pipeline.home import Home
+from asset_pipeline.models.cost import deliverable_costs
 from asset_pipeline.models.hosted import provenance_chunks
 from asset_pipeline.publishing import content_credentials
 from asset_pipeline.publishing.encoding import (
@@ -456,6 +457,10 @@ def publish(
             {name: check[name] for name in ("check", "passed", "value", "detail")}
         )
     pixels = PixelHashes(home, store)
+    # each deliverable's share of what its drafts cost to make (models/cost.py)
+    costs = deliverable_costs(
+        deliverables, drafts, {deliverable_key(r): served[deliverable_key(r)[:3]] for r in deliverables}
+    )
     # C2PA content credentials, when c2pa-python is installed: signed in the encoding threads,
     # so the byte budget holds for the signed file.
     signer = signer_for(home, campaign)
@@ -530,6 +535,8 @@ def publish(
                 render_sha256=render["image_sha256"],
                 checks=judged.get(key, []),
                 published_at=now,
+                cost=costs[key].amount,
+                currency=costs[key].currency,
             )
             entry = dict(
                 asset=row["asset"],
@@ -540,6 +547,8 @@ def publish(
                 model=draft["model"],
                 seed=draft["seed"],
                 reasons=why,
+                cost=costs[key].amount,  # its share of what its drafts cost to make (None: unknown)
+                currency=costs[key].currency,
             )
             if why:
                 entry.update(

@@ -79,7 +79,7 @@ def typeset(
     for product in products.values():
         store.put_bytes(product.cutout)
     by_key = {d["draft_key"]: d for d in drafts}
-    brand_part = content_hash(brand.model_dump(mode="json"))
+    brand_part = content_hash(brand.model_dump(mode="json", exclude={"budget"}))  # a budget changes no pixel
 
     def cache_key(row: dict, draft: dict) -> str:
         key_visual = key_visual_of(by_key, draft)

@@ -20,9 +20,34 @@ import pyarrow as pa
 from asset_pipeline.home import Home
 from asset_pipeline.storage.compaction import compact, table_state, union_sql
 from asset_pipeline.storage.files import file_lock, retry
+from asset_pipeline.storage.records import PARTITION_FIELD
 from asset_pipeline.storage.tables import SCHEMAS, table_dir
 
-VIEWS = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "publications", "files", "approvals")
+VIEWS = (
+    "snapshots",
+    "briefs",
+    "drafts",
+    "layouts",
+    "renders",
+    "checks",
+    "publications",
+    "files",
+    "approvals",
+    "model_evaluations",
+    "spending",
+)
+# Views over other views: (name, SELECT). `costs`: what each campaign's assets' drafts cost, by model.
+# `drafts` counts the drafts made (cached or not); `seconds` and `spent` are this run's generation;
+# `cost` is what making the drafts cost (NULL when any one's cost is unknown: no price, no rate).
+DERIVED_VIEWS = {
+    "costs": (
+        "SELECT campaign, asset, model, count(*) AS drafts, sum(seconds) AS seconds, "
+        "CASE WHEN count(made_cost) = count(*) THEN sum(made_cost) END AS cost, "
+        "CASE WHEN count(cost) = count(*) THEN sum(cost) END AS spent, "
+        "min(currency) AS currency "
+        "FROM drafts WHERE kind <> 'none' GROUP BY campaign, asset, model"
+    ),
+}
 
 _DUCK_TYPES = {
     "string": "VARCHAR",
@@ -68,11 +93,12 @@ def _view_sql(home: Home, table: str) -> str:
             f"SELECT {columns} FROM (SELECT {typed} WHERE false "
             f"UNION ALL BY NAME SELECT * FROM read_parquet({glob}, union_by_name = true))"
         )
-    return union_sql(state, typed, columns)  # the compacted rows still current, plus the files changed since
+    # the compacted rows still current, plus the files changed since
+    return union_sql(state, typed, columns, PARTITION_FIELD.get(table, "campaign"))
 
 
 def _wanted(home: Home) -> dict[str, str]:
-    return {table: _view_sql(home, table) for table in VIEWS}
+    return {**{table: _view_sql(home, table) for table in VIEWS}, **DERIVED_VIEWS}
 
 
 def _current(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -146,7 +172,7 @@ def refresh_catalog(home: Home, attempts: int = 50, compact_after: int | None = 
     with file_lock(home.locks / "catalog.lock"):
         if compact_after is not None:
             for table in VIEWS:
-                compact(home, table, *_typed(table), after=compact_after)
+                compact(home, table, *_typed(table), after=compact_after, by=PARTITION_FIELD.get(table, "campaign"))
         wanted = _wanted(home)
         # Retried while a reader outside our lock (e.g. `asset-pipeline sql`) holds the file.
         retry(sync, _Locked, attempts, f"catalog {home.catalog} stayed locked by another process")

@@ -77,22 +77,23 @@ def _strings(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
-def union_sql(state: TableState, typed: str, columns: str) -> str:
+def union_sql(state: TableState, typed: str, columns: str, by: str = "campaign") -> str:
     """SELECT of every row of the table: the compacted rows still current, plus the stale files.
 
     `typed` is an empty relation with the record's typed columns (files written before a column
-    existed lack it: UNION BY NAME fills it with NULL); `columns` the record's columns in order.
+    existed lack it: UNION BY NAME fills it with NULL); `columns` the record's columns in order;
+    `by` the column that names each file (records.PARTITION_FIELD).
     """
     parts = [f"SELECT {typed} WHERE false"]
     if state.compacted is not None and state.fresh:
-        where = f" WHERE campaign NOT IN ({_strings(state.excluded)})" if state.excluded else ""
+        where = f' WHERE "{by}" NOT IN ({_strings(state.excluded)})' if state.excluded else ""
         parts.append(f"SELECT * FROM read_parquet({_strings([state.compacted])}){where}")
     if state.stale:
         parts.append(f"SELECT * FROM read_parquet([{_strings(state.stale)}], union_by_name = true)")
     return f"SELECT {columns} FROM ({' UNION ALL BY NAME '.join(parts)})"
 
 
-def compact(home: Home, table: str, typed: str, columns: str, after: int = COMPACT_AFTER) -> bool:
+def compact(home: Home, table: str, typed: str, columns: str, after: int = COMPACT_AFTER, by: str = "campaign") -> bool:
     """Rewrite the table's compacted file when at least `after` campaigns are stale; True if it did.
 
     The caller holds the catalog lock (one compactor at a time). Stamps are taken before the files
@@ -111,7 +112,7 @@ def compact(home: Home, table: str, typed: str, columns: str, after: int = COMPA
         stamp = _stamp(path)
         if stamp is not None:
             sources[path.stem] = stamp
-    select = union_sql(state, typed, columns)
+    select = union_sql(state, typed, columns, by)
     meta = json.dumps(sources, sort_keys=True).replace("'", "''")
     target = compacted_path(home, table)
     with atomic_path(target) as tmp, duckdb.connect() as con:

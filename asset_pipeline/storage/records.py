@@ -207,6 +207,68 @@ class DraftRow:
     reproducible: bool = True
     price_per_image: float | None = None
     price_currency: str | None = None
+    # What it cost (models/cost.py). Defaults: rows written before costs were recorded.
+    images: int = 0  # images generated for this row by this run, re-rolls included (0: a cache hit)
+    device: str | None = None  # where it was generated: cpu | cuda (None: unknown, an old cache entry)
+    cost: float | None = None  # this run's spend on it (0 for a cache hit); None: unknown (no price, no rate)
+    made_cost: float | None = None  # what making the draft cost, whenever it was made; None: unknown
+    currency: str | None = None
+    route_reason: str | None = None  # why its model drew it: the route's rule and the numbers it chose by
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One evaluation of one model on the evaluation suite (models/evaluation.py): a row per run, kept."""
+
+    model: str
+    data_version: str  # hash of what decides the model's output and the suite (evaluation_version)
+    evaluated_at: datetime
+    qualified: bool
+    reasons: list[str]  # why it is not qualified: load error, thresholds, regression (empty: qualified)
+    threshold_failures: list[str]
+    regressions: list[str]  # against the model's previous evaluation
+    loaded: bool
+    load_error: str | None  # one line
+    weights_hash: str | None
+    pipeline_class: str
+    steps: int
+    guidance: float
+    scheduler: str | None
+    resolution: int
+    dtype: str
+    device: str
+    suite_hash: str
+    prompts: int  # suite prompts drawn
+    images: int  # images generated in all (warm-up, repeats and extensions included)
+    load_s: float | None
+    peak_memory_mb: float | None
+    p50_s: float | None  # warm seconds per image at the model's resolution
+    p95_s: float | None
+    images_per_minute: float | None
+    hallucination_rate: float | None  # share of drafts the draft check finds painted words in
+    blank_rate: float | None  # share blank, black or not made at all
+    palette_delta_e: float | None  # palette-steered models: CIEDE2000 from the palette to the nearest dominant colour
+    deterministic: bool | None  # a repeat gave the same bytes
+    extension_defect_rate: float | None  # share of outpainted extensions failing the draft checks (edge band, ...)
+    typography_error_rate: float | None  # share of typeset renders whose text did not read back (OCR)
+    seconds: float  # the whole evaluation
+    cost: float | None
+    currency: str | None
+    contact_sheet: str | None  # PNG, relative to the home
+    findings: list[str]  # what the checks found, one line each
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """What one run spent on a campaign's drafts, by model: the ledger a `per_month` budget counts."""
+
+    campaign: str
+    run_at: datetime
+    model: str
+    drafts: int  # generated (cache hits cost nothing)
+    seconds: float
+    cost: float | None  # None: unknown (no price, no rate)
+    currency: str | None
 
 
 @dataclass(frozen=True)
@@ -293,6 +355,10 @@ class PublicationRow:
     locale: str | None = None
     origin: str = "run"  # run: a Dagster run's row; api: the HTTP API's real-time path
     request_id: str | None = None  # the API request that made an `api` row
+    # Its share of what the drafts it used cost to make (a key visual's shared among its deliverables);
+    # None: unknown, or a row written before costs were recorded.
+    cost: float | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -329,7 +395,11 @@ RECORDS: dict[str, type] = {
     "publications": PublicationRow,
     "files": FileRow,
     "approvals": ApprovalRow,
+    "model_evaluations": EvaluationRow,
+    "spending": SpendRow,
 }
+# The field that names a table's file (`tables/<table>/<value>.parquet`): the campaign, but for tables of models.
+PARTITION_FIELD: dict[str, str] = {"model_evaluations": "model"}
 
 # ------------------------------------------------------------------ Arrow schema from a record
 

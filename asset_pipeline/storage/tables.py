@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from asset_pipeline.home import Home
 from asset_pipeline.specs import is_identifier
 from asset_pipeline.storage.files import atomic_path, atomic_write_bytes
-from asset_pipeline.storage.records import RECORDS, SCHEMAS, RecordError, to_record
+from asset_pipeline.storage.records import PARTITION_FIELD, RECORDS, SCHEMAS, RecordError, to_record
 
 __all__ = [
     "DERIVED",
@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 # Tables whose rows a run makes again from the caches, objects and inputs; the others are history.
-DERIVED = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "files")
+# (A model's evaluations too: a damaged file reads as none, and the model is evaluated again.)
+DERIVED = ("snapshots", "briefs", "drafts", "layouts", "renders", "checks", "files", "model_evaluations")
 WHY_KEPT = {
     "publications": "the campaign's version history",
     "approvals": "the reviewers' decisions",
@@ -126,9 +127,10 @@ def _load(path: Path, table: str, campaign: str) -> list[dict[str, Any]]:
             if not _is_damage(exc):
                 raise
             raise _Damaged(_reason(exc)) from exc
-    strays = sorted(set(rows.column("campaign").to_pylist()) - {campaign}) if rows.num_rows else []
+    by = PARTITION_FIELD.get(table, "campaign")
+    strays = sorted(set(rows.column(by).to_pylist()) - {campaign}) if rows.num_rows else []
     if strays:
-        raise _Damaged(f"it holds rows of campaign {strays[0]}")
+        raise _Damaged(f"it holds rows of {by} {strays[0]}")
     return rows.to_pylist()
 
 
@@ -189,9 +191,10 @@ def write_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
     """Replace the campaign's file with `rows` (dicts or records), each checked against the table's record."""
     record, schema = RECORDS[table], SCHEMAS[table]
     checked = [to_record(record, row, f"{table} row {i}") for i, row in enumerate(rows)]
-    strays = sorted({r.campaign for r in checked} - {campaign})
+    by = PARTITION_FIELD.get(table, "campaign")
+    strays = sorted({getattr(r, by) for r in checked} - {campaign})
     if strays:
-        raise RecordError(f"{table}: rows of campaign(s) {', '.join(strays)} written to campaign {campaign!r}")
+        raise RecordError(f"{table}: rows of {by}(s) {', '.join(strays)} written to {by} {campaign!r}")
     plain = [dataclasses.asdict(r) for r in checked]  # nested records become the dicts Arrow takes for structs
     arrow = pa.Table.from_pydict({name: [r[name] for r in plain] for name in schema.names}, schema=schema)
     path = table_path(home, table, campaign)
@@ -207,9 +210,10 @@ def append_rows(home: Home, table: str, campaign: str, rows: list[Any]) -> Path:
     checked and converted, so appending costs the same however long the file has grown."""
     record, schema = RECORDS[table], SCHEMAS[table]
     checked = [to_record(record, row, f"{table} row {i}") for i, row in enumerate(rows)]
-    strays = sorted({r.campaign for r in checked} - {campaign})
+    by = PARTITION_FIELD.get(table, "campaign")
+    strays = sorted({getattr(r, by) for r in checked} - {campaign})
     if strays:
-        raise RecordError(f"{table}: rows of campaign(s) {', '.join(strays)} written to campaign {campaign!r}")
+        raise RecordError(f"{table}: rows of {by}(s) {', '.join(strays)} written to {by} {campaign!r}")
     plain = [dataclasses.asdict(r) for r in checked]
     added = pa.Table.from_pydict({name: [r[name] for r in plain] for name in schema.names}, schema=schema)
     path = table_path(home, table, campaign)
