@@ -171,7 +171,7 @@ def cmd_validate(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_run(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.models.gate import ModelGate
+    from asset_pipeline.gate import ModelGate
     from asset_pipeline.validation import (
         check_campaign,
         check_campaign_budget,
@@ -331,10 +331,10 @@ def cmd_models(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, home: Home) -> int:
-    from asset_pipeline.models.gate import ModelGate, stale_models
+    from asset_pipeline.gate import ModelGate, stale_models
     from asset_pipeline.models.registry import UnknownModelError
     from asset_pipeline.models.scorecard import evaluation_line
-    from asset_pipeline.orchestration.evaluations import run_evaluations
+    from asset_pipeline.orchestration.runner import run_evaluations
     from asset_pipeline.validation import load_registry_checked
 
     registry, problems = load_registry_checked(home)

@@ -167,6 +167,8 @@ LAYERS = [
         "asset_pipeline.orchestration",
         "asset_pipeline.lineage",
         "asset_pipeline.compare",
+        "asset_pipeline.measure",  # a model measured on the suite: drafts through the stages and checks
+        "asset_pipeline.gate",  # qualification before a model draws; evaluates a stale one (measure)
         "asset_pipeline.validation",
         "asset_pipeline.verification",
         "asset_pipeline.freshness",

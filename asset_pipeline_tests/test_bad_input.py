@@ -44,7 +44,7 @@ EXPECTED = {
     "brief-assets-not-list": "assets: Input should be a valid list",
     "brief-missing-prompt": ".prompt: required field is missing",
     "brief-missing-sizes": ".sizes: required field is missing",
-    "brief-unknown-top-key": "budget: unknown key",
+    "brief-unknown-top-key": "priority: unknown key",
     "brief-unknown-asset-key": ".colour: unknown key",
     "brief-unknown-brand": "brand: brand 'nobody' has no file",
     "brief-unknown-model": ".model: unknown model 'sd99'",

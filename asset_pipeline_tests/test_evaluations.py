@@ -15,16 +15,16 @@ import pytest
 from PIL import Image
 
 from asset_pipeline.config import CostRates
+from asset_pipeline.gate import ModelGate, stale_models
 from asset_pipeline.home import Home
+from asset_pipeline.measure import evaluate_model
 from asset_pipeline.models.cost import ModelCost, cost_per_image, deliverable_costs, draft_cost, money
 from asset_pipeline.models.evaluation import (
-    evaluate_model,
     evaluation_history,
     evaluation_version,
     load_suite,
     store_evaluation,
 )
-from asset_pipeline.models.gate import ModelGate, stale_models
 from asset_pipeline.models.qualification import DEFAULT_THRESHOLDS, Thresholds, qualify, regressions
 from asset_pipeline.models.registry import load_registry
 from asset_pipeline.models.routing import RouteRule, rank, route_for

@@ -94,9 +94,9 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from asset_pipeline.gate import ModelGate
     from asset_pipeline.home import Home
     from asset_pipeline.models.evaluation import evaluation_history, home_suite
-    from asset_pipeline.models.gate import ModelGate
     from asset_pipeline.models.registry import load_registry
 
     home_dir = args.home or Path(tempfile.mkdtemp(prefix="evaluate-models-"))

@@ -33,8 +33,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from asset_pipeline.gate import ModelGate
 from asset_pipeline.home import Home
-from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.generation import DraftGenerator
 from asset_pipeline.models.registry import TIERS, load_registry
 from asset_pipeline.models.upscaler import find_upscaler
@@ -146,7 +146,7 @@ class Renderer:
         self._event_lock = threading.Lock()
 
     def gate(self, registry) -> ModelGate:
-        """The drafts stage's qualification gate (models/gate.py): a stale model is evaluated before it
+        """The drafts stage's qualification gate (gate.py): a stale model is evaluated before it
         draws, and the evaluation reported to the instance as the batch path reports it."""
         from asset_pipeline.orchestration.evaluations import report_evaluation
 

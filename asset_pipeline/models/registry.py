@@ -579,3 +579,8 @@ def draft_size(spec: ModelSpec, width: int, height: int) -> tuple[int, int]:
         return max(step, int(side / step + 0.5) * step)  # nearest multiple, halves up
 
     return to_multiple(math.sqrt(area * aspect)), to_multiple(math.sqrt(area / aspect))
+
+
+def is_draft_model(spec: ModelSpec) -> bool:
+    """Whether the model draws drafts (any tier): what is evaluated and gated."""
+    return bool(set(spec.tiers) & set(TIERS))

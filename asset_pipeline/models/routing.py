@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -101,11 +101,20 @@ def _measures(spec, evaluation: dict, price) -> str:
     return " ".join(parts)
 
 
-def route_for(registry, tier: str, explicit: str | None = None, gate=None) -> Route:
+class Gate(Protocol):
+    """What routing and the drafts stage ask of a qualification gate (asset_pipeline/gate.py's
+    ModelGate, which evaluates stale models and so sits above the stages it serves)."""
+
+    def verdict(self, spec: Any) -> Any: ...
+
+    def price(self, spec: Any, evaluation: dict | None) -> Any: ...
+
+
+def route_for(registry, tier: str, explicit: str | None = None, gate: Gate | None = None) -> Route:
     """The models a job of `tier` tries, in order (`explicit`: the one its brief names).
 
     A list route keeps its order; the drafts stage passes over a model that has no weights or
-    that `gate` (models/gate.py) does not qualify. A rule route is ranked here, over its qualified
+    that `gate` (gate.py) does not qualify. A rule route is ranked here, over its qualified
     models' latest evaluations: every one of its models is judged (and evaluated if stale) first."""
     if explicit is not None:
         return Route(registry.candidates(tier, explicit), [], f"model {explicit} named by the brief")

@@ -10,8 +10,7 @@ from asset_pipeline.config import load_config
 from asset_pipeline.home import Home
 from asset_pipeline.models.cost import cost_per_image, price_text
 from asset_pipeline.models.evaluation import current_device, evaluation_history, evaluation_version, home_suite
-from asset_pipeline.models.gate import is_draft_model
-from asset_pipeline.models.registry import load_registry
+from asset_pipeline.models.registry import is_draft_model, load_registry
 
 
 def model_status(spec, present: bool, latest: dict | None, version: str | None) -> str:

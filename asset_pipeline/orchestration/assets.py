@@ -20,8 +20,8 @@ from collections import Counter
 import dagster as dg
 
 from asset_pipeline.checks.tesseract import ocr_available
+from asset_pipeline.gate import ModelGate
 from asset_pipeline.models.cost import price_text
-from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.upscaler import find_upscaler
 from asset_pipeline.orchestration.batch import (
     block,
@@ -262,7 +262,7 @@ def draft_images(context: dg.AssetExecutionContext, pipeline: PipelineResource) 
         products = asset_products(home, inputs.brief, home.relative(inputs.brief_file), dict(inputs.products))
         unlaid = preflight(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
         placements = product_placements(deliverables, inputs.brand, inputs.brand_file.parent, logos, products)
-        # Every model is qualified before it draws: a stale one is evaluated here first (models/gate.py).
+        # Every model is qualified before it draws: a stale one is evaluated here first (gate.py).
         gate = ModelGate(
             home,
             inputs.registry,

@@ -13,10 +13,9 @@ import warnings
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from asset_pipeline.home import Home
+from asset_pipeline.gate import ModelGate
 from asset_pipeline.models.evaluation import evaluation_history, home_suite
-from asset_pipeline.models.gate import ModelGate, is_draft_model
-from asset_pipeline.models.registry import Registry, load_registry
+from asset_pipeline.models.registry import Registry, is_draft_model, load_registry
 from asset_pipeline.orchestration.batch import campaign_keys, is_batch
 from asset_pipeline.orchestration.resources import PipelineResource
 
@@ -190,37 +189,3 @@ evaluate_models_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="The evaluation suite on one model partition, and its qualification checks.",
 )
-
-
-def run_evaluations(home: Home, model_ids: list[str], force: bool = False, prompts: int | None = None) -> list[dict]:
-    """Materialize `model_evaluations` for each model in the home's Dagster instance (the `evaluate`
-    command): a run per model, each followed by its checks. Returns each model's latest row."""
-    from asset_pipeline.orchestration.definitions import defs
-    from asset_pipeline.storage.files import file_lock
-
-    registry = load_registry(home.root)
-    with file_lock(home.locks / "instance.lock"):
-        instance = dg.DagsterInstance.get()
-        sync_model_partitions(instance, registry)
-    job = defs.resolve_job_def(evaluate_models_job.name)
-    gate = ModelGate(home, registry, suite=home_suite(home).first(prompts))
-    rows = []
-    for model_id in model_ids:
-        refused = gate.evaluation_refused(registry.get(model_id))
-        if refused:  # reckoned before anything runs: a refused evaluation costs nothing
-            rows.append({"model": model_id, "qualified": False, "reasons": [refused], "refused": True})
-            continue
-        job.execute_in_process(
-            instance=instance,
-            partition_key=model_id,
-            raise_on_error=False,
-            tags={"asset_pipeline/trigger": "cli", **({FORCE_TAG: "named"} if force else {})},
-            run_config={
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-                "ops": {"model_evaluations": {"config": {"prompts": prompts or 0}}},
-                "resources": {"pipeline": {"config": {"home": str(home.root)}}},
-            },
-        )
-        history = evaluation_history(home, model_id)
-        rows.append(history[-1] if history else {"model": model_id, "qualified": False, "reasons": ["no evaluation"]})
-    return rows

@@ -297,3 +297,41 @@ def _summaries(home: Home, group: list[str], result) -> list[CampaignSummary]:
     made = [summarize(home, campaign, result, metadata, failed) for campaign in group]
     forget(home, result.run_id)
     return made
+
+
+def run_evaluations(home: Home, model_ids: list[str], force: bool = False, prompts: int | None = None) -> list[dict]:
+    """Materialize `model_evaluations` for each model in the home's Dagster instance (the `evaluate`
+    command): a run per model, each followed by its checks. Returns each model's latest row."""
+    from asset_pipeline.gate import ModelGate
+    from asset_pipeline.models.evaluation import evaluation_history, home_suite
+    from asset_pipeline.models.registry import load_registry
+    from asset_pipeline.orchestration.definitions import defs
+    from asset_pipeline.orchestration.evaluations import FORCE_TAG, evaluate_models_job, sync_model_partitions
+    from asset_pipeline.storage.files import file_lock
+
+    registry = load_registry(home.root)
+    with file_lock(home.locks / "instance.lock"):
+        instance = dg.DagsterInstance.get()
+        sync_model_partitions(instance, registry)
+    job = defs.resolve_job_def(evaluate_models_job.name)
+    gate = ModelGate(home, registry, suite=home_suite(home).first(prompts))
+    rows = []
+    for model_id in model_ids:
+        refused = gate.evaluation_refused(registry.get(model_id))
+        if refused:  # reckoned before anything runs: a refused evaluation costs nothing
+            rows.append({"model": model_id, "qualified": False, "reasons": [refused], "refused": True})
+            continue
+        job.execute_in_process(
+            instance=instance,
+            partition_key=model_id,
+            raise_on_error=False,
+            tags={"asset_pipeline/trigger": "cli", **({FORCE_TAG: "named"} if force else {})},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                "ops": {"model_evaluations": {"config": {"prompts": prompts or 0}}},
+                "resources": {"pipeline": {"config": {"home": str(home.root)}}},
+            },
+        )
+        history = evaluation_history(home, model_id)
+        rows.append(history[-1] if history else {"model": model_id, "qualified": False, "reasons": ["no evaluation"]})
+    return rows

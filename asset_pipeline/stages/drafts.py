@@ -34,11 +34,10 @@ from asset_pipeline.media import open_image
 from asset_pipeline.models.cost import draft_cost
 from asset_pipeline.models.embedded import brand_steering
 from asset_pipeline.models.evaluation import current_device
-from asset_pipeline.models.gate import ModelGate
 from asset_pipeline.models.generation import DraftGenerator, overscan_px
 from asset_pipeline.models.hosted import draft_columns
 from asset_pipeline.models.registry import ModelSpec, Registry, draft_size
-from asset_pipeline.models.routing import Route, route_for
+from asset_pipeline.models.routing import Gate, Route, route_for
 from asset_pipeline.specs import content_hash
 from asset_pipeline.stages.quality import attempts_summary
 from asset_pipeline.storage.cache import ObjectResultCache, ResultCache
@@ -849,10 +848,10 @@ def _draw_with_fallbacks(
     campaign: str,
     rejections: dict[tuple, list[dict]],
     tick: Callable[[int, str], None],
-    gate: ModelGate | None = None,
+    gate: Gate | None = None,
 ) -> KeyVisuals:
     """The job's key visuals from the first model of its route that has weights, is qualified
-    (`gate`: models/gate.py) and runs; every model passed over is recorded in `fallbacks`."""
+    (`gate`: gate.py) and runs; every model passed over is recorded in `fallbacks`."""
     fallbacks: list[str] = list(routing.skipped)
     candidates = routing.models
 
@@ -904,7 +903,7 @@ def generate_drafts(
     approvals: list[dict] | tuple[dict, ...] = (),
     progress: Progress | None = None,
     placements: dict[tuple[str, str], ProductBox] | None = None,
-    gate: ModelGate | None = None,
+    gate: Gate | None = None,
     rates: CostRates | None = None,
 ) -> list[dict]:
     """Drafts rows (the catalog's `drafts` view: one per draft), plus `sizes`: the deliverable sizes each draft serves.
@@ -925,7 +924,7 @@ def generate_drafts(
     `placements` ((asset, size) -> product box, `preflight.product_placements`) names the sizes
     whose asset integrates its product: each gets an integration row (`_integrate`).
 
-    `gate` (models/gate.py): a model it does not qualify is passed over, the reason in `fallbacks`;
+    `gate` (gate.py): a model it does not qualify is passed over, the reason in `fallbacks`;
     without one (tests of the stage alone) every model with weights may draw. `rates`: the home's
     default cost per device hour, for models without a price of their own (`price_drafts`).
     """
@@ -1038,7 +1037,7 @@ def why_generated(previous: list[dict], rows: list[dict], palette_before: list[s
 
 
 def drafts_to_make(
-    deliverables: list[dict], registry: Registry, home: Home, gate: ModelGate | None = None
+    deliverables: list[dict], registry: Registry, home: Home, gate: Gate | None = None
 ) -> dict[str, int]:
     """model id -> the drafts a run of `deliverables` would generate (pre-flight's budget): each
     asset's key visuals, extensions and product integrations, by the first model of its route that

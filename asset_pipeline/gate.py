@@ -18,17 +18,17 @@ from dataclasses import dataclass
 
 from asset_pipeline.config import load_config
 from asset_pipeline.home import Home
+from asset_pipeline.measure import evaluate_model
 from asset_pipeline.models.cost import cost_per_image, price_text
 from asset_pipeline.models.evaluation import (
     Suite,
     current_device,
-    evaluate_model,
     evaluation_history,
     evaluation_version,
     home_suite,
     store_evaluation,
 )
-from asset_pipeline.models.registry import TIERS, ModelSpec, Registry
+from asset_pipeline.models.registry import ModelSpec, Registry, is_draft_model
 from asset_pipeline.storage.files import file_lock
 
 
@@ -38,10 +38,6 @@ class Verdict:
     qualified: bool
     reason: str  # why it may not draw ("" when it may)
     evaluation: dict | None  # its current evaluation, if it has one
-
-
-def is_draft_model(spec: ModelSpec) -> bool:
-    return bool(set(spec.tiers) & set(TIERS))
 
 
 class ModelGate:
