@@ -112,14 +112,17 @@ def deliverable_costs(deliverables: list[dict], drafts: list[dict], served: dict
             found.append(by_key[found[-1]["extends"]])
         return found
 
+    def identity(draft: dict):  # a row written before drafts had keys is itself
+        return draft.get("draft_key") or id(draft)
+
     used = {key: chain(served[key]) for key in served}
-    users: dict[str, int] = {}
+    users: dict = {}
     for drafts_used in used.values():
         for draft in drafts_used:
-            users[draft["draft_key"]] = users.get(draft["draft_key"], 0) + 1
+            users[identity(draft)] = users.get(identity(draft), 0) + 1
     costs = {}
     for key, drafts_used in used.items():
-        shares = [None if d.get("made_cost") is None else d["made_cost"] / users[d["draft_key"]] for d in drafts_used]
+        shares = [None if d.get("made_cost") is None else d["made_cost"] / users[identity(d)] for d in drafts_used]
         currency = next((d.get("currency") for d in drafts_used if d.get("currency")), None)
         costs[key] = Price(None if None in shares else round(sum(shares), 8), currency)
     return costs
