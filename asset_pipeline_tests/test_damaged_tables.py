@@ -21,6 +21,7 @@ from asset_pipeline.storage.compaction import compact, compacted_path
 from asset_pipeline.storage.records import SCHEMAS
 from asset_pipeline.storage.tables import (
     DERIVED,
+    PARTITION_FIELD,
     DamagedTableError,
     quarantined_tables,
     read_rows,
@@ -62,6 +63,7 @@ def write_sample(home: Home, table: str, campaign: str) -> Path:
     """A valid one-row file of `table` (every column of its schema filled) at the campaign's path."""
     schema = SCHEMAS[table]
     row = {f.name: _value(f.type, f.name, campaign) for f in schema}
+    row[PARTITION_FIELD.get(table, "campaign")] = campaign  # model_evaluations' files are a model's
     path = table_path(home, table, campaign)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist([row], schema=schema), path)
@@ -87,7 +89,7 @@ def damage(home: Home, table: str, campaign: str, kind: str) -> Path:
 def test_a_sound_file_of_every_table_reads_as_itself(home, table):
     write_sample(home, table, "good")
     assert table_problem(home, table, "good") is None
-    assert [r["campaign"] for r in read_rows(home, table, "good")] == ["good"]
+    assert [r[PARTITION_FIELD.get(table, "campaign")] for r in read_rows(home, table, "good")] == ["good"]
     assert quarantined_tables(home) == {}
 
 
@@ -117,8 +119,10 @@ def test_a_damaged_derived_table_is_set_aside_when_a_stage_replaces_it_unread(ho
     damage(home, table, "good", kind)
     write_sample(home, table, "other")
     rows = read_rows(home, table, "other")
-    write_rows(home, table, "good", [dict(r, campaign="good") for r in rows])  # a stage's new rows
-    assert [r["campaign"] for r in read_rows(home, table, "good")] == ["good"]
+    write_rows(
+        home, table, "good", [dict(r, **{PARTITION_FIELD.get(table, "campaign"): "good"}) for r in rows]
+    )  # a stage's new rows
+    assert [r[PARTITION_FIELD.get(table, "campaign")] for r in read_rows(home, table, "good")] == ["good"]
     assert [n["path"] for n in quarantined_tables(home).values()] == [f"tables/{table}/good.parquet"]
 
 
