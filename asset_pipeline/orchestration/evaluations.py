@@ -20,6 +20,7 @@ from asset_pipeline.orchestration.batch import campaign_keys, is_batch
 from asset_pipeline.orchestration.resources import PipelineResource
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)  # partitioned asset checks, as in assets.py
+warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy: imported before assets.py sets it
 
 models = dg.DynamicPartitionsDefinition(name="models")
 # With the campaign stages: the drafts step depends on it, and the UI's graph shows one group whole.
