@@ -269,6 +269,14 @@ class Renderer:
                 f"-{row['locale']}" if row.get("locale") else ""
             )
             entry_files, written = [], []
+            # the deliverable's key columns, the same on its files rows and its history row
+            identity = dict(
+                campaign=plan.campaign,
+                asset=row["asset"],
+                variant=row["variant"],
+                size=row["size"],
+                locale=row.get("locale"),
+            )
             pixels_sha = pixels.of_render(render["image_sha256"]) if made and not why else None
             for encoded in made if not why else []:
                 sha, path = sha256_bytes(encoded.data), f"{folder}/{name}.{EXTENSIONS[encoded.format]}"
@@ -280,11 +288,7 @@ class Renderer:
                 )
                 written.append(
                     dict(
-                        campaign=plan.campaign,
-                        asset=row["asset"],
-                        variant=row["variant"],
-                        size=row["size"],
-                        locale=row.get("locale"),
+                        **identity,
                         version=1,
                         format=encoded.format,
                         path=path,
@@ -303,11 +307,7 @@ class Renderer:
             status = "rejected" if why else "published"
             publications.append(
                 dict(
-                    campaign=plan.campaign,
-                    asset=row["asset"],
-                    variant=row["variant"],
-                    size=row["size"],
-                    locale=row.get("locale"),
+                    **identity,
                     status=status,
                     path=primary["path"] if primary else None,
                     sha256=primary["sha256"] if primary else None,

@@ -128,25 +128,18 @@ def judge_evaluation(history: list[dict]) -> list[dg.AssetCheckResult]:
             for name in (THRESHOLDS, REGRESSION)
         ]
     row = history[-1]
+    # each check passes when its column of the latest evaluation lists nothing
     return [
         dg.AssetCheckResult(
-            check_name=THRESHOLDS,
+            check_name=name,
             asset_key="model_evaluations",
-            passed=not row["threshold_failures"],
-            metadata={
-                "failures": dg.MetadataValue.json(list(row["threshold_failures"])),
-                "data_version": row["data_version"],
-            },
-        ),
-        dg.AssetCheckResult(
-            check_name=REGRESSION,
-            asset_key="model_evaluations",
-            passed=not row["regressions"],
-            metadata={
-                "regressions": dg.MetadataValue.json(list(row["regressions"])),
-                "data_version": row["data_version"],
-            },
-        ),
+            passed=not row[column],
+            metadata={label: dg.MetadataValue.json(list(row[column])), "data_version": row["data_version"]},
+        )
+        for name, column, label in (
+            (THRESHOLDS, "threshold_failures", "failures"),
+            (REGRESSION, "regressions", "regressions"),
+        )
     ]
 
 
