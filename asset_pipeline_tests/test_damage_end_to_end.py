@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from PIL import Image
 
 from asset_pipeline.storage.objects import encode_png
 from asset_pipeline_tests.conftest import cli, make_home, write_brief
+from asset_pipeline_tests.support.damage import damage_file
 
 BRIEF = """\
 campaign: damage
@@ -97,18 +97,6 @@ def test_the_fingerprint_is_the_same_before_and_after_the_tiny_models_first_buil
     assert models_part(registry) == before
 
 
-def _damage(path, kind: str, other) -> None:
-    data = path.read_bytes()
-    if kind == "random bytes":
-        path.write_bytes(os.urandom(len(data)))
-    elif kind == "cut to half":
-        path.write_bytes(data[: len(data) // 2])
-    elif kind == "zero length":
-        path.write_bytes(b"")
-    else:
-        path.write_bytes(other.read_bytes())
-
-
 def _tree(folder) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -133,9 +121,9 @@ def test_a_fresh_build_then_nightly_runs_nothing_and_damaged_tables_are_made_aga
     tables = home / "tables"
     published_before = _tree(home / "published" / "a")
     for table, kind in DERIVED_DAMAGE.items():
-        _damage(tables / table / "a.parquet", kind, other=tables / "approvals" / "a.parquet")
-    _damage(tables / "publications" / "b.parquet", "cut to half", other=None)
-    _damage(tables / "approvals" / "c.parquet", "another table's schema", other=tables / "drafts" / "c.parquet")
+        damage_file(tables / table / "a.parquet", kind, other=tables / "approvals" / "a.parquet")
+    damage_file(tables / "publications" / "b.parquet", "cut to half", other=None)
+    damage_file(tables / "approvals" / "c.parquet", "another table's schema", other=tables / "drafts" / "c.parquet")
     verified = cli(home, "verify")
     assert verified.returncode == 1
     named = {line.split(":")[0] for line in verified.stderr.splitlines() if line.startswith("tables/")}

@@ -7,7 +7,6 @@ refused and left where it is. The end-to-end run is in test_damage_end_to_end.py
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,9 +29,9 @@ from asset_pipeline.storage.tables import (
     write_rows,
 )
 from asset_pipeline.verification import verify_tables
+from asset_pipeline_tests.support.damage import DAMAGES, damage_file
 
 HISTORY = ("publications", "approvals")
-DAMAGES = ("random bytes", "cut to half", "zero length", "another table's schema")
 
 
 @pytest.fixture
@@ -72,16 +71,10 @@ def write_sample(home: Home, table: str, campaign: str) -> Path:
 
 def damage(home: Home, table: str, campaign: str, kind: str) -> Path:
     path = write_sample(home, table, campaign)
-    data = path.read_bytes()
-    if kind == "random bytes":
-        path.write_bytes(os.urandom(len(data)))
-    elif kind == "cut to half":
-        path.write_bytes(data[: len(data) // 2])
-    elif kind == "zero length":
-        path.write_bytes(b"")
-    else:  # a valid Parquet file, of the next table's schema
-        other = list(SCHEMAS)[(list(SCHEMAS).index(table) + 1) % len(SCHEMAS)]
-        path.write_bytes(write_sample(home, other, campaign).read_bytes())
+    other = None
+    if kind == "another table's schema":  # a valid Parquet file, of the next table's schema
+        other = write_sample(home, list(SCHEMAS)[(list(SCHEMAS).index(table) + 1) % len(SCHEMAS)], campaign)
+    damage_file(path, kind, other)
     return path
 
 
