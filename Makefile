@@ -89,14 +89,18 @@ $(RUFF):
 	$(MAKE) VENV=$(VENV) setup-test
 
 # --durations=10: the ten slowest tests at the end of every run, so growth is seen at once.
+# TEST_WORKERS parallel pytest processes (pytest-xdist), one per core; a module's tests stay
+# together, in file order, and the longest modules start first (conftest.LONGEST_MODULES).
+TEST_WORKERS ?= 2
+PYTEST := HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=10 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: setup-test
 	$(LINT)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=10
+	$(PYTEST)
 
 # Only the fast tests (no slow end-to-end marker).
 test-fast: setup-test
 	$(LINT)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow" --durations=10
+	$(PYTEST) -m "not slow"
 
 # Retrain the embedded draft model into its package folder: five seeded runs, each resuming
 # the last (CUDA when present, else CPU). Stages 1-2 ran on one H100 (6.7 + 3.3 min), stages

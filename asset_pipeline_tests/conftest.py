@@ -16,6 +16,39 @@ SAMPLE_BRAND = REPO / "data" / "brands" / "acme.yaml"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# Parallel workers (`make test` runs `pytest -n 2`): one torch thread per process, set before torch
+# is imported, and inherited by every command and server a test starts. Two workers each running
+# two OpenMP threads on two cores spin against each other: torch work ran 3 to 7 times slower.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# The modules that take longest (`--durations`, 2-core VM, 2026-12-07), slowest first. Collected
+# first so that parallel workers start on them (`--no-loadscope-reorder` keeps this order) and
+# none is left to run alone at the end; the order of tests inside a module never changes.
+LONGEST_MODULES = (
+    "test_scale_out.py",
+    "test_crash.py",
+    "test_end_to_end.py",
+    "test_progress.py",
+    "test_evaluations.py",
+    "test_damage_end_to_end.py",
+    "test_locales_end_to_end.py",
+    "test_hallucination.py",
+    "test_publication.py",
+    "test_size_families.py",
+    "test_logo_end_to_end.py",
+    "test_api_server.py",
+    "test_disk_full.py",
+    "test_key_visual.py",
+    "test_review.py",
+    "test_ui.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order otherwise
+
 
 def _load_anyio_eagerly() -> None:
     """Resolve anyio's lazy submodules now, on the main thread.

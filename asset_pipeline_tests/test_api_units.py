@@ -231,8 +231,21 @@ def test_a_body_that_arrives_too_slowly_is_cut_off_and_one_too_large_refused():
         asyncio.run(read_body(request(stalled), timeout_s=0.05))
     assert slow.value.status == 408
     with pytest.raises(ApiProblem) as declared:
-        asyncio.run(read_body(request(stalled, 2_000_000)))
+        asyncio.run(read_body(request(stalled, 100_000_000)))
     assert declared.value.status == 413  # refused on its Content-Length, before reading a byte
+    with pytest.raises(ApiProblem) as stalled_over:
+        asyncio.run(read_body(request(stalled, 2_000_000), timeout_s=0.05))
+    assert stalled_over.value.status == 413  # its Content-Length is over the cap, whatever arrives
+    sent = []
+
+    async def sized(total=2_000_000, chunk=65_536):
+        sent.append(min(chunk, total - chunk * len(sent)))
+        return {"type": "http.request", "body": b"x" * sent[-1], "more_body": sum(sent) < total}
+
+    with pytest.raises(ApiProblem) as drained:
+        asyncio.run(read_body(request(sized, 2_000_000)))
+    # read to its end before the 413, so the client, done sending, reads the answer (no reset)
+    assert drained.value.status == 413 and sum(sent) == 2_000_000
     with pytest.raises(ApiProblem) as streamed:
         asyncio.run(read_body(request(flood), limit=10_000))  # no length given: cut off past the cap
     assert streamed.value.status == 413

@@ -1,7 +1,7 @@
 """Reading request bodies within limits: size, time and JSON nesting depth.
 
-A body is read as it streams in and refused (413) as soon as it passes the cap, so a client
-cannot make the server buffer more than that; a client that sends it too slowly is cut off
+A body is read as it streams in and refused (413) once it passes the cap; nothing past the cap
+is kept, so a client cannot make the server buffer more than that; a client that sends it too slowly is cut off
 (408). JSON deeper than MAX_DEPTH is refused before anything walks it.
 """
 
@@ -19,26 +19,37 @@ from asset_pipeline.api.problems import ApiProblem
 MAX_BODY_BYTES = 1_000_000
 MAX_DEPTH = 32  # a brief is 4 deep (brief, assets, asset, locales); 32 leaves room, and bounds the walk
 BODY_TIMEOUT_S = 10.0
+# A body over the cap is still read, and dropped, up to this much more before the 413: a server
+# that closes on a client still sending makes the client's kernel reset the connection, and the
+# client never reads the answer (nginx's "lingering close" does the same). Past it, it is cut off.
+DRAIN_BYTES = 8_000_000
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES, timeout_s: float = BODY_TIMEOUT_S) -> bytes:
+    too_large = ApiProblem("payload-too-large", f"the body is over {limit} bytes")
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise ApiProblem("payload-too-large", f"the body is over {limit} bytes")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit + DRAIN_BYTES):
+        raise too_large
+    over = declared is not None and int(declared) > limit
     chunks, size = [], 0
 
     async def receive() -> None:
         nonlocal size
         async for chunk in request.stream():
             size += len(chunk)
-            if size > limit:
-                raise ApiProblem("payload-too-large", f"the body is over {limit} bytes")
-            chunks.append(chunk)
+            if size > limit + DRAIN_BYTES:
+                break
+            if size <= limit:
+                chunks.append(chunk)
 
     try:
         await asyncio.wait_for(receive(), timeout_s)
     except TimeoutError:
+        if over or size > limit:
+            raise too_large from None
         raise ApiProblem("request-timeout", f"the body did not arrive within {timeout_s:g} s") from None
+    if over or size > limit:
+        raise too_large
     return b"".join(chunks)
 
 
