@@ -48,7 +48,44 @@ PREIMPORTS = [
     "torch",
     "diffusers",
     "transformers",
+    # What a command imports later, lazily: its first use in each child cost it seconds. From the
+    # modules a `validate`, `run`, `sql`, `models` and `verify` imported past the lines above.
+    "asset_pipeline.orchestration.instance",
+    "asset_pipeline.orchestration.executors",
+    "asset_pipeline.orchestration.stale_runs",
+    "asset_pipeline.verification",
+    "asset_pipeline.models.scorecard",
+    "dagster._core.instance.factory",
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.local_compute_log_manager",
+    "dagster._core.execution.execute_in_process",
+    "dagster._core.execution.backfill",
+    "dagster._core.executor.in_process",
+    "dagster._core.workspace",
+    "dagster._daemon",
+    "dagster._grpc",
+    "dagster._scheduler",
+    "skimage.color",
+    "skimage.filters",
+    "skimage.measure",
+    "skimage.morphology",
+    "scipy.ndimage",
+    "c2pa",
+    "cryptography.x509",
+    "rich",
 ]
+# Lazy attributes (diffusers and transformers load a class's module on first access).
+PRELOAD_ATTRIBUTES = {
+    "diffusers": [
+        "StableDiffusionPipeline",
+        "StableDiffusionImg2ImgPipeline",
+        "StableDiffusionInpaintPipeline",
+        "AutoencoderKL",
+        "UNet2DConditionModel",
+        "EulerDiscreteScheduler",
+    ],
+    "transformers": ["CLIPTextModel", "CLIPTokenizer"],
+}
 
 
 def _child(request: dict) -> None:
@@ -110,6 +147,12 @@ def serve() -> None:
 
     for name in PREIMPORTS:
         importlib.import_module(name)
+    for module, names in PRELOAD_ATTRIBUTES.items():
+        for name in names:
+            getattr(sys.modules[module], name)
+    from PIL import Image
+
+    Image.init()  # every codec plugin, as the first save or open of an unusual format would
     replies = sys.stdout
     print(json.dumps({"ready": os.getpid()}), file=replies, flush=True)
     for line in sys.stdin:
