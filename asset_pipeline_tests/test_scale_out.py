@@ -23,7 +23,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from asset_pipeline_tests.conftest import REPO, cli, free_port, write_brief
+from asset_pipeline_tests.conftest import REPO, cli, free_port, start_cli, write_brief
 
 CAMPAIGNS = ["north", "south", "west"]
 BRIEF = """\
@@ -107,18 +107,14 @@ def test_three_campaigns_at_once(home):
     for campaign in CAMPAIGNS:
         write_brief(home, campaign, BRIEF.format(c=campaign))
     assert cli(home, "validate").returncode == 0  # creates the instance folder, as a first user would
+    # three processes of their own, side by side (forked with the imports done: support/cli_server.py)
     processes = {
-        campaign: subprocess.Popen(
-            [sys.executable, "-m", "asset_pipeline", "run", campaign, "--executor", EXECUTORS[campaign]],
-            env=env_for(home),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for campaign in CAMPAIGNS
+        campaign: start_cli(home, "run", campaign, "--executor", EXECUTORS[campaign]) for campaign in CAMPAIGNS
     }
+    assert all(process.poll() is None for process in processes.values()), "all three run at the same time"
     for campaign, process in processes.items():
-        out, err = process.communicate(timeout=900)
+        process.wait(timeout=900)
+        out, err = process.stdout.read_text(), process.stderr.read_text()
         assert process.returncode == 0, out + err
         assert f"{campaign}: 2 published (2 new versions)" in out
         assert "lock" not in err.lower(), err  # neither DuckDB's nor SQLite's

@@ -7,9 +7,11 @@ kill it), its own stdout and stderr files, its own environment and working direc
 same exit status as the command run by hand. What it skips is only the import of modules whose
 import has no side effect that depends on the command.
 
-Protocol (one JSON line each way on stdin/stdout):
+Children run side by side (three `run`s at once in one home, say). Protocol, one JSON line each
+way on stdin/stdout:
     request  {"args": [...], "env": {...}, "cwd": "...", "stdout": PATH, "stderr": PATH}
-    replies  {"pid": N}, then, when the child has ended, {"status": N} (a waitpid status)
+    replies  {"pid": N} at once, then, whenever the child ends, {"pid": N, "status": S} (a waitpid
+             status); replies to other children may come in between
 
 Run as `python -m asset_pipeline_tests.support.cli_server`; `CliServer` is the test side.
 """
@@ -155,28 +157,44 @@ def serve() -> None:
     Image.init()  # every codec plugin, as the first save or open of an unusual format would
     replies = sys.stdout
     print(json.dumps({"ready": os.getpid()}), file=replies, flush=True)
-    for line in sys.stdin:
-        request = json.loads(line)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            _child(request)
-        print(json.dumps({"pid": pid}), file=replies, flush=True)
-        _, status = os.waitpid(pid, 0)
-        print(json.dumps({"status": status}), file=replies, flush=True)
+    # One thread only (a fork from a threaded process is unsafe): poll for requests, reap children.
+    stdin, pending, running = sys.stdin.fileno(), b"", set()
+    while True:
+        if select.select([stdin], [], [], 0.02 if running else None)[0]:
+            chunk = os.read(stdin, 65536)
+            if not chunk:  # the test session ended
+                break
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    _child(request)
+                running.add(pid)
+                print(json.dumps({"pid": pid}), file=replies, flush=True)
+        for pid in list(running):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                running.discard(pid)
+                print(json.dumps({"pid": pid, "status": status}), file=replies, flush=True)
+    for pid in running:
+        os.waitpid(pid, 0)
 
 
 class CliServer:
-    """The test side: one server per pytest session, started on first use."""
+    """The test side: one server per pytest session, started on first use; safe to use from threads."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one reader and one writer of the server's pipes at a time
         self._replies = b""  # bytes read from the server and not yet taken as a line
+        self._ended: dict[int, int] = {}  # pid -> waitpid status, for children not yet waited for
 
     def _line(self, timeout: float | None = None) -> dict | None:
-        """The server's next reply, or None if none came within `timeout` seconds."""
+        """The server's next reply, or None if none came within `timeout` seconds (lock held)."""
         fd = self._process.stdout.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
         while b"\n" not in self._replies:
@@ -188,7 +206,10 @@ class CliServer:
                 raise RuntimeError("the CLI fork server exited")
             self._replies += chunk
         line, self._replies = self._replies.split(b"\n", 1)
-        return json.loads(line)
+        reply = json.loads(line)
+        if "status" in reply:
+            self._ended[reply["pid"]] = reply["status"]
+        return reply
 
     def _start(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
@@ -201,23 +222,34 @@ class CliServer:
                 env=env,
                 cwd=repo,
             )
-            self._replies = b""
+            self._replies, self._ended = b"", {}
             self._line()  # {"ready": pid}: everything is imported
         return self._process
 
     def start(self, args: list[str], env: dict, cwd: Path, stdout: Path, stderr: Path) -> Child:
-        """Fork a child running `asset-pipeline ARGS`; one at a time, until it is waited for."""
-        self._lock.acquire()
-        try:
+        """Fork a child running `asset-pipeline ARGS`; it runs beside any others started."""
+        with self._lock:
             process = self._start()
             request = {"args": list(args), "env": env, "cwd": str(cwd), "stdout": str(stdout), "stderr": str(stderr)}
             process.stdin.write(json.dumps(request).encode() + b"\n")
             process.stdin.flush()
-            pid = self._line()["pid"]
-        except BaseException:
-            self._lock.release()
-            raise
-        return Child(self, pid)
+            while True:  # requests are answered in order: the next pid-only reply is this child's
+                reply = self._line()
+                if "status" not in reply:
+                    return Child(self, reply["pid"])
+
+    def status(self, pid: int, timeout: float | None) -> int | None:
+        """The child's waitpid status once it has ended, or None after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if pid in self._ended:
+                    return self._ended.pop(pid)
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                # short reads, so a thread waiting for another child takes its turn at the pipe
+                self._line(min(left, 0.1) if left is not None else 0.1)
+            if deadline is not None and time.monotonic() >= deadline and pid not in self._ended:
+                return None
 
     def close(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -226,18 +258,17 @@ class CliServer:
 
 
 class Child:
-    """A forked command, with the `pid`, `wait()` and `returncode` of a Popen."""
+    """A forked command, with the `pid`, `wait()`, `poll()` and `returncode` of a Popen."""
 
     def __init__(self, server: CliServer, pid: int) -> None:
         self.server, self.pid, self.returncode = server, pid, None
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
-            reply = self.server._line(timeout)
-            if reply is None:
+            status = self.server.status(self.pid, timeout)
+            if status is None:
                 raise subprocess.TimeoutExpired(f"asset-pipeline (pid {self.pid})", timeout)
-            self.returncode = os.waitstatus_to_exitcode(reply["status"])
-            self.server._lock.release()
+            self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
     def poll(self) -> int | None:
