@@ -119,8 +119,12 @@ def cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProce
     )
 
 
-def start_cli(home: Path, *args: str):
-    """Start `asset-pipeline ARGS` against `home` (a forked child: pid, wait(), kill(), its output files)."""
+def start_cli(home: Path, *args: str, terminal: str | None = None, env: dict | None = None):
+    """Start `asset-pipeline ARGS` against `home` (a forked child: pid, wait(), kill(), its output files).
+
+    `terminal`: the path of a pseudo-terminal's secondary end, to be the child's stdout and stderr
+    (it opens it, so it is the child's controlling terminal); `env`: variables on top of the home's.
+    """
     import tempfile
 
     from asset_pipeline_tests.support.cli_server import CliServer
@@ -129,8 +133,9 @@ def start_cli(home: Path, *args: str):
     if _CLI_SERVER is None:
         _CLI_SERVER, _CLI_OUTPUT = CliServer(), Path(tempfile.mkdtemp(prefix="asset-pipeline-cli-"))
     output = Path(tempfile.mkdtemp(dir=_CLI_OUTPUT))
-    child = _CLI_SERVER.start(args, cli_env(home), home.parent, output / "stdout", output / "stderr")
-    child.stdout, child.stderr = output / "stdout", output / "stderr"
+    stdout, stderr = (Path(terminal), Path(terminal)) if terminal else (output / "stdout", output / "stderr")
+    child = _CLI_SERVER.start(args, {**cli_env(home), **(env or {})}, home.parent, stdout, stderr)
+    child.stdout, child.stderr = stdout, stderr
     return child
 
 

@@ -295,10 +295,16 @@ def test_a_render_end_to_end_then_a_second_one_reuses_the_key_visual(api):
         event = instance.get_latest_materialization_event(dg.AssetKey("realtime_renders"))
     assert event is not None and event.asset_materialization.metadata["request_id"].value == answer["id"]
     # new copy on the same prompt and seed: the key visual comes from the cache, nothing is generated
-    status, _, second = call(
+    status, headers, second = call(
         api, "POST", "/v1/renders", {"brand": "acme", "asset": {**ASSET, "headline": "Summer Sale"}}, token="render"
     )
     assert status == 200 and second["drafts_generated"] == 0 and answer["drafts_generated"] >= 1
+    # where the time went: each stage's seconds in the answer, and as Server-Timing (ms)
+    stages = ["prepare", "drafts", "typeset", "upscale", "checks", "encode", "files", "record", "report"]
+    assert list(second["timings"]) == stages and all(v >= 0 for v in second["timings"].values())
+    assert sum(second["timings"][s] for s in stages[:-1]) <= second["seconds"] + 0.01
+    timing = dict(part.split(";dur=") for part in headers["Server-Timing"].split(", "))
+    assert list(timing) == stages and float(timing["checks"]) == round(second["timings"]["checks"] * 1000)
     assert second["deliverables"][0]["key_visual"] == {**deliverable["key_visual"], "cache_hit": True}
     assert second["deliverables"][0]["files"][0]["sha256"] != deliverable["files"][0]["sha256"]
     # the webhook: first delivery answered 500, retried with the same id, every attempt signed

@@ -1,8 +1,8 @@
 """Progress on and off a terminal, and failures that name their step and root cause.
 
-Off a terminal: plain lines per stage and per 10% of drafts (a run in-process, and the
-reporter alone), the same from the multiprocess executor (slow). On a terminal: `asset-pipeline run` under a pseudo-terminal draws rich
-bars. Root causes: out of memory, a full disk and missing weights are raised inside a real
+Off a terminal: plain lines per stage and per 10% of drafts (the reporter alone, and a run
+in-process), the same from the multiprocess executor (slow, one test: both runs). On a
+terminal: `asset-pipeline run` under a pseudo-terminal draws rich bars. Root causes: out of memory, a full disk and missing weights are raised inside a real
 run's draft step; an unreachable Celery result store, whose failure is the executor's and
 not a step's, is given to the summary as Dagster records it (an engine event's error chain).
 """
@@ -14,14 +14,13 @@ import os
 import pty
 import re
 import select
-import subprocess
 import sys
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from asset_pipeline_tests.conftest import make_home, write_brief
+from asset_pipeline_tests.conftest import make_home, start_cli, write_brief
 
 BRIEF = """\
 campaign: watch
@@ -61,30 +60,18 @@ def _run(home, monkeypatch, **kwargs):
     return run_campaigns(Home(home), ["watch"], **kwargs)[0]
 
 
-@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
-def test_off_a_terminal_one_line_per_stage_and_the_drafts_batches(home, monkeypatch):
-    from asset_pipeline.orchestration.progress import PlainProgress
-
-    out = io.StringIO()
-    summary = _run(home, monkeypatch, progress=lambda campaign: PlainProgress(campaign, out))
-    assert summary.success, summary.error
-    lines = out.getvalue().splitlines()
-    for stage in ("inputs", "drafts", "layout", "renders", "checks", "publication"):
-        assert f"watch: {stage} started" in lines, lines
-        assert any(re.fullmatch(rf"watch: {stage} done in \d+\.\d s", line) for line in lines), lines
-    batches = [line for line in lines if line.startswith("watch: drafts ") and "/" in line]
-    assert batches and batches[-1].startswith("watch: drafts 3/3 (100%)"), lines  # 3 variants: one key visual each
-
-
 def _shape(lines: list[str]) -> list[str]:
     """Progress lines without their timings and batch details: what every executor must print alike."""
     return [re.sub(r"(\d+\.\d s|, last: .*)$", "", line) for line in lines]
 
 
-@pytest.mark.slow
-def test_multiprocess_prints_the_same_progress_as_in_process(tmp_path, tiny_model, monkeypatch):
-    """The progress comes from the run's event log, not from the step's process: a process per
-    step (the multiprocess executor) prints the same stage and drafts lines as a run in-process."""
+@pytest.mark.slow  # seconds of model work, whole runs or kill trials: make test runs it, test-fast not
+def test_off_a_terminal_one_line_per_stage_and_the_same_from_the_multiprocess_executor(
+    tmp_path, tiny_model, monkeypatch
+):
+    """Off a terminal, one line per stage and per drafts batch. The progress comes from the run's
+    event log, not from the step's process: a process per step (the multiprocess executor)
+    prints the same stage and drafts lines as a run in-process."""
     from asset_pipeline.orchestration.progress import PlainProgress
 
     printed = {}
@@ -94,28 +81,23 @@ def test_multiprocess_prints_the_same_progress_as_in_process(tmp_path, tiny_mode
         summary = _run(home, monkeypatch, executor=executor, progress=lambda c, out=out: PlainProgress(c, out))
         assert summary.success, summary.error
         printed[executor] = out.getvalue().splitlines()
+    lines = printed["in_process"]
+    for stage in ("inputs", "drafts", "layout", "renders", "checks", "publication"):
+        assert f"watch: {stage} started" in lines, lines
+        assert any(re.fullmatch(rf"watch: {stage} done in \d+\.\d s", line) for line in lines), lines
+    batches = [line for line in lines if line.startswith("watch: drafts ") and "/" in line]
+    assert batches and batches[-1].startswith("watch: drafts 3/3 (100%)"), lines  # 3 variants: one key visual each
     assert any(line.startswith("watch: drafts 3/3 (100%)") for line in printed["multiprocess"]), printed
-    assert _shape(printed["multiprocess"]) == _shape(printed["in_process"]), printed
+    assert _shape(printed["multiprocess"]) == _shape(lines), printed
 
 
 @pytest.mark.slow
 def test_on_a_terminal_run_draws_progress_bars(home):
     """`asset-pipeline run` under a pseudo-terminal: rich bars with k/n, elapsed time and ETA."""
     write_brief(home, "watch", BRIEF)
-    env = dict(
-        os.environ, ASSET_PIPELINE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"), COLUMNS="120", TERM="xterm"
-    )
     primary, secondary = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "asset_pipeline", "run", "watch"],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-        cwd=home.parent,
-        close_fds=True,
-    )
-    os.close(secondary)
+    # A forked child opens the terminal itself: the secondary end stays open here until it has ended.
+    process = start_cli(home, "run", "watch", terminal=os.ttyname(secondary), env={"COLUMNS": "120", "TERM": "xterm"})
     chunks, deadline = [], time.time() + 600
     while time.time() < deadline:
         ready, _, _ = select.select([primary], [], [], 1)
@@ -130,6 +112,7 @@ def test_on_a_terminal_run_draws_progress_bars(home):
         elif process.poll() is not None:
             break
     process.wait(timeout=60)
+    os.close(secondary)
     os.close(primary)
     text = b"".join(chunks).decode("utf-8", "replace")
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

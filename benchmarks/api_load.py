@@ -123,6 +123,12 @@ def summary(values: list[float]) -> dict:
     }
 
 
+def stage_medians(answers: list[dict]) -> dict[str, float]:
+    """The median seconds of each stage over the answers' `timings`: where a render's time goes."""
+    stages = answers[0].get("timings", {}) if answers else {}
+    return {stage: round(statistics.median(a["timings"][stage] for a in answers), 3) for stage in stages}
+
+
 def sequential(client: Client, bodies: list[dict]) -> tuple[list[float], list[dict]]:
     seconds, answers = [], []
     for body in bodies:
@@ -208,6 +214,7 @@ def main() -> None:
     from asset_pipeline.api.tokens import TokenStore
     from asset_pipeline.home import Home
 
+    load_before = os.getloadavg()
     home = Path(tempfile.mkdtemp(prefix="api-load-")) / "home"
     (home / "brands").mkdir(parents=True)
     (home / "briefs").mkdir()
@@ -229,7 +236,7 @@ def main() -> None:
         )
         assert all(a["drafts_generated"] == 0 for a in warm), "a warm render generated a key visual"
         published = sum(a["deliverables"][0]["status"] == "published" for a in warm)
-        new_s, _ = sequential(
+        new_s, fresh = sequential(
             client,
             [{"brand": "acme", "asset": asset(args.size, "Spring Sale", seed + 1 + i)} for i in range(args.new)],
         )
@@ -244,6 +251,7 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
+            "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
             "python": platform.python_version(),
         },
@@ -251,8 +259,8 @@ def main() -> None:
         "model": model,
         "checks": checks,
         "first_request_s": round(first_s[0], 3),
-        "warm_cached_key_visual": {**summary(warm_s), "published": published},
-        "new_key_visual": summary(new_s),
+        "warm_cached_key_visual": {**summary(warm_s), "published": published, "stage_p50_s": stage_medians(warm)},
+        "new_key_visual": {**summary(new_s), "stage_p50_s": stage_medians(fresh)},
         "load": loaded,
         "server_peak_rss_mb": round(rss),
         "run": {
@@ -267,6 +275,7 @@ def main() -> None:
     print("| measure | n | p50 s | p95 s |\n|---|---|---|---|")
     print(f"| warm render, key visual cached ({args.size}, {model}) | {w['n']} | {w['p50_s']} | {w['p95_s']} |")
     print(f"| render with a new key visual | {n['n']} | {n['p50_s']} | {n['p95_s']} |")
+    print(f"\nwarm render, median seconds per stage (the answer's `timings`): {json.dumps(w['stage_p50_s'])}")
     if loaded:
         print(f"\nload: {json.dumps(loaded)}")
     print(f"server peak RSS {result['server_peak_rss_mb']} MB; `run`: {json.dumps(result['run'])}")

@@ -194,7 +194,9 @@ def create_app(home: Home, instance=None, queues: dict[str, tuple[int, int]] | N
                     status_code=202,
                     headers={"Location": url, "Preference-Applied": f"wait={wait:g}"},
                 )
-            return JSONResponse(answer, headers={"Location": f"/v1/renders/{render_id}"})
+            return JSONResponse(
+                answer, headers={"Location": f"/v1/renders/{render_id}", **server_timing(answer.get("timings", {}))}
+            )
 
         return await api.idempotent(request, token, body, handle)
 
@@ -334,6 +336,14 @@ def _published_path(home: Home, sha: str):
     except ValueError:
         return None
     return path if path.is_file() else None
+
+
+def server_timing(timings: dict[str, float]) -> dict[str, str]:
+    """The render's stage timings as a W3C Server-Timing header (milliseconds), which browsers' and
+    HTTP clients' tools show beside the request."""
+    if not timings:
+        return {}
+    return {"Server-Timing": ", ".join(f"{stage};dur={seconds * 1000:.0f}" for stage, seconds in timings.items())}
 
 
 def serve(home: Home, host: str, port: int, queue: int = QUEUES["renders"][1]) -> None:

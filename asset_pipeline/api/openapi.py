@@ -62,6 +62,10 @@ class RenderAnswer(_Doc):
     status: Literal["done", "running", "failed"]
     deliverables: list[DeliverableAnswer] = Field(default_factory=list)
     url: str | None = None
+    seconds: float | None = None
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="seconds per stage (also the Server-Timing header, in ms)"
+    )
 
 
 class FieldError(_Doc):

@@ -170,6 +170,7 @@ class Renderer:
         """The answer body (status done), every deliverable published or rejected, and all of it recorded."""
         home, store = self.home, self.store
         started = time.perf_counter()
+        timings, lap = _stopwatch()
         atomic_write_bytes(plan.inputs.brief_file, json.dumps(plan.body, indent=2, ensure_ascii=False).encode())
         inputs = dataclasses.replace(plan.inputs, input_files=input_files(home, plan.inputs))
         brand, brand_dir = inputs.brand, inputs.brand_file.parent
@@ -180,6 +181,7 @@ class Renderer:
         unlaid = preflight(rows, brand, brand_dir, logos, products)
         placements = product_placements(rows, brand, brand_dir, logos, products)
         gate = self.gate(inputs.registry)
+        lap("prepare")
         drafts = generate_drafts(
             rows,
             inputs.registry,
@@ -191,6 +193,7 @@ class Renderer:
             gate=gate,
             rates=gate.rates,
         )
+        lap("drafts")
         layouts, _ = typeset(
             rows,
             drafts,
@@ -203,6 +206,7 @@ class Renderer:
             ObjectResultCache(home, "layouts", store, "preview_sha256"),
             files_but_briefs_hash(home, inputs),
         )
+        lap("typeset")
         pixels = PixelHashes(home, store)
         renders, _ = upscale(
             layouts,
@@ -213,6 +217,7 @@ class Renderer:
             find_upscaler(inputs.registry),
             pixels,
         )
+        lap("upscale")
         served = {(d["asset"], d["variant"], size): d for d in drafts for size in d["sizes"]}
         by_image = {d["image_sha256"]: d for d in drafts if d["image_sha256"]}
         render_of = {deliverable_key(r): r for r in renders}
@@ -247,10 +252,12 @@ class Renderer:
                 keep_out={(r["asset"], r["variant"], r["size"]): r["keep_out"] for r in rows},
             )
             reasons = failures_by_deliverable(checks)
+            lap("checks")
             for key, future in encoding.items():
                 if reasons.get(key, ["no checks"]):
                     future.cancel()
             encoded = {key: future.result() for key, future in encoding.items() if not reasons.get(key, ["no checks"])}
+            lap("encode")  # what encoding took past the checks it ran beside
         folder = f"api/renders/{plan.campaign}/{plan.request_id}"
         now = datetime.now(UTC)
         deliverables, publications, files_rows = [], [], []
@@ -340,7 +347,9 @@ class Renderer:
                     "provenance": text if not why else {},
                 }
             )
+        lap("files")
         self._record(plan, rows, drafts, layouts, renders, checks, publications, files_rows)
+        lap("record")
         answer = {
             "id": plan.request_id,
             "status": "done",
@@ -349,8 +358,10 @@ class Renderer:
             "deliverables": deliverables,
             "drafts_generated": sum(not d["cache_hit"] for d in drafts if d["image_sha256"]),
             "seconds": round(time.perf_counter() - started, 3),
+            "timings": timings,
         }
         self._report(plan, answer)
+        lap("report")
         return answer
 
     def _record(self, plan: RenderPlan, *tables: list[dict]) -> None:
@@ -396,3 +407,17 @@ class Renderer:
                     tags={"asset_pipeline/origin": "api", "asset_pipeline/request_id": plan.request_id},
                 )
             )
+
+
+def _stopwatch():
+    """(timings, lap): lap(stage) records the seconds since the last lap under `stage`, so a
+    client (and the Server-Timing header) sees where a render's time went."""
+    timings: dict[str, float] = {}
+    last = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        timings[stage] = round(now - last[0], 3)
+        last[0] = now
+
+    return timings, lap

@@ -44,11 +44,49 @@ def celery_run_config(broker: str) -> dict:
     return {"execution": {"config": {"broker": broker, "backend": broker}}}
 
 
+# What the steps import, the heavy parts lazily: torch and diffusers alone take 6 s, which each
+# step that draws, upscales or checks paid again in its own process. Diffusers' and transformers'
+# classes are named by their modules, since their packages load them only on first access.
+STEP_MODULES = [
+    "asset_pipeline.cli",  # a step process runs the parent's main module again: `asset-pipeline`'s
+    "asset_pipeline.orchestration.executors",
+    "asset_pipeline.orchestration.definitions",
+    "asset_pipeline.models.generation",
+    "asset_pipeline.stages.drafts",
+    "asset_pipeline.stages.typeset",
+    "asset_pipeline.stages.upscale",
+    "asset_pipeline.stages.publish",
+    "asset_pipeline.checks.suite",
+    "torch",
+    "diffusers",
+    "transformers",
+    "diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion",
+    "diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img",
+    "diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_inpaint",
+    "diffusers.models.autoencoders.autoencoder_kl",
+    "diffusers.models.unets.unet_2d_condition",
+    "diffusers.schedulers.scheduling_euler_discrete",
+    "transformers.models.clip.modeling_clip",
+    "transformers.models.clip.tokenization_clip",
+    "skimage.color",
+    "skimage.filters",
+    "skimage.measure",
+    "skimage.morphology",
+    "scipy.ndimage",
+    "c2pa",
+    # each step opens the instance from its ref, whose storage modules Dagster imports on first use
+    "dagster._core.storage.base_storage",
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.local_compute_log_manager",
+    "dagster._core.instance.factory",
+    "upath",
+]
+
+
 def multiprocess_run_config() -> dict:
     """Step processes fork from a server that imported the pipeline once (torch, diffusers,
     Dagster take seconds to import; a fresh interpreter per step would pay that every step)."""
-    preload = ["asset_pipeline.orchestration.executors", "asset_pipeline.orchestration.definitions"]
-    return {"execution": {"config": {"start_method": {"forkserver": {"preload_modules": preload}}}}}
+    return {"execution": {"config": {"start_method": {"forkserver": {"preload_modules": STEP_MODULES}}}}}
 
 
 def reconstructable_job(executor: str):

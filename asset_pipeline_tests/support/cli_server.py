@@ -38,28 +38,16 @@ PREIMPORT_ENV = {
     "TRANSFORMERS_VERBOSITY": "error",
     "DIFFUSERS_VERBOSITY": "error",
 }
+# What a command imports, beyond what a run's step processes import (executors.STEP_MODULES, which
+# the server imports first): its first use in each child cost it seconds. From the modules a
+# `validate`, `run`, `sql`, `models` and `verify` imported past those.
 PREIMPORTS = [
-    "asset_pipeline.cli",
-    "asset_pipeline.orchestration.definitions",
     "asset_pipeline.orchestration.runner",
-    "asset_pipeline.models.generation",
-    "asset_pipeline.stages.drafts",
-    "asset_pipeline.stages.publish",
-    "asset_pipeline.checks.suite",
     "asset_pipeline.lineage",
-    "torch",
-    "diffusers",
-    "transformers",
-    # What a command imports later, lazily: its first use in each child cost it seconds. From the
-    # modules a `validate`, `run`, `sql`, `models` and `verify` imported past the lines above.
     "asset_pipeline.orchestration.instance",
-    "asset_pipeline.orchestration.executors",
     "asset_pipeline.orchestration.stale_runs",
     "asset_pipeline.verification",
     "asset_pipeline.models.scorecard",
-    "dagster._core.instance.factory",
-    "dagster._core.storage.sqlite_storage",
-    "dagster._core.storage.local_compute_log_manager",
     "dagster._core.execution.execute_in_process",
     "dagster._core.execution.backfill",
     "dagster._core.executor.in_process",
@@ -67,27 +55,9 @@ PREIMPORTS = [
     "dagster._daemon",
     "dagster._grpc",
     "dagster._scheduler",
-    "skimage.color",
-    "skimage.filters",
-    "skimage.measure",
-    "skimage.morphology",
-    "scipy.ndimage",
-    "c2pa",
     "cryptography.x509",
     "rich",
 ]
-# Lazy attributes (diffusers and transformers load a class's module on first access).
-PRELOAD_ATTRIBUTES = {
-    "diffusers": [
-        "StableDiffusionPipeline",
-        "StableDiffusionImg2ImgPipeline",
-        "StableDiffusionInpaintPipeline",
-        "AutoencoderKL",
-        "UNet2DConditionModel",
-        "EulerDiscreteScheduler",
-    ],
-    "transformers": ["CLIPTextModel", "CLIPTokenizer"],
-}
 
 
 def _child(request: dict) -> None:
@@ -147,11 +117,10 @@ def serve() -> None:
     os.environ.update(PREIMPORT_ENV)
     import importlib
 
-    for name in PREIMPORTS:
+    from asset_pipeline.orchestration.executors import STEP_MODULES
+
+    for name in [*STEP_MODULES, *PREIMPORTS]:
         importlib.import_module(name)
-    for module, names in PRELOAD_ATTRIBUTES.items():
-        for name in names:
-            getattr(sys.modules[module], name)
     from PIL import Image
 
     Image.init()  # every codec plugin, as the first save or open of an unusual format would
