@@ -333,19 +333,22 @@ def _prepare(
 def _check_batch(jobs: list[Job], hallucination: bool = True) -> list[list[CheckResult]]:
     """Check several deliverables with one tesseract process (per psm and model) for all their boxes."""
     prepared = [_prepare(*job) for job in jobs]
-    if hallucination:
-        readable = [p for p in prepared if p.image is not None]
-        items = [(p.image, p.layout, languages_for([box.locale for box in p.layout.boxes])) for p in readable]
-        for p, found in zip(readable, check_hallucinated_texts(items)):
-            p.results.insert(2, found)  # after size and not_blank, as the order promises
+    readable = [p for p in prepared if p.image is not None] if hallucination else []
+    items = [(p.image, p.layout, languages_for([box.locale for box in p.layout.boxes])) for p in readable]
     every_box = [box for p in prepared for box in p.layout.boxes]
-    try:
-        readings = [r for p in prepared for r in p.readings]
-        terms = [p.exact_terms for p in prepared for _ in p.layout.boxes]
-        texts: list[str] | None = read_boxes(every_box, readings, terms)
-        error = None
-    except OCRError as exc:
-        texts, error = None, exc
+    # The read for hallucinated text and the boxes' OCR are two tesseract processes: side by side,
+    # one deliverable (a real-time render) waits for the longer, not for both.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallucination") as side:
+        hallucinated = side.submit(check_hallucinated_texts, items) if items else None
+        try:
+            readings = [r for p in prepared for r in p.readings]
+            terms = [p.exact_terms for p in prepared for _ in p.layout.boxes]
+            texts: list[str] | None = read_boxes(every_box, readings, terms)
+            error = None
+        except OCRError as exc:
+            texts, error = None, exc
+        for p, found in zip(readable, hallucinated.result() if hallucinated else []):
+            p.results.insert(2, found)  # after size and not_blank, as the order promises
 
     out, start = [], 0
     for p in prepared:
