@@ -2,9 +2,10 @@
 
 Off a terminal: plain lines per stage and per 10% of drafts (the reporter alone, and a run
 in-process), the same from the multiprocess executor (slow, one test: both runs). On a
-terminal: `asset-pipeline run` under a pseudo-terminal draws rich bars. Root causes: out of memory, a full disk and missing weights are raised inside a real
-run's draft step; an unreachable Celery result store, whose failure is the executor's and
-not a step's, is given to the summary as Dagster records it (an engine event's error chain).
+terminal: `asset-pipeline run` under a pseudo-terminal draws rich bars. Root causes: out of
+memory, a full disk and missing weights are raised inside a real run's draft step; an
+unreachable Celery result store, whose failure is the executor's and not a step's, is given to
+the summary as Dagster records it (an engine event's error chain).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def celery_run_config(broker: str) -> dict:
 # step that draws, upscales or checks paid again in its own process. Diffusers' and transformers'
 # classes are named by their modules, since their packages load them only on first access.
 STEP_MODULES = [
-    "asset_pipeline.cli",  # a step process runs the parent's main module again: `asset-pipeline`'s
+    "asset_pipeline.cli",  # each step process runs the parent's main module (`asset-pipeline`) again
     "asset_pipeline.orchestration.executors",
     "asset_pipeline.orchestration.definitions",
     "asset_pipeline.models.generation",
